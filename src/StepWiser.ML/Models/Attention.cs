@@ -1,0 +1,73 @@
+using TorchSharp;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Models;
+
+/// <summary>
+/// Grouped-query self-attention with rotary embeddings: each key/value head serves
+/// <c>heads / kvHeads</c> consecutive query heads. q/k/v biases as the config says; o_proj without bias (Qwen2).
+/// </summary>
+public sealed class Attention : nn.Module
+{
+    private readonly ModelConfig _config;
+    private readonly int _layerIndex;
+
+    [ComponentName(Name = "q_proj")] private readonly Projection _qProj;
+    [ComponentName(Name = "k_proj")] private readonly Projection _kProj;
+    [ComponentName(Name = "v_proj")] private readonly Projection _vProj;
+    [ComponentName(Name = "o_proj")] private readonly Projection _oProj;
+
+    /// <summary>Allocates the projections of layer <paramref name="layerIndex"/>.</summary>
+    public Attention(ModelConfig config, int layerIndex, Device? device = null) : base(nameof(Attention))
+    {
+        _config = config;
+        _layerIndex = layerIndex;
+        int h = config.NumAttentionHeads, kv = config.KeyValueHeads, d = config.HeadDim;
+        _qProj = new Projection(config.HiddenSize, h * d, config.QkvBias, device);
+        _kProj = new Projection(config.HiddenSize, kv * d, config.QkvBias, device);
+        _vProj = new Projection(config.HiddenSize, kv * d, config.QkvBias, device);
+        _oProj = new Projection(h * d, config.HiddenSize, config.OutputBias, device);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// (B, T, hidden) → (B, T, hidden). <paramref name="mask"/> is a (B, 1, T, L) boolean "may attend" mask over
+    /// all L = cached + T key positions, or null for plain causal attention without cache (training).
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        int h = _config.NumAttentionHeads, kv = _config.KeyValueHeads, d = _config.HeadDim, groups = h / kv;
+
+        var q = _qProj.forward(x).view(b, t, h, d).transpose(1, 2);                                  // (B, T, H*D) -> (B, H, T, D)
+        var k = _kProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
+        var v = _vProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (cache is not null) (k, v) = cache.Update(_layerIndex, k, v);                            // (B, KV, L, D)
+
+        Tensor attended;
+        if (mask is null)
+        {
+            if (groups > 1)
+            {
+                k = k.repeat_interleave(groups, dim: 1);                                              // (B, KV, T, D) -> (B, H, T, D)
+                v = v.repeat_interleave(groups, dim: 1);
+            }
+            attended = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);      // (B, H, T, D)
+        }
+        else
+        {
+            // Fold the query heads of one kv head into the query axis so keys and values are never copied:
+            // (B, H, T, D) -> (B, KV, G*T, D), with the (B, 1, T, L) mask tiled to (B, 1, G*T, L).
+            var qFolded = q.reshape(b, kv, groups * t, d);
+            var maskFolded = groups > 1 ? mask.repeat(1, 1, groups, 1) : mask;
+            attended = nn.functional.scaled_dot_product_attention(qFolded, k, v, maskFolded)
+                .view(b, h, t, d);                                                                    // (B, KV, G*T, D) -> (B, H, T, D)
+        }
+        var merged = attended.transpose(1, 2).reshape(b, t, h * d);                                   // (B, H, T, D) -> (B, T, H*D)
+        return _oProj.forward(merged).MoveToOuterDisposeScope();
+    }
+}

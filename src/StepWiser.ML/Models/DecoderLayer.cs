@@ -1,0 +1,33 @@
+using TorchSharp;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Models;
+
+/// <summary>One pre-norm transformer block: attention and SwiGLU MLP, each with a residual connection.</summary>
+public sealed class DecoderLayer : nn.Module
+{
+    [ComponentName(Name = "self_attn")] private readonly Attention _selfAttn;
+    [ComponentName(Name = "mlp")] private readonly Mlp _mlp;
+    [ComponentName(Name = "input_layernorm")] private readonly RmsNorm _inputLayerNorm;
+    [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postAttentionLayerNorm;
+
+    /// <summary>Allocates layer <paramref name="layerIndex"/>.</summary>
+    public DecoderLayer(ModelConfig config, int layerIndex, Device? device = null) : base(nameof(DecoderLayer))
+    {
+        _selfAttn = new Attention(config, layerIndex, device);
+        _mlp = new Mlp(config, device);
+        _inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        _postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T, hidden) → (B, T, hidden); see <see cref="Attention.Forward"/> for the mask and cache.</summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + _selfAttn.Forward(_inputLayerNorm.forward(x), cos, sin, mask, cache);
+        var output = h + _mlp.forward(_postAttentionLayerNorm.forward(h));
+        return output.MoveToOuterDisposeScope();
+    }
+}

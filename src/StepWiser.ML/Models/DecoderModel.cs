@@ -1,0 +1,42 @@
+using TorchSharp;
+using TorchSharp.Utils;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Models;
+
+/// <summary>The decoder stack (Hugging Face's <c>model.*</c>): token embedding, layers and the final norm.</summary>
+public sealed class DecoderModel : nn.Module
+{
+    private readonly ModelConfig _config;
+
+    [ComponentName(Name = "embed_tokens")] private readonly TokenEmbedding _embedTokens;
+    [ComponentName(Name = "layers")] private readonly ModuleList<DecoderLayer> _layers;
+    [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
+
+    /// <summary>Allocates the stack described by <paramref name="config"/>.</summary>
+    public DecoderModel(ModelConfig config, Device? device = null) : base(nameof(DecoderModel))
+    {
+        _config = config;
+        _embedTokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, device);
+        _layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i, device)).ToArray());
+        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        RegisterComponents();
+    }
+
+    /// <summary>The token embedding (shared with the output head when embeddings are tied).</summary>
+    public TokenEmbedding EmbedTokens => _embedTokens;
+
+    /// <summary>
+    /// (B, T) token ids at (B, T) positions → (B, T, hidden) final hidden states.
+    /// <paramref name="mask"/>: (B, 1, T, L) boolean, or null for plain causal attention without cache.
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, Tensor positions, Tensor? mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        var x = _embedTokens.forward(inputIds);
+        var (cos, sin) = RotaryEmbedding.Tables(positions, _config.HeadDim, _config.RopeTheta, x.dtype);
+        foreach (var layer in _layers) x = layer.Forward(x, cos, sin, mask, cache);
+        return _norm.forward(x).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,175 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Models;
+
+/// <summary>
+/// Loads and saves a <see cref="CausalLM"/> in Hugging Face layout: <c>config.json</c>, <c>model.safetensors</c>
+/// (or shards with <c>model.safetensors.index.json</c>) and <c>generation_config.json</c>.
+/// </summary>
+public static class HuggingFaceCheckpoint
+{
+    /// <summary>Name of the single-file weights.</summary>
+    public const string WeightsFile = "model.safetensors";
+
+    /// <summary>Name of the shard index.</summary>
+    public const string IndexFile = "model.safetensors.index.json";
+
+    /// <summary>Default largest shard written by <see cref="Save"/> (as Hugging Face's default of 5 GB).</summary>
+    public const long DefaultMaxShardBytes = 5_000_000_000;
+
+    /// <summary>
+    /// Loads the checkpoint in <paramref name="directory"/> onto <paramref name="device"/> (CPU by default) in
+    /// <paramref name="dtype"/> (float32 by default; bf16/fp16 weights are converted).
+    /// </summary>
+    /// <exception cref="InvalidDataException">A file is malformed, a tensor is missing, unexpected, or has the wrong shape.</exception>
+    public static CausalLM Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Checkpoint directory not found: {directory}");
+        string configPath = Path.Combine(directory, "config.json");
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{directory}: no config.json.", configPath);
+        var config = ModelConfig.Load(configPath);
+        var eos = ReadGenerationEos(directory);
+        if (eos is not null && config.EosTokenIds.Count == 0) config = config with { EosTokenIdRaw = eos };
+        var model = new CausalLM(config, CPU);
+        LoadWeights(model, directory);
+        return model.To(device ?? CPU, dtype);
+    }
+
+    private static JsonElement? ReadGenerationEos(string directory)
+    {
+        string path = Path.Combine(directory, "generation_config.json");
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            return doc.RootElement.TryGetProperty("eos_token_id", out var e) ? e.Clone() : null;
+        }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e); }
+    }
+
+    /// <summary>Maps each tensor name to the safetensors file that holds it (single file or index).</summary>
+    public static IReadOnlyDictionary<string, string> WeightMap(string directory)
+    {
+        string index = Path.Combine(directory, IndexFile);
+        string single = Path.Combine(directory, WeightsFile);
+        if (File.Exists(index))
+        {
+            JsonNode? root;
+            try { root = JsonNode.Parse(File.ReadAllText(index)); }
+            catch (JsonException e) { throw new InvalidDataException($"{index}: not valid JSON ({e.Message}).", e); }
+            if (root?["weight_map"] is not JsonObject map) throw new InvalidDataException($"{index}: missing 'weight_map' object.");
+            string root_ = Path.GetFullPath(directory) + Path.DirectorySeparatorChar;
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, file) in map)
+            {
+                string relative = file?.GetValue<string>() ?? throw new InvalidDataException($"{index}: tensor '{name}' has no file.");
+                string full = Path.GetFullPath(Path.Combine(directory, relative));
+                if (!full.StartsWith(root_, StringComparison.Ordinal) || Path.IsPathRooted(relative))
+                    throw new InvalidDataException($"{index}: tensor '{name}' points outside the checkpoint directory ('{relative}').");
+                result[name] = full;
+            }
+            return result;
+        }
+        if (File.Exists(single)) return SafeTensorsFile.Open(single).Entries.Keys.ToDictionary(k => k, _ => single, StringComparer.Ordinal);
+        throw new FileNotFoundException($"{directory}: neither {WeightsFile} nor {IndexFile} found (pickle checkpoints are never read).");
+    }
+
+    /// <summary>Copies the weights of the checkpoint in <paramref name="directory"/> into <paramref name="model"/>, checking names and shapes.</summary>
+    public static void LoadWeights(CausalLM model, string directory)
+    {
+        var weightMap = WeightMap(directory);
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        foreach (var name in weightMap.Keys)
+        {
+            if (parameters.ContainsKey(name) || IsIgnorable(name, model.Config)) continue;
+            throw new InvalidDataException($"{weightMap[name]}: unexpected tensor '{name}' (not a parameter of a {model.Config.ModelType} model with this config).");
+        }
+        var missing = parameters.Keys.Where(n => !weightMap.ContainsKey(n)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidDataException($"{directory}: missing tensor(s) {string.Join(", ", missing.Take(5).Select(m => $"'{m}'"))}{(missing.Count > 5 ? $" and {missing.Count - 5} more" : "")}.");
+
+        using var noGrad = no_grad();
+        foreach (var group in parameters.GroupBy(p => weightMap[p.Key]))
+        {
+            var file = SafeTensorsFile.Open(group.Key);
+            foreach (var (name, parameter) in group)
+            {
+                if (!file.Entries.TryGetValue(name, out var entry))
+                    throw new InvalidDataException($"{group.Key}: tensor '{name}' listed in the index is not in the file.");
+                if (!entry.Shape.SequenceEqual(parameter.shape))
+                    throw new InvalidDataException($"{group.Key}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], expected [{string.Join(", ", parameter.shape)}].");
+                using var value = file.Read(name, parameter.dtype);
+                parameter.copy_(value);
+            }
+        }
+    }
+
+    private static bool IsIgnorable(string name, ModelConfig config) =>
+        name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || (config.TieWordEmbeddings && name == "lm_head.weight");
+
+    /// <summary>
+    /// Saves <paramref name="model"/> to <paramref name="directory"/> in Hugging Face layout, in <paramref name="dtype"/>
+    /// (the model's own by default), sharded with an index when larger than <paramref name="maxShardBytes"/>.
+    /// </summary>
+    public static void Save(CausalLM model, string directory, ScalarType? dtype = null, long maxShardBytes = DefaultMaxShardBytes)
+    {
+        Directory.CreateDirectory(directory);
+        var target = dtype ?? model.DType;
+        var tensors = model.named_parameters().Select(p => (p.name, p.parameter.detach().to(target))).ToList();
+        try
+        {
+            var config = model.Config with { TorchDtype = DtypeName(target) };
+            config.Save(Path.Combine(directory, "config.json"));
+            WriteGenerationConfig(config, directory);
+            var shards = new List<List<(string, Tensor)>> { new() };
+            long size = 0;
+            foreach (var t in tensors)
+            {
+                long bytes = t.Item2.NumberOfElements * t.Item2.ElementSize;
+                if (size > 0 && size + bytes > maxShardBytes) { shards.Add(new()); size = 0; }
+                shards[^1].Add(t);
+                size += bytes;
+            }
+            var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+            if (shards.Count == 1)
+            {
+                SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), shards[0], metadata);
+                File.Delete(Path.Combine(directory, IndexFile));
+                return;
+            }
+            var weightMap = new JsonObject();
+            for (int i = 0; i < shards.Count; i++)
+            {
+                string file = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+                SafeTensorsWriter.Write(Path.Combine(directory, file), shards[i], metadata);
+                foreach (var (name, _) in shards[i]) weightMap[name] = file;
+            }
+            long total = tensors.Sum(t => t.Item2.NumberOfElements * t.Item2.ElementSize);
+            var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
+            File.WriteAllText(Path.Combine(directory, IndexFile), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            File.Delete(Path.Combine(directory, WeightsFile));
+        }
+        finally
+        {
+            foreach (var (_, t) in tensors) t.Dispose();
+        }
+    }
+
+    private static void WriteGenerationConfig(ModelConfig config, string directory)
+    {
+        var gen = new JsonObject();
+        if (config.BosTokenId is { } bos) gen["bos_token_id"] = bos;
+        if (config.EosTokenIdRaw is { } eos) gen["eos_token_id"] = JsonNode.Parse(eos.GetRawText());
+        File.WriteAllText(Path.Combine(directory, "generation_config.json"), gen.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static string DtypeName(ScalarType type) => type switch
+    {
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Float16 => "float16",
+        ScalarType.Float64 => "float64",
+        _ => "float32",
+    };
+}

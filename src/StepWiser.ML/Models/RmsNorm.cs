@@ -1,0 +1,31 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Models;
+
+/// <summary>Root-mean-square layer norm, computed in float32 whatever the weight dtype.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly double _eps;
+
+    /// <summary>Scale vector, named <c>weight</c> as in Hugging Face checkpoints.</summary>
+    public readonly TorchSharp.Modules.Parameter weight;
+
+    /// <summary>Creates the norm for vectors of width <paramref name="size"/>.</summary>
+    public RmsNorm(long size, double eps, Device? device = null) : base(nameof(RmsNorm))
+    {
+        _eps = eps;
+        weight = nn.Parameter(torch.ones(size, device: device));
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var x32 = x.to(ScalarType.Float32);
+        var variance = x32.pow(2).mean([-1L], keepdim: true);
+        var normed = (x32 * torch.rsqrt(variance + _eps)).to(x.dtype);
+        return (weight * normed).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text;
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Models;
+
+/// <summary>Writes tensors in the safetensors format, the data in the given order, the header padded to 8 bytes.</summary>
+public static class SafeTensorsWriter
+{
+    /// <summary>
+    /// Writes <paramref name="tensors"/> to <paramref name="path"/> (through a temporary file, so a crash never leaves a
+    /// half-written checkpoint under the final name).
+    /// </summary>
+    public static void Write(string path, IReadOnlyList<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var header = new Dictionary<string, object>(StringComparer.Ordinal);
+        if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
+        long offset = 0;
+        foreach (var (name, tensor) in tensors)
+        {
+            long bytes = tensor.NumberOfElements * tensor.ElementSize;
+            header[name] = new Dictionary<string, object>
+            {
+                ["dtype"] = SafeTensorsFile.DTypeCode(tensor.dtype),
+                ["shape"] = tensor.shape,
+                ["data_offsets"] = new[] { offset, offset + bytes },
+            };
+            offset += bytes;
+        }
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
+        int padded = (json.Length + 7) / 8 * 8;
+
+        string tmp = path + ".tmp";
+        using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            stream.Write(BitConverter.GetBytes((ulong)padded));
+            stream.Write(json);
+            for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
+            foreach (var (_, tensor) in tensors)
+            {
+                using var cpu = tensor.detach().cpu().contiguous();
+                if (cpu.NumberOfElements == 0) continue;
+                var flat = cpu.dim() == 0 ? cpu.view(1) : cpu;
+                long rows = flat.shape[0];
+                long rowBytes = flat.NumberOfElements * flat.ElementSize / rows;
+                long rowsPerChunk = Math.Max(1, (256L << 20) / Math.Max(1, rowBytes));
+                for (long r = 0; r < rows; r += rowsPerChunk)
+                {
+                    using var slice = flat.narrow(0, r, Math.Min(rowsPerChunk, rows - r));
+                    stream.Write(slice.bytes);
+                }
+            }
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,27 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Models;
+
+/// <summary>Token embedding table with the Hugging Face parameter name <c>weight</c>, allocated without initialising.</summary>
+public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
+{
+    /// <summary>(vocab, hidden) embedding matrix.</summary>
+    public readonly Parameter weight;
+
+    /// <summary>Allocates an uninitialised (vocab, hidden) table.</summary>
+    public TokenEmbedding(long vocabSize, long hiddenSize, Device? device = null) : base(nameof(TokenEmbedding))
+    {
+        weight = nn.Parameter(torch.empty(vocabSize, hiddenSize, device: device));
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T) token ids → (B, T, hidden).</summary>
+    public override Tensor forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var flat = weight.index_select(0, ids.reshape(-1));                                          // (B*T, hidden)
+        return flat.view([.. ids.shape, weight.shape[1]]).MoveToOuterDisposeScope();                   // (B*T, hidden) -> (B, T, hidden)
+    }
+}
