@@ -33,10 +33,10 @@ public sealed class KvCache : IDisposable
         _values = new Tensor[config.NumHiddenLayers];
         for (int i = 0; i < config.NumHiddenLayers; i++)
         {
-            _keys[i] = zeros([batchSize, config.KeyValueHeads, capacity, config.HeadDim], dtype: dtype, device: device);
-            _values[i] = zeros([batchSize, config.KeyValueHeads, capacity, config.HeadDim], dtype: dtype, device: device);
+            _keys[i] = zeros([batchSize, config.KeyValueHeads, capacity, config.HeadDim], dtype: dtype, device: device).DetachFromDisposeScope();
+            _values[i] = zeros([batchSize, config.KeyValueHeads, capacity, config.HeadDim], dtype: dtype, device: device).DetachFromDisposeScope();
         }
-        _valid = zeros([batchSize, capacity], dtype: ScalarType.Bool, device: device);
+        _valid = zeros([batchSize, capacity], dtype: ScalarType.Bool, device: device).DetachFromDisposeScope();
     }
 
     /// <summary>
@@ -69,14 +69,14 @@ public sealed class KvCache : IDisposable
     {
         for (int i = 0; i < _keys.Length; i++)
         {
-            var k = _keys[i].index_select(0, rows);
-            var v = _values[i].index_select(0, rows);
+            var k = _keys[i].index_select(0, rows).DetachFromDisposeScope();
+            var v = _values[i].index_select(0, rows).DetachFromDisposeScope();
             _keys[i].Dispose();
             _values[i].Dispose();
             _keys[i] = k;
             _values[i] = v;
         }
-        var valid = _valid.index_select(0, rows);
+        var valid = _valid.index_select(0, rows).DetachFromDisposeScope();
         _valid.Dispose();
         _valid = valid;
     }
