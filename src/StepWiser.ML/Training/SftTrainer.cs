@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Microsoft.ML.Tokenizers;
+using StepWiser.ML.Models;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Training;
+
+/// <summary>Outcome of a training run.</summary>
+/// <param name="Steps">Updates completed in total (including those before a resume).</param>
+/// <param name="ResumedFromStep">Step restored from a checkpoint, or 0.</param>
+/// <param name="Losses">Loss of each update run in this call.</param>
+/// <param name="TokensPerSecond">Trained tokens per second in this call.</param>
+public sealed record TrainingResult(int Steps, int ResumedFromStep, IReadOnlyList<double> Losses, double TokensPerSecond);
+
+/// <summary>
+/// Supervised fine-tuning of a <see cref="CausalLM"/>: next-token loss on response tokens only (the prompt is
+/// masked), AdamW, warm-up + cosine schedule, gradient clipping and accumulation, periodic checkpoints and exact
+/// resume (the data order is a pure function of seed and step, so a resumed run continues where it stopped).
+/// </summary>
+public sealed class SftTrainer
+{
+    private const long IgnoreIndex = -100;
+
+    private readonly CausalLM _model;
+    private readonly Tokenizer _tokenizer;
+    private readonly SftOptions _options;
+    private readonly int _eos;
+
+    /// <summary>Creates a trainer; <paramref name="model"/> is trained in place.</summary>
+    public SftTrainer(CausalLM model, Tokenizer tokenizer, SftOptions options)
+    {
+        options.Validate();
+        _model = model;
+        _tokenizer = tokenizer;
+        _options = options;
+        _eos = model.Config.EosTokenIds.Count > 0 ? model.Config.EosTokenIds[0] : -1;
+        if (options.AppendEos && _eos < 0) throw new ArgumentException("AppendEos needs an eos_token_id in the model config.", nameof(options));
+    }
+
+    /// <summary>Trains on <paramref name="examples"/> for <see cref="SftOptions.Steps"/> updates, resuming from the newest checkpoint if any.</summary>
+    public TrainingResult Train(IReadOnlyList<SftExample> examples, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (examples.Count == 0) throw new ArgumentException("no training examples", nameof(examples));
+        var encoded = examples.Select(Encode).ToArray();
+        string fingerprint = $"sft seed={_options.Seed} batch={_options.BatchSize} accum={_options.GradientAccumulationSteps} steps={_options.Steps} lr={_options.LearningRate} n={examples.Count}";
+
+        using var optimizer = new AdamW(_model.named_parameters()) { WeightDecay = _options.WeightDecay };
+        var restored = TrainingCheckpoint.TryRestore(_options.CheckpointDirectory, _model, optimizer, fingerprint);
+        int start = (int)(restored?.Step ?? 0);
+        var order = new DataOrder(encoded.Length, _options.Seed);
+        var losses = new List<double>();
+        long tokens = 0;
+        var clock = Stopwatch.StartNew();
+        _model.train();
+
+        for (int step = start; step < _options.Steps; step++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            double lr = LearningRateSchedule.At(step, _options.Steps, _options.LearningRate, _options.WarmupSteps, _options.MinLearningRateRatio);
+            var micro = Enumerable.Range(0, _options.GradientAccumulationSteps)
+                .Select(a => Enumerable.Range(0, _options.BatchSize)
+                    .Select(i => encoded[order.At(((long)step * _options.GradientAccumulationSteps + a) * _options.BatchSize + i)]).ToArray())
+                .ToArray();
+            long targets = micro.Sum(b => b.Sum(e => e.Ids.Length - e.ResponseStart));
+            optimizer.ZeroGrad();
+            double loss = 0;
+            foreach (var batch in micro)
+            {
+                using var scope = NewDisposeScope();
+                var sum = ResponseLossSum(batch);
+                (sum / targets).backward();
+                loss += sum.item<float>() / targets;
+            }
+            if (_options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(optimizer.Parameters, _options.MaxGradNorm);
+            optimizer.Update(lr);
+            losses.Add(loss);
+            tokens += micro.Sum(b => b.Sum(e => (long)e.Ids.Length));
+            int done = step + 1;
+            progress?.Report(new TrainingProgress(done, _options.Steps, loss, lr, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
+            if (_options.CheckpointDirectory is { } dir && (done % _options.CheckpointEvery == 0 || done == _options.Steps))
+                TrainingCheckpoint.Save(dir, _model, optimizer, new TrainingCheckpoint.State(done, fingerprint), _options.KeepCheckpoints);
+        }
+        _model.eval();
+        return new TrainingResult(_options.Steps, start, losses, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+    }
+
+    /// <summary>Sum of the next-token cross-entropy over the response tokens of a right-padded batch.</summary>
+    private Tensor ResponseLossSum(IReadOnlyList<Encoded> batch)
+    {
+        int maxLen = batch.Max(e => e.Ids.Length);
+        var ids = new long[batch.Count * maxLen];
+        var labels = new long[batch.Count * maxLen];
+        Array.Fill(labels, IgnoreIndex);
+        for (int b = 0; b < batch.Count; b++)
+        {
+            var e = batch[b];
+            for (int t = 0; t < e.Ids.Length; t++) ids[b * maxLen + t] = e.Ids[t];
+            // Position t predicts token t+1; only response tokens are targets.
+            for (int t = Math.Max(0, e.ResponseStart - 1); t < e.Ids.Length - 1; t++) labels[b * maxLen + t] = e.Ids[t + 1];
+        }
+        var input = tensor(ids, device: _model.Device).view(batch.Count, maxLen);                    // (B, T), right-padded
+        var target = tensor(labels, device: _model.Device).view(-1);                                 // (B*T)
+        var logits = _model.Forward(input);                                                           // (B, T, V)
+        return nn.functional.cross_entropy(logits.view(-1, logits.shape[2]).to(ScalarType.Float32), target,
+            ignore_index: IgnoreIndex, reduction: nn.Reduction.Sum);
+    }
+
+    private Encoded Encode(SftExample example, int index)
+    {
+        var prompt = _tokenizer.EncodeToIds(example.Prompt);
+        var response = _tokenizer.EncodeToIds(example.Response).ToList();
+        if (_options.AppendEos) response.Add(_eos);
+        if (response.Count == 0) throw new ArgumentException($"example {index}: empty response");
+        var ids = prompt.Concat(response).Take(_options.MaxSequenceLength).ToArray();
+        if (prompt.Count >= ids.Length) throw new ArgumentException($"example {index}: the prompt alone fills MaxSequenceLength ({_options.MaxSequenceLength}); no response token is left to train on.");
+        return new Encoded(ids, prompt.Count);
+    }
+
+    private sealed record Encoded(int[] Ids, int ResponseStart);
+
+    /// <summary>An endless stream of example indices: epoch e is a permutation seeded by (seed, e).</summary>
+    private sealed class DataOrder(int count, int seed)
+    {
+        private long _epoch = -1;
+        private int[] _permutation = [];
+
+        public int At(long position)
+        {
+            long epoch = position / count;
+            if (epoch != _epoch)
+            {
+                _permutation = Enumerable.Range(0, count).ToArray();
+                new Random(unchecked(seed * 7919 + (int)epoch)).Shuffle(_permutation);
+                _epoch = epoch;
+            }
+            return _permutation[position % count];
+        }
+    }
+}
