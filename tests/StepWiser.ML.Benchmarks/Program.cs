@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Models;
+using StepWiser.ML.Tokenization;
+using StepWiser.ML.Training;
+using static TorchSharp.torch;
+
+// Foundation benchmarks (issue 2). Every number is a ratio of two measurements taken in this one run, on the same
+// model, so the noise of a shared machine cancels as far as it can. Usage:
+//   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release [-- --model small|medium] [--repeats N]
+string size = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault() ?? "medium";
+int repeats = int.Parse(args.SkipWhile(a => a != "--repeats").Skip(1).FirstOrDefault() ?? "3");
+var config = size == "small" ? BuiltInModels.Small : BuiltInModels.Medium;
+using var model = CausalLM.CreateRandom(config, seed: 1);
+model.eval();
+var tokenizer = BuiltInTokenizer.Create();
+var engine = new LocalTextGenerator(model, tokenizer);
+var naive = new LocalTextGenerator(model, tokenizer, new LocalGeneratorOptions { UseKvCache = false, MaxBatchRows = 1 });
+Console.WriteLine($"model: built-in {size}, {model.ParameterCount:N0} parameters; threads: {get_num_threads()}; repeats: {repeats} (best of)");
+
+static double Best(int repeats, Action action)
+{
+    action(); // warm-up
+    double best = double.MaxValue;
+    for (int i = 0; i < repeats; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        best = Math.Min(best, clock.Elapsed.TotalSeconds);
+    }
+    return best;
+}
+
+int[] Prompt(int length, int seed)
+{
+    var random = new Random(seed);
+    return Enumerable.Range(0, length).Select(_ => random.Next(32, 127)).ToArray();
+}
+
+// Sampling that never stops early, so both sides generate exactly the same number of tokens.
+SamplingOptions Fixed(int newTokens, int samples = 1) => new() { NumSamples = samples, MaxNewTokens = newTokens, Temperature = 1, Seed = 3 };
+GenerationRequest Request(int[] prompt, SamplingOptions o) => new() { PromptTokenIds = prompt, Options = o };
+var noEos = new LocalTextGenerator(model, tokenizer);
+
+// 1. Decode efficiency: generated tokens/s vs tokens/s of one teacher-forced forward pass over the same sequences.
+foreach (int batch in new[] { 16, 64 })
+{
+    const int promptLen = 32, newTokens = 128;
+    var requests = Enumerable.Range(0, batch).Select(i => Request(Prompt(promptLen, i), Fixed(newTokens))).ToArray();
+    IReadOnlyList<GenerationResult>? generated = null;
+    double genSeconds = Best(repeats, () => generated = engine.Generate(requests));
+    long genTokens = generated!.Sum(r => r.Samples[0].TokenIds.Count);
+    var full = generated!.Select((r, i) => requests[i].PromptTokenIds!.Concat(r.Samples[0].TokenIds).Select(x => (long)x).ToArray()).ToArray();
+    int len = full.Min(f => f.Length);
+    using var ids = tensor(full.SelectMany(f => f.Take(len)).ToArray()).view(batch, len);
+    double fwdSeconds = Best(repeats, () => { using var _ = no_grad(); using var logits = model.Forward(ids); });
+    double genRate = genTokens / genSeconds, fwdRate = batch * len / fwdSeconds;
+    Console.WriteLine($"decode efficiency: engine {genRate:N0} generated tok/s (batch {batch}, {newTokens} new) / teacher-forced forward {fwdRate:N0} tok/s = {genRate / fwdRate:F2} (goal >= 0.5)");
+}
+
+// 2. Engine vs naive generation (batch 1, no KV cache), 16 samples of 128 new tokens.
+{
+    var prompt = Prompt(32, 7);
+    double fast = Best(repeats, () => engine.Generate([Request(prompt, Fixed(128, 16))]));
+    double slow = Best(1, () => naive.Generate([Request(prompt, Fixed(128, 16))]));
+    Console.WriteLine($"engine vs naive (16 samples x 128 tokens): {slow:F2} s / {fast:F2} s = {slow / fast:F1}x (goal >= 20x)");
+}
+
+// 3. Forked prefix vs 16 independent requests of the same 256-token prefix (both in one call, batched together).
+{
+    var prompt = Prompt(256, 11);
+    double forked = Best(repeats, () => engine.Generate([Request(prompt, Fixed(64, 16))]));
+    double independent = Best(repeats, () => engine.Generate(Enumerable.Range(0, 16).Select(j => Request(prompt, Fixed(64) with { Seed = 3 + j })).ToArray()));
+    Console.WriteLine($"forked prefix vs 16 independent requests (256-token prefix, 64 new): {independent:F2} s / {forked:F2} s = {independent / forked:F1}x (goal >= 3x)");
+}
+
+// 4. SFT throughput and overhead over a bare TorchSharp forward/backward/AdamW loop on identical batches.
+{
+    var random = new Random(5);
+    var examples = Enumerable.Range(0, 512).Select(_ => new SftExample(new string('q', 64), new string((char)random.Next(97, 123), 63))).ToArray();
+    int steps = 20, batchSize = 16;
+    var sftModel = CausalLM.CreateRandom(config, seed: 2);
+    double sft = Best(repeats, () => new SftTrainer(sftModel, tokenizer, new SftOptions { Steps = steps, BatchSize = batchSize, WarmupSteps = 0 }).Train(examples));
+    long tokensPerStep = batchSize * 128;
+
+    var bareModel = CausalLM.CreateRandom(config, seed: 2);
+    var opt = optim.AdamW(bareModel.parameters(), lr: 1e-3);
+    var bareIds = tensor(Enumerable.Range(0, batchSize * 128).Select(i => (long)(97 + i % 26)).ToArray()).view(batchSize, 128);
+    bareModel.train();
+    double bare = Best(repeats, () =>
+    {
+        for (int s = 0; s < steps; s++)
+        {
+            using var scope = NewDisposeScope();
+            opt.zero_grad();
+            var logits = bareModel.Forward(bareIds);
+            var loss = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, logits.shape[2]), bareIds[.., 1..].reshape(-1));
+            loss.backward();
+            opt.step();
+        }
+    });
+    Console.WriteLine($"SFT: {steps * tokensPerStep / sft:N0} tok/s; bare forward/backward/AdamW loop {steps * tokensPerStep / bare:N0} tok/s; overhead {(sft / bare - 1) * 100:F1}% (goal <= 10%)");
+}
