@@ -37,10 +37,9 @@ int[] Prompt(int length, int seed)
     return Enumerable.Range(0, length).Select(_ => random.Next(32, 127)).ToArray();
 }
 
-// Sampling that never stops early, so both sides generate exactly the same number of tokens.
+// Seeded temperature-1 sampling: both sides of each comparison draw the same tokens (an early EOS ends both alike).
 SamplingOptions Fixed(int newTokens, int samples = 1) => new() { NumSamples = samples, MaxNewTokens = newTokens, Temperature = 1, Seed = 3 };
 GenerationRequest Request(int[] prompt, SamplingOptions o) => new() { PromptTokenIds = prompt, Options = o };
-var noEos = new LocalTextGenerator(model, tokenizer);
 
 // 1. Decode efficiency: generated tokens/s vs tokens/s of one teacher-forced forward pass over the same sequences.
 foreach (int batch in new[] { 16, 64 })

@@ -21,7 +21,7 @@ public sealed class SafeTensorsFile
     /// <summary>Largest header accepted (the format's own limit).</summary>
     public const long MaxHeaderBytes = 100L * 1024 * 1024;
 
-    private const long ChunkBytes = 256L * 1024 * 1024;
+    internal const long ChunkBytes = 256L * 1024 * 1024;
 
     private static readonly Dictionary<string, (ScalarType Type, int Size)> DTypes = new()
     {
@@ -47,6 +47,21 @@ public sealed class SafeTensorsFile
         _dataStart = dataStart;
         Entries = entries;
         Metadata = metadata;
+    }
+
+    /// <summary>
+    /// Contiguous slices of a contiguous CPU tensor along its first axis, each at most <see cref="ChunkBytes"/>, so that
+    /// no managed buffer or span exceeds that size (tensors over 2 GB cannot go through one span).
+    /// </summary>
+    internal static IEnumerable<Tensor> RowChunks(Tensor tensor)
+    {
+        var flat = tensor.dim() == 0 ? tensor.view(1) : tensor;
+        long rows = flat.shape[0];
+        if (rows == 0 || flat.NumberOfElements == 0) yield break;
+        long rowBytes = flat.NumberOfElements * flat.ElementSize / rows;
+        long rowsPerChunk = Math.Max(1, ChunkBytes / rowBytes);
+        for (long r = 0; r < rows; r += rowsPerChunk)
+            yield return flat.narrow(0, r, Math.Min(rowsPerChunk, rows - r));
     }
 
     /// <summary>The safetensors code of a TorchSharp dtype.</summary>
@@ -131,22 +146,15 @@ public sealed class SafeTensorsFile
         using (var stream = File.OpenRead(Path))
         {
             stream.Seek(_dataStart + entry.Begin, SeekOrigin.Begin);
-            long total = entry.End - entry.Begin;
-            if (total > 0)
+            if (entry.End > entry.Begin)
             {
-                // Fill in chunks along the first axis so no managed buffer exceeds ChunkBytes.
-                long rows = entry.Shape.Length == 0 ? 1 : entry.Shape[0];
-                long rowBytes = rows == 0 ? 0 : total / rows;
-                long rowsPerChunk = Math.Max(1, ChunkBytes / Math.Max(1, rowBytes));
-                var flat = entry.Shape.Length == 0 ? tensor.view(1) : tensor;
-                for (long r = 0; r < rows; r += rowsPerChunk)
-                {
-                    long n = Math.Min(rowsPerChunk, rows - r);
-                    var buffer = new byte[n * rowBytes];
-                    stream.ReadExactly(buffer);
-                    using var slice = flat.narrow(0, r, n);
-                    slice.bytes = buffer;
-                }
+                foreach (var slice in RowChunks(tensor))
+                    using (slice)
+                    {
+                        var buffer = new byte[slice.NumberOfElements * slice.ElementSize];
+                        stream.ReadExactly(buffer);
+                        slice.bytes = buffer;
+                    }
             }
         }
         if (dtype is { } target && target != stored.Type)

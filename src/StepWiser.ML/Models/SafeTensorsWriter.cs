@@ -39,16 +39,8 @@ public static class SafeTensorsWriter
             foreach (var (_, tensor) in tensors)
             {
                 using var cpu = tensor.detach().cpu().contiguous();
-                if (cpu.NumberOfElements == 0) continue;
-                var flat = cpu.dim() == 0 ? cpu.view(1) : cpu;
-                long rows = flat.shape[0];
-                long rowBytes = flat.NumberOfElements * flat.ElementSize / rows;
-                long rowsPerChunk = Math.Max(1, (256L << 20) / Math.Max(1, rowBytes));
-                for (long r = 0; r < rows; r += rowsPerChunk)
-                {
-                    using var slice = flat.narrow(0, r, Math.Min(rowsPerChunk, rows - r));
-                    stream.Write(slice.bytes);
-                }
+                foreach (var slice in SafeTensorsFile.RowChunks(cpu))
+                    using (slice) stream.Write(slice.bytes);
             }
         }
         File.Move(tmp, path, overwrite: true);
