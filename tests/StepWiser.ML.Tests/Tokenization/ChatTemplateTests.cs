@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using StepWiser.ML.Tests.Infrastructure;
+using StepWiser.ML.Tokenization;
+
+namespace StepWiser.ML.Tests.Tokenization;
+
+/// <summary>
+/// Our ChatML renderer against the real Qwen chat template (tokenizer_config.json) rendered by Jinja2 the way
+/// transformers' apply_chat_template does: a committed golden file (Oracle/chat_template_golden.json, produced by
+/// Oracle/render_chat_template.py from ProcessBench, GSM8K and MATH-500 conversations) and, where Python's jinja2 is
+/// installed, the same script run live.
+/// </summary>
+[TestClass]
+public sealed class ChatTemplateTests
+{
+    private static readonly string OracleDir = Path.Combine(AppContext.BaseDirectory, "Tokenization", "Oracle");
+
+    private static string ConfigPath => TestData.PathOf("tokenizers", "qwen3", "tokenizer_config.json");
+
+    [TestMethod]
+    public void DetectsQwen3FlavorFromTheRealTokenizerConfig()
+    {
+        var template = ChatTemplate.FromTokenizerConfig(ConfigPath);
+        Assert.AreEqual(ChatTemplateFlavor.Qwen3, template.Flavor);
+        Assert.IsNull(template.DefaultSystemPrompt);
+    }
+
+    [TestMethod]
+    public void MatchesTheJinjaRenderingOfTheRealTemplate_GoldenFile()
+    {
+        var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
+        Assert.IsGreaterThanOrEqualTo(50, cases.Count);
+        AssertAllMatch(ChatTemplate.FromTokenizerConfig(ConfigPath), cases);
+    }
+
+    [TestMethod]
+    public void MatchesTheJinjaRenderingOfTheRealTemplate_Live()
+    {
+        var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
+        foreach (var c in cases) c!.AsObject().Remove("rendered");
+        var live = RunOracle(cases.ToJsonString());
+        AssertAllMatch(ChatTemplate.FromTokenizerConfig(ConfigPath), JsonNode.Parse(live)!.AsArray());
+    }
+
+    [TestMethod]
+    public void Qwen25InsertsItsDefaultSystemPromptAndKeepsAssistantTurnsVerbatim()
+    {
+        var text = ChatTemplate.Qwen25.Render([ChatTurn.User("1+1?"), ChatTurn.Assistant("<think>x</think>2"), ChatTurn.User("sure?")], addGenerationPrompt: true);
+        Assert.AreEqual(
+            "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n" +
+            "<|im_start|>user\n1+1?<|im_end|>\n<|im_start|>assistant\n<think>x</think>2<|im_end|>\n" +
+            "<|im_start|>user\nsure?<|im_end|>\n<|im_start|>assistant\n", text);
+    }
+
+    [TestMethod]
+    public void DetectsDefaultSystemPromptOfAQwen25StyleTemplate()
+    {
+        const string jinja = "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}" +
+            "{%- else %}{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\n' }}{%- endif %}";
+        var template = ChatTemplate.FromTemplateText(jinja);
+        Assert.AreEqual(ChatTemplateFlavor.Qwen2, template.Flavor);
+        Assert.AreEqual(ChatTemplate.Qwen25SystemPrompt, template.DefaultSystemPrompt);
+    }
+
+    [TestMethod]
+    public void ContinuationLeavesTheAssistantTurnOpenAfterItsLastCharacter()
+    {
+        var text = ChatTemplate.ChatML.RenderContinuation([ChatTurn.User("Solve 2+3."), ChatTurn.Assistant("<chunk>2+3=5</chunk>\n")]);
+        Assert.AreEqual("<|im_start|>user\nSolve 2+3.<|im_end|>\n<|im_start|>assistant\n<chunk>2+3=5</chunk>\n", text);
+    }
+
+    [TestMethod]
+    public void RejectsNonChatMLTemplatesAndUnknownRoles()
+    {
+        var ex = Assert.ThrowsExactly<NotSupportedException>(() => ChatTemplate.FromTemplateText("{{ bos_token }}[INST] {{ m }} [/INST]", "llama2/tokenizer_config.json"));
+        StringAssert.Contains(ex.Message, "llama2/tokenizer_config.json");
+        var roleEx = Assert.ThrowsExactly<ArgumentException>(() => ChatTemplate.ChatML.Render([ChatTurn.User("a"), new ChatTurn("tool", "b")]));
+        StringAssert.Contains(roleEx.Message, "message 1");
+        Assert.ThrowsExactly<ArgumentException>(() => ChatTemplate.ChatML.RenderContinuation([ChatTurn.User("a")]));
+    }
+
+    private static void AssertAllMatch(ChatTemplate template, JsonArray cases)
+    {
+        var index = 0;
+        foreach (var node in cases)
+        {
+            var c = node!.AsObject();
+            var messages = c["messages"]!.AsArray().Select(m => new ChatTurn(m!["role"]!.GetValue<string>(), m["content"]!.GetValue<string>())).ToList();
+            var ours = c["continue_final_message"]?.GetValue<bool>() == true
+                ? template.RenderContinuation(messages)
+                : template.Render(messages, c["add_generation_prompt"]?.GetValue<bool>() ?? false, c["enable_thinking"]?.GetValue<bool>() ?? true);
+            Assert.AreEqual(c["rendered"]!.GetValue<string>(), ours, $"case {index}");
+            index++;
+        }
+    }
+
+    private static string RunOracle(string casesJson)
+    {
+        var start = new ProcessStartInfo("python3")
+        {
+            ArgumentList = { Path.Combine(OracleDir, "render_chat_template.py"), ConfigPath },
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        Process process;
+        try { process = Process.Start(start)!; }
+        catch (System.ComponentModel.Win32Exception) { throw new AssertInconclusiveException("python3 is not installed; the golden-file test still runs."); }
+        using (process)
+        {
+            process.StandardInput.Write(casesJson);
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0 && stderr.Contains("No module named 'jinja2'", StringComparison.Ordinal))
+                throw new AssertInconclusiveException("Python's jinja2 is not installed; the golden-file test still runs.");
+            Assert.AreEqual(0, process.ExitCode, stderr);
+            return stdout.Result;
+        }
+    }
+}
