@@ -63,6 +63,10 @@ public sealed class LocalTextGenerator : ITextGenerator
             prompts[i] = request.PromptTokenIds?.ToArray()
                 ?? (request.Prompt is { } text ? _tokenizer.EncodeToIds(text).ToArray() : throw new ArgumentException($"request {i} has neither a prompt nor prompt token ids", nameof(requests)));
             if (prompts[i].Length == 0) throw new ArgumentException($"request {i} has an empty prompt", nameof(requests));
+            var vocabulary = _model.Config.VocabSize;
+            var outside = Array.FindIndex(prompts[i], t => t < 0 || t >= vocabulary);
+            if (outside >= 0)
+                throw new ArgumentException($"request {i}: prompt token {outside} has id {prompts[i][outside]}, outside the model's vocabulary of {vocabulary} (is the tokenizer the model's own?)", nameof(requests));
             samples[i] = new GeneratedSample[request.Options.NumSamples];
             long seed = request.Options.Seed ?? Interlocked.Increment(ref _unseededCounter);
             for (int j = 0; j < request.Options.NumSamples; j++)

@@ -1,0 +1,212 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+
+namespace StepWiser.ML.Generation;
+
+/// <summary>
+/// An <see cref="ITextGenerator"/> served by any OpenAI-compatible <c>/v1/completions</c> endpoint (vLLM, SGLang,
+/// llama.cpp server, TGI). Each request is one HTTP call with <c>n</c> = <see cref="SamplingOptions.NumSamples"/>, so
+/// the server computes the prompt once; calls run concurrently up to <see cref="OpenAICompatibleOptions.MaxConcurrentRequests"/>,
+/// each with a per-attempt timeout and retries with exponential back-off (Microsoft.Extensions.Http.Resilience) on
+/// 408/429/5xx, timeouts and lost connections. The API key is sent as a bearer token and never logged.
+/// </summary>
+public sealed class OpenAICompatibleTextGenerator : ITextGenerator, IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+    private readonly OpenAICompatibleOptions _options;
+    private readonly SemaphoreSlim _slots;
+    private readonly ILogger _logger;
+    private readonly Uri _root;
+    private string? _model;
+
+    /// <summary>Creates a client with its own resilient <see cref="HttpClient"/>.</summary>
+    /// <param name="options">Server and limits; unset values are read from the environment.</param>
+    /// <param name="innerHandler">Transport below the resilience handler (default: a pooled <see cref="SocketsHttpHandler"/>).</param>
+    /// <param name="logger">Receives retries and failures (never the API key).</param>
+    public OpenAICompatibleTextGenerator(OpenAICompatibleOptions? options = null, HttpMessageHandler? innerHandler = null, ILogger? logger = null)
+    {
+        _options = OpenAICompatibleOptions.FromEnvironment(options);
+        _root = _options.ApiRoot();
+        _logger = logger ?? NullLogger.Instance;
+        var resilience = new ResilienceHandler(BuildPipeline(_options, _logger))
+        {
+            InnerHandler = innerHandler ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) },
+        };
+        _http = new HttpClient(resilience) { Timeout = Timeout.InfiniteTimeSpan };
+        _ownsHttp = true;
+        _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
+        _model = _options.Model;
+    }
+
+    /// <summary>
+    /// Uses a caller-configured <see cref="HttpClient"/> (for example from <c>IHttpClientFactory</c> with
+    /// <c>AddStandardResilienceHandler()</c>); this instance adds no retries of its own.
+    /// </summary>
+    public OpenAICompatibleTextGenerator(HttpClient httpClient, OpenAICompatibleOptions? options = null, ILogger? logger = null)
+    {
+        _http = httpClient ?? throw new ArgumentNullException(nameof(httpClient));
+        _options = OpenAICompatibleOptions.FromEnvironment(options);
+        _root = _options.ApiRoot();
+        _logger = logger ?? NullLogger.Instance;
+        _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
+        _model = _options.Model;
+    }
+
+    /// <summary>The options in use (API key redacted in <see cref="OpenAICompatibleOptions.ToString"/>).</summary>
+    public OpenAICompatibleOptions Options => _options;
+
+    /// <summary>The model name in use: the configured one, or the first listed by the server once a call has resolved it.</summary>
+    public string? Model => _model;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            try { requests[i].Options.Validate(); }
+            catch (ArgumentException e) { throw new ArgumentException($"request {i}: {e.Message}", nameof(requests), e); }
+            if (requests[i].Prompt is null && requests[i].PromptTokenIds is null)
+                throw new ArgumentException($"request {i}: neither Prompt nor PromptTokenIds is set", nameof(requests));
+        }
+        var model = await ResolveModelAsync(cancellationToken).ConfigureAwait(false);
+        var tasks = requests.Select((r, i) => CompleteAsync(model, r, i, cancellationToken)).ToArray();
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    /// <summary>Lists the models the server serves (<c>GET /v1/models</c>).</summary>
+    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_root, "models"));
+        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var body = await ReadJsonAsync(response, "GET /v1/models", cancellationToken).ConfigureAwait(false);
+        return body["data"]?.AsArray().Select(m => m?["id"]?.GetValue<string>()).OfType<string>().ToArray()
+            ?? throw new InvalidDataException($"{_root}models: response has no \"data\" list");
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsHttp) _http.Dispose();
+        _slots.Dispose();
+    }
+
+    private async Task<string> ResolveModelAsync(CancellationToken cancellationToken)
+    {
+        if (_model is not null) return _model;
+        var models = await ListModelsAsync(cancellationToken).ConfigureAwait(false);
+        _model = models.Count > 0 ? models[0] : throw new InvalidOperationException($"{_root}models lists no model; set OpenAICompatibleOptions.Model.");
+        _logger.LogInformation("Using model {Model} served at {Url}", _model, _root);
+        return _model;
+    }
+
+    private async Task<GenerationResult> CompleteAsync(string model, GenerationRequest request, int index, CancellationToken cancellationToken)
+    {
+        var options = request.Options;
+        var body = new JsonObject
+        {
+            ["model"] = model,
+            ["prompt"] = request.Prompt is not null ? JsonValue.Create(request.Prompt) : new JsonArray(request.PromptTokenIds!.Select(t => (JsonNode)t).ToArray()),
+            ["n"] = options.NumSamples,
+            ["max_tokens"] = options.MaxNewTokens,
+            ["temperature"] = options.Temperature,
+            ["top_p"] = options.TopP,
+            ["stream"] = false,
+        };
+        if (options.TopK > 0) body["top_k"] = options.TopK;
+        if (options.Stop.Count > 0) body["stop"] = new JsonArray(options.Stop.Select(s => (JsonNode)s).ToArray());
+        if (options.Seed is { } seed) body["seed"] = seed;
+        if (options.ReturnLogProbs) body["logprobs"] = 1;
+
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(_root, "completions")) { Content = JsonContent.Create(body) };
+            using var response = await SendAsync(message, cancellationToken).ConfigureAwait(false);
+            var json = await ReadJsonAsync(response, $"request {index}", cancellationToken).ConfigureAwait(false);
+            return ParseCompletion(json, options, index);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (_options.ApiKey is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.ApiKey);
+        return _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+    }
+
+    private static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var detail = text.Length > 500 ? text[..500] + "…" : text;
+            throw new HttpRequestException($"{what}: server answered {(int)response.StatusCode} {response.ReasonPhrase}: {detail}", null, response.StatusCode);
+        }
+        try { return JsonNode.Parse(text) ?? throw new InvalidDataException($"{what}: empty JSON response"); }
+        catch (JsonException e) { throw new InvalidDataException($"{what}: response is not JSON ({e.Message})", e); }
+    }
+
+    private static GenerationResult ParseCompletion(JsonNode json, SamplingOptions options, int index)
+    {
+        var choices = json["choices"]?.AsArray() ?? throw new InvalidDataException($"request {index}: response has no \"choices\"");
+        if (choices.Count != options.NumSamples)
+            throw new InvalidDataException($"request {index}: asked for n={options.NumSamples} samples, server returned {choices.Count}");
+        var samples = new GeneratedSample[choices.Count];
+        foreach (var choice in choices)
+        {
+            var i = choice?["index"]?.GetValue<int>() ?? throw new InvalidDataException($"request {index}: a choice has no index");
+            if (i < 0 || i >= samples.Length || samples[i] is not null)
+                throw new InvalidDataException($"request {index}: choice index {i} is out of range or repeated");
+            samples[i] = ParseChoice(choice, index);
+        }
+        var promptTokens = json["usage"]?["prompt_tokens"]?.GetValue<int>() ?? 0;
+        return new GenerationResult(samples, promptTokens);
+    }
+
+    private static GeneratedSample ParseChoice(JsonNode choice, int index)
+    {
+        var text = choice["text"]?.GetValue<string>() ?? throw new InvalidDataException($"request {index}: a choice has no text");
+        var stopReason = choice["stop_reason"];
+        var stopString = stopReason is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        var finish = choice["finish_reason"]?.GetValue<string>() switch
+        {
+            "length" => FinishReason.Length,
+            "stop" when stopString is not null => FinishReason.Stop,
+            _ => FinishReason.EndOfSequence,
+        };
+        var tokenIds = choice["token_ids"]?.AsArray().Select(t => t!.GetValue<int>()).ToArray() ?? [];
+        var logProbs = choice["logprobs"]?["token_logprobs"]?.AsArray().Select(p => p is null ? float.NaN : (float)p.GetValue<double>()).ToArray();
+        return new GeneratedSample(text, tokenIds, finish, logProbs, stopString);
+    }
+
+    private static ResiliencePipeline<HttpResponseMessage> BuildPipeline(OpenAICompatibleOptions options, ILogger logger)
+    {
+        var retry = new HttpRetryStrategyOptions
+        {
+            MaxRetryAttempts = Math.Max(options.MaxRetries, 1),
+            Delay = options.RetryBaseDelay,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            OnRetry = args =>
+            {
+                logger.LogWarning("Retry {Attempt} after {Outcome}; waiting {Delay}", args.AttemptNumber + 1,
+                    args.Outcome.Exception?.GetType().Name ?? $"HTTP {(int?)args.Outcome.Result?.StatusCode}", args.RetryDelay);
+                return default;
+            },
+        };
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>().AddTimeout(options.TotalTimeout);
+        if (options.MaxRetries > 0) builder.AddRetry(retry);
+        return builder.AddTimeout(options.AttemptTimeout).Build();
+    }
+}
