@@ -157,6 +157,27 @@ public static class HuggingFaceCheckpoint
         }
     }
 
+    /// <summary>The tokenizer files a Hugging Face checkpoint carries beside its weights.</summary>
+    public static IReadOnlyList<string> TokenizerFiles { get; } =
+        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt"];
+
+    /// <summary>
+    /// Copies the tokenizer files (<see cref="TokenizerFiles"/>, those present) from one checkpoint folder to another,
+    /// so a saved model can be served by vLLM. Throws when <paramref name="fromDirectory"/> has no tokenizer.json.
+    /// </summary>
+    public static void CopyTokenizerFiles(string fromDirectory, string toDirectory)
+    {
+        if (!File.Exists(Path.Combine(fromDirectory, "tokenizer.json")))
+            throw new FileNotFoundException($"{Path.Combine(fromDirectory, "tokenizer.json")}: no tokenizer.json to copy", Path.Combine(fromDirectory, "tokenizer.json"));
+        if (Path.GetFullPath(fromDirectory) == Path.GetFullPath(toDirectory)) return;
+        Directory.CreateDirectory(toDirectory);
+        foreach (var name in TokenizerFiles)
+        {
+            var source = Path.Combine(fromDirectory, name);
+            if (File.Exists(source)) File.Copy(source, Path.Combine(toDirectory, name), overwrite: true);
+        }
+    }
+
     private static void WriteGenerationConfig(ModelConfig config, string directory)
     {
         var gen = new JsonObject();

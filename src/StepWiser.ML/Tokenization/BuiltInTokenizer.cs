@@ -49,8 +49,33 @@ public static class BuiltInTokenizer
     /// <summary>Creates the built-in tokenizer.</summary>
     public static BpeTokenizer Create() => HuggingFaceTokenizer.Load(new MemoryStream(Encoding.UTF8.GetBytes(ToJson())), "built-in tokenizer");
 
-    /// <summary>Writes <c>tokenizer.json</c> into <paramref name="directory"/>.</summary>
-    public static void Save(string directory) => File.WriteAllText(Path.Combine(directory, "tokenizer.json"), ToJson());
+    /// <summary>The plain ChatML Jinja chat template written into <c>tokenizer_config.json</c>.</summary>
+    public const string ChatTemplateJinja =
+        "{%- for message in messages %}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{%- endfor %}" +
+        "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+
+    /// <summary>
+    /// Writes <c>tokenizer.json</c> and <c>tokenizer_config.json</c> (with the ChatML chat template and the special
+    /// tokens) into <paramref name="directory"/>, so vLLM or transformers can serve a built-in model as it is.
+    /// </summary>
+    public static void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "tokenizer.json"), ToJson());
+        var config = new Dictionary<string, object?>
+        {
+            ["tokenizer_class"] = "PreTrainedTokenizerFast",
+            ["bos_token"] = null,
+            ["eos_token"] = EndOfText,
+            ["pad_token"] = EndOfText,
+            ["unk_token"] = null,
+            ["additional_special_tokens"] = Specials[1..],
+            ["clean_up_tokenization_spaces"] = false,
+            ["model_max_length"] = 4096,
+            ["chat_template"] = ChatTemplateJinja,
+        };
+        File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
+    }
 
     /// <summary>GPT-2's reversible byte → printable character map used by byte-level BPE vocabularies.</summary>
     public static char[] ByteLevelAlphabet()

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using StepWiser.ML.Models;
+using StepWiser.ML.Tokenization;
 using StepWiser.ML.Tests.Infrastructure;
 using static TorchSharp.torch;
 
@@ -22,6 +23,20 @@ public sealed class CheckpointTests
         using var noGrad = no_grad();
         using var ids = tensor(new long[] { 5, 17, 42, 99, 3 }).unsqueeze(0);
         return model.Forward(ids).data<float>().ToArray();
+    }
+
+    [TestMethod]
+    public void TokenizerFilesTravelWithTheCheckpoint()
+    {
+        using var model = HuggingFaceCheckpoint.Load(TestData.PathOf("reference-models", "qwen2-tiny"));
+        HuggingFaceCheckpoint.Save(model, _dir);
+        var qwen = TestData.PathOf("tokenizers", "qwen3");
+        HuggingFaceCheckpoint.CopyTokenizerFiles(qwen, _dir);
+        CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(qwen, "tokenizer.json")), File.ReadAllBytes(Path.Combine(_dir, "tokenizer.json")));
+        Assert.IsTrue(File.Exists(Path.Combine(_dir, "tokenizer_config.json")));
+        Assert.AreEqual(ChatTemplateFlavor.Qwen3, ChatTemplate.FromTokenizerConfig(Path.Combine(_dir, "tokenizer_config.json")).Flavor);
+        var missing = Assert.ThrowsExactly<FileNotFoundException>(() => HuggingFaceCheckpoint.CopyTokenizerFiles(Path.Combine(_dir, "nowhere"), _dir));
+        StringAssert.Contains(missing.Message, "nowhere");
     }
 
     [TestMethod]

@@ -40,8 +40,29 @@ public sealed class ChatTemplateTests
     {
         var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
         foreach (var c in cases) c!.AsObject().Remove("rendered");
-        var live = RunOracle(cases.ToJsonString());
+        var live = RunOracle(cases.ToJsonString(), ConfigPath);
         AssertAllMatch(ChatTemplate.FromTokenizerConfig(ConfigPath), JsonNode.Parse(live)!.AsArray());
+    }
+
+    [TestMethod]
+    public void BuiltInTokenizerConfigIsChatMLAndItsJinjaTemplateAgreesWithOurRenderer_Live()
+    {
+        var dir = Directory.CreateTempSubdirectory("stepwiser-builtin-tok").FullName;
+        try
+        {
+            BuiltInTokenizer.Save(dir);
+            var config = Path.Combine(dir, "tokenizer_config.json");
+            var template = ChatTemplate.FromTokenizerConfig(config);
+            Assert.AreEqual(ChatTemplateFlavor.ChatML, template.Flavor);
+            Assert.IsNull(template.DefaultSystemPrompt);
+            var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
+            foreach (var c in cases) c!.AsObject().Remove("rendered");
+            AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), config))!.AsArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [TestMethod]
@@ -96,11 +117,11 @@ public sealed class ChatTemplateTests
         }
     }
 
-    private static string RunOracle(string casesJson)
+    private static string RunOracle(string casesJson, string configPath)
     {
         var start = new ProcessStartInfo("python3")
         {
-            ArgumentList = { Path.Combine(OracleDir, "render_chat_template.py"), ConfigPath },
+            ArgumentList = { Path.Combine(OracleDir, "render_chat_template.py"), configPath },
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
