@@ -131,7 +131,7 @@ internal sealed class AnswerComparer
         {
             if (!b.Any(y => Equal(x, y)))
             {
-                Reason = $"element {x.Text} has no equal in the other answer";
+                Reason = $"element {(x.Text.Length <= 40 ? x.Text : x.Text[..40] + "…")} has no equal in the other answer";
                 return false;
             }
         }
