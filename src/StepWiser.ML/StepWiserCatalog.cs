@@ -1,0 +1,22 @@
+using Microsoft.ML;
+
+namespace StepWiser.ML;
+
+/// <summary>
+/// The StepWiser stages of an <see cref="MLContext"/>: <c>mlContext.StepWiser().Transforms</c> (chunking, Monte-Carlo
+/// annotation, judging), <c>.Trainers</c>, <c>.Evaluation</c>, <c>.Search</c> and <c>.Selection</c>.
+/// </summary>
+public sealed class StepWiserCatalog
+{
+    internal StepWiserCatalog(MLContext mlContext)
+    {
+        Context = mlContext;
+        Transforms = new StepWiserTransforms(mlContext);
+    }
+
+    /// <summary>The ML.NET context.</summary>
+    public MLContext Context { get; }
+
+    /// <summary>Row-mapping stages.</summary>
+    public StepWiserTransforms Transforms { get; }
+}

@@ -1,0 +1,22 @@
+using Microsoft.ML;
+using StepWiser.ML.Chunking;
+
+namespace StepWiser.ML;
+
+/// <summary>The row-mapping stages of StepWiser, reached from <c>mlContext.StepWiser().Transforms</c>.</summary>
+public sealed class StepWiserTransforms
+{
+    private readonly MLContext _mlContext;
+
+    internal StepWiserTransforms(MLContext mlContext) => _mlContext = mlContext;
+
+    /// <summary>
+    /// Cuts a solution column into chunks: <c>&lt;chunk&gt;</c> tags (default), blank lines, "Step k" markers, a
+    /// pre-segmented step vector, or self-segmentation by a model. See <see cref="StepChunkerOptions"/> for columns.
+    /// </summary>
+    public StepChunkerEstimator ChunkSteps(StepChunkerOptions? options = null) => new(_mlContext, options ?? new StepChunkerOptions());
+
+    /// <summary>Cuts <paramref name="inputColumnName"/> into <paramref name="outputColumnName"/> with <paramref name="mode"/>.</summary>
+    public StepChunkerEstimator ChunkSteps(string outputColumnName, string inputColumnName, ChunkingMode mode = ChunkingMode.Tags) =>
+        new(_mlContext, new StepChunkerOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, Mode = mode });
+}

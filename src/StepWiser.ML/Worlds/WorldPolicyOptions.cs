@@ -1,0 +1,46 @@
+using StepWiser.ML.Models;
+
+namespace StepWiser.ML.Worlds;
+
+/// <summary>The policy recipe of the built-in world: a small causal LM trained from scratch by SFT on canonical chunked solutions.</summary>
+public sealed class WorldPolicyOptions
+{
+    private int _trainProblems = 20000;
+    private int _steps = 1500;
+    private int _batchSize = 32;
+    private double _learningRate = 2e-3;
+
+    /// <summary>Architecture (default <see cref="BuiltInModels.Small"/>).</summary>
+    public ModelConfig Model { get; set; } = BuiltInModels.Small;
+
+    /// <summary>Number of training problems generated from the "train" split.</summary>
+    public int TrainProblems
+    {
+        get => _trainProblems;
+        set => _trainProblems = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(TrainProblems), value, "must be at least 1");
+    }
+
+    /// <summary>Optimiser updates.</summary>
+    public int Steps
+    {
+        get => _steps;
+        set => _steps = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(Steps), value, "must be at least 1");
+    }
+
+    /// <summary>Examples per update.</summary>
+    public int BatchSize
+    {
+        get => _batchSize;
+        set => _batchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(BatchSize), value, "must be at least 1");
+    }
+
+    /// <summary>Peak learning rate (warm-up, then cosine decay).</summary>
+    public double LearningRate
+    {
+        get => _learningRate;
+        set => _learningRate = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(LearningRate), value, "must be positive");
+    }
+
+    /// <summary>Seed of the weights, the problems and the data order.</summary>
+    public int Seed { get; set; } = 1;
+}

@@ -1,0 +1,30 @@
+namespace StepWiser.ML.Worlds;
+
+/// <summary>One problem of the built-in world with its canonical solution.</summary>
+/// <param name="Id">Stable id, e.g. "train-000042".</param>
+/// <param name="Start">The start value.</param>
+/// <param name="Modulus">All arithmetic is modulo this number.</param>
+/// <param name="Operations">The operations in order.</param>
+/// <param name="Problem">The problem statement.</param>
+/// <param name="Answer">The exact final answer.</param>
+/// <param name="ChunkedSolution">
+/// The canonical solution in the policy format: each logical step in <c>&lt;chunk&gt;…&lt;/chunk&gt;</c>, blank lines between
+/// chunks, the final answer in <c>\boxed{}</c> in its own chunk.
+/// </param>
+/// <param name="RawSolution">The same text without tags: the fine-grained trace (explanation and equation lines separated by blank lines).</param>
+/// <param name="Chunks">The inner texts of the chunks of <paramref name="ChunkedSolution"/>.</param>
+public sealed record WorldProblem(string Id, long Start, int Modulus, IReadOnlyList<ChainOperation> Operations, string Problem, long Answer,
+    string ChunkedSolution, string RawSolution, IReadOnlyList<string> Chunks)
+{
+    /// <summary>The prompt a policy continues: the problem, then the start of the solution.</summary>
+    public string Prompt => ArithmeticChainWorld.PolicyPrompt(Problem);
+
+    /// <summary>The running value after each operation.</summary>
+    public IReadOnlyList<long> Values()
+    {
+        var values = new long[Operations.Count];
+        var value = Start;
+        for (var i = 0; i < Operations.Count; i++) values[i] = value = Operations[i].Apply(value, Modulus);
+        return values;
+    }
+}

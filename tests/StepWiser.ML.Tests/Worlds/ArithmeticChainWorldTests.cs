@@ -1,0 +1,128 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Reasoning;
+using StepWiser.ML.Worlds;
+
+namespace StepWiser.ML.Tests.Worlds;
+
+[TestClass]
+public sealed class ArithmeticChainWorldTests
+{
+    private static readonly ArithmeticChainWorld World = new();
+
+    [TestMethod]
+    public void GenerationIsDeterministicPerSplitAndSeed()
+    {
+        var a = World.Generate("train", 50, 3);
+        var b = World.Generate("train", 50, 3);
+        CollectionAssert.AreEqual(a.Select(p => p.ChunkedSolution).ToArray(), b.Select(p => p.ChunkedSolution).ToArray());
+        var other = World.Generate("test", 50, 3);
+        Assert.IsLessThan(10, a.Select(p => p.Problem).Intersect(other.Select(p => p.Problem)).Count(), "splits are independent streams");
+        var reseeded = World.Generate("train", 50, 4);
+        Assert.IsLessThan(10, a.Select(p => p.Problem).Intersect(reseeded.Select(p => p.Problem)).Count());
+    }
+
+    [TestMethod]
+    public void CanonicalSolutionsAreChunkedRawTracesWithTheRightAnswerAndPassTheChecker()
+    {
+        foreach (var d in new[] { 0.0, 0.5, 1.0 })
+        {
+            var world = new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = d });
+            foreach (var p in world.Generate("test", 200, 1))
+            {
+                Assert.AreEqual(p.RawSolution, ChunkParser.StripTags(p.ChunkedSolution), p.Id);
+                CollectionAssert.AreEqual(p.Chunks.ToArray(), ChunkParser.ParseTags(p.ChunkedSolution).Chunks.ToArray(), p.Id);
+                Assert.AreEqual(p.Values()[^1], p.Answer);
+                Assert.IsTrue(p.Chunks.Count is >= 3 and <= 8, $"{p.Id}: {p.Chunks.Count} chunks");
+                var check = ArithmeticChainWorld.Check(p, p.ChunkedSolution);
+                Assert.AreEqual(-1, check.FirstErrorIndex, p.ChunkedSolution);
+                Assert.IsTrue(check.IsCorrect && check.IsComplete);
+                Assert.AreEqual(p.Answer, new MathAnswerVerifier().ExtractAnswer(p.ChunkedSolution) is { } a ? long.Parse(a, System.Globalization.CultureInfo.InvariantCulture) : -1);
+            }
+        }
+    }
+
+    [TestMethod]
+    public void DifficultyGrowsStepsModulusAndMultiplications()
+    {
+        var easy = new ArithmeticChainOptions { Difficulty = 0 };
+        var hard = new ArithmeticChainOptions { Difficulty = 1 };
+        Assert.IsLessThan(hard.Modulus, easy.Modulus);
+        Assert.IsLessThan(hard.MaxOperations, easy.MaxOperations);
+        Assert.IsLessThan(hard.MultiplyRate, easy.MultiplyRate);
+        var easySteps = new ArithmeticChainWorld(easy).Generate("x", 300).Average(p => p.Chunks.Count);
+        var hardSteps = new ArithmeticChainWorld(hard).Generate("x", 300).Average(p => p.Chunks.Count);
+        Assert.IsLessThan(hardSteps - 2, easySteps);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ArithmeticChainOptions { Difficulty = 1.5 });
+    }
+
+    [TestMethod]
+    public void CheckerFindsTheFirstWrongChunk()
+    {
+        var p = new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = 1 }).Generate("test", 40, 2).First(x => x.Operations.Count >= 4);
+        var chunks = p.Chunks.ToList();
+        var values = p.Values();
+
+        // A wrong result in step 2, then steps that follow correctly from the wrong value: the first error is 2.
+        var wrong = chunks.ToList();
+        var prev = values[1];
+        var bad = (values[2] + 1) % p.Modulus;
+        wrong[2] = $"{prev}{p.Operations[2].Operator}{p.Operations[2].Operand}={bad}";
+        var v = bad;
+        for (var k = 3; k < p.Operations.Count; k++)
+        {
+            var next = p.Operations[k].Apply(v, p.Modulus);
+            wrong[k] = $"{v}{p.Operations[k].Operator}{p.Operations[k].Operand}={next}";
+            v = next;
+        }
+        wrong[^1] = $"The answer is \\boxed{{{v}}}.";
+        var check = ArithmeticChainWorld.Check(p, ChunkParser.Wrap(wrong));
+        Assert.AreEqual(2, check.FirstErrorIndex);
+        Assert.IsFalse(check.ChunkIsCorrect[3], "a step built on a wrong value is not a correct next step");
+        Assert.IsTrue(check.IsComplete);
+
+        // Wrong operand copied from the problem; an explanation naming another operation; a premature answer; an extra chunk.
+        var copy = chunks.ToList();
+        copy[0] = $"{p.Start}{p.Operations[0].Operator}{p.Operations[0].Operand + 1}={p.Operations[0].Apply(p.Start, p.Modulus)}";
+        Assert.AreEqual(0, ArithmeticChainWorld.Check(p, copy).FirstErrorIndex);
+        var explanation = chunks.ToList();
+        explanation[1] = "Add 99.\n\n" + chunks[1].Split("\n\n")[^1];
+        Assert.AreEqual(p.Operations[1].Operator == '+' && p.Operations[1].Operand == 99 ? -1 : 1, ArithmeticChainWorld.Check(p, explanation).FirstErrorIndex);
+        var premature = chunks.Take(2).Append($"The answer is \\boxed{{{values[1]}}}.").ToList();
+        Assert.AreEqual(2, ArithmeticChainWorld.Check(p, premature).FirstErrorIndex);
+        var extra = chunks.Append("1+1=2").ToList();
+        Assert.AreEqual(chunks.Count, ArithmeticChainWorld.Check(p, extra).FirstErrorIndex);
+        var truncated = ArithmeticChainWorld.Check(p, chunks.Take(2).ToList());
+        Assert.AreEqual(-1, truncated.FirstErrorIndex);
+        Assert.IsFalse(truncated.IsComplete || truncated.IsCorrect);
+    }
+
+    [TestMethod]
+    public void ProblemsAreAvailableAsAnIDataViewAndAsJsonl()
+    {
+        var problems = World.Generate("test", 25, 9);
+        var view = ArithmeticChainWorld.ToDataView(new MLContext(), problems);
+        CollectionAssert.AreEqual(problems.Select(p => p.Prompt).ToArray(), view.GetColumn<string>("Prompt").ToArray());
+        CollectionAssert.AreEqual(problems.Select(p => p.Chunks.Count).ToArray(), view.GetColumn<int>("StepCount").ToArray());
+
+        var path = Path.Combine(Path.GetTempPath(), $"world-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            ArithmeticChainWorld.WriteJsonl(path, problems);
+            var back = ArithmeticChainWorld.ReadJsonl(path);
+            Assert.HasCount(problems.Count, back);
+            for (var i = 0; i < problems.Count; i++)
+            {
+                Assert.AreEqual(problems[i].ChunkedSolution, back[i].ChunkedSolution);
+                Assert.AreEqual(-1, ArithmeticChainWorld.Check(back[i], back[i].ChunkedSolution).FirstErrorIndex);
+            }
+            File.AppendAllText(path, "{\"Id\": 3\n");
+            var e = Assert.ThrowsExactly<InvalidDataException>(() => ArithmeticChainWorld.ReadJsonl(path));
+            StringAssert.Contains(e.Message, $":{problems.Count + 1}:");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
