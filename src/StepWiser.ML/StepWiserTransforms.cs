@@ -1,5 +1,8 @@
 using Microsoft.ML;
+using StepWiser.ML.Annotation;
 using StepWiser.ML.Chunking;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML;
 
@@ -19,4 +22,11 @@ public sealed class StepWiserTransforms
     /// <summary>Cuts <paramref name="inputColumnName"/> into <paramref name="outputColumnName"/> with <paramref name="mode"/>.</summary>
     public StepChunkerEstimator ChunkSteps(string outputColumnName, string inputColumnName, ChunkingMode mode = ChunkingMode.Tags) =>
         new(_mlContext, new StepChunkerOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, Mode = mode });
+
+    /// <summary>
+    /// Monte-Carlo annotation: Q values of every chunk from <see cref="MonteCarloOptions.Rollouts"/> continuations of
+    /// the policy per prefix, scored by <paramref name="verifier"/>, and labels under the chosen scheme.
+    /// </summary>
+    public MonteCarloAnnotatorEstimator AnnotateMonteCarlo(ITextGenerator policy, IAnswerVerifier verifier, MonteCarloOptions? options = null) =>
+        new(_mlContext, policy, verifier, options ?? new MonteCarloOptions());
 }

@@ -6,7 +6,8 @@ namespace StepWiser.ML.Tokenization;
 
 /// <summary>
 /// The tokenizer of the built-in small models: byte-level with one token per byte (256 entries, no merges)
-/// plus the special tokens <c>&lt;|endoftext|&gt;</c>, <c>&lt;|im_start|&gt;</c> and <c>&lt;|im_end|&gt;</c>. It is written as a
+/// plus the special tokens <c>&lt;|endoftext|&gt;</c>, <c>&lt;|im_start|&gt;</c>, <c>&lt;|im_end|&gt;</c> and the chunk tags
+/// <c>&lt;chunk&gt;</c>, <c>&lt;/chunk&gt;</c> (added tokens that are never split and decode to their text). It is written as a
 /// Hugging Face <c>tokenizer.json</c> and loaded through <see cref="HuggingFaceTokenizer"/>, so it is saved and
 /// loaded with the model exactly like a real checkpoint's tokenizer.
 /// </summary>
@@ -19,9 +20,11 @@ public static class BuiltInTokenizer
     public const int EndOfTextId = 256;
 
     /// <summary>Vocabulary size (bytes plus special tokens).</summary>
-    public const int VocabularySize = 259;
+    public const int VocabularySize = 261;
 
-    private static readonly string[] Specials = [EndOfText, "<|im_start|>", "<|im_end|>"];
+    // The ChatML markers, then the chunk tags of the policy format: one token each, so a chunk boundary costs the
+    // small models two tokens instead of fifteen bytes.
+    private static readonly string[] Specials = [EndOfText, "<|im_start|>", "<|im_end|>", "<chunk>", "</chunk>"];
 
     /// <summary>The <c>tokenizer.json</c> document of the built-in tokenizer.</summary>
     public static string ToJson()
@@ -32,7 +35,7 @@ public static class BuiltInTokenizer
         var added = Specials.Select((s, i) => new Dictionary<string, object>
         {
             ["id"] = EndOfTextId + i, ["content"] = s, ["single_word"] = false, ["lstrip"] = false,
-            ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+            ["rstrip"] = false, ["normalized"] = false, ["special"] = i < 3,
         }).ToArray();
         var doc = new Dictionary<string, object?>
         {
@@ -69,7 +72,7 @@ public static class BuiltInTokenizer
             ["eos_token"] = EndOfText,
             ["pad_token"] = EndOfText,
             ["unk_token"] = null,
-            ["additional_special_tokens"] = Specials[1..],
+            ["additional_special_tokens"] = Specials[1..3],
             ["clean_up_tokenization_spaces"] = false,
             ["model_max_length"] = 4096,
             ["chat_template"] = ChatTemplateJinja,

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Reasoning;
+
+namespace StepWiser.ML.Annotation;
+
+/// <summary>
+/// Estimates Monte-Carlo step values: for each solution and each chunk i, M continuations are sampled from the prefix
+/// [prompt, chunk 1..i] and Q_i is the share whose final answer the verifier accepts (Q_0 from the bare prompt).
+/// All prefixes of a batch of solutions go to the policy in one call, each as one request with M samples (the local
+/// engine computes the prefix once and forks it; a server gets <c>n = M</c>); identical prefixes are sampled once.
+/// With a store, finished prefixes are on disk before the next batch starts and are never sampled again.
+/// </summary>
+public sealed class MonteCarloAnnotator : IDisposable
+{
+    private readonly ITextGenerator _policy;
+    private readonly IAnswerVerifier _verifier;
+    private readonly MonteCarloOptions _options;
+    private readonly RolloutStore? _store;
+    private readonly Dictionary<string, byte[]> _memory = new(StringComparer.Ordinal);
+    private readonly string _fingerprint;
+
+    /// <summary>Creates an annotator; opens the store when <see cref="MonteCarloOptions.StoreDirectory"/> is set.</summary>
+    public MonteCarloAnnotator(ITextGenerator policy, IAnswerVerifier verifier, MonteCarloOptions options)
+    {
+        _policy = policy ?? throw new ArgumentNullException(nameof(policy));
+        _verifier = verifier ?? throw new ArgumentNullException(nameof(verifier));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        options.Validate();
+        _fingerprint = string.Create(CultureInfo.InvariantCulture,
+            $"policy={options.PolicyName};M={options.Rollouts};T={options.Temperature};max={options.MaxNewTokens};seed={options.Seed}");
+        if (options.StoreDirectory is not null)
+            _store = new RolloutStore(options.StoreDirectory, options.ShardCount == 1 ? "main" : $"shard-{options.ShardIndex}-of-{options.ShardCount}");
+    }
+
+    /// <summary>Continuations sampled by this instance.</summary>
+    public long RolloutsSampled { get; private set; }
+
+    /// <summary>Prefixes served from the store or memory instead of being sampled.</summary>
+    public long CachedPrefixes { get; private set; }
+
+    /// <summary>Prefixes whose rollouts failed after the policy's own retries (their values are NaN).</summary>
+    public long FailedPrefixes { get; private set; }
+
+    /// <summary>
+    /// Annotates the solutions of this instance's shard (rows i with i mod ShardCount = ShardIndex); rows of other
+    /// shards get null. Results are in input order.
+    /// </summary>
+    public async Task<IReadOnlyList<AnnotationResult?>> AnnotateAsync(IReadOnlyList<AnnotationInput> inputs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var results = new AnnotationResult?[inputs.Count];
+        var mine = Enumerable.Range(0, inputs.Count).Where(i => i % _options.ShardCount == _options.ShardIndex).ToArray();
+        var clock = Stopwatch.StartNew();
+        var startRollouts = RolloutsSampled;
+        var done = 0;
+        foreach (var batch in mine.Chunk(_options.BatchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var annotated = await AnnotateBatchAsync(batch.Select(i => inputs[i]).ToArray(), cancellationToken).ConfigureAwait(false);
+            for (var j = 0; j < batch.Length; j++) results[batch[j]] = annotated[j];
+            done += batch.Length;
+            var rate = (RolloutsSampled - startRollouts) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+            var eta = done == 0 ? (TimeSpan?)null : TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (mine.Length - done));
+            _options.Progress?.Report(new MonteCarloProgress(done, mine.Length, RolloutsSampled, CachedPrefixes, FailedPrefixes, rate, eta));
+        }
+        return results;
+    }
+
+    /// <summary>Annotates a batch of solutions with one batched policy call for all their uncached prefixes.</summary>
+    internal async Task<AnnotationResult[]> AnnotateBatchAsync(IReadOnlyList<AnnotationInput> batch, CancellationToken cancellationToken)
+    {
+        // Work out every prefix: (row, k) for k = 0..H, with the text the policy continues and a stable key.
+        var plans = batch.Select(input => Enumerable.Range(0, input.Chunks.Count + 1).Select(k => PlanPrefix(input, k)).ToArray()).ToArray();
+        var pending = plans.SelectMany(p => p).Where(p => p.Direct is null && !TryCached(p.Key, out _))
+            .GroupBy(p => p.Key).Select(g => g.First()).ToArray();
+        CachedPrefixes += plans.SelectMany(p => p).Count(p => p.Direct is null) - pending.Length;
+
+        var sampled = await SampleAsync(pending, cancellationToken).ConfigureAwait(false);
+        _store?.Append(sampled.Where(s => s.Rewards is not null).Select(s => (s.Key, s.Rewards!)));
+        foreach (var s in sampled.Where(s => s.Rewards is not null)) _memory[s.Key] = s.Rewards!;
+
+        return plans.Select(rowPlans =>
+        {
+            var values = rowPlans.Select(p => p.Direct ?? (TryCached(p.Key, out var r) ? (float)r.Average(x => (double)x) : float.NaN)).ToArray();
+            return new AnnotationResult(values[0], values[1..], values.Count(float.IsNaN));
+        }).ToArray();
+    }
+
+    private Prefix PlanPrefix(AnnotationInput input, int k)
+    {
+        var chunks = input.Chunks.Take(k).ToArray();
+        if (k == input.Chunks.Count && k > 0 && _options.ScoreCompleteSolutionsDirectly)
+        {
+            var solution = string.Join("\n\n", chunks);
+            if (_verifier.ExtractAnswer(solution) is not null)
+                return new Prefix("", "", chunks, input.Reference, _verifier.Verify(solution, input.Reference).IsCorrect ? 1f : 0f);
+        }
+        var text = _options.PrefixFormatter(input.Prompt, chunks);
+        return new Prefix(Key(text, input.Reference), text, chunks, input.Reference, null);
+    }
+
+    private async Task<List<(string Key, byte[]? Rewards)>> SampleAsync(IReadOnlyList<Prefix> pending, CancellationToken cancellationToken)
+    {
+        var output = new List<(string, byte[]?)>(pending.Count);
+        if (pending.Count == 0) return output;
+        IReadOnlyList<GenerationResult>? results = null;
+        try
+        {
+            results = await _policy.GenerateAsync(pending.Select(Request).ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // One bad prefix must not sink the batch: retry each alone and mark the ones that still fail.
+            foreach (var p in pending)
+            {
+                try
+                {
+                    var single = await _policy.GenerateAsync([Request(p)], cancellationToken).ConfigureAwait(false);
+                    output.Add((p.Key, Score(p, single[0])));
+                }
+                catch (Exception inner) when (inner is not OperationCanceledException)
+                {
+                    FailedPrefixes++;
+                    output.Add((p.Key, null));
+                }
+            }
+            return output;
+        }
+        for (var i = 0; i < pending.Count; i++) output.Add((pending[i].Key, Score(pending[i], results[i])));
+        return output;
+    }
+
+    private GenerationRequest Request(Prefix p) => GenerationRequest.FromText(p.Text, new SamplingOptions
+    {
+        NumSamples = _options.Rollouts,
+        MaxNewTokens = _options.MaxNewTokens,
+        Temperature = _options.Temperature,
+        Seed = SeedOf(p.Key),
+    });
+
+    private byte[] Score(Prefix p, GenerationResult result)
+    {
+        RolloutsSampled += result.Samples.Count;
+        var head = p.Chunks.Count == 0 ? "" : string.Join("\n\n", p.Chunks) + "\n\n";
+        return result.Samples.Select(s => _verifier.Verify(head + s.Text, p.Reference).IsCorrect ? (byte)1 : (byte)0).ToArray();
+    }
+
+    private bool TryCached(string key, out byte[] rewards)
+    {
+        if (_memory.TryGetValue(key, out rewards!)) return true;
+        if (_store is not null && _store.TryGet(key, out rewards)) return true;
+        return false;
+    }
+
+    private string Key(string prefixText, string reference)
+    {
+        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(_fingerprint + "\u0000" + reference + "\u0000" + prefixText));
+        return Convert.ToHexString(bytes, 0, 16);
+    }
+
+    private long SeedOf(string key) => _options.Seed * 1_000_003L ^ long.Parse(key[..15], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+    /// <inheritdoc />
+    public void Dispose() => _store?.Dispose();
+
+    private sealed record Prefix(string Key, string Text, IReadOnlyList<string> Chunks, string Reference, float? Direct);
+}

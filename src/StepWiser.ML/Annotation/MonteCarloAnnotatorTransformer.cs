@@ -1,0 +1,98 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Data;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Reasoning;
+
+namespace StepWiser.ML.Annotation;
+
+/// <summary>
+/// The fitted annotation stage. <see cref="Transform"/> is lazy: a cursor annotates <see cref="MonteCarloOptions.BatchSize"/>
+/// solutions per policy call as it reads. With a store, a second pass (or a restarted run) reads finished prefixes
+/// from disk instead of sampling them again. Rows outside this run's shard get NaN values and no labels.
+/// </summary>
+public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable
+{
+    internal const string StageName = "AnnotateMonteCarlo";
+    private readonly MonteCarloOptions _options;
+    private readonly MonteCarloAnnotator _annotator;
+
+    internal MonteCarloAnnotatorTransformer(ITextGenerator policy, IAnswerVerifier verifier, MonteCarloOptions options)
+    {
+        _options = options;
+        _annotator = new MonteCarloAnnotator(policy, verifier, options);
+    }
+
+    /// <summary>The annotator doing the work (rollout and cache counters).</summary>
+    public MonteCarloAnnotator Annotator => _annotator;
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => false;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ColumnReader.Require(inputSchema, _options.PromptColumnName, TextDataViewType.Instance, StageName);
+        ColumnReader.Require(inputSchema, _options.ChunksColumnName, new VectorDataViewType(TextDataViewType.Instance), StageName);
+        ColumnReader.Require(inputSchema, _options.AnswerColumnName, TextDataViewType.Instance, StageName);
+        return BatchMappedDataView<AnnotationInput, AnnotationResult?>.AppendColumns(inputSchema, Outputs());
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        GetOutputSchema(input.Schema);
+        var o = _options;
+        var row = 0L;
+        return new BatchMappedDataView<AnnotationInput, AnnotationResult?>(input, [o.PromptColumnName, o.ChunksColumnName, o.AnswerColumnName], cursor =>
+        {
+            var prompt = ColumnReader.Text(cursor, o.PromptColumnName);
+            var chunks = ColumnReader.TextVector(cursor, o.ChunksColumnName);
+            var answer = ColumnReader.Text(cursor, o.AnswerColumnName);
+            return () => new AnnotationInput(prompt(), chunks(), answer());
+        }, Outputs(), batch =>
+        {
+            // Shards are by global row index, so a batch keeps only its rows of this shard.
+            var first = row;
+            row += batch.Count;
+            var mine = Enumerable.Range(0, batch.Count).Where(i => (first + i) % o.ShardCount == o.ShardIndex).ToArray();
+            var results = _annotator.AnnotateBatchAsync(mine.Select(i => batch[i]).ToArray(), CancellationToken.None).GetAwaiter().GetResult();
+            var output = new AnnotationResult?[batch.Count];
+            for (var j = 0; j < mine.Length; j++) output[mine[j]] = results[j];
+            return output;
+        }, o.BatchSize);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
+        throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
+
+    /// <summary>Not supported: the stage is a procedure over a policy, not a model; its results live in the rollout store.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("AnnotateMonteCarlo has no model to save: its rollouts persist in MonteCarloOptions.StoreDirectory.");
+
+    /// <inheritdoc />
+    public void Dispose() => _annotator.Dispose();
+
+    private OutputColumn<AnnotationResult?>[] Outputs()
+    {
+        var o = _options;
+        return
+        [
+            OutputColumn<AnnotationResult?>.SingleVector(o.ValuesColumnName, r => r?.Values ?? []),
+            OutputColumn<AnnotationResult?>.Single(o.InitialValueColumnName, r => r?.InitialValue ?? float.NaN),
+            OutputColumn<AnnotationResult?>.BooleanVector(o.LabelsColumnName, r => r?.Labels(o.Scheme, o.Labels) ?? []),
+            OutputColumn<AnnotationResult?>.Int32(o.FailedColumnName, r => r?.FailedPrefixes ?? 0),
+        ];
+    }
+
+#pragma warning disable CS0649 // shape only: ML.NET reads the field types
+    internal sealed class ShapeHolder
+    {
+        [VectorType] public float[] Values = [];
+        public float Initial;
+        [VectorType] public bool[] Labels = [];
+        public int Failed;
+    }
+#pragma warning restore CS0649
+}

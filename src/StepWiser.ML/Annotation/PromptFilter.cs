@@ -1,0 +1,40 @@
+using StepWiser.ML.Generation;
+using StepWiser.ML.Reasoning;
+
+namespace StepWiser.ML.Annotation;
+
+/// <summary>
+/// The paper's prompt filter: sample k full solutions per prompt and keep the prompts where some but not all are
+/// correct (the others carry no contrast for step values). Also returns the samples, which are the solutions to
+/// annotate.
+/// </summary>
+public static class PromptFilter
+{
+    /// <summary>Samples <see cref="SamplingOptions.NumSamples"/> solutions per prompt and scores them.</summary>
+    public static async Task<IReadOnlyList<SampledPrompt>> SampleAsync(ITextGenerator policy, IAnswerVerifier verifier,
+        IReadOnlyList<(string Prompt, string Reference)> prompts, SamplingOptions sampling, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        var results = await policy.GenerateAsync(prompts.Select(p => GenerationRequest.FromText(p.Prompt, sampling)).ToArray(), cancellationToken).ConfigureAwait(false);
+        return prompts.Select((p, i) => new SampledPrompt(p.Prompt, p.Reference,
+            results[i].Samples.Select(s => s.Text).ToArray(),
+            results[i].Samples.Select(s => verifier.Verify(s.Text, p.Reference).IsCorrect).ToArray())).ToArray();
+    }
+
+    /// <summary>True when some but not all samples are correct.</summary>
+    public static bool IsMixed(IReadOnlyList<bool> correct) => correct.Any(c => c) && !correct.All(c => c);
+}
+
+/// <summary>A prompt with k sampled solutions and their correctness.</summary>
+/// <param name="Prompt">The prompt.</param>
+/// <param name="Reference">Its reference answer.</param>
+/// <param name="Solutions">The sampled solutions.</param>
+/// <param name="Correct">Whether each solution's final answer is right.</param>
+public sealed record SampledPrompt(string Prompt, string Reference, IReadOnlyList<string> Solutions, IReadOnlyList<bool> Correct)
+{
+    /// <summary>Share of correct samples.</summary>
+    public double PassRate => Correct.Count == 0 ? 0 : Correct.Count(c => c) / (double)Correct.Count;
+
+    /// <summary>True when some but not all samples are correct (the prompts the paper keeps).</summary>
+    public bool IsMixed => PromptFilter.IsMixed(Correct);
+}

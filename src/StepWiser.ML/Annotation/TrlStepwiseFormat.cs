@@ -1,0 +1,61 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace StepWiser.ML.Annotation;
+
+/// <summary>One record of TRL's stepwise-supervision format: a prompt, its steps and one label per step.</summary>
+/// <param name="Prompt">The problem.</param>
+/// <param name="Completions">The steps (chunks).</param>
+/// <param name="Labels">True for a good step.</param>
+public sealed record StepwiseExample(
+    [property: JsonPropertyName("prompt")] string Prompt,
+    [property: JsonPropertyName("completions")] IReadOnlyList<string> Completions,
+    [property: JsonPropertyName("labels")] IReadOnlyList<bool> Labels);
+
+/// <summary>
+/// Reads and writes TRL's stepwise-supervision JSONL (<c>{"prompt", "completions", "labels"}</c>, the format of
+/// <c>trl.PRMTrainer</c> and datasets such as <c>trl-lib/math_shepherd</c>), so labelled steps move to and from Python.
+/// </summary>
+public static class TrlStepwiseFormat
+{
+    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Writes the examples (atomically: a temporary file renamed into place).</summary>
+    public static void Write(string path, IEnumerable<StepwiseExample> examples)
+    {
+        var temp = path + ".tmp";
+        using (var writer = new StreamWriter(temp))
+        {
+            foreach (var e in examples)
+            {
+                if (e.Completions.Count != e.Labels.Count)
+                    throw new ArgumentException($"example with prompt \"{Shorten(e.Prompt)}\" has {e.Completions.Count} completions but {e.Labels.Count} labels");
+                writer.WriteLine(JsonSerializer.Serialize(e, Json));
+            }
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>Reads a file; a malformed line is an error naming the file and line.</summary>
+    public static IReadOnlyList<StepwiseExample> Read(string path)
+    {
+        var list = new List<StepwiseExample>();
+        var number = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            StepwiseExample? e;
+            try { e = JsonSerializer.Deserialize<StepwiseExample>(line, Json); }
+            catch (JsonException ex) { throw new InvalidDataException($"{path}:{number}: not a stepwise-supervision record ({ex.Message})", ex); }
+            if (e?.Prompt is null || e.Completions is null || e.Labels is null)
+                throw new InvalidDataException($"{path}:{number}: a record needs \"prompt\", \"completions\" and \"labels\"");
+            if (e.Completions.Count != e.Labels.Count)
+                throw new InvalidDataException($"{path}:{number}: {e.Completions.Count} completions but {e.Labels.Count} labels");
+            list.Add(e);
+        }
+        return list;
+    }
+
+    private static string Shorten(string s) => s.Length <= 40 ? s : s[..37] + "...";
+}
