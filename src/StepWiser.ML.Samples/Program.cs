@@ -6,6 +6,7 @@ var output = new Option<string>("--output") { Description = "Output folder.", De
 var root = new RootCommand("StepWiser.ML samples: the main job and tools around it.") { output };
 root.SetAction((parse, _) => DigitReversalDemo.RunAsync(parse.GetValue(output)!));
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(AnnotateCommand.Create());
 
 try
 {
