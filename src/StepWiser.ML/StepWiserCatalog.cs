@@ -12,7 +12,11 @@ public sealed class StepWiserCatalog
     {
         Context = mlContext;
         Transforms = new StepWiserTransforms(mlContext);
+        Trainers = new StepWiserTrainers();
     }
+
+    /// <summary>Trainers: the GRPO stepwise judge.</summary>
+    public StepWiserTrainers Trainers { get; }
 
     /// <summary>The ML.NET context.</summary>
     public MLContext Context { get; }

@@ -1,0 +1,67 @@
+using StepWiser.ML.Generation;
+
+namespace StepWiser.ML.Judging;
+
+/// <summary>
+/// Runs a generative stepwise judge over solutions: step i is judged with steps 0..i−1 as history, the steps of many
+/// solutions batched into one generator call per step index, k verdicts per step (Maj@k). Works with any
+/// <see cref="ITextGenerator"/>: the local engine or a remote OpenAI-compatible server (e.g. a large judge on vLLM).
+/// </summary>
+public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate template, StepwiseJudgeOptions? options = null)
+{
+    /// <summary>The options.</summary>
+    public StepwiseJudgeOptions Options { get; } = options ?? new StepwiseJudgeOptions();
+
+    /// <summary>The prompt template.</summary>
+    public JudgeTemplate Template { get; } = template ?? throw new ArgumentNullException(nameof(template));
+
+    /// <summary>The engine.</summary>
+    public ITextGenerator Generator { get; } = generator ?? throw new ArgumentNullException(nameof(generator));
+
+    /// <summary>Judges single steps (no stop logic): the verdict by Maj@k, the score and the first response of each.</summary>
+    public async Task<IReadOnlyList<(bool Positive, float Score, string Rationale, int Unparseable)>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
+    {
+        var sampling = Options.Votes == 1
+            ? SamplingOptions.Greedy(Options.MaxNewTokens)
+            : new SamplingOptions { NumSamples = Options.Votes, MaxNewTokens = Options.MaxNewTokens, Temperature = Options.Temperature };
+        var requests = inputs.Select((input, i) => GenerationRequest.FromText(Template.Render(input), sampling with { Seed = Options.Seed * 1_000_003 + i * Options.Votes })).ToArray();
+        var results = requests.Length == 0 ? [] : await Generator.GenerateAsync(requests, cancellationToken).ConfigureAwait(false);
+        return results.Select(r =>
+        {
+            var verdicts = r.Samples.Select(s => VerdictParser.Parse(s.Text)).ToArray();
+            var positive = verdicts.Count(v => v == Verdict.Positive);
+            var negative = verdicts.Count(v => v == Verdict.Negative);
+            return (positive > negative, positive / (float)verdicts.Length, r.Samples[0].Text, verdicts.Count(v => v == Verdict.Unparseable));
+        }).ToArray();
+    }
+
+    /// <summary>Judges whole solutions, step by step, batched across solutions.</summary>
+    public async Task<IReadOnlyList<StepJudgment>> JudgeAsync(IReadOnlyList<(string Problem, IReadOnlyList<string> Chunks)> solutions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(solutions);
+        var verdicts = solutions.Select(s => new bool[s.Chunks.Count]).ToArray();
+        var scores = solutions.Select(s => Enumerable.Repeat(float.NaN, s.Chunks.Count).ToArray()).ToArray();
+        var rationales = solutions.Select(s => Enumerable.Repeat("", s.Chunks.Count).ToArray()).ToArray();
+        var first = Enumerable.Repeat(-1, solutions.Count).ToArray();
+        var unparseable = new int[solutions.Count];
+        var longest = solutions.Count == 0 ? 0 : solutions.Max(s => s.Chunks.Count);
+        for (var k = 0; k < longest; k++)
+        {
+            var rows = Enumerable.Range(0, solutions.Count)
+                .Where(i => k < solutions[i].Chunks.Count && !(Options.StopAtFirstNegative && first[i] >= 0)).ToArray();
+            if (rows.Length == 0) break;
+            var step = k;
+            var judged = await JudgeStepsAsync(rows.Select(i => new JudgeInput(solutions[i].Problem, solutions[i].Chunks.Take(step).ToArray(), solutions[i].Chunks[step])).ToArray(), cancellationToken).ConfigureAwait(false);
+            for (var j = 0; j < rows.Length; j++)
+            {
+                var i = rows[j];
+                verdicts[i][k] = judged[j].Positive;
+                scores[i][k] = judged[j].Score;
+                rationales[i][k] = judged[j].Rationale;
+                unparseable[i] += judged[j].Unparseable;
+                if (!judged[j].Positive && first[i] < 0) first[i] = k;
+            }
+        }
+        return Enumerable.Range(0, solutions.Count).Select(i => new StepJudgment(verdicts[i], scores[i], rationales[i], first[i], unparseable[i])).ToArray();
+    }
+}

@@ -1,0 +1,72 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Data;
+using StepWiser.ML.Tokenization;
+using StepWiser.ML.Training;
+
+namespace StepWiser.ML.Judging;
+
+/// <summary>
+/// The StepWiser judge trainer as an ML.NET estimator: <see cref="Fit"/> reads labelled steps (problem, history,
+/// chunk, label), trains the base model with GRPO (<see cref="GrpoTrainer"/>) and returns the judge transformer.
+/// The GRPO metrics of the fit are in <see cref="LastMetrics"/>.
+/// </summary>
+public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
+{
+    private readonly StepwiseJudgeTrainerOptions _options;
+
+    /// <summary>Creates the trainer; the base model and tokenizer are required.</summary>
+    public StepwiseJudgeTrainer(StepwiseJudgeTrainerOptions options)
+    {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        if (options.BaseModel is null) throw new ArgumentException("BaseModel is required", nameof(options));
+        if (options.TokenizerJson is null) throw new ArgumentException("TokenizerJson is required", nameof(options));
+        options.Grpo.Validate();
+    }
+
+    /// <summary>Per-step metrics of the last <see cref="Fit"/>.</summary>
+    public IReadOnlyList<GrpoStepMetrics> LastMetrics { get; private set; } = [];
+
+    /// <summary>Reads labelled steps from an <see cref="IDataView"/>.</summary>
+    public static IReadOnlyList<JudgeExample> ReadExamples(IDataView data, string problem = "Problem", string history = "History", string chunk = "Chunk", string label = "Label")
+    {
+        ColumnReader.Require(data.Schema, problem, TextDataViewType.Instance, "StepwiseJudge");
+        ColumnReader.Require(data.Schema, history, new VectorDataViewType(TextDataViewType.Instance), "StepwiseJudge");
+        ColumnReader.Require(data.Schema, chunk, TextDataViewType.Instance, "StepwiseJudge");
+        ColumnReader.Require(data.Schema, label, BooleanDataViewType.Instance, "StepwiseJudge");
+        var list = new List<JudgeExample>();
+        using var cursor = data.GetRowCursor([data.Schema[problem], data.Schema[history], data.Schema[chunk], data.Schema[label]]);
+        var p = ColumnReader.Text(cursor, problem);
+        var h = ColumnReader.TextVector(cursor, history);
+        var c = ColumnReader.Text(cursor, chunk);
+        var getLabel = cursor.GetGetter<bool>(data.Schema[label]);
+        var l = false;
+        while (cursor.MoveNext())
+        {
+            getLabel(ref l);
+            list.Add(new JudgeExample(new JudgeInput(p(), h(), c()), l));
+        }
+        return list;
+    }
+
+    /// <inheritdoc />
+    public StepwiseJudgeTransformer Fit(IDataView input)
+    {
+        var o = _options;
+        var examples = ReadExamples(input, o.ProblemColumnName, o.HistoryColumnName, o.ChunkColumnName, o.LabelColumnName);
+        var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(o.TokenizerJson!)));
+        LastMetrics = new GrpoTrainer(o.BaseModel!, tokenizer, o.Template, o.Grpo).Train(examples, o.Progress);
+        var metadata = new Dictionary<string, string>(o.Metadata)
+        {
+            ["trainer"] = "grpo",
+            ["rl_steps"] = o.Grpo.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["balanced_prompts"] = o.Grpo.BalancePrompts.ToString(),
+            ["training_examples"] = examples.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        return new StepwiseJudgeTransformer(o.BaseModel!, o.TokenizerJson!, o.Template, o.Judge, metadata);
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
+        throw new NotSupportedException("The judge maps solutions (problem, chunks), not the labelled steps it is trained on; call GetOutputSchema on the fitted StepwiseJudgeTransformer with the solutions' schema.");
+}

@@ -1,0 +1,133 @@
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Data;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Models;
+using StepWiser.ML.Tokenization;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Judging;
+
+/// <summary>
+/// A stepwise judge as an ML.NET transformer: reads the problem (text) and chunks (text vector) and adds per-step
+/// verdicts (bool vector), scores (float vector), rationales (text vector) and the first rejected step (int, −1 if
+/// none). Lazy and batched. A judge over a local model saves to and loads from a folder (model in Hugging Face
+/// layout, tokenizer, manifest); a judge over a remote server (any <see cref="ITextGenerator"/>) runs the same way.
+/// </summary>
+public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
+{
+    internal const string StageName = "JudgeSteps";
+    private const string ManifestFile = "stepwiser-judge.json";
+    private readonly CausalLM? _model;
+    private readonly string? _tokenizerJson;
+
+    /// <summary>A judge over a local model. <paramref name="tokenizerJson"/> is the tokenizer.json text saved with it.</summary>
+    public StepwiseJudgeTransformer(CausalLM model, string tokenizerJson, JudgeTemplate template, StepwiseJudgeOptions? options = null, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _tokenizerJson = tokenizerJson ?? throw new ArgumentNullException(nameof(tokenizerJson));
+        var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(tokenizerJson)));
+        Judge = new StepwiseJudge(new LocalTextGenerator(model, tokenizer), template, options);
+        Metadata = metadata ?? new Dictionary<string, string>();
+    }
+
+    /// <summary>A judge over any generator, e.g. <see cref="OpenAICompatibleTextGenerator"/> for a judge served by vLLM (cannot be saved).</summary>
+    public StepwiseJudgeTransformer(ITextGenerator generator, JudgeTemplate template, StepwiseJudgeOptions? options = null)
+    {
+        Judge = new StepwiseJudge(generator, template, options);
+        Metadata = new Dictionary<string, string>();
+    }
+
+    /// <summary>The judge doing the work.</summary>
+    public StepwiseJudge Judge { get; }
+
+    /// <summary>The local model, when there is one.</summary>
+    public CausalLM? Model => _model;
+
+    /// <summary>Training metadata stored in the manifest (label scheme, steps, …).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => false;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        var o = Judge.Options;
+        ColumnReader.Require(inputSchema, o.ProblemColumnName, TextDataViewType.Instance, StageName);
+        ColumnReader.Require(inputSchema, o.ChunksColumnName, new VectorDataViewType(TextDataViewType.Instance), StageName);
+        return BatchMappedDataView<(string, string[]), StepJudgment>.AppendColumns(inputSchema, Outputs());
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        GetOutputSchema(input.Schema);
+        var o = Judge.Options;
+        return new BatchMappedDataView<(string, string[]), StepJudgment>(input, [o.ProblemColumnName, o.ChunksColumnName], row =>
+        {
+            var problem = ColumnReader.Text(row, o.ProblemColumnName);
+            var chunks = ColumnReader.TextVector(row, o.ChunksColumnName);
+            return () => (problem(), chunks());
+        }, Outputs(), batch => Judge.JudgeAsync(batch.Select(b => (b.Item1, (IReadOnlyList<string>)b.Item2)).ToArray()).GetAwaiter().GetResult(), o.BatchSize);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
+        throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
+
+    /// <summary>Not supported: use <see cref="Save(string)"/> and <see cref="Load"/>.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("Save a StepwiseJudgeTransformer with Save(folder) and load it with StepwiseJudgeTransformer.Load(folder): the model goes in Hugging Face layout, which ML.NET's model zip cannot hold without internal APIs.");
+
+    /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout, servable by vLLM) and a manifest.</summary>
+    public void Save(string directory)
+    {
+        if (_model is null || _tokenizerJson is null) throw new InvalidOperationException("This judge runs on a remote generator; there is no local model to save.");
+        HuggingFaceCheckpoint.Save(_model, directory);
+        File.WriteAllText(Path.Combine(directory, "tokenizer.json"), _tokenizerJson);
+        var o = Judge.Options;
+        var manifest = new Manifest(StageName, 1, Judge.Template.Name, o.ProblemColumnName, o.ChunksColumnName, o.VerdictsColumnName, o.ScoresColumnName, o.RationalesColumnName,
+            o.FirstRejectedColumnName, o.Votes, o.Temperature, o.MaxNewTokens, o.StopAtFirstNegative, o.BatchSize, o.Seed, new Dictionary<string, string>(Metadata));
+        File.WriteAllText(Path.Combine(directory, ManifestFile), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Loads a judge written by <see cref="Save"/>; a custom template must be passed again (its name is checked).</summary>
+    public static StepwiseJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null)
+    {
+        var path = Path.Combine(directory, ManifestFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{directory}: no {ManifestFile}; not a saved StepWiser judge", path);
+        Manifest m;
+        try { m = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(path)) ?? throw new InvalidDataException("empty manifest"); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: malformed manifest ({e.Message})", e); }
+        template ??= JudgeTemplate.FromName(m.Template) ?? throw new InvalidDataException($"{path}: template '{m.Template}' is not built in; pass it to Load");
+        if (template.Name != m.Template) throw new ArgumentException($"the judge was saved with template '{m.Template}', not '{template.Name}'", nameof(template));
+        var options = new StepwiseJudgeOptions
+        {
+            ProblemColumnName = m.ProblemColumnName, ChunksColumnName = m.ChunksColumnName, VerdictsColumnName = m.VerdictsColumnName, ScoresColumnName = m.ScoresColumnName,
+            RationalesColumnName = m.RationalesColumnName, FirstRejectedColumnName = m.FirstRejectedColumnName, Votes = m.Votes, Temperature = m.Temperature,
+            MaxNewTokens = m.MaxNewTokens, StopAtFirstNegative = m.StopAtFirstNegative, BatchSize = m.BatchSize, Seed = m.Seed,
+        };
+        var model = HuggingFaceCheckpoint.Load(directory, device);
+        return new StepwiseJudgeTransformer(model, File.ReadAllText(Path.Combine(directory, "tokenizer.json")), template, options, m.Metadata);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _model?.Dispose();
+
+    private OutputColumn<StepJudgment>[] Outputs()
+    {
+        var o = Judge.Options;
+        return
+        [
+            OutputColumn<StepJudgment>.BooleanVector(o.VerdictsColumnName, j => j.Verdicts),
+            OutputColumn<StepJudgment>.SingleVector(o.ScoresColumnName, j => j.Scores),
+            OutputColumn<StepJudgment>.TextVector(o.RationalesColumnName, j => j.Rationales),
+            OutputColumn<StepJudgment>.Int32(o.FirstRejectedColumnName, j => j.FirstRejected),
+        ];
+    }
+
+    private sealed record Manifest(string Stage, int Version, string Template, string ProblemColumnName, string ChunksColumnName, string VerdictsColumnName, string ScoresColumnName,
+        string RationalesColumnName, string FirstRejectedColumnName, int Votes, float Temperature, int MaxNewTokens, bool StopAtFirstNegative, int BatchSize, long Seed, Dictionary<string, string> Metadata);
+}
