@@ -13,7 +13,11 @@ public sealed class StepWiserCatalog
         Context = mlContext;
         Transforms = new StepWiserTransforms(mlContext);
         Trainers = new StepWiserTrainers();
+        Evaluation = new Evaluation.StepWiserEvaluation();
     }
+
+    /// <summary>ProcessBench-style evaluation of judges.</summary>
+    public Evaluation.StepWiserEvaluation Evaluation { get; }
 
     /// <summary>Trainers: the GRPO stepwise judge.</summary>
     public StepWiserTrainers Trainers { get; }

@@ -6,9 +6,9 @@ namespace StepWiser.ML.Worlds;
 public sealed class WorldPolicyOptions
 {
     private int _trainProblems = 20000;
-    private int _steps = 1500;
+    private int _steps = 1000;
     private int _batchSize = 32;
-    private double _learningRate = 2e-3;
+    private double _learningRate = 3e-3;
 
     /// <summary>Architecture (default <see cref="BuiltInModels.Small"/>).</summary>
     public ModelConfig Model { get; set; } = BuiltInModels.Small;

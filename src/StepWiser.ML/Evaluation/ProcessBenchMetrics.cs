@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Text;
+
+namespace StepWiser.ML.Evaluation;
+
+/// <summary>ProcessBench scores of one subset.</summary>
+/// <param name="Subset">Subset name.</param>
+/// <param name="ErroneousCount">Records with an error (gold label ≠ −1).</param>
+/// <param name="CorrectCount">Records without an error.</param>
+/// <param name="ErrorAccuracy">Share of erroneous records whose predicted index equals the gold index exactly.</param>
+/// <param name="CorrectAccuracy">Share of correct records predicted −1.</param>
+/// <param name="F1">Harmonic mean of the two accuracies (0 when both are 0).</param>
+public sealed record ProcessBenchSubsetScore(string Subset, int ErroneousCount, int CorrectCount, double ErrorAccuracy, double CorrectAccuracy, double F1);
+
+/// <summary>ProcessBench metrics: per subset and the plain mean of the subset F1 scores (the headline number).</summary>
+/// <param name="Subsets">Scores per subset, in first-seen order.</param>
+/// <param name="StepAccuracy">Per-step accuracy of verdicts against step labels, when they were given (else null).</param>
+public sealed record ProcessBenchMetrics(IReadOnlyList<ProcessBenchSubsetScore> Subsets, double? StepAccuracy = null)
+{
+    /// <summary>Mean of the subset F1 scores.</summary>
+    public double AverageF1 => Subsets.Count == 0 ? double.NaN : Subsets.Average(s => s.F1);
+
+    /// <summary>Scores predicted first-error indices against gold ones.</summary>
+    public static ProcessBenchMetrics Compute(IEnumerable<(string Subset, int Gold, int Predicted)> rows)
+    {
+        var scores = rows.GroupBy(r => r.Subset).Select(g =>
+        {
+            var erroneous = g.Where(r => r.Gold != -1).ToArray();
+            var correct = g.Where(r => r.Gold == -1).ToArray();
+            var accError = erroneous.Length == 0 ? 0 : erroneous.Count(r => r.Predicted == r.Gold) / (double)erroneous.Length;
+            var accCorrect = correct.Length == 0 ? 0 : correct.Count(r => r.Predicted == -1) / (double)correct.Length;
+            var f1 = accError + accCorrect == 0 ? 0 : 2 * accError * accCorrect / (accError + accCorrect);
+            return new ProcessBenchSubsetScore(g.Key, erroneous.Length, correct.Length, accError, accCorrect, f1);
+        }).ToArray();
+        return new ProcessBenchMetrics(scores);
+    }
+
+    /// <summary>The paper's table: one column per subset (F1, in percent) and the average; accuracies below.</summary>
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        sb.Append("| |").Append(string.Concat(Subsets.Select(s => $" {s.Subset} |"))).AppendLine(" Avg. F1 |");
+        sb.Append("|---|").Append(string.Concat(Subsets.Select(_ => "---|"))).AppendLine("---|");
+        sb.Append("| F1 |").Append(string.Concat(Subsets.Select(s => F($" {100 * s.F1:F1} |")))).AppendLine(F($" {100 * AverageF1:F1} |"));
+        sb.Append("| error acc. |").Append(string.Concat(Subsets.Select(s => F($" {100 * s.ErrorAccuracy:F1} |")))).AppendLine(" |");
+        sb.Append("| correct acc. |").Append(string.Concat(Subsets.Select(s => F($" {100 * s.CorrectAccuracy:F1} |")))).AppendLine(" |");
+        if (StepAccuracy is { } step) sb.AppendLine(F($"Per-step accuracy: {100 * step:F1} %"));
+        return sb.ToString();
+    }
+
+    private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
