@@ -7,7 +7,7 @@ namespace StepWiser.ML.Judging;
 /// solutions batched into one generator call per step index, k verdicts per step (Maj@k). Works with any
 /// <see cref="ITextGenerator"/>: the local engine or a remote OpenAI-compatible server (e.g. a large judge on vLLM).
 /// </summary>
-public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate template, StepwiseJudgeOptions? options = null)
+public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate template, StepwiseJudgeOptions? options = null) : IStepJudge
 {
     /// <summary>The options.</summary>
     public StepwiseJudgeOptions Options { get; } = options ?? new StepwiseJudgeOptions();
@@ -19,7 +19,7 @@ public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate templa
     public ITextGenerator Generator { get; } = generator ?? throw new ArgumentNullException(nameof(generator));
 
     /// <summary>Judges single steps (no stop logic): the verdict by Maj@k, the score and the first response of each.</summary>
-    public async Task<IReadOnlyList<(bool Positive, float Score, string Rationale, int Unparseable)>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
     {
         var sampling = Options.Votes == 1
             ? SamplingOptions.Greedy(Options.MaxNewTokens)
@@ -31,7 +31,7 @@ public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate templa
             var verdicts = r.Samples.Select(s => VerdictParser.Parse(s.Text)).ToArray();
             var positive = verdicts.Count(v => v == Verdict.Positive);
             var negative = verdicts.Count(v => v == Verdict.Negative);
-            return (positive > negative, positive / (float)verdicts.Length, r.Samples[0].Text, verdicts.Count(v => v == Verdict.Unparseable));
+            return new StepVerdict(positive > negative, positive / (float)verdicts.Length, r.Samples[0].Text, verdicts.Count(v => v == Verdict.Unparseable));
         }).ToArray();
     }
 
