@@ -54,25 +54,36 @@ public sealed class MonteCarloAnnotator : IDisposable
         ArgumentNullException.ThrowIfNull(inputs);
         var results = new AnnotationResult?[inputs.Count];
         var mine = Enumerable.Range(0, inputs.Count).Where(i => i % _options.ShardCount == _options.ShardIndex).ToArray();
-        var clock = Stopwatch.StartNew();
-        var startRollouts = RolloutsSampled;
-        var done = 0;
+        ExpectedRows = mine.Length;
         foreach (var batch in mine.Chunk(_options.BatchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var annotated = await AnnotateBatchAsync(batch.Select(i => inputs[i]).ToArray(), cancellationToken).ConfigureAwait(false);
             for (var j = 0; j < batch.Length; j++) results[batch[j]] = annotated[j];
-            done += batch.Length;
-            var rate = (RolloutsSampled - startRollouts) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-            var eta = done == 0 ? (TimeSpan?)null : TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (mine.Length - done));
-            _options.Progress?.Report(new MonteCarloProgress(done, mine.Length, RolloutsSampled, CachedPrefixes, FailedPrefixes, rate, eta));
         }
         return results;
+    }
+
+    /// <summary>Rows this run expects to annotate (for the ETA of progress reports), when known.</summary>
+    public long? ExpectedRows { get; set; }
+
+    private readonly Stopwatch _clock = new();
+    private long _rowsDone;
+    private long _rolloutsAtStart;
+
+    private void ReportProgress(int rows)
+    {
+        _rowsDone += rows;
+        var seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-9);
+        var rate = (RolloutsSampled - _rolloutsAtStart) / seconds;
+        TimeSpan? eta = ExpectedRows is { } total && _rowsDone > 0 ? TimeSpan.FromSeconds(seconds / _rowsDone * Math.Max(0, total - _rowsDone)) : null;
+        _options.Progress?.Report(new MonteCarloProgress(_rowsDone, ExpectedRows, RolloutsSampled, CachedPrefixes, FailedPrefixes, rate, eta));
     }
 
     /// <summary>Annotates a batch of solutions with one batched policy call for all their uncached prefixes.</summary>
     internal async Task<AnnotationResult[]> AnnotateBatchAsync(IReadOnlyList<AnnotationInput> batch, CancellationToken cancellationToken)
     {
+        if (!_clock.IsRunning) { _clock.Start(); _rolloutsAtStart = RolloutsSampled; }
         // Work out every prefix: (row, k) for k = 0..H, with the text the policy continues and a stable key.
         var plans = batch.Select(input => Enumerable.Range(0, input.Chunks.Count + 1).Select(k => PlanPrefix(input, k)).ToArray()).ToArray();
         var pending = plans.SelectMany(p => p).Where(p => p.Direct is null && !TryCached(p.Key, out _))
@@ -83,11 +94,13 @@ public sealed class MonteCarloAnnotator : IDisposable
         _store?.Append(sampled.Where(s => s.Rewards is not null).Select(s => (s.Key, s.Rewards!)));
         foreach (var s in sampled.Where(s => s.Rewards is not null)) _memory[s.Key] = s.Rewards!;
 
-        return plans.Select(rowPlans =>
+        var results = plans.Select(rowPlans =>
         {
             var values = rowPlans.Select(p => p.Direct ?? (TryCached(p.Key, out var r) ? (float)r.Average(x => (double)x) : float.NaN)).ToArray();
             return new AnnotationResult(values[0], values[1..], values.Count(float.IsNaN));
         }).ToArray();
+        ReportProgress(batch.Count);
+        return results;
     }
 
     private Prefix PlanPrefix(AnnotationInput input, int k)

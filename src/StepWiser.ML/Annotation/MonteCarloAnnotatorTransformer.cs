@@ -44,6 +44,7 @@ public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable
         GetOutputSchema(input.Schema);
         var o = _options;
         var row = 0L;
+        if (input.GetRowCount() is { } count) _annotator.ExpectedRows = (count + o.ShardCount - 1 - o.ShardIndex) / o.ShardCount;
         return new BatchMappedDataView<AnnotationInput, AnnotationResult?>(input, [o.PromptColumnName, o.ChunksColumnName, o.AnswerColumnName], cursor =>
         {
             var prompt = ColumnReader.Text(cursor, o.PromptColumnName);

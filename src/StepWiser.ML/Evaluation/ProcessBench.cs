@@ -40,7 +40,7 @@ public static class ProcessBench
     {
         var temp = path + ".tmp";
         using (var stream = File.Create(temp))
-            JsonSerializer.Serialize(stream, records.ToArray(), new JsonSerializerOptions { WriteIndented = true });
+            JsonSerializer.Serialize(stream, records.ToArray(), new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         File.Move(temp, path, overwrite: true);
     }
 

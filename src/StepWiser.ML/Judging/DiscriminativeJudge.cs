@@ -9,7 +9,7 @@ namespace StepWiser.ML.Judging;
 /// The discriminative baseline (METHOD.md §4): the same backbone trained on the same labels to emit one token, "+" or
 /// "-", right after the step; the step score is the probability of "+" against "-". No analysis is written.
 /// </summary>
-public sealed class DiscriminativeJudge
+public sealed class DiscriminativeJudge : IStepJudge
 {
     private const string Cue = "\nVerdict: ";
     private readonly CausalLM _model;
@@ -60,6 +60,13 @@ public sealed class DiscriminativeJudge
             scores.AddRange(nn.functional.softmax(pair, 1)[.., 0].cpu().data<float>().ToArray());
         }
         return scores;
+    }
+
+    /// <summary>As an <see cref="IStepJudge"/>: Positive when P("+") ≥ 0.5; the score is P("+").</summary>
+    public Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<StepVerdict> verdicts = Score(inputs).Select(p => new StepVerdict(p >= 0.5f, p, p >= 0.5f ? "+" : "-", 0)).ToArray();
+        return Task.FromResult(verdicts);
     }
 
     private int SingleToken(string text)

@@ -36,32 +36,6 @@ public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate templa
     }
 
     /// <summary>Judges whole solutions, step by step, batched across solutions.</summary>
-    public async Task<IReadOnlyList<StepJudgment>> JudgeAsync(IReadOnlyList<(string Problem, IReadOnlyList<string> Chunks)> solutions, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(solutions);
-        var verdicts = solutions.Select(s => new bool[s.Chunks.Count]).ToArray();
-        var scores = solutions.Select(s => Enumerable.Repeat(float.NaN, s.Chunks.Count).ToArray()).ToArray();
-        var rationales = solutions.Select(s => Enumerable.Repeat("", s.Chunks.Count).ToArray()).ToArray();
-        var first = Enumerable.Repeat(-1, solutions.Count).ToArray();
-        var unparseable = new int[solutions.Count];
-        var longest = solutions.Count == 0 ? 0 : solutions.Max(s => s.Chunks.Count);
-        for (var k = 0; k < longest; k++)
-        {
-            var rows = Enumerable.Range(0, solutions.Count)
-                .Where(i => k < solutions[i].Chunks.Count && !(Options.StopAtFirstNegative && first[i] >= 0)).ToArray();
-            if (rows.Length == 0) break;
-            var step = k;
-            var judged = await JudgeStepsAsync(rows.Select(i => new JudgeInput(solutions[i].Problem, solutions[i].Chunks.Take(step).ToArray(), solutions[i].Chunks[step])).ToArray(), cancellationToken).ConfigureAwait(false);
-            for (var j = 0; j < rows.Length; j++)
-            {
-                var i = rows[j];
-                verdicts[i][k] = judged[j].Positive;
-                scores[i][k] = judged[j].Score;
-                rationales[i][k] = judged[j].Rationale;
-                unparseable[i] += judged[j].Unparseable;
-                if (!judged[j].Positive && first[i] < 0) first[i] = k;
-            }
-        }
-        return Enumerable.Range(0, solutions.Count).Select(i => new StepJudgment(verdicts[i], scores[i], rationales[i], first[i], unparseable[i])).ToArray();
-    }
+    public Task<IReadOnlyList<StepJudgment>> JudgeAsync(IReadOnlyList<(string Problem, IReadOnlyList<string> Chunks)> solutions, CancellationToken cancellationToken = default) =>
+        StepJudging.JudgeSolutionsAsync(this, solutions, Options.StopAtFirstNegative, cancellationToken);
 }

@@ -1,0 +1,15 @@
+namespace StepWiser.ML.Samples.Commands;
+
+/// <summary>Sizes of the main job. "quick" is a smoke run; "default" is the reported run; "large" gives stronger models.</summary>
+internal sealed record MainJobPreset(
+    string Name, int PolicySteps, int AnnotationProblems, int SamplesPerProblem, int Rollouts, int WarmupSteps, int GrpoSteps, int GrpoPrompts,
+    int BenchmarkPerSubset, int SearchProblems, int SelectionPrompts, int SelectionSamples, int FineTuneSteps, bool AllVariants)
+{
+    public static MainJobPreset Get(string name) => name switch
+    {
+        "quick" => new("quick", 300, 48, 4, 4, 60, 8, 16, 16, 24, 24, 4, 30, false),
+        "default" => new("default", 1000, 120, 4, 8, 150, 30, 16, 40, 60, 60, 8, 80, true),
+        "large" => new("large", 2500, 400, 8, 16, 400, 120, 32, 100, 200, 200, 8, 200, true),
+        _ => throw new CliException($"unknown preset '{name}' (quick, default or large)"),
+    };
+}
