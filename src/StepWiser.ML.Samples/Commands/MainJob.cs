@@ -84,7 +84,7 @@ internal static class MainJob
         var judges = new List<(string Name, IStepJudge Judge, IDisposable? Owner)>();
         var warmDir = Path.Combine(output, "judge-warmup");
         var warmNoCotDir = Path.Combine(output, "judge-warmup-nocot");
-        WarmUp(policyDir, warmDir, examples[LabelScheme.AbsoluteQ], WorldJudging.Analysis, preset, Stage, cancellationToken);
+        WarmUp(policyDir, warmDir, examples[LabelScheme.AbsoluteQ], WorldJudging.Analysis, preset.WarmupSteps, Stage, cancellationToken);
         judges.Add(Generative("warm-up judge (SFT format)", warmDir, tokenizerJson));
         var variants = new List<(string Name, LabelScheme Scheme, bool Balance, bool Cot)> { ("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, true, true) };
         if (preset.AllVariants)
@@ -93,7 +93,8 @@ internal static class MainJob
             variants.Add(("StepWiser RL, Rel-Effective", LabelScheme.RelativeEffective, true, true));
             variants.Add(("RL without balancing, Abs-Q", LabelScheme.AbsoluteQ, false, true));
             variants.Add(("RL without CoT, Abs-Q", LabelScheme.AbsoluteQ, true, false));
-            WarmUp(policyDir, warmNoCotDir, examples[LabelScheme.AbsoluteQ], _ => "", preset, Stage, cancellationToken);
+            // The verdict-only format is learned in fewer steps (its responses are a few tokens).
+            WarmUp(policyDir, warmNoCotDir, examples[LabelScheme.AbsoluteQ], _ => "", Math.Max(20, preset.WarmupSteps / 2), Stage, cancellationToken);
         }
         var curves = new List<(string Name, IReadOnlyList<GrpoStepMetrics> Metrics)>();
         foreach (var v in variants)
@@ -188,13 +189,13 @@ internal static class MainJob
         return 0;
     }
 
-    private static void WarmUp(string policyDir, string targetDir, IReadOnlyList<JudgeExample> examples, Func<JudgeExample, string> analysis, MainJobPreset preset, Action<string> stage, CancellationToken cancellationToken)
+    private static void WarmUp(string policyDir, string targetDir, IReadOnlyList<JudgeExample> examples, Func<JudgeExample, string> analysis, int steps, Action<string> stage, CancellationToken cancellationToken)
     {
         if (File.Exists(Path.Combine(targetDir, "config.json"))) return;
-        stage($"judge format warm-up ({preset.WarmupSteps} steps) ...");
+        stage($"judge format warm-up ({steps} steps) ...");
         using var model = HuggingFaceCheckpoint.Load(policyDir);
         var balanced = LabelBalancer.Balance(examples, e => e.Label, 1);
-        new SftTrainer(model, BuiltInTokenizer.Create(), new SftOptions { Steps = preset.WarmupSteps, BatchSize = 32, LearningRate = 1e-3, WarmupSteps = 10 })
+        new SftTrainer(model, BuiltInTokenizer.Create(), new SftOptions { Steps = steps, BatchSize = 32, LearningRate = 1e-3, WarmupSteps = 10 })
             .Train(JudgeWarmup.Examples(balanced, JudgeTemplate.Compact, analysis), null, cancellationToken);
         HuggingFaceCheckpoint.Save(model, targetDir);
         BuiltInTokenizer.Save(targetDir);

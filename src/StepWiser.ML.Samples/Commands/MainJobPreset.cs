@@ -8,7 +8,7 @@ internal sealed record MainJobPreset(
     public static MainJobPreset Get(string name) => name switch
     {
         "quick" => new("quick", 300, 48, 4, 4, 60, 8, 16, 16, 24, 24, 4, 30, false),
-        "default" => new("default", 1000, 120, 4, 8, 150, 30, 16, 40, 60, 60, 8, 80, true),
+        "default" => new("default", 1000, 100, 4, 8, 100, 30, 16, 40, 40, 48, 8, 50, true),
         "large" => new("large", 2500, 400, 8, 16, 400, 120, 32, 100, 200, 200, 8, 200, true),
         _ => throw new CliException($"unknown preset '{name}' (quick, default or large)"),
     };

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Packs StepWiser.ML into a local folder feed, creates a fresh console project outside the repository that references
+# it from that feed (plus TorchSharp-cpu), builds and runs a small pipeline. Proves the package installs and works as
+# documented, including the buildTransitive GLIBCXX step. A unique version suffix per run keeps NuGet's cache honest.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d /tmp/stepwiser-feed.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+suffix="ci.$(date +%s)"
+dotnet pack "$repo/src/StepWiser.ML/StepWiser.ML.csproj" -c Release -o "$work/feed" --version-suffix "$suffix" -p:ContinuousIntegrationBuild=true > "$work/pack.log" 2>&1 || { cat "$work/pack.log"; exit 1; }
+nupkg="$(ls "$work/feed"/StepWiser.ML.*.nupkg | grep -v snupkg | head -n 1)"
+version="$(basename "$nupkg" .nupkg)"; version="${version#StepWiser.ML.}"
+ls "$work/feed"/StepWiser.ML."$version".snupkg > /dev/null
+python3 - "$nupkg" <<'PY'
+import sys, zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+need = ["README.md", "buildTransitive/StepWiser.ML.targets", "lib/net10.0/StepWiser.ML.dll", "lib/net10.0/StepWiser.ML.xml"]
+missing = [n for n in need if n not in names]
+if missing: sys.exit(f"package lacks {missing}")
+PY
+mkdir -p "$work/consumer"
+cat > "$work/consumer/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <add key="local" value="$work/feed" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+  </packageSources>
+</configuration>
+XML
+cat > "$work/consumer/Consumer.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <Nullable>enable</Nullable>
+    <ImplicitUsings>enable</ImplicitUsings>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="StepWiser.ML" Version="$version" />
+    <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
+  </ItemGroup>
+</Project>
+XML
+cat > "$work/consumer/Program.cs" <<'CS'
+using Microsoft.ML;
+using StepWiser.ML;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Models;
+using StepWiser.ML.Tokenization;
+using StepWiser.ML.Worlds;
+
+var ml = new MLContext();
+var problems = new ArithmeticChainWorld().Generate("train", 20);
+var data = ArithmeticChainWorld.ToDataView(ml, problems);
+var chunked = ml.StepWiser().Transforms.ChunkSteps().Fit(data).Transform(data);
+var counts = chunked.GetColumn<int>("ChunkCount").ToArray();
+using var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 1);
+var text = new LocalTextGenerator(model, BuiltInTokenizer.Create()).Generate([GenerationRequest.FromText(problems[0].Prompt, SamplingOptions.Greedy(8))])[0].Samples[0].Text;
+Console.WriteLine($"consumer ok: {counts.Length} problems, {counts.Sum()} chunks, generated {text.Length} chars");
+CS
+cd "$work/consumer"
+dotnet run -c Release > "$work/run.log" 2>&1 || { cat "$work/run.log"; exit 1; }
+grep "consumer ok" "$work/run.log"
+
+# The file-based sample, against the same local feed (its #:package version pinned to this build).
+mkdir -p "$work/filebased"
+sed "s/#:package StepWiser.ML@.*/#:package StepWiser.ML@$version/" "$repo/src/StepWiser.ML.Samples/FileBased/quickstart.cs" > "$work/filebased/quickstart.cs"
+cp "$work/consumer/nuget.config" "$work/filebased/nuget.config"
+cd "$work/filebased"
+dotnet run quickstart.cs > "$work/filebased.log" 2>&1 || { cat "$work/filebased.log"; exit 1; }
+grep -q "Abs-Q labels" "$work/filebased.log" || { cat "$work/filebased.log"; exit 1; }
+echo "file-based sample ran: $(grep -c 'Abs-Q labels' "$work/filebased.log") annotated solutions"
+echo "local feed check passed: StepWiser.ML $version"
