@@ -44,6 +44,7 @@ cat > "$work/consumer/Consumer.csproj" <<XML
 XML
 cat > "$work/consumer/Program.cs" <<'CS'
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using StepWiser.ML;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Models;

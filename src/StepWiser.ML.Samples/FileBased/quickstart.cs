@@ -6,6 +6,7 @@
 #:property PublishAot=false
 #:property JsonSerializerIsReflectionEnabledByDefault=true
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using StepWiser.ML;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Generation;
