@@ -20,7 +20,7 @@ public static class WorldPolicy
     {
         ArgumentNullException.ThrowIfNull(world);
         options ??= new WorldPolicyOptions();
-        var examples = world.Generate("train", options.TrainProblems, options.Seed).Select(ToExample).ToArray();
+        var examples = TrainingProblems(world, options).Select(ToExample).ToArray();
         var model = CausalLM.CreateRandom(options.Model, seed: options.Seed);
         try
         {
@@ -41,6 +41,18 @@ public static class WorldPolicy
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The problems the recipe trains on: the world's "train" split, or equal shares of each training difficulty.</summary>
+    public static IReadOnlyList<WorldProblem> TrainingProblems(ArithmeticChainWorld world, WorldPolicyOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(world);
+        ArgumentNullException.ThrowIfNull(options);
+        var worlds = options.TrainingDifficulties is { Count: > 0 } levels
+            ? levels.Select(d => new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = d, ExplanationRate = world.Options.ExplanationRate })).ToArray()
+            : [world];
+        var perWorld = (options.TrainProblems + worlds.Length - 1) / worlds.Length;
+        return worlds.SelectMany(w => w.Generate("train", perWorld, options.Seed)).ToArray();
     }
 
     /// <summary>

@@ -41,6 +41,12 @@ public sealed class WorldPolicyOptions
         set => _learningRate = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(LearningRate), value, "must be positive");
     }
 
+    /// <summary>
+    /// Train on problems of these difficulties in equal shares instead of the world's own (null). One policy trained on
+    /// the whole range is what the difficulty knob is measured with: its accuracy at each difficulty.
+    /// </summary>
+    public IReadOnlyList<double>? TrainingDifficulties { get; set; }
+
     /// <summary>Seed of the weights, the problems and the data order.</summary>
     public int Seed { get; set; } = 1;
 }

@@ -125,4 +125,14 @@ public sealed class ArithmeticChainWorldTests
             File.Delete(path);
         }
     }
+
+    [TestMethod]
+    public void ThePolicyRecipeCanTrainOnAMixtureOfDifficulties()
+    {
+        var single = WorldPolicy.TrainingProblems(World, new WorldPolicyOptions { TrainProblems = 100 });
+        Assert.IsTrue(single.All(p => p.Modulus == World.Options.Modulus));
+        var mixed = WorldPolicy.TrainingProblems(World, new WorldPolicyOptions { TrainProblems = 100, TrainingDifficulties = [0, 0.5, 1] });
+        CollectionAssert.AreEquivalent(new[] { 5, 9, 13 }, mixed.Select(p => p.Modulus).Distinct().ToArray());
+        Assert.HasCount(102, mixed);
+    }
 }
