@@ -12,6 +12,7 @@ demo.SetAction((parse, _) => DigitReversalDemo.RunAsync(Path.Combine("out", "fou
 root.Subcommands.Add(demo);
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(AnnotateCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 
 try
 {

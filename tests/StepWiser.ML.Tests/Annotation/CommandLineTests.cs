@@ -12,6 +12,7 @@ public sealed class CommandLineTests
     [DataRow("annotate --input /nonexistent.jsonl --output /tmp/x.jsonl --policy /tmp", "does not exist")]
     [DataRow("annotate --input /etc/hostname --output /tmp/x.jsonl", "exactly one of --policy")]
     [DataRow("serve", "exactly one of --model")]
+    [DataRow("evaluate --judge /tmp --input /etc/hostname", "not a saved StepWiser judge")]
     public void BadArgumentsGiveOneLineAndANonZeroExit(string arguments, string expected)
     {
         var start = new ProcessStartInfo("dotnet", $"\"{typeof(OpenAICompatibleServer).Assembly.Location}\" {arguments}") { RedirectStandardError = true, RedirectStandardOutput = true };

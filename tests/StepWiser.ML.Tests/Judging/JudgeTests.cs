@@ -130,6 +130,58 @@ public sealed class JudgeTests
     }
 
     [TestMethod]
+    public void ASavedJudgeGivesIdenticalSeededVerdictsInAFreshProcess()
+    {
+        // A judge warmed up on verdicts that depend on nothing; Maj@3 at temperature 1 with a saved seed, so its
+        // verdicts vary from step to step and a fresh process must reproduce every one of them.
+        var dir = Directory.CreateTempSubdirectory("judge-fresh").FullName;
+        try
+        {
+            var problems = new StepWiser.ML.Worlds.ArithmeticChainWorld().Generate("fresh", 12, 1);
+            var coin = new Random(2);
+            var warmup = JudgeWarmup.Examples(problems.SelectMany(p => JudgeExample.FromSolution(p.Problem, p.Chunks, p.Chunks.Select(_ => coin.Next(2) == 0).ToArray())),
+                JudgeTemplate.Compact, _ => "Checked.");
+            var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 3);
+            new SftTrainer(model, BuiltInTokenizer.Create(), new SftOptions { Steps = 120, BatchSize = 16, LearningRate = 3e-3, WarmupSteps = 8 }).Train(warmup);
+            using (var judge = new StepwiseJudgeTransformer(model, BuiltInTokenizer.ToJson(), JudgeTemplate.Compact, new StepwiseJudgeOptions { StopAtFirstNegative = false, MaxNewTokens = 40, Votes = 3, Seed = 7 }))
+                judge.Save(Path.Combine(dir, "judge"));
+            var records = problems.Select((p, i) => new StepWiser.ML.Evaluation.ProcessBenchRecord { Id = $"w-{i}", Problem = p.Problem, Steps = p.Chunks.ToArray(), Label = -1, FinalAnswerCorrect = true, Subset = "fresh" }).ToArray();
+            var input = Path.Combine(dir, "fresh.json");
+            StepWiser.ML.Evaluation.ProcessBench.Write(input, records);
+
+            using var loaded = StepwiseJudgeTransformer.Load(Path.Combine(dir, "judge"));
+            loaded.Judge.Options.ChunksColumnName = "Steps";
+            var expected = loaded.Transform(new MLContext().Data.LoadFromEnumerable(records)).GetColumn<bool[]>("Verdicts").ToArray();
+            Assert.IsTrue(expected.SelectMany(v => v).Distinct().Count() == 2, "the judge says both Positive and Negative, so the comparison means something");
+
+            var output = Path.Combine(dir, "out.jsonl");
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+            {
+                ArgumentList = { typeof(StepWiser.ML.Samples.Serving.OpenAICompatibleServer).Assembly.Location, "evaluate", "--judge", Path.Combine(dir, "judge"), "--input", input, "--output", output },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEnd();
+            var stderr = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.AreEqual(0, process.ExitCode, stderr);
+            StringAssert.Contains(stdout, "| F1 |");
+            var lines = File.ReadAllLines(output);
+            Assert.HasCount(records.Length, lines);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var verdicts = System.Text.Json.Nodes.JsonNode.Parse(lines[i])!["verdicts"]!.AsArray().Select(v => v!.GetValue<bool>()).ToArray();
+                CollectionAssert.AreEqual(expected[i], verdicts, $"record {i}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void DiscriminativeBaselineLearnsPlusMinusFromTheSameLabels()
     {
         var random = new Random(3);
