@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Models;
 using StepWiser.ML.Tokenization;
@@ -22,19 +21,6 @@ var engine = new LocalTextGenerator(model, tokenizer);
 var naive = new LocalTextGenerator(model, tokenizer, new LocalGeneratorOptions { UseKvCache = false, MaxBatchRows = 1 });
 Console.WriteLine($"model: built-in {size}, {model.ParameterCount:N0} parameters; threads: {get_num_threads()}; repeats: {repeats} (best of)");
 
-static double Best(int repeats, Action action)
-{
-    action(); // warm-up
-    double best = double.MaxValue;
-    for (int i = 0; i < repeats; i++)
-    {
-        var clock = Stopwatch.StartNew();
-        action();
-        best = Math.Min(best, clock.Elapsed.TotalSeconds);
-    }
-    return best;
-}
-
 int[] Prompt(int length, int seed)
 {
     var random = new Random(seed);
@@ -51,12 +37,12 @@ foreach (int batch in new[] { 16, 64 })
     const int promptLen = 32, newTokens = 128;
     var requests = Enumerable.Range(0, batch).Select(i => Request(Prompt(promptLen, i), Fixed(newTokens))).ToArray();
     IReadOnlyList<GenerationResult>? generated = null;
-    double genSeconds = Best(repeats, () => generated = engine.Generate(requests));
+    double genSeconds = Timing.Best(repeats, () => generated = engine.Generate(requests));
     long genTokens = generated!.Sum(r => r.Samples[0].TokenIds.Count);
     var full = generated!.Select((r, i) => requests[i].PromptTokenIds!.Concat(r.Samples[0].TokenIds).Select(x => (long)x).ToArray()).ToArray();
     int len = full.Min(f => f.Length);
     using var ids = tensor(full.SelectMany(f => f.Take(len)).ToArray()).view(batch, len);
-    double fwdSeconds = Best(repeats, () => { using var _ = no_grad(); using var logits = model.Forward(ids); });
+    double fwdSeconds = Timing.Best(repeats, () => { using var _ = no_grad(); using var logits = model.Forward(ids); });
     double genRate = genTokens / genSeconds, fwdRate = batch * len / fwdSeconds;
     Console.WriteLine($"decode efficiency: engine {genRate:N0} generated tok/s (batch {batch}, {newTokens} new) / teacher-forced forward {fwdRate:N0} tok/s = {genRate / fwdRate:F2} (goal >= 0.5)");
 }
@@ -64,16 +50,16 @@ foreach (int batch in new[] { 16, 64 })
 // 2. Engine vs naive generation (batch 1, no KV cache), 16 samples of 128 new tokens.
 {
     var prompt = Prompt(32, 7);
-    double fast = Best(repeats, () => engine.Generate([Request(prompt, Fixed(128, 16))]));
-    double slow = Best(1, () => naive.Generate([Request(prompt, Fixed(128, 16))]));
+    double fast = Timing.Best(repeats, () => engine.Generate([Request(prompt, Fixed(128, 16))]));
+    double slow = Timing.Best(1, () => naive.Generate([Request(prompt, Fixed(128, 16))]));
     Console.WriteLine($"engine vs naive (16 samples x 128 tokens): {slow:F2} s / {fast:F2} s = {slow / fast:F1}x (goal >= 20x)");
 }
 
 // 3. Forked prefix vs 16 independent requests of the same 256-token prefix (both in one call, batched together).
 {
     var prompt = Prompt(256, 11);
-    double forked = Best(repeats, () => engine.Generate([Request(prompt, Fixed(64, 16))]));
-    double independent = Best(repeats, () => engine.Generate(Enumerable.Range(0, 16).Select(j => Request(prompt, Fixed(64) with { Seed = 3 + j })).ToArray()));
+    double forked = Timing.Best(repeats, () => engine.Generate([Request(prompt, Fixed(64, 16))]));
+    double independent = Timing.Best(repeats, () => engine.Generate(Enumerable.Range(0, 16).Select(j => Request(prompt, Fixed(64) with { Seed = 3 + j })).ToArray()));
     Console.WriteLine($"forked prefix vs 16 independent requests (256-token prefix, 64 new): {independent:F2} s / {forked:F2} s = {independent / forked:F1}x (goal >= 3x)");
 }
 
@@ -83,14 +69,14 @@ foreach (int batch in new[] { 16, 64 })
     var examples = Enumerable.Range(0, 512).Select(_ => new SftExample(new string('q', 64), new string((char)random.Next(97, 123), 63))).ToArray();
     int steps = 20, batchSize = 16;
     var sftModel = CausalLM.CreateRandom(config, seed: 2);
-    double sft = Best(repeats, () => new SftTrainer(sftModel, tokenizer, new SftOptions { Steps = steps, BatchSize = batchSize, WarmupSteps = 0 }).Train(examples));
+    double sft = Timing.Best(repeats, () => new SftTrainer(sftModel, tokenizer, new SftOptions { Steps = steps, BatchSize = batchSize, WarmupSteps = 0 }).Train(examples));
     long tokensPerStep = batchSize * 128;
 
     var bareModel = CausalLM.CreateRandom(config, seed: 2);
     var opt = optim.AdamW(bareModel.parameters(), lr: 1e-3);
     var bareIds = tensor(Enumerable.Range(0, batchSize * 128).Select(i => (long)(97 + i % 26)).ToArray()).view(batchSize, 128);
     bareModel.train();
-    double bare = Best(repeats, () =>
+    double bare = Timing.Best(repeats, () =>
     {
         for (int s = 0; s < steps; s++)
         {

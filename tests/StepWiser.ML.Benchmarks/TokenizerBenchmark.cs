@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using StepWiser.ML.Tokenization;
 
@@ -23,9 +22,9 @@ internal static class TokenizerBenchmark
         using var oracle = new Tokenizers.DotNet.Tokenizer(path);
         long chars = texts.Sum(t => (long)t.Length);
         long tokens = 0;
-        var (oursCold, oursWarm) = Time(repeats, () => tokens = texts.Sum(t => (long)ours.EncodeToIds(t).Count));
+        var (oursCold, oursWarm) = Timing.ColdAndBest(repeats, () => tokens = texts.Sum(t => (long)ours.EncodeToIds(t).Count));
         long oracleTokens = 0;
-        var (oracleCold, oracleWarm) = Time(repeats, () => oracleTokens = texts.Sum(t => (long)oracle.Encode(t).Length));
+        var (oracleCold, oracleWarm) = Timing.ColdAndBest(repeats, () => oracleTokens = texts.Sum(t => (long)oracle.Encode(t).Length));
         if (tokens != oracleTokens) Console.WriteLine($"tokenizer: WARNING token counts differ ({tokens:N0} vs {oracleTokens:N0})");
         Console.WriteLine($"tokenizer encode ({texts.Length:N0} strings, {chars:N0} chars, {tokens:N0} tokens, one thread):");
         Console.WriteLine($"  first pass (cold word caches): ours {tokens / oursCold:N0} tok/s; Hugging Face tokenizers {oracleTokens / oracleCold:N0} tok/s; ratio {oracleCold / oursCold:F2}");
@@ -53,22 +52,6 @@ internal static class TokenizerBenchmark
             using var doc = JsonDocument.Parse(line);
             yield return doc.RootElement.GetProperty("answer").GetString()!;
         }
-    }
-
-    /// <summary>Seconds of the first run (cold caches) and the best of the next <paramref name="repeats"/>.</summary>
-    private static (double Cold, double Warm) Time(int repeats, Action action)
-    {
-        var first = Stopwatch.StartNew();
-        action();
-        var cold = first.Elapsed.TotalSeconds;
-        var best = double.MaxValue;
-        for (var i = 0; i < repeats; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            action();
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-        }
-        return (cold, best);
     }
 
     private static string? FindData()

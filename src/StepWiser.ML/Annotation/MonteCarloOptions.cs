@@ -1,3 +1,4 @@
+using StepWiser.ML.Data;
 using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Annotation;
@@ -107,8 +108,7 @@ public sealed class MonteCarloOptions
         if (ShardIndex < 0 || ShardIndex >= ShardCount) throw new ArgumentOutOfRangeException(nameof(ShardIndex), ShardIndex, $"must be in [0, {ShardCount})");
         ArgumentNullException.ThrowIfNull(PrefixFormatter, nameof(PrefixFormatter));
         ArgumentNullException.ThrowIfNull(Labels, nameof(Labels));
-        foreach (var (name, value) in new[] { (nameof(PromptColumnName), PromptColumnName), (nameof(ChunksColumnName), ChunksColumnName), (nameof(AnswerColumnName), AnswerColumnName),
-                     (nameof(ValuesColumnName), ValuesColumnName), (nameof(InitialValueColumnName), InitialValueColumnName), (nameof(LabelsColumnName), LabelsColumnName), (nameof(FailedColumnName), FailedColumnName) })
-            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must not be empty", name);
+        ColumnReader.RequireNames((nameof(PromptColumnName), PromptColumnName), (nameof(ChunksColumnName), ChunksColumnName), (nameof(AnswerColumnName), AnswerColumnName),
+            (nameof(ValuesColumnName), ValuesColumnName), (nameof(InitialValueColumnName), InitialValueColumnName), (nameof(LabelsColumnName), LabelsColumnName), (nameof(FailedColumnName), FailedColumnName));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using StepWiser.ML.Data;
 
 namespace StepWiser.ML.Annotation;
 
@@ -23,17 +24,15 @@ public static class TrlStepwiseFormat
     /// <summary>Writes the examples (atomically: a temporary file renamed into place).</summary>
     public static void Write(string path, IEnumerable<StepwiseExample> examples)
     {
-        var temp = path + ".tmp";
-        using (var writer = new StreamWriter(temp))
+        AtomicFile.WriteText(path, writer =>
         {
             foreach (var e in examples)
             {
                 if (e.Completions.Count != e.Labels.Count)
-                    throw new ArgumentException($"example with prompt \"{Shorten(e.Prompt)}\" has {e.Completions.Count} completions but {e.Labels.Count} labels");
+                    throw new ArgumentException($"example with prompt \"{TextPreview.Shorten(e.Prompt)}\" has {e.Completions.Count} completions but {e.Labels.Count} labels");
                 writer.WriteLine(JsonSerializer.Serialize(e, Json));
             }
-        }
-        File.Move(temp, path, overwrite: true);
+        });
     }
 
     /// <summary>Reads a file; a malformed line is an error naming the file and line.</summary>
@@ -56,6 +55,4 @@ public static class TrlStepwiseFormat
         }
         return list;
     }
-
-    private static string Shorten(string s) => s.Length <= 40 ? s : s[..37] + "...";
 }

@@ -1,3 +1,4 @@
+using StepWiser.ML.Data;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Reasoning;
 
@@ -62,8 +63,8 @@ public sealed class StepChunkerOptions
     /// <summary>Throws naming the first invalid option.</summary>
     public void Validate()
     {
-        foreach (var (name, value) in new[] { (nameof(InputColumnName), InputColumnName), (nameof(OutputColumnName), OutputColumnName), (nameof(ChunkCountColumnName), ChunkCountColumnName), (nameof(RepairsColumnName), RepairsColumnName), (nameof(FallbackColumnName), FallbackColumnName) })
-            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must not be empty", name);
+        ColumnReader.RequireNames((nameof(InputColumnName), InputColumnName), (nameof(OutputColumnName), OutputColumnName), (nameof(ChunkCountColumnName), ChunkCountColumnName),
+            (nameof(RepairsColumnName), RepairsColumnName), (nameof(FallbackColumnName), FallbackColumnName));
         if (Mode == ChunkingMode.SelfSegmentation && Segmenter is null)
             throw new ArgumentException("SelfSegmentation needs a Segmenter (any ITextGenerator)", nameof(Segmenter));
         if (SegmenterMaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(SegmenterMaxNewTokens), SegmenterMaxNewTokens, "must be at least 1");

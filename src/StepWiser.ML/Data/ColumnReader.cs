@@ -21,6 +21,13 @@ internal static class ColumnReader
             throw new ArgumentOutOfRangeException(nameof(name), $"{stage}: input column '{name}' must be {Describe(expected)}, but it is {Describe(column.Type)}.");
     }
 
+    /// <summary>Throws naming the first option that holds an empty column name.</summary>
+    public static void RequireNames(params (string Option, string Value)[] names)
+    {
+        foreach (var (option, value) in names)
+            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{option} must not be empty", option);
+    }
+
     /// <summary>Validates a column of an estimator's input shape (used by GetOutputSchema).</summary>
     public static void Require(SchemaShape shape, string name, DataViewType expectedItem, bool vector, string stage)
     {

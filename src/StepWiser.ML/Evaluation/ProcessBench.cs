@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML;
+using StepWiser.ML.Data;
 
 namespace StepWiser.ML.Evaluation;
 
@@ -38,10 +39,8 @@ public static class ProcessBench
     /// <summary>Writes records in ProcessBench's format (a JSON array).</summary>
     public static void Write(string path, IEnumerable<ProcessBenchRecord> records)
     {
-        var temp = path + ".tmp";
-        using (var stream = File.Create(temp))
-            JsonSerializer.Serialize(stream, records.ToArray(), new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        File.Move(temp, path, overwrite: true);
+        var all = records.ToArray();
+        AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, all, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
     }
 
     private static ProcessBenchRecord Parse(JsonElement e, string path, int index, string subset)

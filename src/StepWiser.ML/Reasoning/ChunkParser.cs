@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using StepWiser.ML.Data;
 
 namespace StepWiser.ML.Reasoning;
 
@@ -82,7 +83,7 @@ public static partial class ChunkParser
         void AddOutside(string outside, int offset)
         {
             if (outside.Trim().Length == 0) return;
-            Problem($"text outside chunks: \"{Shorten(outside.Trim())}\"", offset);
+            Problem($"text outside chunks: \"{TextPreview.Shorten(outside.Trim())}\"", offset);
             chunks.Add(outside.Trim());
         }
     }
@@ -113,8 +114,8 @@ public static partial class ChunkParser
         return pieces;
     }
 
-    /// <summary>Wraps chunks in tags, separated by blank lines.</summary>
-    public static string Wrap(IEnumerable<string> chunks) => string.Join("\n\n", chunks.Select(c => OpenTag + c + CloseTag));
+    /// <summary>Wraps chunks in tags, separated by <paramref name="separator"/> (a blank line by default).</summary>
+    public static string Wrap(IEnumerable<string> chunks, string separator = "\n\n") => string.Join(separator, chunks.Select(c => OpenTag + c + CloseTag));
 
     /// <summary>The text with every <c>&lt;chunk&gt;</c> and <c>&lt;/chunk&gt;</c> tag removed and nothing else changed.</summary>
     public static string StripTags(string text)
@@ -123,8 +124,6 @@ public static partial class ChunkParser
         sb.Replace(OpenTag, "").Replace(CloseTag, "");
         return sb.ToString();
     }
-
-    private static string Shorten(string s) => s.Length <= 40 ? s : s[..37] + "...";
 
     [GeneratedRegex(@"\r?\n[ \t]*\r?\n\s*")]
     private static partial Regex BlankLine();

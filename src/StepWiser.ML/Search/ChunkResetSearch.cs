@@ -72,7 +72,7 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
                 }
             }
         }
-        return states.Select(s => new SearchResult(Wrap(s.Chunks), s.Chunks, s.AcceptedTokens, s.RejectedTokens, s.JudgeCalls, s.Resets, s.KeptAfterMaxTries)).ToArray();
+        return states.Select(s => new SearchResult(ChunkParser.Wrap(s.Chunks, _options.Separator), s.Chunks, s.AcceptedTokens, s.RejectedTokens, s.JudgeCalls, s.Resets, s.KeptAfterMaxTries)).ToArray();
     }
 
     /// <inheritdoc />
@@ -89,8 +89,6 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
         }
         return output;
     }
-
-    private string Wrap(IEnumerable<string> chunks) => string.Join(_options.Separator, chunks.Select(c => ChunkParser.OpenTag + c + ChunkParser.CloseTag));
 
     private static ChunkResetOptions Validated(ChunkResetOptions o)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML;
+using StepWiser.ML.Data;
 using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Worlds;
@@ -83,10 +84,10 @@ public sealed partial class ArithmeticChainWorld
     /// <summary>Writes problems as JSON lines (every field of <see cref="WorldProblem"/>).</summary>
     public static void WriteJsonl(string path, IEnumerable<WorldProblem> problems)
     {
-        var temp = path + ".tmp";
-        using (var writer = new StreamWriter(temp))
+        AtomicFile.WriteText(path, writer =>
+        {
             foreach (var p in problems) writer.WriteLine(JsonSerializer.Serialize(p));
-        File.Move(temp, path, overwrite: true);
+        });
     }
 
     /// <summary>Reads problems written by <see cref="WriteJsonl"/>; a bad line is an error naming the file and line.</summary>

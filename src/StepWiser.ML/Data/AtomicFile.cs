@@ -1,0 +1,30 @@
+namespace StepWiser.ML.Data;
+
+/// <summary>
+/// Writes a file through a temporary sibling renamed into place, so a crash or a failing writer never leaves a
+/// half-written file where a good one was; the temporary file is removed when the writer throws.
+/// </summary>
+internal static class AtomicFile
+{
+    public static void Write(string path, Action<Stream> write)
+    {
+        var temp = path + ".tmp";
+        try
+        {
+            using (var stream = File.Create(temp)) write(stream);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    public static void WriteText(string path, Action<TextWriter> write) =>
+        Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream);
+            write(writer);
+        });
+}
