@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Annotation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Models;
+using StepWiser.ML.Tokenization;
+using StepWiser.ML.Training;
+
+namespace StepWiser.ML.Samples.Commands;
+
+/// <summary>
+/// <c>train-judge</c>: trains a StepWiser judge with GRPO from labelled steps in TRL's stepwise-supervision JSONL (what
+/// <c>annotate --trl</c> writes) and saves it as a judge folder (Hugging Face layout + manifest) that <c>evaluate</c>
+/// and <see cref="StepwiseJudgeTransformer.Load"/> read.
+/// </summary>
+internal static class TrainJudgeCommand
+{
+    public static Command Create()
+    {
+        var input = new Option<FileInfo>("--input") { Description = "TRL stepwise-supervision JSONL: {\"prompt\", \"completions\": [...], \"labels\": [...]} per line.", Required = true };
+        var baseModel = new Option<DirectoryInfo>("--base") { Description = "Base checkpoint (Hugging Face layout with tokenizer.json); an instruct model for real data.", Required = true };
+        var output = new Option<DirectoryInfo>("--output") { Description = "Folder of the trained judge (written at the end).", Required = true };
+        var template = new Option<string>("--template") { Description = "Judge prompt: auto (chat when the checkpoint has a ChatML chat template, else compact), compact, chat.", DefaultValueFactory = _ => "auto" };
+        var steps = new Option<int>("--steps") { Description = "GRPO steps.", DefaultValueFactory = _ => 100 };
+        var prompts = new Option<int>("--prompts-per-step") { Description = "Labelled steps sampled per GRPO step.", DefaultValueFactory = _ => 16 };
+        var group = new Option<int>("--group-size") { Description = "Responses per prompt (G).", DefaultValueFactory = _ => 4 };
+        var miniBatch = new Option<int>("--mini-batch") { Description = "Responses per policy update (fewer than prompts × G gives several updates per step, where clipping engages).", DefaultValueFactory = _ => 64 };
+        var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-5 };
+        var maxTokens = new Option<int>("--max-new-tokens") { Description = "Longest judge response.", DefaultValueFactory = _ => 512 };
+        var noBalance = new Option<bool>("--no-balance") { Description = "Sample prompts as they come instead of 50/50 positives/negatives." };
+        var kl = new Option<double>("--kl") { Description = "KL coefficient to the initial model (0 = off).", DefaultValueFactory = _ => 0 };
+        var log = new Option<FileInfo?>("--log") { Description = "CSV of per-step metrics (default: <output>.grpo.csv)." };
+        var checkpoints = new Option<DirectoryInfo?>("--checkpoints") { Description = "Checkpoint folder; a rerun with the same folder resumes exactly." };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (needs the CUDA backend package).", DefaultValueFactory = _ => "cpu" };
+        var seed = new Option<int>("--seed") { Description = "Seed of prompt sampling and generation.", DefaultValueFactory = _ => 1 };
+        var command = new Command("train-judge", "Train a StepWiser judge with GRPO on labelled steps (TRL stepwise JSONL).")
+        {
+            input, baseModel, output, template, steps, prompts, group, miniBatch, lr, maxTokens, noBalance, kl, log, checkpoints, device, seed,
+        };
+        command.SetAction(parse =>
+        {
+            var inputFile = parse.GetValue(input)!;
+            if (!inputFile.Exists) return Cli.Fail($"train-judge: input file {inputFile.FullName} does not exist.");
+            var baseDir = parse.GetValue(baseModel)!;
+            if (!File.Exists(Path.Combine(baseDir.FullName, "config.json"))) return Cli.Fail($"train-judge: {baseDir.FullName} is not a Hugging Face checkpoint (no config.json).");
+            var tokenizerPath = Path.Combine(baseDir.FullName, "tokenizer.json");
+            if (!File.Exists(tokenizerPath)) return Cli.Fail($"train-judge: {baseDir.FullName} has no tokenizer.json.");
+            IReadOnlyList<StepwiseExample> solutions;
+            try { solutions = TrlStepwiseFormat.Read(inputFile.FullName); }
+            catch (InvalidDataException e) { return Cli.Fail($"train-judge: {e.Message}"); }
+            var examples = solutions.SelectMany(s => JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels)).ToArray();
+            var positives = examples.Count(e => e.Label);
+            if (positives == 0 || positives == examples.Length)
+                return Cli.Fail($"train-judge: {inputFile.FullName} has {examples.Length} labelled steps, all {(positives == 0 ? "negative" : "positive")}; a judge needs both classes.");
+            var judgeTemplate = ChooseTemplate(parse.GetValue(template)!, baseDir.FullName);
+            var outputDir = parse.GetValue(output)!.FullName;
+            var csv = parse.GetValue(log)?.FullName ?? outputDir.TrimEnd(Path.DirectorySeparatorChar) + ".grpo.csv";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{examples.Length} labelled steps from {solutions.Count} solutions ({100.0 * positives / examples.Length:F1} % positive); template {judgeTemplate.Name}"));
+
+            var ml = new MLContext(seed: parse.GetValue(seed));
+            var data = ml.Data.LoadFromEnumerable(examples.Select(e => new StepRow { Problem = e.Input.Problem, History = e.Input.History.ToArray(), Chunk = e.Input.Chunk, Label = e.Label }));
+            using var model = HuggingFaceCheckpoint.Load(baseDir.FullName, Cli.Device(parse.GetValue(device)!));
+            var total = parse.GetValue(steps);
+            var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
+            {
+                BaseModel = model,
+                TokenizerJson = File.ReadAllText(tokenizerPath),
+                Template = judgeTemplate,
+                Judge = new StepwiseJudgeOptions { MaxNewTokens = parse.GetValue(maxTokens) },
+                Grpo = new GrpoOptions
+                {
+                    Steps = total, PromptsPerStep = parse.GetValue(prompts), GroupSize = parse.GetValue(group), MiniBatchSize = parse.GetValue(miniBatch),
+                    LearningRate = parse.GetValue(lr), MaxNewTokens = parse.GetValue(maxTokens), BalancePrompts = !parse.GetValue(noBalance),
+                    KlCoefficient = parse.GetValue(kl), LogCsvPath = csv, CheckpointDirectory = parse.GetValue(checkpoints)?.FullName, Seed = parse.GetValue(seed),
+                },
+                Progress = new Progress<GrpoStepMetrics>(m => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  step {m.Step}/{total}: reward {m.MeanReward:F3} (+ {m.RewardPositive:F2} / − {m.RewardNegative:F2}), entropy {m.Entropy:F3}, length {m.ResponseLength:F0}, clipped {m.ClipFraction:P1}"))),
+                Metadata = new Dictionary<string, string> { ["training_data"] = inputFile.Name, ["base_model"] = baseDir.Name },
+            });
+            using var judge = trainer.Fit(data);
+            judge.Save(outputDir);
+            var metrics = trainer.LastMetrics;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"saved the judge to {outputDir}; reward {metrics.Take(5).Average(m => m.MeanReward):F3} (first 5 steps) → {metrics.TakeLast(5).Average(m => m.MeanReward):F3} (last 5); metrics in {csv}"));
+            return 0;
+        });
+        return command;
+    }
+
+    private static JudgeTemplate ChooseTemplate(string name, string checkpoint)
+    {
+        switch (name)
+        {
+            case "compact": return JudgeTemplate.Compact;
+            case "chat":
+            case "auto":
+                var config = Path.Combine(checkpoint, "tokenizer_config.json");
+                ChatTemplate? chat = null;
+                if (File.Exists(config))
+                {
+                    try { chat = ChatTemplate.FromTokenizerConfig(config); }
+                    catch (Exception e) when (e is InvalidDataException or NotSupportedException)
+                    {
+                        if (name == "chat") throw new CliException($"train-judge: --template chat but {config}: {e.Message}");
+                    }
+                }
+                if (chat is null && name == "chat") throw new CliException($"train-judge: --template chat needs a tokenizer_config.json with a chat template in {checkpoint}.");
+                return chat is null || IsBuiltInTokenizer(checkpoint) ? JudgeTemplate.Compact : JudgeTemplate.Chat(chat);
+            default:
+                throw new CliException($"train-judge: unknown --template '{name}' (auto, compact or chat).");
+        }
+    }
+
+    // The built-in tokenizer's checkpoints (the world's small models) were never trained on chat turns.
+    private static bool IsBuiltInTokenizer(string checkpoint) => File.ReadAllText(Path.Combine(checkpoint, "tokenizer.json")) == BuiltInTokenizer.ToJson();
+
+    private sealed class StepRow
+    {
+        public string Problem { get; set; } = "";
+        [VectorType] public string[] History { get; set; } = [];
+        public string Chunk { get; set; } = "";
+        public bool Label { get; set; }
+    }
+}

@@ -1,0 +1,49 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Annotation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Models;
+using StepWiser.ML.Training;
+
+namespace StepWiser.ML.Samples.Stages;
+
+/// <summary>
+/// Stage 3, training the judge: labelled steps (TRL stepwise JSONL from stage 2) become rows of Problem, History,
+/// Chunk and Label; the StepWiser trainer runs GRPO from a base checkpoint and returns the judge transformer, which is
+/// saved as a folder (Hugging Face layout + manifest) and loaded back.
+/// </summary>
+public static class TrainJudgeSample
+{
+    /// <summary>Trains a judge from <paramref name="baseModelDir"/> on <paramref name="trlPath"/>, saves it to <paramref name="judgeDir"/>; returns the GRPO metrics.</summary>
+    public static IReadOnlyList<GrpoStepMetrics> Run(string baseModelDir, string trlPath, string judgeDir, TextWriter log, int steps = 4)
+    {
+        var ml = new MLContext(seed: 1);
+        var steps_ = TrlStepwiseFormat.Read(trlPath)
+            .SelectMany(s => JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels))
+            .Select(e => new Step { Problem = e.Input.Problem, History = e.Input.History.ToArray(), Chunk = e.Input.Chunk, Label = e.Label });
+        var data = ml.Data.LoadFromEnumerable(steps_);
+
+        var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
+        {
+            BaseModel = HuggingFaceCheckpoint.Load(baseModelDir),
+            TokenizerJson = File.ReadAllText(Path.Combine(baseModelDir, "tokenizer.json")),
+            Template = JudgeTemplate.Compact,                       // JudgeTemplate.Chat(ChatTemplate.Qwen25) for instruct models
+            Grpo = new GrpoOptions { Steps = steps, PromptsPerStep = 8, GroupSize = 4, MiniBatchSize = 16, LearningRate = 5e-4, MaxNewTokens = 64, BalancePrompts = true },
+            Judge = new StepwiseJudgeOptions { MaxNewTokens = 64 },
+        });
+        using (var judge = trainer.Fit(data)) judge.Save(judgeDir);
+
+        using var loaded = StepwiseJudgeTransformer.Load(judgeDir);
+        foreach (var m in trainer.LastMetrics) log.WriteLine($"  step {m.Step}: reward {m.MeanReward:F2}, entropy {m.Entropy:F3}, clipped {m.ClipFraction:P0}");
+        log.WriteLine($"judge saved to {judgeDir} and loaded back (template {loaded.Judge.Template.Name})");
+        return trainer.LastMetrics;
+    }
+
+    private sealed class Step
+    {
+        public string Problem { get; set; } = "";
+        [VectorType] public string[] History { get; set; } = [];
+        public string Chunk { get; set; } = "";
+        public bool Label { get; set; }
+    }
+}
