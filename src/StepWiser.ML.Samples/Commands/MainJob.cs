@@ -94,8 +94,17 @@ internal static class MainJob
             throw new CliException($"no usable labelled steps: {sampled.Count(s => s.IsMixed)} of {problems.Count} prompts had both right and wrong samples; the policy needs more training (a larger preset) or more annotation problems.");
         report.AppendLine("## Monte-Carlo labels\n");
         report.AppendLine(F($"{usable.Length} annotated solutions ({usable.Length - usable.Count(r => heldOutProblems.Contains(r.Problem))} for training, the rest of every fifth problem held out); labelled steps in `labels-*.jsonl` (TRL stepwise format, all solutions).\n"));
-        report.AppendLine("| scheme | training steps | held-out steps | positive rate |\n|---|---|---|---|");
-        foreach (var (scheme, list) in examples) report.AppendLine(F($"| {scheme} | {list.Length} | {heldOutExamples[scheme].Length} | {100.0 * list.Count(e => e.Label) / Math.Max(1, list.Length):F1} % |"));
+        // How well each scheme's labels find the exact checker's errors (evaluation only; no label is ever taken from it):
+        // over each solution's steps up to its first error, the share of right steps labelled positive and of first
+        // errors labelled negative.
+        var byProblem = problems.GroupBy(p => p.Problem).ToDictionary(g => g.Key, g => g.First());
+        var checks = usable.Select(r => ArithmeticChainWorld.Check(byProblem[r.Problem], r.Chunks)).ToArray();
+        report.AppendLine("| scheme | training steps | held-out steps | positive rate | right steps labelled positive | first errors labelled negative |\n|---|---|---|---|---|---|");
+        foreach (var (scheme, list) in examples)
+        {
+            var (rightPositive, errorNegative) = AgreementWithChecker(usable, checks, scheme);
+            report.AppendLine(F($"| {scheme} | {list.Length} | {heldOutExamples[scheme].Length} | {100.0 * list.Count(e => e.Label) / Math.Max(1, list.Length):F1} % | {100 * rightPositive:F1} % | {100 * errorNegative:F1} % |"));
+        }
         Stage($"annotated {rows.Length} solutions; positive rates " + string.Join(", ", examples.Select(e => F($"{e.Key} {100.0 * e.Value.Count(x => x.Label) / Math.Max(1, e.Value.Length):F0} %"))));
 
         // 4. Judges: format warm-up from the policy's weights, then GRPO per variant; the discriminative baseline.
@@ -253,6 +262,22 @@ internal static class MainJob
         Console.WriteLine(report.ToString());
         Stage($"done; results in {Path.GetFullPath(output)}");
         return 0;
+    }
+
+    private static (double RightPositive, double ErrorNegative) AgreementWithChecker(IReadOnlyList<AnnotatedRow> rows, IReadOnlyList<StepCheck> checks, LabelScheme scheme)
+    {
+        int right = 0, rightPositive = 0, errors = 0, errorNegative = 0;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var labels = StepLabels.Compute(rows[i].InitialValue, rows[i].StepValues, scheme);
+            var last = checks[i].FirstErrorIndex < 0 ? labels.Length - 1 : checks[i].FirstErrorIndex;
+            for (var k = 0; k <= last && k < labels.Length; k++)
+            {
+                if (k == checks[i].FirstErrorIndex) { errors++; if (!labels[k]) errorNegative++; }
+                else { right++; if (labels[k]) rightPositive++; }
+            }
+        }
+        return (right == 0 ? double.NaN : rightPositive / (double)right, errors == 0 ? double.NaN : errorNegative / (double)errors);
     }
 
     private static (double Accuracy, double Balanced) StepAccuracy(IReadOnlyList<bool> labels, IReadOnlyList<bool> predicted)

@@ -9,6 +9,7 @@ public sealed class ArithmeticChainOptions
 {
     private double _difficulty = 0.5;
     private double _explanationRate = 0.6;
+    private int? _modulusOverride;
 
     /// <summary>Difficulty in [0, 1] (default 0.5).</summary>
     public double Difficulty
@@ -38,7 +39,19 @@ public sealed class ArithmeticChainOptions
     /// one fact of a table of modulus² entries per operation: small enough to learn on a CPU in minutes, large enough
     /// that a small model still gets some wrong.
     /// </summary>
-    public int Modulus => 5 + (int)Math.Round(8 * Difficulty);
+    public int Modulus => _modulusOverride ?? 5 + (int)Math.Round(8 * Difficulty);
+
+    /// <summary>
+    /// A fixed modulus instead of the difficulty's (null, the default, follows <see cref="Difficulty"/>). A prime modulus
+    /// makes every multiplication invertible, so a wrong running value can never turn right again by a later
+    /// multiplication; with a composite one (9: multiplying by 3 or 6) an early mistake is sometimes erased, which
+    /// Monte-Carlo values see (the answer is still reached) and the exact checker does not.
+    /// </summary>
+    public int? ModulusOverride
+    {
+        get => _modulusOverride;
+        set => _modulusOverride = value is null or >= 2 ? value : throw new ArgumentOutOfRangeException(nameof(ModulusOverride), value, "must be at least 2");
+    }
 
     /// <summary>Probability that an operation is a multiplication (the others split evenly between + and −).</summary>
     public double MultiplyRate => 0.2 + 0.2 * Difficulty;

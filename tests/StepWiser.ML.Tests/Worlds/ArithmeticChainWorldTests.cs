@@ -57,6 +57,36 @@ public sealed class ArithmeticChainWorldTests
     }
 
     [TestMethod]
+    public void ModulusOverrideFixesTheModulusAndRejectsValuesBelowTwo()
+    {
+        var world = new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = 1, ModulusOverride = 7 });
+        foreach (var p in world.Generate("m7", 30, 1))
+        {
+            Assert.AreEqual(7, p.Modulus);
+            StringAssert.EndsWith(p.Problem, "Work modulo 7.");
+            Assert.IsTrue(ArithmeticChainWorld.Check(p, p.ChunkedSolution).IsCorrect);
+        }
+        Assert.AreEqual(13, new ArithmeticChainOptions { Difficulty = 1 }.Modulus);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ArithmeticChainOptions { ModulusOverride = 1 });
+    }
+
+    [TestMethod]
+    public void JudgeAnalysisWorksTheStepOutFromTheHistoryNotFromTheGoldChain()
+    {
+        const string problem = "Start with 7. Add 5. Multiply by 3. Subtract 4. Work modulo 9.";
+        Assert.AreEqual("The step should add 5: 7+5=3.", WorldJudging.Analysis(problem, []));
+        Assert.AreEqual("The step should multiply by 3: 3*3=0.", WorldJudging.Analysis(problem, ["7+5=3"]));
+        // A wrong history value (4 instead of 3) is built on, as a reader of that history would.
+        Assert.AreEqual("The step should multiply by 3: 4*3=3.", WorldJudging.Analysis(problem, ["Add 5.\n\n7+5=4"]));
+        Assert.AreEqual("The step should state the final answer: 5.", WorldJudging.Analysis(problem, ["7+5=3", "3*3=0", "0-4=5"]));
+        Assert.AreEqual("The step should multiply by 3.", WorldJudging.Analysis(problem, ["garbled"]), "no readable value: the goal only");
+        // On the world's own canonical solutions the analysis always reproduces the canonical equation.
+        foreach (var p in new ArithmeticChainWorld().Generate("analysis", 20, 1))
+            for (var k = 0; k < p.Operations.Count; k++)
+                StringAssert.EndsWith(WorldJudging.Analysis(p.Problem, p.Chunks.Take(k).ToArray()), p.Chunks[k].Split("\n\n")[^1] + ".");
+    }
+
+    [TestMethod]
     public void CheckerFindsTheFirstWrongChunk()
     {
         var p = new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = 1 }).Generate("test", 40, 2).First(x => x.Operations.Count >= 4);
