@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs StepWiser.ML into a local folder feed, creates a fresh console project outside the repository that references
 # it from that feed (plus TorchSharp-cpu), builds and runs a small pipeline. Proves the package installs and works as
-# documented, including the buildTransitive GLIBCXX step. A unique version suffix per run keeps NuGet's cache honest.
+# documented, including the buildTransitive GLIBCXX step; then runs the file-based sample and every cell of the
+# notebook against the same feed. A unique version suffix per run keeps NuGet's cache honest.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/stepwiser-feed.XXXXXX)"
@@ -72,4 +73,24 @@ cd "$work/filebased"
 dotnet run quickstart.cs > "$work/filebased.log" 2>&1 || { cat "$work/filebased.log"; exit 1; }
 grep -q "Abs-Q labels" "$work/filebased.log" || { cat "$work/filebased.log"; exit 1; }
 echo "file-based sample ran: $(grep -c 'Abs-Q labels' "$work/filebased.log") annotated solutions"
+
+# The notebook (docs/notebooks/quickstart.ipynb), every code cell run headlessly in an in-process .NET Interactive C#
+# kernel, against the same feed (its #i folder and StepWiser.ML version pointed at this build).
+dotnet build "$repo/tests/StepWiser.ML.NotebookRunner/StepWiser.ML.NotebookRunner.csproj" -c Release > "$work/runner-build.log" 2>&1 || { cat "$work/runner-build.log"; exit 1; }
+mkdir -p "$work/notebook"
+python3 - "$repo/docs/notebooks/quickstart.ipynb" "$work/notebook/quickstart.ipynb" "$work/feed" "$version" <<'PY'
+import json, sys
+source, target, feed, version = sys.argv[1:]
+nb = json.load(open(source))
+replaced = 0
+for cell in nb["cells"]:
+    text = "".join(cell["source"])
+    new = text.replace('#i "nuget:/tmp/stepwiser-feed"', f'#i "nuget:{feed}"').replace('#r "nuget:StepWiser.ML, *-*"', f'#r "nuget:StepWiser.ML, {version}"')
+    replaced += new != text
+    cell["source"] = new.splitlines(True)
+if replaced != 1: sys.exit("the notebook's package cell (#i /tmp/stepwiser-feed, #r StepWiser.ML *-*) was not found")
+json.dump(nb, open(target, "w"), indent=1)
+PY
+dotnet "$repo/tests/StepWiser.ML.NotebookRunner/bin/Release/net10.0/StepWiser.ML.NotebookRunner.dll" "$work/notebook/quickstart.ipynb" > "$work/notebook.log" 2>&1 || { cat "$work/notebook.log"; exit 1; }
+grep "notebook ok" "$work/notebook.log"
 echo "local feed check passed: StepWiser.ML $version"

@@ -2,7 +2,9 @@ using Microsoft.ML;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
 using StepWiser.ML.Reasoning;
+using StepWiser.ML.Search;
 
 namespace StepWiser.ML;
 
@@ -29,4 +31,10 @@ public sealed class StepWiserTransforms
     /// </summary>
     public MonteCarloAnnotatorEstimator AnnotateMonteCarlo(ITextGenerator policy, IAnswerVerifier verifier, MonteCarloOptions? options = null) =>
         new(_mlContext, policy, verifier, options ?? new MonteCarloOptions());
+
+    /// <summary>
+    /// Chunk-reset search over a prompt and a problem column: the policy writes one chunk at a time, the judge checks
+    /// it, a rejected chunk is written again (see <see cref="ChunkResetOptions"/> for tries and columns).
+    /// </summary>
+    public ChunkResetSearchTransformer ChunkResetSearch(ITextGenerator policy, IStepJudge judge, ChunkResetOptions? options = null) => new(policy, judge, options);
 }

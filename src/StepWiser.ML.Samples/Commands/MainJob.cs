@@ -132,7 +132,7 @@ internal static class MainJob
             var csv = Path.Combine(output, $"grpo-{Slug(v.Name)}.csv");
             var metrics = ui.Run($"GRPO: {v.Name} ({preset.GrpoSteps} steps)", preset.GrpoSteps, "steps", bar => new GrpoTrainer(model, tokenizer, JudgeTemplate.Compact, new GrpoOptions
             {
-                Steps = preset.GrpoSteps, PromptsPerStep = preset.GrpoPrompts, GroupSize = 4, MiniBatchSize = preset.GrpoPrompts * 2, LearningRate = 5e-4, MaxNewTokens = 96,
+                Steps = preset.GrpoSteps, PromptsPerStep = preset.GrpoPrompts, GroupSize = 4, MiniBatchSize = preset.GrpoPrompts * 2, LearningRate = 1e-4, MaxNewTokens = 96,
                 BalancePrompts = v.Balance, LogCsvPath = csv, Seed = 1,
             }).Train(train, Progress<GrpoStepMetrics>(m => bar.Report(m.Step, F($"reward {m.MeanReward:F2} (+ {m.RewardPositive:F2} / − {m.RewardNegative:F2}), entropy {m.Entropy:F3}, clipped {m.ClipFraction:P0}"))), cancellationToken));
             curves.Add((v.Name, metrics));
@@ -159,26 +159,28 @@ internal static class MainJob
         report.AppendLine("| judge | " + string.Join(" | ", subsets) + " | Avg. F1 | step acc. (MC) | balanced (MC) | step acc. (gold) | balanced (gold) |\n|---|" + string.Concat(subsets.Select(_ => "---|")) + "---|---|---|---|---|");
         var evalCsv = new StringBuilder("judge,subset,error_accuracy,correct_accuracy,f1\n");
         var stepCsv = new StringBuilder("judge,mc_accuracy,mc_balanced,gold_accuracy,gold_balanced\n");
-        var goldSteps = bench.SelectMany(b => b.Steps.Select((_, k) => (b, k)).Where(x => b.Label < 0 || x.k <= b.Label)
-            .Select(x => (Input: new JudgeInput(b.Problem, b.Steps.Take(x.k).ToArray(), b.Steps[x.k]), Label: b.Label != x.k, Position: x.k))).ToArray();
+        // Steps up to each gold first error: (record, step) with the gold verdict.
+        var goldSteps = bench.SelectMany((b, r) => b.Steps.Select((_, k) => (Record: r, Position: k, Label: b.Label != k)).Where(x => b.Label < 0 || x.Position <= b.Label)).ToArray();
         var byPosition = new List<Series>();
         await ui.RunAsync($"evaluating {judges.Count} judges ({bench.Length} solutions, {goldSteps.Length} gold steps)", judges.Count, "judges", async bar =>
         {
             var done = 0;
             foreach (var (name, scheme, judge, _) in judges)
             {
-                var judged = await StepJudging.JudgeSolutionsAsync(judge, bench.Select(b => (b.Problem, (IReadOnlyList<string>)b.Steps)).ToArray(), true, cancellationToken);
+                // Every step judged with the solution's own earlier steps as history (no stop), so one pass gives both
+                // the first rejected step (what a stopping judge would return) and the verdicts at the gold steps.
+                var judged = await StepJudging.JudgeSolutionsAsync(judge, bench.Select(b => (b.Problem, (IReadOnlyList<string>)b.Steps)).ToArray(), false, cancellationToken);
                 var metrics = ProcessBenchMetrics.Compute(bench.Zip(judged).Select(x => (x.First.Subset, x.First.Label, x.Second.FirstRejected)));
-                var gold = await judge.JudgeStepsAsync(goldSteps.Select(g => g.Input).ToArray(), cancellationToken);
+                var gold = goldSteps.Select(g => (Positive: judged[g.Record].Verdicts[g.Position], g.Label, g.Position)).ToArray();
                 var mcInputs = heldOutExamples[scheme];
                 var mc = await judge.JudgeStepsAsync(mcInputs.Select(e => e.Input).ToArray(), cancellationToken);
                 var (mcAcc, mcBal) = StepAccuracy(mcInputs.Select(e => e.Label).ToArray(), mc.Select(v => v.Positive).ToArray());
-                var (goldAcc, goldBal) = StepAccuracy(goldSteps.Select(g => g.Label).ToArray(), gold.Select(v => v.Positive).ToArray());
+                var (goldAcc, goldBal) = StepAccuracy(gold.Select(g => g.Label).ToArray(), gold.Select(g => g.Positive).ToArray());
                 report.AppendLine($"| {name} | " + string.Join(" | ", metrics.Subsets.Select(s => F($"{100 * s.F1:F1}")))
                     + F($" | **{100 * metrics.AverageF1:F1}** | {100 * mcAcc:F1} | {100 * mcBal:F1} | {100 * goldAcc:F1} | {100 * goldBal:F1} |"));
                 foreach (var s in metrics.Subsets) evalCsv.AppendLine(F($"\"{name}\",{s.Subset},{s.ErrorAccuracy:F4},{s.CorrectAccuracy:F4},{s.F1:F4}"));
                 stepCsv.AppendLine(F($"\"{name}\",{mcAcc:F4},{mcBal:F4},{goldAcc:F4},{goldBal:F4}"));
-                var positions = goldSteps.Select((g, i) => (g.Position, Right: g.Label == gold[i].Positive)).GroupBy(x => x.Position).OrderBy(g => g.Key).Where(g => g.Count() >= 5).ToArray();
+                var positions = gold.Select(g => (g.Position, Right: g.Label == g.Positive)).GroupBy(x => x.Position).OrderBy(g => g.Key).Where(g => g.Count() >= 5).ToArray();
                 byPosition.Add(new Series(name, positions.Select(g => (double)g.Key + 1).ToArray(), positions.Select(g => g.Average(x => x.Right ? 1.0 : 0.0)).ToArray()));
                 bar.Report(++done, F($"{name}: F1 {100 * metrics.AverageF1:F1}"));
                 Stage(F($"  {name}: average F1 {100 * metrics.AverageF1:F1}, step accuracy {100 * goldAcc:F1} % (gold), {100 * mcAcc:F1} % (held-out MC)"));

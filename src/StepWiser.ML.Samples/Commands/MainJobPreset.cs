@@ -12,7 +12,7 @@ internal sealed record MainJobPreset(
     {
         "smoke" => new("smoke", 200, 16, 4, 2, 4, 2, 4, 4, 4, 4, 2, 2, true, TinyPolicy: true, Difficulty: 0),
         "quick" => new("quick", 300, 48, 4, 4, 60, 8, 16, 16, 24, 24, 4, 30, false),
-        "default" => new("default", 1000, 100, 4, 8, 100, 30, 16, 40, 40, 48, 8, 50, true),
+        "default" => new("default", 1000, 100, 4, 8, 64, 30, 6, 30, 24, 32, 8, 30, true),
         "large" => new("large", 2500, 400, 8, 16, 400, 120, 32, 100, 200, 200, 8, 200, true),
         _ => throw new CliException($"unknown preset '{name}' (smoke, quick, default or large)"),
     };

@@ -27,6 +27,33 @@ public sealed class ChunkResetOptions
     /// <summary>Text between accepted chunks (the policy format's separator).</summary>
     public string Separator { get; set; } = "\n\n";
 
+    /// <summary>Input column of the policy prompt (text) when used as a transformer. Default "Prompt".</summary>
+    public string PromptColumnName { get; set; } = "Prompt";
+
+    /// <summary>Input column of the problem the judge reads (text). Default "Problem".</summary>
+    public string ProblemColumnName { get; set; } = "Problem";
+
+    /// <summary>Output column of the searched solution (tagged text). Default "SearchedSolution".</summary>
+    public string SolutionColumnName { get; set; } = "SearchedSolution";
+
+    /// <summary>Output column of the accepted chunks (text vector). Default "SearchedChunks".</summary>
+    public string ChunksColumnName { get; set; } = "SearchedChunks";
+
+    /// <summary>Output column of accepted tokens (int). Default "AcceptedTokens".</summary>
+    public string AcceptedTokensColumnName { get; set; } = "AcceptedTokens";
+
+    /// <summary>Output column of rejected tokens (int). Default "RejectedTokens".</summary>
+    public string RejectedTokensColumnName { get; set; } = "RejectedTokens";
+
+    /// <summary>Output column of judge calls (int). Default "JudgeCalls".</summary>
+    public string JudgeCallsColumnName { get; set; } = "JudgeCalls";
+
+    /// <summary>Output column of resets (int). Default "Resets".</summary>
+    public string ResetsColumnName { get; set; } = "Resets";
+
+    /// <summary>Problems searched together when used as a transformer (one batched policy and judge call per round).</summary>
+    public int BatchSize { get; set; } = 32;
+
     /// <summary>Throws naming the first invalid option.</summary>
     public void Validate()
     {
@@ -34,5 +61,9 @@ public sealed class ChunkResetOptions
         if (MaxChunks < 1) throw new ArgumentOutOfRangeException(nameof(MaxChunks), MaxChunks, "must be at least 1");
         if (ChunkMaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(ChunkMaxNewTokens), ChunkMaxNewTokens, "must be at least 1");
         if (Temperature < 0) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "must be >= 0");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
+        Data.ColumnReader.RequireNames((nameof(PromptColumnName), PromptColumnName), (nameof(ProblemColumnName), ProblemColumnName), (nameof(SolutionColumnName), SolutionColumnName),
+            (nameof(ChunksColumnName), ChunksColumnName), (nameof(AcceptedTokensColumnName), AcceptedTokensColumnName), (nameof(RejectedTokensColumnName), RejectedTokensColumnName),
+            (nameof(JudgeCallsColumnName), JudgeCallsColumnName), (nameof(ResetsColumnName), ResetsColumnName));
     }
 }

@@ -27,6 +27,28 @@ public sealed class TorchSharpLoadTests
         Assert.AreEqual(!hostHasIt, weak, $"host {hostLib} has GLIBCXX_3.4.32: {hostHasIt}; output copy marks it weak: {weak}");
     }
 
+    [TestMethod]
+    public void RuntimeLoaderWeakensTheSameEntryAsTheBuildStepAndLeavesEverythingElse()
+    {
+        // The NuGet cache's copy is the unpatched original; it is only read here.
+        var cacheRoot = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var original = Path.Combine(cacheRoot, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        if (!File.Exists(original)) Assert.Inconclusive($"{original} not found");
+        var bytes = File.ReadAllBytes(original);
+        var before = (byte[])bytes.Clone();
+        Assert.AreEqual(0, ReadVersionNeedFlags(bytes, "GLIBCXX_3.4.32")!.Value & 0x2, "the original asks for GLIBCXX_3.4.32 strongly");
+
+        Assert.IsTrue(StepWiser.ML.Native.TorchSharpNative.Weaken(bytes, "GLIBCXX_3.4.32"));
+        Assert.AreEqual(0x2, ReadVersionNeedFlags(bytes, "GLIBCXX_3.4.32")!.Value & 0x2);
+        Assert.AreEqual(1, bytes.Zip(before).Count(x => x.First != x.Second), "exactly one byte (the flags of that entry) changes");
+        Assert.IsFalse(StepWiser.ML.Native.TorchSharpNative.Weaken(bytes, "GLIBCXX_3.4.32"), "idempotent");
+        Assert.IsFalse(StepWiser.ML.Native.TorchSharpNative.Weaken((byte[])before.Clone(), "GLIBCXX_9.9.9"), "an absent version changes nothing");
+        Assert.ThrowsExactly<BadImageFormatException>(() => StepWiser.ML.Native.TorchSharpNative.Weaken(Encoding.ASCII.GetBytes(new string('x', 100)), "GLIBCXX_3.4.32"));
+
+        // In this test host (an app output folder, patched by the build where needed) the library loads as it is.
+        StringAssert.Contains(StepWiser.ML.Native.TorchSharpNative.EnsureLoadable(), "loads as it is");
+    }
+
     /// <summary>Independent reading of .gnu.version_r (SHT_GNU_verneed) to find the vna_flags of one version name.</summary>
     private static int? ReadVersionNeedFlags(byte[] elf, string name)
     {

@@ -1,3 +1,5 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Reasoning;
@@ -35,6 +37,26 @@ public sealed class SearchAndSelectionTests
             // Every chunk the exact judge accepted is correct; only chunks kept after five rejections can be wrong.
             Assert.IsTrue(check.FirstErrorIndex == -1 || result.KeptAfterMaxTries > 0, result.Solution);
         }
+    }
+
+    [TestMethod]
+    public async Task TheSearchAsATransformerGivesTheSameResultsAsSearchAsyncPerBatch_OracleJudge()
+    {
+        var ml = new MLContext(seed: 1);
+        var problems = Problems.Take(12).ToArray();
+        var data = ArithmeticChainWorld.ToDataView(ml, problems);
+        var options = new ChunkResetOptions { ChunkMaxNewTokens = 40, MaxChunks = 8, Seed = 3, BatchSize = 12 };
+        var searched = ml.StepWiser().Transforms.ChunkResetSearch(WorldPolicyFixture.Engine(), new OracleJudge(Problems), options).Transform(data);
+
+        var expected = await new ChunkResetSearch(WorldPolicyFixture.Engine(), new OracleJudge(Problems), options).SearchAsync(problems.Select(p => (p.Prompt, p.Problem)).ToArray());
+        CollectionAssert.AreEqual(expected.Select(r => r.Solution).ToArray(), searched.GetColumn<string>("SearchedSolution").ToArray());
+        CollectionAssert.AreEqual(expected.Select(r => r.Resets).ToArray(), searched.GetColumn<int>("Resets").ToArray());
+        CollectionAssert.AreEqual(expected.Select(r => r.RejectedTokens).ToArray(), searched.GetColumn<int>("RejectedTokens").ToArray());
+        Assert.AreEqual(expected.Sum(r => r.Chunks.Count), searched.GetColumn<string[]>("SearchedChunks").Sum(c => c.Length));
+
+        var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
+            ml.StepWiser().Transforms.ChunkResetSearch(WorldPolicyFixture.Engine(), new OracleJudge(Problems), new ChunkResetOptions { ProblemColumnName = "Question" }).Transform(data));
+        StringAssert.Contains(missing.Message, "Question");
     }
 
     [TestMethod]

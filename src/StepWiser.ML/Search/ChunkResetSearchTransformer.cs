@@ -1,0 +1,79 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Data;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
+
+namespace StepWiser.ML.Search;
+
+/// <summary>
+/// Chunk-reset search as an ML.NET transformer: reads a prompt and a problem column (text) and adds the searched
+/// solution (text), its accepted chunks (text vector) and the accepted tokens, rejected tokens, judge calls and resets
+/// (int) per row. Lazy and batched (<see cref="ChunkResetOptions.BatchSize"/> problems per search, which share the
+/// rounds of batched policy and judge calls; attempt seeds depend on the row's place in its batch). Nothing is learned
+/// and there is no state to save: the policy and the judge are saved on their own.
+/// </summary>
+public sealed class ChunkResetSearchTransformer : ITransformer
+{
+    internal const string StageName = "ChunkResetSearch";
+
+    /// <summary>Creates the transformer over a policy and a judge (local or remote).</summary>
+    public ChunkResetSearchTransformer(ITextGenerator policy, IStepJudge judge, ChunkResetOptions? options = null)
+    {
+        Options = options ?? new ChunkResetOptions();
+        Options.Validate();
+        Search = new ChunkResetSearch(policy ?? throw new ArgumentNullException(nameof(policy)), judge ?? throw new ArgumentNullException(nameof(judge)), Options);
+    }
+
+    /// <summary>The options (columns, tries, lengths).</summary>
+    public ChunkResetOptions Options { get; }
+
+    /// <summary>The search doing the work.</summary>
+    public ChunkResetSearch Search { get; }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => false;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ColumnReader.Require(inputSchema, Options.PromptColumnName, TextDataViewType.Instance, StageName);
+        ColumnReader.Require(inputSchema, Options.ProblemColumnName, TextDataViewType.Instance, StageName);
+        return BatchMappedDataView<(string, string), SearchResult>.AppendColumns(inputSchema, Outputs());
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        GetOutputSchema(input.Schema);
+        var o = Options;
+        return new BatchMappedDataView<(string, string), SearchResult>(input, [o.PromptColumnName, o.ProblemColumnName], row =>
+        {
+            var prompt = ColumnReader.Text(row, o.PromptColumnName);
+            var problem = ColumnReader.Text(row, o.ProblemColumnName);
+            return () => (prompt(), problem());
+        }, Outputs(), batch => Search.SearchAsync(batch).GetAwaiter().GetResult(), o.BatchSize);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
+        throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
+
+    /// <summary>Not supported: the search has no state of its own; save the policy and the judge.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("ChunkResetSearchTransformer has nothing to save: save the policy (HuggingFaceCheckpoint.Save) and the judge (StepwiseJudgeTransformer.Save) and build it again.");
+
+    private OutputColumn<SearchResult>[] Outputs()
+    {
+        var o = Options;
+        return
+        [
+            OutputColumn<SearchResult>.Text(o.SolutionColumnName, r => r.Solution),
+            OutputColumn<SearchResult>.TextVector(o.ChunksColumnName, r => r.Chunks),
+            OutputColumn<SearchResult>.Int32(o.AcceptedTokensColumnName, r => r.AcceptedTokens),
+            OutputColumn<SearchResult>.Int32(o.RejectedTokensColumnName, r => r.RejectedTokens),
+            OutputColumn<SearchResult>.Int32(o.JudgeCallsColumnName, r => r.JudgeCalls),
+            OutputColumn<SearchResult>.Int32(o.ResetsColumnName, r => r.Resets),
+        ];
+    }
+}
