@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
@@ -61,7 +60,7 @@ internal static class TrainJudgeCommand
                 $"{examples.Length} labelled steps from {solutions.Count} solutions ({100.0 * positives / examples.Length:F1} % positive); template {judgeTemplate.Name}"));
 
             var ml = new MLContext(seed: parse.GetValue(seed));
-            var data = ml.Data.LoadFromEnumerable(examples.Select(e => new StepRow { Problem = e.Input.Problem, History = e.Input.History.ToArray(), Chunk = e.Input.Chunk, Label = e.Label }));
+            var data = StepwiseJudgeTrainer.ToDataView(ml, examples);
             using var model = HuggingFaceCheckpoint.Load(baseDir.FullName, Cli.Device(parse.GetValue(device)!));
             var total = parse.GetValue(steps);
             var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
@@ -116,12 +115,4 @@ internal static class TrainJudgeCommand
 
     // The built-in tokenizer's checkpoints (the world's small models) were never trained on chat turns.
     private static bool IsBuiltInTokenizer(string checkpoint) => File.ReadAllText(Path.Combine(checkpoint, "tokenizer.json")) == BuiltInTokenizer.ToJson();
-
-    private sealed class StepRow
-    {
-        public string Problem { get; set; } = "";
-        [VectorType] public string[] History { get; set; } = [];
-        public string Chunk { get; set; } = "";
-        public bool Label { get; set; }
-    }
 }

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
@@ -18,10 +17,8 @@ public static class TrainJudgeSample
     public static IReadOnlyList<GrpoStepMetrics> Run(string baseModelDir, string trlPath, string judgeDir, TextWriter log, int steps = 4)
     {
         var ml = new MLContext(seed: 1);
-        var steps_ = TrlStepwiseFormat.Read(trlPath)
-            .SelectMany(s => JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels))
-            .Select(e => new Step { Problem = e.Input.Problem, History = e.Input.History.ToArray(), Chunk = e.Input.Chunk, Label = e.Label });
-        var data = ml.Data.LoadFromEnumerable(steps_);
+        var labelled = TrlStepwiseFormat.Read(trlPath).SelectMany(s => JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels));
+        var data = StepwiseJudgeTrainer.ToDataView(ml, labelled);      // columns Problem, History, Chunk, Label
 
         var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
         {
@@ -37,13 +34,5 @@ public static class TrainJudgeSample
         foreach (var m in trainer.LastMetrics) log.WriteLine($"  step {m.Step}: reward {m.MeanReward:F2}, entropy {m.Entropy:F3}, clipped {m.ClipFraction:P0}");
         log.WriteLine($"judge saved to {judgeDir} and loaded back (template {loaded.Judge.Template.Name})");
         return trainer.LastMetrics;
-    }
-
-    private sealed class Step
-    {
-        public string Problem { get; set; } = "";
-        [VectorType] public string[] History { get; set; } = [];
-        public string Chunk { get; set; } = "";
-        public bool Label { get; set; }
     }
 }

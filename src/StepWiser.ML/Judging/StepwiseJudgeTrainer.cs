@@ -49,6 +49,17 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         return list;
     }
 
+    /// <summary>
+    /// Labelled steps as the <see cref="IDataView"/> <see cref="Fit"/> reads: columns Problem (text), History (text
+    /// vector), Chunk (text) and Label (bool), the inverse of <see cref="ReadExamples"/>.
+    /// </summary>
+    public static IDataView ToDataView(MLContext mlContext, IEnumerable<JudgeExample> examples)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(examples);
+        return mlContext.Data.LoadFromEnumerable(examples.Select(e => new StepRow { Problem = e.Input.Problem, History = e.Input.History.ToArray(), Chunk = e.Input.Chunk, Label = e.Label }));
+    }
+
     /// <inheritdoc />
     public StepwiseJudgeTransformer Fit(IDataView input)
     {
@@ -69,4 +80,12 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
         throw new NotSupportedException("The judge maps solutions (problem, chunks), not the labelled steps it is trained on; call GetOutputSchema on the fitted StepwiseJudgeTransformer with the solutions' schema.");
+
+    private sealed class StepRow
+    {
+        public string Problem { get; set; } = "";
+        [VectorType] public string[] History { get; set; } = [];
+        public string Chunk { get; set; } = "";
+        public bool Label { get; set; }
+    }
 }

@@ -82,8 +82,6 @@ public static class TorchSharpNative
             if (libtorch is not null) dirs.Add(libtorch);
         }
 
-        var bytes = File.ReadAllBytes(source);
-        var changed = Weaken(bytes, VersionName);
         var info = new FileInfo(source);
         var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{source}|{info.Length}|{info.LastWriteTimeUtc.Ticks}")))[..16].ToLowerInvariant();
         var cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
@@ -96,15 +94,19 @@ public static class TorchSharpNative
             try { File.CreateSymbolicLink(link, file); }
             catch (IOException) when (File.Exists(link)) { } // another process made it
         }
+        // The copy is written once per source file (the key changes with it); later processes only load it.
         var patched = Path.Combine(target, LibraryName);
+        var state = "patched copy from an earlier run";
         if (!File.Exists(patched))
         {
+            var bytes = File.ReadAllBytes(source);
+            state = Weaken(bytes, VersionName) ? $"{VersionName} marked weak" : $"no {VersionName} requirement";
             var temp = $"{patched}.{Environment.ProcessId}.tmp";
             File.WriteAllBytes(temp, bytes);
             File.Move(temp, patched, overwrite: true);
         }
         NativeLibrary.Load(patched);
-        return $"loaded {patched} ({(changed ? $"{VersionName} marked weak" : $"no {VersionName} requirement")}; libtorch from {string.Join(", ", dirs)})";
+        return $"loaded {patched} ({state}; libtorch from {string.Join(", ", dirs)})";
     }
 
     /// <summary>

@@ -207,8 +207,9 @@ public sealed partial class ArithmeticChainWorld
         }
     }
 
+    /// <summary>One step's equation, "a op b=c": groups 1 (a), 2 (op), 3 (b), 4 (c).</summary>
     [GeneratedRegex(@"^(\d+)([+\-*])(\d+)=(-?\d+)$")]
-    private static partial Regex EquationPattern();
+    internal static partial Regex EquationPattern();
 
     [GeneratedRegex(@"^The answer is \\boxed\{(-?\d+)\}\.?$")]
     private static partial Regex AnswerPattern();

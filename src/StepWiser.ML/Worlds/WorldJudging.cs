@@ -58,7 +58,9 @@ public static partial class WorldJudging
     private static long? LastResult(string chunk)
     {
         var lines = chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        return lines.Length == 0 ? null : Number(ResultPattern().Match(lines[^1]));
+        if (lines.Length == 0) return null;
+        var m = ArithmeticChainWorld.EquationPattern().Match(lines[^1]);
+        return m.Success && long.TryParse(m.Groups[4].Value, NumberStyles.AllowLeadingSign, Invariant, out var v) ? v : null;
     }
 
     private static ChainOperation? Operation(string instruction)
@@ -76,9 +78,6 @@ public static partial class WorldJudging
 
     [GeneratedRegex(@"Work modulo (\d+)\.")]
     private static partial Regex ModulusPattern();
-
-    [GeneratedRegex(@"^\d+[+\-*]\d+=(-?\d+)$")]
-    private static partial Regex ResultPattern();
 
     [GeneratedRegex(@"^(Add|Subtract|Multiply by) (\d+)\.$")]
     private static partial Regex InstructionPattern();
