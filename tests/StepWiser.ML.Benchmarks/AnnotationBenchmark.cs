@@ -21,7 +21,7 @@ internal static class AnnotationBenchmark
         using var model = WorldPolicy.Train(world, new WorldPolicyOptions { Model = BuiltInModels.Tiny, Steps = 150, LearningRate = 5e-3, TrainProblems = 4000 });
         var engine = new LocalTextGenerator(model, BuiltInTokenizer.Create());
         var naive = new OneAtATime(new LocalTextGenerator(model, BuiltInTokenizer.Create(), new LocalGeneratorOptions { MaxBatchRows = 1 }));
-        var inputs = world.Generate("bench", 8, 1).Select(p => new AnnotationInput(p.Prompt, p.Chunks, p.Answer.ToString(CultureInfo.InvariantCulture))).ToArray();
+        var inputs = world.Generate("bench", 8, 1).Select(p => new AnnotationInput(p.Prompt, p.Chunks, p.AnswerText)).ToArray();
         var options = new MonteCarloOptions { Rollouts = 16, MaxNewTokens = 96, BatchSize = 8, Seed = 3 };
 
         var (fast, fastRollouts, fastTokens) = Time(engine, inputs, options);
@@ -36,7 +36,7 @@ internal static class AnnotationBenchmark
         foreach (var chunks in new[] { 3, 4, 5, 6, 8 })
         {
             var group = pool.Where(p => p.Chunks.Count == chunks).Take(6)
-                .Select(p => new AnnotationInput(p.Prompt, p.Chunks, p.Answer.ToString(CultureInfo.InvariantCulture))).ToArray();
+                .Select(p => new AnnotationInput(p.Prompt, p.Chunks, p.AnswerText)).ToArray();
             if (group.Length < 6) continue;
             var (seconds, rollouts, tokens) = Time(engine, group, options);
             Console.WriteLine($"  {chunks} chunks: {seconds:F2} s, {rollouts:N0} rollouts, {tokens:N0} generated tokens, {seconds / tokens * 1e3:F3} ms per generated token");

@@ -37,6 +37,7 @@ internal static class MainJob
         var ml = new MLContext(seed: 1);
         var verifier = new MathAnswerVerifier();
         var world = new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = preset.Difficulty });
+        var solutionTokens = world.Options.SolutionTokenBudget;
         var tokenizerJson = BuiltInTokenizer.ToJson();
         var tokenizer = BuiltInTokenizer.Create();
         var report = new StringBuilder($"# StepWiser on the built-in world (preset {preset.Name})\n\n");
@@ -47,20 +48,20 @@ internal static class MainJob
         if (!File.Exists(Path.Combine(policyDir, "config.json")))
         {
             using var trained = ui.Run($"training the policy ({preset.PolicySteps} SFT steps)", preset.PolicySteps, "steps", bar =>
-                WorldPolicy.Train(world, preset.TinyPolicy ? new WorldPolicyOptions { Steps = preset.PolicySteps, Model = BuiltInModels.Tiny, LearningRate = 5e-3, TrainProblems = 4000 } : new WorldPolicyOptions { Steps = preset.PolicySteps }, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"))), cancellationToken));
+                WorldPolicy.Train(world, preset.ShortRecipe ? new WorldPolicyOptions { Steps = preset.PolicySteps, BatchSize = 32, LearningRate = 5e-3, TrainProblems = 4000 } : new WorldPolicyOptions { Steps = preset.PolicySteps }, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"))), cancellationToken));
             HuggingFaceCheckpoint.Save(trained, policyDir);
             BuiltInTokenizer.Save(policyDir);
         }
         using var policyModel = HuggingFaceCheckpoint.Load(policyDir);
         var policy = new LocalTextGenerator(policyModel, tokenizer);
         var heldOut = world.Generate("heldout", preset.SearchProblems, 1);
-        var baseline = await WorldPolicy.EvaluateAsync(policy, heldOut, new SamplingOptions { NumSamples = 4, MaxNewTokens = 160, Temperature = 1, Seed = 1 }, cancellationToken);
+        var baseline = await WorldPolicy.EvaluateAsync(policy, heldOut, new SamplingOptions { NumSamples = 4, MaxNewTokens = solutionTokens, Temperature = 1, Seed = 1 }, cancellationToken);
         Stage($"policy: held-out accuracy {baseline.Accuracy:P1} (T = 1), {baseline.MixedPromptRate:P0} of problems mixed");
 
         // 2. Solutions from prompts with some but not all samples right; chunk them (an ML.NET stage).
         var problems = world.Generate("annotate", preset.AnnotationProblems, 1);
         var sampled = await PromptFilter.SampleAsync(policy, verifier, problems.Select(p => (p.Prompt, Answer(p))).ToArray(),
-            new SamplingOptions { NumSamples = preset.SamplesPerProblem, MaxNewTokens = 160, Temperature = 1, Seed = 2 }, cancellationToken);
+            new SamplingOptions { NumSamples = preset.SamplesPerProblem, MaxNewTokens = solutionTokens, Temperature = 1, Seed = 2 }, cancellationToken);
         var solutions = sampled.Select((s, i) => (s, p: problems[i])).Where(x => x.s.IsMixed)
             .SelectMany(x => x.s.Solutions.Select(sol => new SolutionRow { Problem = x.p.Problem, Prompt = x.p.Prompt, Solution = sol, Answer = Answer(x.p) })).ToArray();
         Stage($"{solutions.Length} solutions from {sampled.Count(s => s.IsMixed)}/{problems.Count} mixed prompts");
@@ -70,7 +71,7 @@ internal static class MainJob
         // 3. Monte-Carlo annotation (an ML.NET stage; one set of rollouts serves the three schemes).
         var rows = ui.Run($"annotating by Monte-Carlo rollouts (M = {preset.Rollouts})", solutions.Length, "solutions", bar =>
         {
-            var mcOptions = new MonteCarloOptions { Rollouts = preset.Rollouts, MaxNewTokens = 160, BatchSize = 16, StoreDirectory = Path.Combine(output, "rollouts"), PolicyName = "world-policy",
+            var mcOptions = new MonteCarloOptions { Rollouts = preset.Rollouts, MaxNewTokens = solutionTokens, BatchSize = 16, StoreDirectory = Path.Combine(output, "rollouts"), PolicyName = "world-policy",
                 Progress = Progress<MonteCarloProgress>(p => bar.Report(p.Rows, F($"{p.Rollouts:N0} rollouts, {p.RolloutsPerSecond:N0}/s"))) };
             using var annotator = ml.StepWiser().Transforms.AnnotateMonteCarlo(policy, verifier, mcOptions).Fit(chunker.Transform(data));
             return ml.Data.CreateEnumerable<AnnotatedRow>(annotator.Transform(chunker.Transform(data)), reuseRowObject: false).ToArray();
@@ -144,13 +145,13 @@ internal static class MainJob
         var discModel = HuggingFaceCheckpoint.Load(policyDir);
         var disc = new DiscriminativeJudge(discModel, tokenizer, JudgeTemplate.Compact);
         ui.Run("discriminative baseline (SFT on +/−, Abs-Q labels)", preset.WarmupSteps, "steps", bar =>
-            disc.Train(LabelBalancer.Balance(examples[LabelScheme.AbsoluteQ], e => e.Label, 1), new SftOptions { Steps = preset.WarmupSteps, BatchSize = 32, LearningRate = 1e-3, WarmupSteps = 10 },
+            disc.Train(LabelBalancer.Balance(examples[LabelScheme.AbsoluteQ], e => e.Label, 1), new SftOptions { Steps = preset.WarmupSteps, BatchSize = 32, LearningRate = 2e-3, WarmupSteps = 20 },
                 Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), cancellationToken));
         judges.Insert(0, ("discriminative SFT (+/−), Abs-Q", LabelScheme.AbsoluteQ, disc, discModel));
 
         // 5. Evaluation on the held-out benchmark (ProcessBench format; subsets by solution length) and per-step
         //    accuracy against held-out Monte-Carlo labels and against the exact checker's gold labels.
-        var bench = (await WorldBenchmark.BuildAsync(policy, [("world", world)], preset.BenchmarkPerSubset * 3, seed: 5, maxNewTokens: 160, cancellationToken: cancellationToken))
+        var bench = (await WorldBenchmark.BuildAsync(policy, [("world", world)], preset.BenchmarkPerSubset * 3, seed: 5, cancellationToken: cancellationToken))
             .Select(r => { r.Subset = r.Steps.Length <= 4 ? "short" : r.Steps.Length <= 5 ? "medium" : "long"; return r; }).ToArray();
         ProcessBench.Write(Path.Combine(output, "world-benchmark.json"), bench);
         var subsets = bench.Select(b => b.Subset).Distinct().ToArray();
@@ -195,7 +196,7 @@ internal static class MainJob
         report.AppendLine("\n## Chunk-reset search (held-out problems)\n\n| method | accuracy | accepted tokens / problem | rejected tokens / problem | judge calls / problem |\n|---|---|---|---|---|");
         var searchCsv = new StringBuilder("method,accuracy,accepted_tokens,rejected_tokens,judge_calls\n");
         var searchPoints = new List<LabelledPoint>();
-        var alone = await policy.GenerateAsync(heldOut.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { MaxNewTokens = 160, Temperature = 1, Seed = 9 })).ToArray(), cancellationToken);
+        var alone = await policy.GenerateAsync(heldOut.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { MaxNewTokens = solutionTokens, Temperature = 1, Seed = 9 })).ToArray(), cancellationToken);
         var aloneAcc = heldOut.Zip(alone).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.Samples[0].Text) ? 1.0 : 0.0);
         var aloneTokens = alone.Average(r => r.Samples[0].TokenIds.Count);
         report.AppendLine(F($"| policy alone | {100 * aloneAcc:F1} % | {aloneTokens:F0} | 0 | 0 |"));
@@ -228,18 +229,19 @@ internal static class MainJob
             var picks = await ui.RunAsync($"data selection ({prompts.Count} prompts × {preset.SelectionSamples} samples)", 1, "passes", async bar =>
             {
                 var selected = await JudgeDataSelection.SelectAsync(policy, selector.Judge, verifier, prompts.Select(p => (p.Prompt, p.Problem, Answer(p))).ToArray(),
-                    new SamplingOptions { NumSamples = preset.SelectionSamples, MaxNewTokens = 160, Temperature = 1, Seed = 11 }, seed: 1, cancellationToken);
+                    new SamplingOptions { NumSamples = preset.SelectionSamples, MaxNewTokens = solutionTokens, Temperature = 1, Seed = 11 }, seed: 1, cancellationToken);
                 bar.Report(1);
                 return selected.Where(s => s.JudgeSelected is not null).ToArray();
             });
             report.AppendLine(F($"\n## Data selection ({picks.Length} prompts with a correct sample, N = {preset.SelectionSamples}, {preset.FineTuneSteps} fine-tuning steps)\n\n| training data | held-out accuracy |\n|---|---|\n| none (the policy) | {100 * baseline.Accuracy:F1} % |"));
-            foreach (var (name, pick) in new[] { ("outcome-only selection", (Func<SelectionResult, string>)(s => s.OutcomeSelected!)), ("StepWiser judge selection", s => s.JudgeSelected!) })
+            if (picks.Length == 0) report.AppendLine("\nNo prompt had a correct sample, so there is nothing to fine-tune on (the policy needs more training).");
+            foreach (var (name, pick) in picks.Length == 0 ? [] : new[] { ("outcome-only selection", (Func<SelectionResult, string>)(s => s.OutcomeSelected!)), ("StepWiser judge selection", s => s.JudgeSelected!) })
             {
                 using var tuned = HuggingFaceCheckpoint.Load(policyDir);
                 ui.Run($"fine-tuning on {name}", preset.FineTuneSteps, "steps", bar =>
                     new SftTrainer(tuned, tokenizer, new SftOptions { Steps = preset.FineTuneSteps, BatchSize = 16, LearningRate = 3e-4, WarmupSteps = 5 })
                         .Train(picks.Select(s => new SftExample(s.Prompt, pick(s))).ToArray(), Progress<TrainingProgress>(p => bar.Report(p.Step)), cancellationToken));
-                var eval = await WorldPolicy.EvaluateAsync(new LocalTextGenerator(tuned, tokenizer), heldOut, new SamplingOptions { NumSamples = 4, MaxNewTokens = 160, Temperature = 1, Seed = 1 }, cancellationToken);
+                var eval = await WorldPolicy.EvaluateAsync(new LocalTextGenerator(tuned, tokenizer), heldOut, new SamplingOptions { NumSamples = 4, MaxNewTokens = solutionTokens, Temperature = 1, Seed = 1 }, cancellationToken);
                 report.AppendLine(F($"| {name} | {100 * eval.Accuracy:F1} % |"));
             }
         }
@@ -300,7 +302,7 @@ internal static class MainJob
         using var model = HuggingFaceCheckpoint.Load(policyDir);
         var balanced = LabelBalancer.Balance(examples, e => e.Label, 1);
         ui.Run($"judge format warm-up ({Path.GetFileName(targetDir)}, {steps} steps)", steps, "steps", bar =>
-            new SftTrainer(model, BuiltInTokenizer.Create(), new SftOptions { Steps = steps, BatchSize = 32, LearningRate = 1e-3, WarmupSteps = 10 })
+            new SftTrainer(model, BuiltInTokenizer.Create(), new SftOptions { Steps = steps, BatchSize = 32, LearningRate = 2e-3, WarmupSteps = 20 })
                 .Train(JudgeWarmup.Examples(balanced, JudgeTemplate.Compact, analysis), Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), cancellationToken));
         HuggingFaceCheckpoint.Save(model, targetDir);
         BuiltInTokenizer.Save(targetDir);
@@ -314,7 +316,7 @@ internal static class MainJob
 
     private static IProgress<T> Progress<T>(Action<T> report) => new SyncProgress<T>(report);
 
-    private static string Answer(WorldProblem p) => p.Answer.ToString(Inv);
+    private static string Answer(WorldProblem p) => p.AnswerText;
 
     private static string Slug(string name) => new string(name.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray()).Trim('-').Replace("--", "-", StringComparison.Ordinal);
 

@@ -51,7 +51,7 @@ internal static class SamplesCommand
         TrainJudgeSample.Run(policyDir, labels, judgeDir, log);
         log.WriteLine("== 4. evaluate ==");
         var benchmark = Path.Combine(output, "benchmark.json");
-        Evaluation.ProcessBench.Write(benchmark, await WorldBenchmark.BuildAsync(policy, [("world", world)], 24, seed: 5, maxNewTokens: 160));
+        Evaluation.ProcessBench.Write(benchmark, await WorldBenchmark.BuildAsync(policy, [("world", world)], 24, seed: 5));
         EvaluateSample.Run(judgeDir, [benchmark], log);
         using var judge = Judging.StepwiseJudgeTransformer.Load(judgeDir);
         log.WriteLine("== 5. chunk-reset search ==");

@@ -28,6 +28,6 @@ using var policyModel = WorldPolicy.Train(world, new WorldPolicyOptions { Model 
 var policy = new LocalTextGenerator(policyModel, BuiltInTokenizer.Create());
 var problems = world.Generate("annotate", 4);
 using var annotator = new MonteCarloAnnotator(policy, new MathAnswerVerifier(), new MonteCarloOptions { Rollouts = 8, MaxNewTokens = 80 });
-var values = await annotator.AnnotateAsync(problems.Select(p => new AnnotationInput(p.Prompt, p.Chunks, p.Answer.ToString())).ToArray());
+var values = await annotator.AnnotateAsync(problems.Select(p => new AnnotationInput(p.Prompt, p.Chunks, p.AnswerText)).ToArray());
 foreach (var (p, v) in problems.Zip(values))
     Console.WriteLine($"{p.Problem}\n  Q0 = {v!.InitialValue:F2}, Q = [{string.Join(", ", v.Values.Select(q => q.ToString("F2")))}], Abs-Q labels = [{string.Join(", ", v.Labels(LabelScheme.AbsoluteQ))}]");

@@ -24,13 +24,13 @@ public static class AnnotateSample
 
         // Solutions to label: a few samples per problem, as the policy writes them.
         var batch = world.Generate("annotate-sample", problems, seed: 1);
-        var sampled = await policy.GenerateAsync(batch.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 4, MaxNewTokens = 160, Temperature = 1, Seed = 2 })).ToArray());
-        var rows = batch.Zip(sampled).SelectMany(x => x.Second.Samples.Select(s => new Row { Problem = x.First.Problem, Prompt = x.First.Prompt, Solution = s.Text, Answer = x.First.Answer.ToString(System.Globalization.CultureInfo.InvariantCulture) })).ToArray();
+        var sampled = await policy.GenerateAsync(batch.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 4, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 2 })).ToArray());
+        var rows = batch.Zip(sampled).SelectMany(x => x.Second.Samples.Select(s => new Row { Problem = x.First.Problem, Prompt = x.First.Prompt, Solution = s.Text, Answer = x.First.AnswerText })).ToArray();
         var data = ml.Data.LoadFromEnumerable(rows);
 
         // Chunk, then annotate: M rollouts per prefix, Abs-Q labels (a step is good when its prefix can still succeed).
         var pipeline = ml.StepWiser().Transforms.ChunkSteps(new StepChunkerOptions { MalformedPolicy = MalformedChunkPolicy.Repair })
-            .Append(ml.StepWiser().Transforms.AnnotateMonteCarlo(policy, verifier, new MonteCarloOptions { Rollouts = 4, MaxNewTokens = 160, Scheme = LabelScheme.AbsoluteQ }));
+            .Append(ml.StepWiser().Transforms.AnnotateMonteCarlo(policy, verifier, new MonteCarloOptions { Rollouts = 4, MaxNewTokens = world.Options.SolutionTokenBudget, Scheme = LabelScheme.AbsoluteQ }));
         var annotated = pipeline.Fit(data).Transform(data);
 
         var labelled = ml.Data.CreateEnumerable<Labelled>(annotated, reuseRowObject: false)

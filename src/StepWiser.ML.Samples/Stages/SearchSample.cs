@@ -16,7 +16,7 @@ public static class SearchSample
     {
         var heldOut = world.Generate("search-sample", problems, seed: 1);
 
-        var alone = await policy.GenerateAsync(heldOut.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { MaxNewTokens = 160, Temperature = 1, Seed = 3 })).ToArray());
+        var alone = await policy.GenerateAsync(heldOut.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 3 })).ToArray());
         var aloneAccuracy = heldOut.Zip(alone).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.Samples[0].Text) ? 1.0 : 0.0);
 
         var search = new ChunkResetSearch(policy, judge, new ChunkResetOptions { MaxTries = 5, ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = 3 });

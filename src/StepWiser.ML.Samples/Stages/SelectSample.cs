@@ -17,8 +17,8 @@ public static class SelectSample
     {
         var batch = world.Generate("select-sample", prompts, seed: 1);
         var selected = await JudgeDataSelection.SelectAsync(policy, judge, new MathAnswerVerifier(),
-            batch.Select(p => (p.Prompt, p.Problem, p.Answer.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray(),
-            new SamplingOptions { NumSamples = 4, MaxNewTokens = 160, Temperature = 1, Seed = 4 }, seed: 1);
+            batch.Select(p => (p.Prompt, p.Problem, p.AnswerText)).ToArray(),
+            new SamplingOptions { NumSamples = 4, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 4 }, seed: 1);
         var picked = selected.Where(s => s.JudgeSelected is not null).ToArray();
         log.WriteLine($"{picked.Length}/{selected.Count} prompts with a correct sample; judge and outcome picks differ on {picked.Count(s => s.JudgeSelected != s.OutcomeSelected)}");
         foreach (var s in picked.Take(2)) log.WriteLine($"  {s.Problem}\n  judge pick (score {s.JudgeScore:F2}): {s.JudgeSelected!.Replace("\n", " ", StringComparison.Ordinal)}");

@@ -8,11 +8,13 @@ using StepWiser.ML.Reasoning;
 namespace StepWiser.ML.Worlds;
 
 /// <summary>
-/// The built-in reasoning world: modular arithmetic chains ("Start with 7. Add 5. Multiply by 3. Subtract 4. Work
-/// modulo 9.") whose solutions take one chunk per operation plus a conclusion chunk, with exactly checkable steps.
-/// Small enough that a model trained from scratch on a laptop CPU in minutes solves a fair share of them, with
-/// natural mistakes (misremembered facts, copying slips), so that Monte-Carlo values, judges, search and selection
-/// all have something to show. Deterministic under a seed.
+/// The built-in reasoning world: digit-wise arithmetic chains ("Start with 07. Subtract 62. Multiply by 9. Work digit
+/// by digit modulo 10.": every digit is its own counter, no carries) whose solutions take one chunk per operation plus
+/// a conclusion chunk, with exactly checkable steps. Small enough that a model trained from scratch on a laptop CPU in
+/// minutes solves a fair share of them, with natural mistakes (misremembered facts, copying slips); every operation is
+/// invertible and the answer space has 10^digits values, so a wrong step leads to a wrong answer unless another
+/// mistake undoes it, and Monte-Carlo values, judges, search and selection all have something to show. With one
+/// digit it is the plain modular chain ("Start with 7. Add 5. Work modulo 9."). Deterministic under a seed.
 /// </summary>
 public sealed partial class ArithmeticChainWorld
 {
@@ -42,30 +44,50 @@ public sealed partial class ArithmeticChainWorld
     /// <summary>Builds one problem and its canonical solution from <paramref name="random"/>.</summary>
     public WorldProblem Create(string id, Random random)
     {
+        ArgumentNullException.ThrowIfNull(random);
         var o = Options;
         var m = o.Modulus;
-        long value = random.Next(0, m);
+        var digits = o.Digits;
+        if (digits > 1 && m > 10) throw new InvalidOperationException($"a {digits}-digit world needs a modulus of at most 10 (one decimal digit per counter), not {m}");
+        var value = digits == 1 ? random.Next(0, m) : DigitRow(random, m, digits, allowZero: true);
         var start = value;
         var operationCount = random.Next(o.MinOperations, o.MaxOperations + 1);
+        var multipliers = Enumerable.Range(2, Math.Max(0, m - 2)).Where(x => Gcd(x, m) == 1).ToArray();
         var operations = new List<ChainOperation>();
         var chunks = new List<string>();
         for (var i = 0; i < operationCount; i++)
         {
             var roll = random.NextDouble();
-            var op = roll < o.MultiplyRate ? new ChainOperation('*', random.Next(2, m))
-                : roll < o.MultiplyRate + (1 - o.MultiplyRate) / 2 ? new ChainOperation('+', random.Next(1, m))
-                : new ChainOperation('-', random.Next(1, m));
+            var op = roll < o.MultiplyRate && multipliers.Length > 0 ? new ChainOperation('*', multipliers[random.Next(multipliers.Length)], digits)
+                : new ChainOperation(roll < o.MultiplyRate + (1 - o.MultiplyRate) / 2 ? '+' : '-', Operand(random, m, digits), digits);
             var next = op.Apply(value, m);
             var equation = Equation(value, op, next);
-            chunks.Add(random.NextDouble() < o.ExplanationRate ? Explanation(op, random.Next(2)) + "\n\n" + equation : equation);
+            chunks.Add(random.NextDouble() < o.ExplanationRate ? Explanation(op, 0) + "\n\n" + equation : equation);
             operations.Add(op);
             value = next;
         }
-        chunks.Add(AnswerChunk(value));
-        var problem = $"Start with {start}. " + string.Join(" ", operations.Select(x => x.Instruction)) + $" Work modulo {m}.";
+        chunks.Add(AnswerChunk(value, digits));
+        var problem = $"Start with {ChainOperation.Render(start, digits)}. " + string.Join(" ", operations.Select(x => x.Instruction))
+            + (digits == 1 ? $" Work modulo {m}." : $" Work digit by digit modulo {m}.");
         var chunked = ChunkParser.Wrap(chunks);
-        return new WorldProblem(id, start, m, operations, problem, value, chunked, string.Join("\n\n", chunks), chunks);
+        return new WorldProblem(id, start, m, operations, problem, value, chunked, string.Join("\n\n", chunks), chunks, digits);
     }
+
+    private static int Operand(Random random, int modulus, int digits) =>
+        digits == 1 ? random.Next(1, modulus) : (int)DigitRow(random, modulus, digits, allowZero: false);
+
+    /// <summary>A random row of digits below the modulus, as its decimal number (not all zero unless allowed).</summary>
+    private static long DigitRow(Random random, int modulus, int digits, bool allowZero)
+    {
+        while (true)
+        {
+            long row = 0;
+            for (var i = 0; i < digits; i++) row = row * 10 + random.Next(0, modulus);
+            if (allowZero || row != 0) return row;
+        }
+    }
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
 
     /// <summary>The problems as an <see cref="IDataView"/> of <see cref="WorldProblemRow"/> (columns Id, Problem, Prompt, Solution, RawSolution, Answer, StepCount).</summary>
     public static IDataView ToDataView(MLContext mlContext, IEnumerable<WorldProblem> problems)
@@ -78,7 +100,7 @@ public sealed partial class ArithmeticChainWorld
     public static WorldProblemRow ToRow(WorldProblem p) => new()
     {
         Id = p.Id, Problem = p.Problem, Prompt = p.Prompt, Solution = p.ChunkedSolution, RawSolution = p.RawSolution,
-        Answer = p.Answer.ToString(Invariant), StepCount = p.Chunks.Count,
+        Answer = p.AnswerText, StepCount = p.Chunks.Count,
     };
 
     /// <summary>Writes problems as JSON lines (every field of <see cref="WorldProblem"/>).</summary>
@@ -102,7 +124,8 @@ public sealed partial class ArithmeticChainWorld
             try
             {
                 var p = JsonSerializer.Deserialize<JsonProblem>(line) ?? throw new InvalidDataException("null record");
-                problems.Add(new WorldProblem(p.Id, p.Start, p.Modulus, p.Operations.Select(o => new ChainOperation(o.Operator, o.Operand)).ToArray(), p.Problem, p.Answer, p.ChunkedSolution, p.RawSolution, p.Chunks));
+                var digits = p.Digits ?? 1;
+                problems.Add(new WorldProblem(p.Id, p.Start, p.Modulus, p.Operations.Select(o => new ChainOperation(o.Operator, o.Operand, o.Digits ?? digits)).ToArray(), p.Problem, p.Answer, p.ChunkedSolution, p.RawSolution, p.Chunks, digits));
             }
             catch (Exception e) when (e is JsonException or InvalidDataException or ArgumentNullException)
             {
@@ -112,9 +135,9 @@ public sealed partial class ArithmeticChainWorld
         return problems;
     }
 
-    private sealed record JsonOperation(char Operator, int Operand);
+    private sealed record JsonOperation(char Operator, int Operand, int? Digits);
 
-    private sealed record JsonProblem(string Id, long Start, int Modulus, JsonOperation[] Operations, string Problem, long Answer, string ChunkedSolution, string RawSolution, string[] Chunks);
+    private sealed record JsonProblem(string Id, long Start, int Modulus, JsonOperation[] Operations, string Problem, long Answer, string ChunkedSolution, string RawSolution, string[] Chunks, int? Digits);
 
     /// <summary>
     /// Checks a policy-written solution step by step (tagged text; malformed markup is repaired, and a repaired piece
@@ -154,16 +177,31 @@ public sealed partial class ArithmeticChainWorld
             }
             else if (k == problem.Operations.Count)
             {
-                verdicts[k] = isAnswer.Success && long.TryParse(isAnswer.Groups[1].Value, NumberStyles.AllowLeadingSign, Invariant, out var v) && v == problem.Answer;
+                verdicts[k] = isAnswer.Success && isAnswer.Groups[1].Value == problem.AnswerText;
             }
         }
-        var finalAnswer = ExtractBoxedInteger(string.Join("\n\n", chunks));
+        var finalAnswer = ExtractBoxed(string.Join("\n\n", chunks));
         var first = Array.IndexOf(verdicts, false);
-        return new StepCheck(chunks, verdicts, first, finalAnswer, finalAnswer == problem.Answer, complete);
+        return new StepCheck(chunks, verdicts, first, finalAnswer, finalAnswer == problem.AnswerText, complete);
     }
 
-    /// <summary>True when the last <c>\boxed{}</c> of <paramref name="solution"/> holds the problem's answer.</summary>
-    public static bool IsCorrect(WorldProblem problem, string solution) => ExtractBoxedInteger(solution) == problem.Answer;
+    /// <summary>
+    /// True when the last <c>\boxed{}</c> of <paramref name="solution"/> holds the problem's answer exactly as the world
+    /// writes it (with its leading zeros when the value has several digits).
+    /// </summary>
+    public static bool IsCorrect(WorldProblem problem, string solution)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        return ExtractBoxed(solution) == problem.AnswerText;
+    }
+
+    /// <summary>The integer text in the last <c>\boxed{…}</c> of the text (leading zeros kept), or null.</summary>
+    public static string? ExtractBoxed(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var matches = BoxedInteger().Matches(text);
+        return matches.Count == 0 ? null : matches[^1].Groups[1].Value;
+    }
 
     /// <summary>The integer in the last <c>\boxed{…}</c> of the text, or null.</summary>
     public static long? ExtractBoxedInteger(string text)
@@ -178,16 +216,12 @@ public sealed partial class ArithmeticChainWorld
         var lines = chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (lines.Length is 0 or > 2) return false;
         if (lines.Length == 2 && lines[0] != Explanation(op, 0) && lines[0] != Explanation(op, 1)) return false;
-        var m = EquationPattern().Match(lines[^1]);
-        if (!m.Success) return false;
-        return long.TryParse(m.Groups[1].Value, Invariant, out var a) && a == value
-            && m.Groups[2].Value[0] == op.Operator
-            && long.TryParse(m.Groups[3].Value, Invariant, out var b) && b == op.Operand
-            && long.TryParse(m.Groups[4].Value, NumberStyles.AllowLeadingSign, Invariant, out var c) && c == op.Apply(value, modulus);
+        return lines[^1] == Equation(value, op, op.Apply(value, modulus));
     }
 
-    private static string Equation(long value, ChainOperation op, long result) =>
-        string.Create(Invariant, $"{value}{op.Operator}{op.Operand}={result}");
+    /// <summary>The equation of one step as the world writes it, e.g. "7+5=3" or "0482+1302=1784".</summary>
+    internal static string Equation(long value, ChainOperation op, long result) =>
+        ChainOperation.Render(value, op.Digits) + op.Operator + op.OperandText + "=" + ChainOperation.Render(result, op.Digits);
 
     private static string Explanation(ChainOperation op, int variant)
     {
@@ -195,7 +229,7 @@ public sealed partial class ArithmeticChainWorld
         return variant == 0 ? text : "Now " + char.ToLowerInvariant(text[0]) + text[1..];
     }
 
-    private static string AnswerChunk(long value) => string.Create(Invariant, $"The answer is \\boxed{{{value}}}.");
+    private static string AnswerChunk(long value, int digits) => $"The answer is \\boxed{{{ChainOperation.Render(value, digits)}}}.";
 
     private static int StableHash(string s)
     {

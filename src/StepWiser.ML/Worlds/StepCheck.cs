@@ -7,7 +7,7 @@ namespace StepWiser.ML.Worlds;
 /// <param name="Chunks">The chunks that were checked.</param>
 /// <param name="ChunkIsCorrect">Per chunk: true when the chunk is a correct next step given the problem and the correct earlier steps.</param>
 /// <param name="FirstErrorIndex">Index of the first wrong chunk, or −1 when every chunk is correct.</param>
-/// <param name="FinalAnswer">The boxed integer of the solution, if any.</param>
-/// <param name="IsCorrect">True when the final answer equals the problem's answer.</param>
+/// <param name="FinalAnswer">The text of the last boxed integer of the solution (leading zeros kept), if any.</param>
+/// <param name="IsCorrect">True when the final answer is the problem's answer as the world writes it.</param>
 /// <param name="IsComplete">True when the solution reaches a final-answer chunk.</param>
-public sealed record StepCheck(IReadOnlyList<string> Chunks, IReadOnlyList<bool> ChunkIsCorrect, int FirstErrorIndex, long? FinalAnswer, bool IsCorrect, bool IsComplete);
+public sealed record StepCheck(IReadOnlyList<string> Chunks, IReadOnlyList<bool> ChunkIsCorrect, int FirstErrorIndex, string? FinalAnswer, bool IsCorrect, bool IsComplete);

@@ -14,10 +14,11 @@ public static class WorldBenchmark
     /// <summary>
     /// Builds the benchmark: for each named world, up to <paramref name="perSubset"/> records, half erroneous and half
     /// correct, from solutions sampled at <paramref name="temperature"/>. Incomplete solutions are skipped. A subset
-    /// may come out smaller when the policy rarely makes (or rarely avoids) mistakes there.
+    /// may come out smaller when the policy rarely makes (or rarely avoids) mistakes there. Solutions are sampled up to
+    /// <paramref name="maxNewTokens"/> tokens (default: each world's <see cref="ArithmeticChainOptions.SolutionTokenBudget"/>).
     /// </summary>
     public static async Task<IReadOnlyList<ProcessBenchRecord>> BuildAsync(ITextGenerator policy, IReadOnlyList<(string Subset, ArithmeticChainWorld World)> subsets,
-        int perSubset, int seed = 0, float temperature = 1.0f, int maxNewTokens = 256, CancellationToken cancellationToken = default)
+        int perSubset, int seed = 0, float temperature = 1.0f, int? maxNewTokens = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(subsets);
@@ -30,7 +31,7 @@ public static class WorldBenchmark
             for (var round = 0; round < 8 && (erroneous.Count < half || correct.Count < half); round++)
             {
                 var problems = world.Generate($"heldout-{name}-{round}", Math.Max(8, perSubset), seed);
-                var sampling = new SamplingOptions { MaxNewTokens = maxNewTokens, Temperature = temperature, Seed = seed * 7919L + round * 104_729L };
+                var sampling = new SamplingOptions { MaxNewTokens = maxNewTokens ?? world.Options.SolutionTokenBudget, Temperature = temperature, Seed = seed * 7919L + round * 104_729L };
                 var results = await policy.GenerateAsync(problems.Select(p => GenerationRequest.FromText(p.Prompt, sampling)).ToArray(), cancellationToken).ConfigureAwait(false);
                 for (var i = 0; i < problems.Count; i++)
                 {

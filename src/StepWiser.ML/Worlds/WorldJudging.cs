@@ -7,7 +7,7 @@ namespace StepWiser.ML.Worlds;
 /// <summary>
 /// Judge analyses for the built-in world's format warm-up, the analogue of the arithmetic an instruct model brings to
 /// the paper's judge: the analysis states the step's goal as the problem gives it and works the step out from the
-/// value the history ends with ("The step should add 5: 7+5=3."). It reads only what the judge sees (the problem text
+/// value the history ends with ("The step should subtract 62: 07-62=45."). It reads only what the judge sees (the problem text
 /// and the history), never the exact checker or the gold chain: when the history itself is wrong, the analysis builds
 /// on the wrong value, exactly as a reader of that history would. The verdict of a warm-up example still comes from its
 /// Monte-Carlo label, so the warm-up never learns a gold label.
@@ -30,19 +30,21 @@ public static partial class WorldJudging
         ArgumentNullException.ThrowIfNull(history);
         var instructions = Instructions(problem);
         var k = history.Count;
-        var value = k == 0 ? StartValue(problem) : LastResult(history[^1]);
-        var modulus = Modulus(problem);
+        var start = StartPattern().Match(problem);
+        var modulus = ModulusPattern().Match(problem);
+        var digits = start.Success && modulus.Success && modulus.Groups[1].Success ? start.Groups[1].Length : 1;
+        var value = k == 0 ? Number(start) : LastResult(history[^1]);
         if (k < instructions.Count)
         {
             var goal = $"The step should {char.ToLowerInvariant(instructions[k][0])}{instructions[k][1..]}";
-            var op = Operation(instructions[k]);
-            if (value is null || modulus is null or < 2 || op is null) return goal;
-            var result = op.Apply(value.Value, modulus.Value);
-            return string.Create(Invariant, $"{goal[..^1]}: {value}{op.Operator}{op.Operand}={result}.");
+            var op = Operation(instructions[k], digits);
+            if (value is null || Number(modulus, 2) is not { } m || m < 2 || (digits > 1 && m > 10) || op is null) return goal;
+            var result = op.Apply(value.Value, (int)m);
+            return $"{goal[..^1]}: {ArithmeticChainWorld.Equation(value.Value, op, result)}.";
         }
         return value is null || k > instructions.Count
             ? "The step should state the final answer."
-            : string.Create(Invariant, $"The step should state the final answer: {value}.");
+            : $"The step should state the final answer: {ChainOperation.Render(value.Value, digits)}.";
     }
 
     /// <summary>The operations of a problem statement as sentences ("Add 5.", "Multiply by 3.").</summary>
@@ -50,10 +52,6 @@ public static partial class WorldJudging
         problem.Split(". ", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(s => s.StartsWith("Add ", StringComparison.Ordinal) || s.StartsWith("Subtract ", StringComparison.Ordinal) || s.StartsWith("Multiply ", StringComparison.Ordinal))
             .Select(s => s.EndsWith('.') ? s : s + ".").ToArray();
-
-    private static long? StartValue(string problem) => Number(StartPattern().Match(problem));
-
-    private static int? Modulus(string problem) => (int?)Number(ModulusPattern().Match(problem));
 
     private static long? LastResult(string chunk)
     {
@@ -63,20 +61,21 @@ public static partial class WorldJudging
         return m.Success && long.TryParse(m.Groups[4].Value, NumberStyles.AllowLeadingSign, Invariant, out var v) ? v : null;
     }
 
-    private static ChainOperation? Operation(string instruction)
+    private static ChainOperation? Operation(string instruction, int digits)
     {
         var m = InstructionPattern().Match(instruction);
         if (!m.Success || !int.TryParse(m.Groups[2].Value, NumberStyles.None, Invariant, out var operand)) return null;
-        return new ChainOperation(m.Groups[1].Value switch { "Add" => '+', "Subtract" => '-', _ => '*' }, operand);
+        return new ChainOperation(m.Groups[1].Value switch { "Add" => '+', "Subtract" => '-', _ => '*' }, operand, digits);
     }
 
-    private static long? Number(Match m) =>
-        m.Success && long.TryParse(m.Groups[1].Value, NumberStyles.AllowLeadingSign, Invariant, out var v) ? v : null;
+    private static long? Number(Match m, int group = 1) =>
+        m.Success && long.TryParse(m.Groups[group].Value, NumberStyles.AllowLeadingSign, Invariant, out var v) ? v : null;
 
     [GeneratedRegex(@"^Start with (\d+)\.")]
     private static partial Regex StartPattern();
 
-    [GeneratedRegex(@"Work modulo (\d+)\.")]
+    /// <summary>"Work modulo 9." or "Work digit by digit modulo 10.": group 1 is the digit-by-digit phrase, group 2 the modulus.</summary>
+    [GeneratedRegex(@"Work (digit by digit )?modulo (\d+)\.")]
     private static partial Regex ModulusPattern();
 
     [GeneratedRegex(@"^(Add|Subtract|Multiply by) (\d+)\.$")]

@@ -30,7 +30,7 @@ public static class WorldPolicy
                 BatchSize = options.BatchSize,
                 LearningRate = options.LearningRate,
                 WarmupSteps = Math.Min(100, options.Steps / 10),
-                MaxSequenceLength = 512,
+                MaxSequenceLength = 768,
                 Seed = options.Seed,
             };
             new SftTrainer(model, BuiltInTokenizer.Create(), sft).Train(examples, progress, cancellationToken);
@@ -49,7 +49,7 @@ public static class WorldPolicy
         ArgumentNullException.ThrowIfNull(world);
         ArgumentNullException.ThrowIfNull(options);
         var worlds = options.TrainingDifficulties is { Count: > 0 } levels
-            ? levels.Select(d => new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = d, ExplanationRate = world.Options.ExplanationRate })).ToArray()
+            ? levels.Select(d => new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = d, ExplanationRate = world.Options.ExplanationRate, ModulusOverride = world.Options.ModulusOverride })).ToArray()
             : [world];
         var perWorld = (options.TrainProblems + worlds.Length - 1) / worlds.Length;
         return worlds.SelectMany(w => w.Generate("train", perWorld, options.Seed)).ToArray();

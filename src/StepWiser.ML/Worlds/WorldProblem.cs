@@ -13,9 +13,16 @@ namespace StepWiser.ML.Worlds;
 /// </param>
 /// <param name="RawSolution">The same text without tags: the fine-grained trace (explanation and equation lines separated by blank lines).</param>
 /// <param name="Chunks">The inner texts of the chunks of <paramref name="ChunkedSolution"/>.</param>
+/// <param name="Digits">
+/// Digits of the running value (1: one number modulo <paramref name="Modulus"/>; more: every decimal digit is its own
+/// counter, so <paramref name="Start"/> and <paramref name="Answer"/> are digit rows read as decimal numbers).
+/// </param>
 public sealed record WorldProblem(string Id, long Start, int Modulus, IReadOnlyList<ChainOperation> Operations, string Problem, long Answer,
-    string ChunkedSolution, string RawSolution, IReadOnlyList<string> Chunks)
+    string ChunkedSolution, string RawSolution, IReadOnlyList<string> Chunks, int Digits = 1)
 {
+    /// <summary>The answer as the world writes it (and as a correct <c>\boxed{}</c> holds it), leading zeros included.</summary>
+    public string AnswerText => ChainOperation.Render(Answer, Digits);
+
     /// <summary>The prompt a policy continues: the problem, then the start of the solution.</summary>
     public string Prompt => ArithmeticChainWorld.PolicyPrompt(Problem);
 

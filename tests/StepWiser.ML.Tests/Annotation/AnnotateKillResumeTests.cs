@@ -27,7 +27,7 @@ public sealed class AnnotateKillResumeTests
             {
                 ["prompt"] = p.Prompt,
                 ["solution"] = p.ChunkedSolution,
-                ["answer"] = p.Answer.ToString(CultureInfo.InvariantCulture),
+                ["answer"] = p.AnswerText,
             }.ToJsonString()));
 
             var (_, fullOut) = Run(input, Path.Combine(dir, "storeA"), Path.Combine(dir, "a.jsonl"), killAfterRecords: null);

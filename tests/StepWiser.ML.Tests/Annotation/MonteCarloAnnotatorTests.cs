@@ -13,7 +13,7 @@ public sealed class MonteCarloAnnotatorTests
 {
     private static AnnotationInput[] Inputs(int count, int seed = 4) =>
         WorldPolicyFixture.World.Generate("annotate", count, seed)
-            .Select(p => new AnnotationInput(p.Prompt, p.Chunks, p.Answer.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+            .Select(p => new AnnotationInput(p.Prompt, p.Chunks, p.AnswerText)).ToArray();
 
     private static MonteCarloOptions Options(string? store = null) => new() { Rollouts = 8, MaxNewTokens = 80, BatchSize = 4, Seed = 11, StoreDirectory = store };
 
@@ -127,7 +127,7 @@ public sealed class MonteCarloAnnotatorTests
     {
         var ml = new MLContext();
         var problems = WorldPolicyFixture.World.Generate("annotate", 5, 4);
-        var data = ml.Data.LoadFromEnumerable(problems.Select(p => new Row { Prompt = p.Prompt, Chunks = p.Chunks.ToArray(), Answer = p.Answer.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
+        var data = ml.Data.LoadFromEnumerable(problems.Select(p => new Row { Prompt = p.Prompt, Chunks = p.Chunks.ToArray(), Answer = p.AnswerText }));
         var options = Options();
         options.Scheme = LabelScheme.RelativeRatio;
         using var transformer = ml.StepWiser().Transforms.AnnotateMonteCarlo(WorldPolicyFixture.Engine(), new MathAnswerVerifier(), options).Fit(data);

@@ -73,7 +73,7 @@ public sealed class SearchAndSelectionTests
     public async Task JudgeSelectionPrefersFlawlessCorrectSolutions_OracleJudge()
     {
         var policy = WorldPolicyFixture.Engine();
-        var prompts = Problems.Select(p => (p.Prompt, p.Problem, p.Answer.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        var prompts = Problems.Select(p => (p.Prompt, p.Problem, p.AnswerText)).ToArray();
         var selected = await JudgeDataSelection.SelectAsync(policy, new OracleJudge(Problems), new MathAnswerVerifier(), prompts,
             new SamplingOptions { NumSamples = 8, MaxNewTokens = 120, Temperature = 1, Seed = 4 }, seed: 1);
         var withPick = selected.Select((s, i) => (s, p: Problems[i])).Where(x => x.s.JudgeSelected is not null).ToArray();
