@@ -48,7 +48,7 @@ public sealed partial class ArithmeticChainWorld
         var o = Options;
         var m = o.Modulus;
         var digits = o.Digits;
-        if (digits > 1 && m > 10) throw new InvalidOperationException($"a {digits}-digit world needs a modulus of at most 10 (one decimal digit per counter), not {m}");
+        ChainOperation.EnsureWritable(digits, m);
         var value = digits == 1 ? random.Next(0, m) : DigitRow(random, m, digits, allowZero: true);
         var start = value;
         var operationCount = random.Next(o.MinOperations, o.MaxOperations + 1);
@@ -204,12 +204,8 @@ public sealed partial class ArithmeticChainWorld
     }
 
     /// <summary>The integer in the last <c>\boxed{…}</c> of the text, or null.</summary>
-    public static long? ExtractBoxedInteger(string text)
-    {
-        var matches = BoxedInteger().Matches(text);
-        if (matches.Count == 0) return null;
-        return long.TryParse(matches[^1].Groups[1].Value, NumberStyles.AllowLeadingSign, Invariant, out var v) ? v : null;
-    }
+    public static long? ExtractBoxedInteger(string text) =>
+        ExtractBoxed(text) is { } boxed && long.TryParse(boxed, NumberStyles.AllowLeadingSign, Invariant, out var v) ? v : null;
 
     private static bool IsCorrectStep(string chunk, long value, ChainOperation op, int modulus)
     {
@@ -220,7 +216,7 @@ public sealed partial class ArithmeticChainWorld
     }
 
     /// <summary>The equation of one step as the world writes it, e.g. "7+5=3" or "0482+1302=1784".</summary>
-    internal static string Equation(long value, ChainOperation op, long result) =>
+    public static string Equation(long value, ChainOperation op, long result) =>
         ChainOperation.Render(value, op.Digits) + op.Operator + op.OperandText + "=" + ChainOperation.Render(result, op.Digits);
 
     private static string Explanation(ChainOperation op, int variant)

@@ -22,7 +22,7 @@ public sealed record ChainOperation(char Operator, int Operand, int Digits = 1)
     public long Apply(long value, int modulus)
     {
         if (Digits == 1) return Step(value, Operand, modulus);
-        if (modulus > 10) throw new InvalidOperationException($"a {Digits}-digit value needs a modulus of at most 10, not {modulus}");
+        EnsureWritable(Digits, modulus);
         long result = 0, scale = 1, left = value, right = Operand;
         for (var i = 0; i < Digits; i++, scale *= 10, left /= 10, right /= 10)
             result += scale * Step(left % 10, Operator == '*' ? Operand : right % 10, modulus);
@@ -51,6 +51,15 @@ public sealed record ChainOperation(char Operator, int Operand, int Digits = 1)
         '-' => $"Subtract {OperandText}.",
         _ => $"Multiply by {OperandText}.",
     };
+
+    /// <summary>True when a value of <paramref name="digits"/> digits can be written modulo <paramref name="modulus"/>: one number, or one decimal digit per counter (modulus at most 10).</summary>
+    public static bool IsWritable(int digits, int modulus) => digits == 1 || modulus <= 10;
+
+    /// <summary>Throws unless <see cref="IsWritable"/>; the message names both numbers.</summary>
+    internal static void EnsureWritable(int digits, int modulus)
+    {
+        if (!IsWritable(digits, modulus)) throw new InvalidOperationException($"a {digits}-digit value needs a modulus of at most 10 (one decimal digit per counter), not {modulus}");
+    }
 
     /// <summary>A value as the world writes it: <paramref name="digits"/> digits with leading zeros (a plain number when 1).</summary>
     public static string Render(long value, int digits) =>

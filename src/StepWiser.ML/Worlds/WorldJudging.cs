@@ -38,7 +38,7 @@ public static partial class WorldJudging
         {
             var goal = $"The step should {char.ToLowerInvariant(instructions[k][0])}{instructions[k][1..]}";
             var op = Operation(instructions[k], digits);
-            if (value is null || Number(modulus, 2) is not { } m || m < 2 || (digits > 1 && m > 10) || op is null) return goal;
+            if (value is null || Number(modulus, 2) is not { } m || m < 2 || !ChainOperation.IsWritable(digits, (int)m) || op is null) return goal;
             var result = op.Apply(value.Value, (int)m);
             return $"{goal[..^1]}: {ArithmeticChainWorld.Equation(value.Value, op, result)}.";
         }

@@ -146,12 +146,12 @@ public sealed class ArithmeticChainWorldTests
         var wrong = chunks.ToList();
         var prev = values[1];
         var bad = values[2] - values[2] % 10 + (values[2] % 10 + 1) % 10;   // last digit off by one
-        wrong[2] = Equation(prev, p.Operations[2], bad);
+        wrong[2] = ArithmeticChainWorld.Equation(prev, p.Operations[2], bad);
         var v = bad;
         for (var k = 3; k < p.Operations.Count; k++)
         {
             var next = p.Operations[k].Apply(v, p.Modulus);
-            wrong[k] = Equation(v, p.Operations[k], next);
+            wrong[k] = ArithmeticChainWorld.Equation(v, p.Operations[k], next);
             v = next;
         }
         wrong[^1] = $"The answer is \\boxed{{{ChainOperation.Render(v, p.Digits)}}}.";
@@ -163,11 +163,11 @@ public sealed class ArithmeticChainWorldTests
         // Wrong operand copied from the problem; an explanation naming another operation; a premature answer; an extra chunk.
         var copy = chunks.ToList();
         var op0 = p.Operations[0];
-        copy[0] = Equation(p.Start, op0 with { Operand = op0.Operand == 1 ? 3 : op0.Operand - 1 }, op0.Apply(p.Start, p.Modulus));
+        copy[0] = ArithmeticChainWorld.Equation(p.Start, op0 with { Operand = op0.Operand == 1 ? 3 : op0.Operand - 1 }, op0.Apply(p.Start, p.Modulus));
         Assert.AreEqual(0, ArithmeticChainWorld.Check(p, copy).FirstErrorIndex);
         var unpadded = chunks.ToList();   // the right value without its leading zeros is a wrong step (the world writes every digit)
-        unpadded[0] = Equation(p.Start, op0, op0.Apply(p.Start, p.Modulus)).Replace("=0", "=", StringComparison.Ordinal);
-        if (unpadded[0] != Equation(p.Start, op0, op0.Apply(p.Start, p.Modulus))) Assert.AreEqual(0, ArithmeticChainWorld.Check(p, unpadded).FirstErrorIndex);
+        unpadded[0] = ArithmeticChainWorld.Equation(p.Start, op0, op0.Apply(p.Start, p.Modulus)).Replace("=0", "=", StringComparison.Ordinal);
+        if (unpadded[0] != ArithmeticChainWorld.Equation(p.Start, op0, op0.Apply(p.Start, p.Modulus))) Assert.AreEqual(0, ArithmeticChainWorld.Check(p, unpadded).FirstErrorIndex);
         var explanation = chunks.ToList();
         explanation[1] = "Add 99.\n\n" + chunks[1].Split("\n\n")[^1];
         Assert.AreEqual(p.Operations[1].Operator == '+' && p.Operations[1].Operand == 99 ? -1 : 1, ArithmeticChainWorld.Check(p, explanation).FirstErrorIndex);
@@ -182,9 +182,6 @@ public sealed class ArithmeticChainWorldTests
         if (p.AnswerText != p.Answer.ToString(System.Globalization.CultureInfo.InvariantCulture))
             Assert.IsFalse(ArithmeticChainWorld.Check(p, shortAnswer).IsCorrect, "an answer without its leading zeros is not the answer");
     }
-
-    private static string Equation(long value, ChainOperation op, long result) =>
-        ChainOperation.Render(value, op.Digits) + op.Operator + op.OperandText + "=" + ChainOperation.Render(result, op.Digits);
 
     [TestMethod]
     public void ProblemsAreAvailableAsAnIDataViewAndAsJsonl()
