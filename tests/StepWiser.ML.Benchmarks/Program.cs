@@ -7,11 +7,17 @@ using static TorchSharp.torch;
 // Foundation benchmarks (issue 2). Every number is a ratio of two measurements taken in this one run, on the same
 // model, so the noise of a shared machine cancels as far as it can. Usage:
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release [-- --suite all|generation|tokenizer|annotation] [--model small|medium] [--repeats N]
+//   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite knob [--steps 4000] [--problems 60]   (issue 4; not in "all": ~8 min)
 string size = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault() ?? "medium";
 int repeats = int.Parse(args.SkipWhile(a => a != "--repeats").Skip(1).FirstOrDefault() ?? "3");
 string suite = args.SkipWhile(a => a != "--suite").Skip(1).FirstOrDefault() ?? "all";
 if (suite is "all" or "tokenizer") TokenizerBenchmark.Run(repeats);
 if (suite is "all" or "annotation") AnnotationBenchmark.Run();
+if (suite is "knob")
+{
+    KnobBenchmark.Run(int.Parse(args.SkipWhile(a => a != "--steps").Skip(1).FirstOrDefault() ?? "4000"), int.Parse(args.SkipWhile(a => a != "--problems").Skip(1).FirstOrDefault() ?? "60"));
+    return;
+}
 if (suite is not ("all" or "generation")) return;
 var config = size == "small" ? BuiltInModels.Small : BuiltInModels.Medium;
 using var model = CausalLM.CreateRandom(config, seed: 1);
