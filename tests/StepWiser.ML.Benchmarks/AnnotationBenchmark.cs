@@ -18,7 +18,7 @@ internal static class AnnotationBenchmark
     {
         var world = new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = 0.5 });
         Console.WriteLine("annotation: training a small world policy (Tiny, 150 steps) ...");
-        using var model = WorldPolicy.Train(world, new WorldPolicyOptions { Model = BuiltInModels.Tiny, Steps = 150, LearningRate = 5e-3, TrainProblems = 4000 });
+        using var model = WorldPolicy.Train(world, new WorldPolicyOptions { Model = BuiltInModels.Tiny, Steps = 150, LearningRate = 5e-3, TrainProblems = 4000, TargetAccuracy = null });
         var engine = new LocalTextGenerator(model, BuiltInTokenizer.Create());
         var naive = new OneAtATime(new LocalTextGenerator(model, BuiltInTokenizer.Create(), new LocalGeneratorOptions { MaxBatchRows = 1 }));
         var inputs = world.Generate("bench", 8, 1).Select(p => new AnnotationInput(p.Prompt, p.Chunks, p.AnswerText)).ToArray();

@@ -14,7 +14,7 @@ internal static class KnobBenchmark
     public static void Run(int steps, int problemsPerLevel)
     {
         var clock = Stopwatch.StartNew();
-        var options = new WorldPolicyOptions { Steps = steps, TrainingDifficulties = [0, 0.25, 0.5, 0.75, 1] };
+        var options = new WorldPolicyOptions { Steps = steps, TrainingDifficulties = [0, 0.25, 0.5, 0.75, 1], TargetAccuracy = null };
         using var model = WorldPolicy.Train(new ArithmeticChainWorld(), options,
             new SyncProgress(p => { if (p.Step % 500 == 0) Console.WriteLine($"  step {p.Step}: loss {p.Loss:F4}, {p.TokensPerSecond:N0} tokens/s"); }));
         Console.WriteLine($"knob: mixture policy ({options.Model.NumHiddenLayers} layers, {steps} updates of {options.BatchSize}) trained in {clock.Elapsed:mm\\:ss}");

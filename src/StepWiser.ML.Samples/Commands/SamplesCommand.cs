@@ -34,7 +34,7 @@ internal static class SamplesCommand
         if (!File.Exists(Path.Combine(policyDir, "config.json")))
         {
             log.WriteLine("== training a tiny policy (a few seconds) ==");
-            using var trained = WorldPolicy.Train(world, new WorldPolicyOptions { Model = BuiltInModels.Tiny, Steps = 150, BatchSize = 32, LearningRate = 5e-3, TrainProblems = 4000 });
+            using var trained = WorldPolicy.Train(world, new WorldPolicyOptions { Model = BuiltInModels.Tiny, Steps = 150, BatchSize = 32, LearningRate = 5e-3, TrainProblems = 4000, TargetAccuracy = null });
             HuggingFaceCheckpoint.Save(trained, policyDir);
             BuiltInTokenizer.Save(policyDir);
         }

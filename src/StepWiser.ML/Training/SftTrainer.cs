@@ -38,8 +38,27 @@ public sealed class SftTrainer
     }
 
     /// <summary>Trains on <paramref name="examples"/> for <see cref="SftOptions.Steps"/> updates, resuming from the newest checkpoint if any.</summary>
-    public TrainingResult Train(IReadOnlyList<SftExample> examples, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    public TrainingResult Train(IReadOnlyList<SftExample> examples, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Train(examples, stopAfter: null, progress, cancellationToken);
+
+    /// <summary>
+    /// Trains on <paramref name="examples"/> for at most <see cref="SftOptions.Steps"/> updates, resuming from the newest
+    /// checkpoint if any, and ends early when <paramref name="stopAfter"/> says so.
+    /// </summary>
+    /// <param name="examples">The training examples.</param>
+    /// <param name="stopAfter">
+    /// Called after each update with the number of updates done so far (counting those before a resume); returning true
+    /// ends training there. It may use the model (e.g. generate with it to measure it): the model is put back in train mode
+    /// afterwards. The learning-rate schedule is still the one of <see cref="SftOptions.Steps"/> updates, so a stopped run
+    /// equals the first updates of a full one. When checkpointing, the stopping update is saved, so a later call with the
+    /// same options resumes from there. Null never stops early.
+    /// </param>
+    /// <param name="progress">Receives one report per update.</param>
+    /// <param name="cancellationToken">Cancels between updates (the newest checkpoint, if any, stays resumable).</param>
+    /// <returns>The outcome; <see cref="TrainingResult.Steps"/> is the update training stopped after.</returns>
+    public TrainingResult Train(IReadOnlyList<SftExample> examples, Func<int, bool>? stopAfter, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(examples);
         if (examples.Count == 0) throw new ArgumentException("no training examples", nameof(examples));
         var encoded = examples.Select(Encode).ToArray();
         string fingerprint = $"sft seed={_options.Seed} batch={_options.BatchSize} accum={_options.GradientAccumulationSteps} steps={_options.Steps} lr={_options.LearningRate} n={examples.Count}";
@@ -53,6 +72,7 @@ public sealed class SftTrainer
         var clock = Stopwatch.StartNew();
         _model.train();
 
+        int end = _options.Steps;
         for (int step = start; step < _options.Steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -77,11 +97,25 @@ public sealed class SftTrainer
             tokens += micro.Sum(b => b.Sum(e => (long)e.Ids.Length));
             int done = step + 1;
             progress?.Report(new TrainingProgress(done, _options.Steps, loss, lr, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
+            bool saved = false;
             if (_options.CheckpointDirectory is { } dir && (done % _options.CheckpointEvery == 0 || done == _options.Steps))
+            {
                 TrainingCheckpoint.Save(dir, _model, optimizer, new TrainingCheckpoint.State(done, fingerprint), _options.KeepCheckpoints);
+                saved = true;
+            }
+            if (stopAfter is null) continue;
+            clock.Stop(); // the callback's time (e.g. an evaluation) is not training time
+            bool stop = stopAfter(done);
+            clock.Start();
+            _model.train();
+            if (!stop || done == _options.Steps) continue;
+            if (!saved && _options.CheckpointDirectory is { } stopDir)
+                TrainingCheckpoint.Save(stopDir, _model, optimizer, new TrainingCheckpoint.State(done, fingerprint), _options.KeepCheckpoints);
+            end = done;
+            break;
         }
         _model.eval();
-        return new TrainingResult(_options.Steps, start, losses, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+        return new TrainingResult(end, start, losses, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
     }
 
     /// <summary>Sum of the next-token cross-entropy over the response tokens of a right-padded batch.</summary>

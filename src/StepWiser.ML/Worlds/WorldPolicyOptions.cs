@@ -9,6 +9,10 @@ public sealed class WorldPolicyOptions
     private int _steps = 3000;
     private int _batchSize = 16;
     private double _learningRate = 3e-3;
+    private int _evaluateEvery = 50;
+    private int _validationProblems = 32;
+    private int _validationSamples = 4;
+    private int? _threads;
 
     /// <summary>
     /// Architecture (default <see cref="BuiltInModels.Tiny"/>: on a 2-core CPU it learns to copy digit rows within ~600
@@ -24,7 +28,10 @@ public sealed class WorldPolicyOptions
         set => _trainProblems = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(TrainProblems), value, "must be at least 1");
     }
 
-    /// <summary>Optimiser updates.</summary>
+    /// <summary>
+    /// Optimiser updates: the most the recipe trains for (it stops earlier once <see cref="TargetAccuracy"/> is reached).
+    /// The learning-rate schedule always spans this many updates.
+    /// </summary>
     public int Steps
     {
         get => _steps;
@@ -51,6 +58,51 @@ public sealed class WorldPolicyOptions
     /// </summary>
     public IReadOnlyList<double>? TrainingDifficulties { get; set; }
 
-    /// <summary>Seed of the weights, the problems and the data order.</summary>
+    /// <summary>Seed of the weights, the problems, the data order and the validation sampling.</summary>
     public int Seed { get; set; } = 1;
+
+    /// <summary>
+    /// Early stopping into a band of temperature-1 accuracy on the validation problems: every
+    /// <see cref="EvaluateEvery"/> updates the recipe samples <see cref="ValidationSamples"/> solutions per validation
+    /// problem and stops at the first check whose accuracy lies in the band. Default [35 %, 70 %]: a policy that makes
+    /// mistakes on a good share of problems and solves a good share too, which is what step judges learn from. Null
+    /// trains all <see cref="Steps"/> without checks.
+    /// </summary>
+    public AccuracyBand? TargetAccuracy { get; set; } = new(0.35, 0.70);
+
+    /// <summary>Updates between validation checks (a last check runs at <see cref="Steps"/>).</summary>
+    public int EvaluateEvery
+    {
+        get => _evaluateEvery;
+        set => _evaluateEvery = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(EvaluateEvery), value, "must be at least 1");
+    }
+
+    /// <summary>
+    /// Validation problems, generated from the world's <see cref="WorldPolicy.ValidationSplit"/> split (disjoint in
+    /// purpose from "train", "heldout", "annotate" and "select") with <see cref="Seed"/>.
+    /// </summary>
+    public int ValidationProblems
+    {
+        get => _validationProblems;
+        set => _validationProblems = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(ValidationProblems), value, "must be at least 1");
+    }
+
+    /// <summary>Temperature-1 samples per validation problem.</summary>
+    public int ValidationSamples
+    {
+        get => _validationSamples;
+        set => _validationSamples = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(ValidationSamples), value, "must be at least 1");
+    }
+
+    /// <summary>
+    /// Torch intra-op threads to train with (pinned with <see cref="Training.TorchThreads.Pin"/> for the duration of
+    /// training, then restored); null leaves the process's setting. Training is deterministic for a given thread count
+    /// but differs across thread counts (float rounding of parallel reductions), so the same seed reaches the band at
+    /// different updates with 1 and 2 threads; pin it to reproduce a policy exactly.
+    /// </summary>
+    public int? Threads
+    {
+        get => _threads;
+        set => _threads = value is null or >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(Threads), value, "must be at least 1, or null");
+    }
 }

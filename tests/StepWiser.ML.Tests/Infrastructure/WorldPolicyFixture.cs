@@ -26,7 +26,7 @@ internal static class WorldPolicyFixture
     private static string Train()
     {
         var dir = Path.Combine(Path.GetTempPath(), $"stepwiser-test-policy-{Environment.ProcessId}");
-        using var model = WorldPolicy.Train(World, new WorldPolicyOptions { Model = BuiltInModels.Tiny, Steps = 150, BatchSize = 32, LearningRate = 5e-3, TrainProblems = 4000, Seed = 1 });
+        using var model = WorldPolicy.Train(World, new WorldPolicyOptions { Model = BuiltInModels.Tiny, Steps = 150, BatchSize = 32, LearningRate = 5e-3, TrainProblems = 4000, Seed = 1, TargetAccuracy = null });
         HuggingFaceCheckpoint.Save(model, dir);
         BuiltInTokenizer.Save(dir);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { System.IO.Directory.Delete(dir, recursive: true); } catch (IOException) { } };
