@@ -24,8 +24,19 @@ public sealed record SamplingOptions
     /// <summary>Seed; sample j of a request uses the stream of seed + j, so results do not depend on batching or forking.</summary>
     public long? Seed { get; init; }
 
-    /// <summary>Return the log-probability of each generated token under the model (temperature 1, no filtering).</summary>
+    /// <summary>
+    /// Return the log-probability of each generated token: under the model at temperature 1 (no filtering) by default,
+    /// or under the distribution sampled from (logits / <see cref="Temperature"/>, before top-k/top-p filtering) when
+    /// <see cref="TemperedLogProbs"/> is set.
+    /// </summary>
     public bool ReturnLogProbs { get; init; }
+
+    /// <summary>
+    /// With <see cref="ReturnLogProbs"/>: the returned log-probabilities are those of the tempered distribution
+    /// (logits / <see cref="Temperature"/>) the token was drawn from, which is what an RL importance ratio needs when
+    /// sampling below or above T = 1. Ignored for greedy rows (temperature 0), whose log-probs stay at temperature 1.
+    /// </summary>
+    public bool TemperedLogProbs { get; init; }
 
     /// <summary>Greedy decoding of up to <paramref name="maxNewTokens"/> tokens.</summary>
     public static SamplingOptions Greedy(int maxNewTokens = 256) => new() { Temperature = 0, MaxNewTokens = maxNewTokens };

@@ -55,6 +55,12 @@ internal static class TokenSampler
             var isGreedy = tensor(rows.Select(x => x.Options.Temperature <= 0).ToArray(), device: logits.device).unsqueeze(1);
             chosen = where(isGreedy, greedy, sampled);
         }
+        if (rows.Any(row => row.Options.TemperedLogProbs && row.Options.Temperature > 0 && row.Options.Temperature != 1))
+        {
+            // Rows that ask for it get log-probs of the distribution they were sampled from (logits / T).
+            var scale = tensor(rows.Select(x => x.Options.TemperedLogProbs && x.Options.Temperature > 0 ? x.Options.Temperature : 1f).ToArray(), device: logits.device).unsqueeze(1);
+            logProbs = (logits32 / scale).log_softmax(-1);
+        }
         var chosenLogProbs = logProbs.gather(1, chosen);
         var tokens = chosen.squeeze(1).cpu().data<long>().ToArray();
         var lps = chosenLogProbs.squeeze(1).cpu().data<float>().ToArray();

@@ -76,7 +76,7 @@ public sealed class GrpoTrainer
     private GrpoStepMetrics RunStep(int step, IReadOnlyList<JudgeExample> batch, LocalTextGenerator engine, AdamW optimizer, CausalLM? reference, double lr)
     {
         var prompts = batch.Select(e => _template.Render(e.Input)).ToArray();
-        var sampling = new SamplingOptions { NumSamples = _options.GroupSize, MaxNewTokens = _options.MaxNewTokens, Temperature = _options.Temperature, ReturnLogProbs = true };
+        var sampling = new SamplingOptions { NumSamples = _options.GroupSize, MaxNewTokens = _options.MaxNewTokens, Temperature = _options.Temperature, ReturnLogProbs = true, TemperedLogProbs = true };
         var requests = prompts.Select((p, i) => GenerationRequest.FromText(p, sampling with { Seed = ((long)_options.Seed * 1_000_003 + step) * 10_007 + i * _options.GroupSize })).ToArray();
         var results = engine.Generate(requests);
 
@@ -144,7 +144,8 @@ public sealed class GrpoTrainer
             var device = _model.Device;
             var input = tensor(ids, device: device).view(mini.Length, maxLen);                        // (B, T), right-padded
             var targets = input.roll(-1, 1);                                                          // (B, T): token t + 1 at t
-            var logits = _model.Forward(input).to(ScalarType.Float32);                                // (B, T, V)
+            // Log-probs of the tempered distribution the responses were sampled from, as the sampler returned them.
+            var logits = _model.Forward(input).to(ScalarType.Float32) / _options.Temperature;       // (B, T, V)
             var logProbsAll = nn.functional.log_softmax(logits, -1);                                  // (B, T, V)
             var logProbs = logProbsAll.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                // (B, T)
             var m = tensor(mask, device: device).view(mini.Length, maxLen);
@@ -157,7 +158,7 @@ public sealed class GrpoTrainer
             if (reference is not null)
             {
                 using var noGrad = no_grad();
-                var refLogProbs = nn.functional.log_softmax(reference.Forward(input).to(ScalarType.Float32), -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+                var refLogProbs = nn.functional.log_softmax(reference.Forward(input).to(ScalarType.Float32) / _options.Temperature, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
                 noGrad.Dispose();
                 // k3 estimator of KL(current || reference): exp(ref − cur) − (ref − cur) − 1, gradient through cur.
                 var diff = refLogProbs - logProbs;
