@@ -8,11 +8,28 @@ using static TorchSharp.torch;
 // model, so the noise of a shared machine cancels as far as it can. Usage:
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release [-- --suite all|generation|tokenizer|annotation] [--model small|medium] [--repeats N]
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite knob [--steps 4000] [--problems 60]   (issue 4; not in "all": ~8 min)
+//   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite policy-band [--seeds 1,2,3] [--threads 1,2] [--band 0.35,0.7] [--every 100] [--steps 3000] [--validation 32]   (not in "all": ~20 min)
 string size = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault() ?? "medium";
 int repeats = int.Parse(args.SkipWhile(a => a != "--repeats").Skip(1).FirstOrDefault() ?? "3");
 string suite = args.SkipWhile(a => a != "--suite").Skip(1).FirstOrDefault() ?? "all";
+string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+if (suite is "judge-ladder")
+{
+    var recipe = new StepWiser.ML.Judging.JudgeRecipeOptions();
+    if (Arg("--pretrain-steps") is { } ps) recipe.PretrainSteps = int.Parse(ps);
+    if (Arg("--warmup-steps") is { } ws) recipe.WarmupSteps = int.Parse(ws);
+    if (Arg("--pretrain-lr") is { } pl) recipe.PretrainLearningRate = double.Parse(pl, System.Globalization.CultureInfo.InvariantCulture);
+    if (Arg("--warmup-lr") is { } wl) recipe.WarmupLearningRate = double.Parse(wl, System.Globalization.CultureInfo.InvariantCulture);
+    if (Arg("--rl-steps") is { } rs) recipe.Grpo.Steps = int.Parse(rs);
+    if (Arg("--rl-lr") is { } rl) recipe.Grpo.LearningRate = double.Parse(rl, System.Globalization.CultureInfo.InvariantCulture);
+    if (Arg("--rl-kl") is { } kl) recipe.Grpo.KlCoefficient = double.Parse(kl, System.Globalization.CultureInfo.InvariantCulture);
+    JudgeLadderBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"),
+        (Arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToArray(), Arg("--rows")?.Split(',').ToHashSet(), recipe, int.Parse(Arg("--pretrain-problems") ?? "600"), !args.Contains("--no-pretrain-balance"));
+    return;
+}
 if (suite is "all" or "tokenizer") TokenizerBenchmark.Run(repeats);
 if (suite is "all" or "annotation") AnnotationBenchmark.Run();
+if (suite is "policy-band") { PolicyBandBenchmark.Run((Arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToArray(), (Arg("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray(), o => { if (Arg("--band")?.Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() is [var lo, var hi]) o.TargetAccuracy = new(lo, hi); if (Arg("--every") is { } e) o.EvaluateEvery = int.Parse(e); if (Arg("--steps") is { } s) o.Steps = int.Parse(s); if (Arg("--validation") is { } v) o.ValidationProblems = int.Parse(v); }); return; }
 if (suite is "knob")
 {
     KnobBenchmark.Run(int.Parse(args.SkipWhile(a => a != "--steps").Skip(1).FirstOrDefault() ?? "4000"), int.Parse(args.SkipWhile(a => a != "--problems").Skip(1).FirstOrDefault() ?? "60"));

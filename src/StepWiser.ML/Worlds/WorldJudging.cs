@@ -47,6 +47,48 @@ public static partial class WorldJudging
             : $"The step should state the final answer: {ChainOperation.Render(value.Value, digits)}.";
     }
 
+    /// <summary>
+    /// The "find, recompute, compare" analysis of a step (the recipe's default analysis teacher for this world): it
+    /// names the instruction that comes next in the problem after the one the history ends with, works that instruction
+    /// out from the value the history ends with, quotes the step, and says whether the two are the same:
+    /// "After Add 13. comes Subtract 62. 07-62=45. Step: Subtract 62. 07-62=45. Same." (for the last step: "After …
+    /// comes the answer: \boxed{45}. Step: The answer is \boxed{45}. Same."). It reads only what the judge sees (problem,
+    /// history, chunk), never the exact checker or a label, but it <b>encodes this world's rules</b> (where the k-th
+    /// instruction is and how to apply it), so on steps up to a first error its "Same/Different" coincides with the
+    /// checker. The world-independent alternative is <see cref="Judging.RederivationAnalysis"/> (the policy re-derives the
+    /// step). Verdicts trained after it still come from Monte-Carlo labels.
+    /// </summary>
+    public static string CompareAnalysis(JudgeInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var problem = input.Problem;
+        var history = input.History;
+        var instructions = Instructions(problem);
+        var k = history.Count;
+        var start = StartPattern().Match(problem);
+        var modulus = ModulusPattern().Match(problem);
+        var digits = start.Success && modulus.Success && modulus.Groups[1].Success ? start.Groups[1].Length : 1;
+        var value = k == 0 ? Number(start) : LastResult(history[^1]);
+        var previous = k == 0 ? (start.Success ? start.Value : "the start") : k - 1 < instructions.Count ? instructions[k - 1] : "the answer";
+        var step = RederivationAnalysis.Flatten(input.Chunk).TrimEnd('.');
+        string expected;
+        if (k < instructions.Count)
+        {
+            var op = Operation(instructions[k], digits);
+            var equation = value is null || Number(modulus, 2) is not { } m || m < 2 || !ChainOperation.IsWritable(digits, (int)m) || op is null
+                ? "?" : ArithmeticChainWorld.Equation(value.Value, op, op.Apply(value.Value, (int)m));
+            expected = $"{instructions[k]} {equation}";
+            var same = Same(expected, step) || (equation != "?" && Same(equation, step));   // the instruction line is optional
+            return $"After {previous} comes {expected}. Step: {step}. {(same ? "Same." : "Different.")}";
+        }
+        var answer = value is null || k > instructions.Count ? "?" : ChainOperation.Render(value.Value, digits);
+        expected = $"The answer is \\boxed{{{answer}}}.";
+        return $"After {previous} comes the answer: \\boxed{{{answer}}}. Step: {step}. {(Same(expected, step) ? "Same." : "Different.")}";
+    }
+
+    private static bool Same(string expected, string step) =>
+        string.Equals(expected.TrimEnd('.'), step.TrimEnd('.'), StringComparison.Ordinal);
+
     /// <summary>The operations of a problem statement as sentences ("Add 5.", "Multiply by 3.").</summary>
     public static IReadOnlyList<string> Instructions(string problem) =>
         problem.Split(". ", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

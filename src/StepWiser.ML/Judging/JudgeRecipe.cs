@@ -1,0 +1,141 @@
+using Microsoft.ML.Tokenizers;
+using StepWiser.ML.Annotation;
+using StepWiser.ML.Models;
+using StepWiser.ML.Training;
+
+namespace StepWiser.ML.Judging;
+
+/// <summary>
+/// The recipe that makes a small generative judge learn (measured on the built-in world in docs/results.md), in three
+/// stages over one model, each usable alone:
+/// <list type="number">
+/// <item><see cref="Pretrain"/>: the analysis skill on <i>unlabelled</i> policy steps (prompt → analysis, no verdict).
+/// The analysis must be computable without labels: from the problem, history and chunk (a task-specific teacher such as
+/// <c>WorldJudging.CompareAnalysis</c>) or by the policy itself (<see cref="RederivationAnalysis"/>).</item>
+/// <item><see cref="WarmUp"/>: analysis then boxed verdict on balanced Monte-Carlo-labelled steps (selected by
+/// <see cref="JudgeRecipeOptions.StepSelection"/>). Verdicts only ever come from Monte-Carlo labels.</item>
+/// <item><see cref="Reinforce"/>: GRPO on the same labelled steps (reward 1 when the verdict equals the label), with a
+/// KL term to the warmed-up model so the analysis it learned survives.</item>
+/// </list>
+/// The discriminative baseline (<see cref="TrainDiscriminative"/>) takes the same weights after <see cref="Pretrain"/> and
+/// the same selected, balanced labelled steps, so a comparison with it is "analysis written at inference or not" and
+/// nothing else.
+/// </summary>
+public static class JudgeRecipe
+{
+    /// <summary>
+    /// The labelled steps a judge trains on: for each solution, its chunks with their labels, kept as
+    /// <paramref name="selection"/> says.
+    /// </summary>
+    public static IReadOnlyList<JudgeExample> SelectSteps(IEnumerable<StepwiseExample> solutions, StepSelection selection)
+    {
+        ArgumentNullException.ThrowIfNull(solutions);
+        return solutions.SelectMany(s => JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels, selection)).ToArray();
+    }
+
+    /// <summary>
+    /// Stage 1: teaches <paramref name="model"/> to write <paramref name="analysis"/>(step) after the judge prompt, on
+    /// unlabelled steps (no verdict, no end of sequence: the verdict stage continues the text). Does nothing when
+    /// <see cref="JudgeRecipeOptions.PretrainSteps"/> is 0.
+    /// </summary>
+    public static TrainingResult? Pretrain(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, IReadOnlyList<JudgeInput> steps, Func<JudgeInput, string> analysis,
+        JudgeRecipeOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(steps);
+        ArgumentNullException.ThrowIfNull(analysis);
+        options = Validated(options);
+        if (options.PretrainSteps == 0) return null;
+        if (steps.Count == 0) throw new ArgumentException("no unlabelled steps to teach the analysis on", nameof(steps));
+        var pairs = steps.Select(s => (Step: s, Analysis: analysis(s).Trim())).ToArray();
+        if (options.PretrainBalanceBy is { } classOf)
+        {
+            var counts = pairs.Count(p => classOf(p.Analysis));
+            if (counts == 0 || counts == pairs.Length)
+                throw new ArgumentException($"PretrainBalanceBy puts all {pairs.Length} analyses in one class; nothing to balance", nameof(steps));
+            pairs = LabelBalancer.Balance(pairs, p => classOf(p.Analysis), options.Seed).ToArray();
+        }
+        var examples = pairs.Select(p => new SftExample(template.Render(p.Step), " " + p.Analysis)).ToArray();
+        return new SftTrainer(model, tokenizer, Sft(options, options.PretrainSteps, options.PretrainLearningRate, appendEos: false)).Train(examples, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stage 2: analysis (when <paramref name="analysis"/> is given; null trains the verdict alone) then the boxed
+    /// verdict of each example's Monte-Carlo label, on the labelled steps balanced to 50/50 unless
+    /// <see cref="JudgeRecipeOptions.Balance"/> is off. The examples should already be selected (<see cref="SelectSteps"/>).
+    /// </summary>
+    public static TrainingResult WarmUp(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, IReadOnlyList<JudgeExample> labelled, Func<JudgeInput, string>? analysis,
+        JudgeRecipeOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(template);
+        options = Validated(options);
+        var train = Prepare(labelled, options);
+        var examples = JudgeWarmup.Examples(train, template, e => analysis is null ? "" : analysis(e.Input));
+        return new SftTrainer(model, tokenizer, Sft(options, options.WarmupSteps, options.WarmupLearningRate, appendEos: true)).Train(examples, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stage 3: GRPO on the labelled steps with <see cref="JudgeRecipeOptions.Grpo"/> (balanced prompts per step unless
+    /// <see cref="JudgeRecipeOptions.Balance"/> is off). Returns the per-step metrics.
+    /// </summary>
+    public static IReadOnlyList<GrpoStepMetrics> Reinforce(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, IReadOnlyList<JudgeExample> labelled,
+        JudgeRecipeOptions? options = null, IProgress<GrpoStepMetrics>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(labelled);
+        options = Validated(options);
+        var grpo = options.Grpo;
+        if (grpo.BalancePrompts != options.Balance)
+        {
+            grpo = Clone(grpo);
+            grpo.BalancePrompts = options.Balance;
+        }
+        return new GrpoTrainer(model, tokenizer, template, grpo).Train(labelled, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The discriminative baseline on exactly what the generative judge's verdict stage sees: the same (selected,
+    /// balanced) labelled steps, the same number of updates, batch and learning rate; pass the model after
+    /// <see cref="Pretrain"/> so both start from the same weights.
+    /// </summary>
+    public static DiscriminativeJudge TrainDiscriminative(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, IReadOnlyList<JudgeExample> labelled,
+        JudgeRecipeOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        options = Validated(options);
+        var judge = new DiscriminativeJudge(model, tokenizer, template);
+        judge.Train(Prepare(labelled, options), Sft(options, options.WarmupSteps, options.WarmupLearningRate, appendEos: false), progress, cancellationToken);
+        return judge;
+    }
+
+    private static IReadOnlyList<JudgeExample> Prepare(IReadOnlyList<JudgeExample> labelled, JudgeRecipeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(labelled);
+        var positives = labelled.Count(e => e.Label);
+        if (positives == 0 || positives == labelled.Count)
+            throw new ArgumentException($"the labelled steps need both labels; got {positives} positive and {labelled.Count - positives} negative", nameof(labelled));
+        return options.Balance ? LabelBalancer.Balance(labelled, e => e.Label, options.Seed) : labelled;
+    }
+
+    private static SftOptions Sft(JudgeRecipeOptions o, int steps, double lr, bool appendEos) => new()
+    {
+        Steps = steps, BatchSize = o.BatchSize, LearningRate = lr, WarmupSteps = Math.Min(20, Math.Max(1, steps / 10)), MaxSequenceLength = o.MaxSequenceLength,
+        Seed = o.Seed, AppendEos = appendEos,
+    };
+
+    private static JudgeRecipeOptions Validated(JudgeRecipeOptions? options)
+    {
+        options ??= new JudgeRecipeOptions();
+        options.Validate();
+        return options;
+    }
+
+    private static GrpoOptions Clone(GrpoOptions o) => new()
+    {
+        Steps = o.Steps, PromptsPerStep = o.PromptsPerStep, GroupSize = o.GroupSize, MiniBatchSize = o.MiniBatchSize, LearningRate = o.LearningRate, WarmupSteps = o.WarmupSteps,
+        ClipLow = o.ClipLow, ClipHigh = o.ClipHigh, KlCoefficient = o.KlCoefficient, Temperature = o.Temperature, MaxNewTokens = o.MaxNewTokens, FormatPenalty = o.FormatPenalty,
+        BalancePrompts = o.BalancePrompts, MaxGradNorm = o.MaxGradNorm, Seed = o.Seed, LogCsvPath = o.LogCsvPath, CheckpointDirectory = o.CheckpointDirectory, CheckpointEvery = o.CheckpointEvery,
+    };
+}

@@ -1,0 +1,157 @@
+using StepWiser.ML.Annotation;
+using StepWiser.ML.Evaluation;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Models;
+using StepWiser.ML.Tokenization;
+using StepWiser.ML.Worlds;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Tests.Judging;
+
+[TestClass]
+public sealed class JudgeRecipeTests
+{
+    private static readonly ArithmeticChainWorld World = new(new ArithmeticChainOptions { Difficulty = 0 });
+
+    [TestMethod]
+    public void CompareAnalysisFindsTheNextInstructionRecomputesItFromTheHistoryAndCompares()
+    {
+        const string problem = "Start with 07. Add 13. Subtract 62. Work digit by digit modulo 10.";
+        Assert.AreEqual("After Start with 07. comes Add 13. 07+13=10. Step: Add 13. 07+13=10. Same.",
+            WorldJudging.CompareAnalysis(new JudgeInput(problem, [], "Add 13.\n\n07+13=10")));
+        // The arithmetic is consistent but the instruction is not the problem's second one: only re-reading the problem finds it.
+        Assert.AreEqual("After Add 13. comes Subtract 62. 10-62=58. Step: Add 62. 10+62=72. Different.",
+            WorldJudging.CompareAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10"], "Add 62.\n\n10+62=72")));
+        Assert.EndsWith("Same.", WorldJudging.CompareAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10"], "10-62=58")), "the instruction line is optional");
+        // Worked from the history's value, never from the true chain: after a wrong step the analysis builds on it.
+        Assert.AreEqual("After Add 13. comes Subtract 62. 11-62=59. Step: Subtract 62. 11-62=59. Same.",
+            WorldJudging.CompareAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=11"], "Subtract 62.\n\n11-62=59")));
+        Assert.AreEqual("After Subtract 62. comes the answer: \\boxed{58}. Step: The answer is \\boxed{58}. Same.",
+            WorldJudging.CompareAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10", "Subtract 62.\n\n10-62=58"], "The answer is \\boxed{58}.")));
+        Assert.EndsWith("Different.", WorldJudging.CompareAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10", "Subtract 62.\n\n10-62=58"], "The answer is \\boxed{85}.")));
+    }
+
+    [TestMethod]
+    public void RederivationAnalysisQuotesBothStepsAndLooksUpOnlyWhatWasComputed()
+    {
+        Assert.AreEqual("Expected: Add 3. 1+3=4. Step: Add 3. 1+3=4. Same.", RederivationAnalysis.Format("Add 3.\n\n1+3=4", "Add 3.\n\n1+3=4"));
+        Assert.AreEqual("Expected: ?. Step: Add 3. 1+3=0. Different.", RederivationAnalysis.Format("", "Add 3.\n\n1+3=0"));
+        Assert.AreEqual(RederivationAnalysis.MaxQuoteLength, RederivationAnalysis.Flatten(new string('x', 500)).Length);
+        Assert.AreEqual("Start with 1.\n<chunk>a</chunk>\n\n<chunk>b</chunk>\n\n", RederivationAnalysis.ChunkedPrefix("Start with 1.\n", ["a", "b"]));
+        var known = new JudgeInput("p", ["a"], "b");
+        var lookup = RederivationAnalysis.Lookup([known], ["Expected: b. Step: b. Same."]);
+        Assert.AreEqual("Expected: b. Step: b. Same.", lookup(new JudgeInput("p", ["a"], "b")));
+        var error = Assert.ThrowsExactly<KeyNotFoundException>(() => lookup(new JudgeInput("p", [], "b")));
+        StringAssert.Contains(error.Message, "history of 0 chunks");
+    }
+
+    [TestMethod]
+    public void StepSelectionKeepsEachSolutionsStepsUpToItsFirstNegative()
+    {
+        var solution = new StepwiseExample("p", ["a", "b", "c", "d"], [true, false, false, true]);
+        var upTo = JudgeRecipe.SelectSteps([solution], StepSelection.UpToFirstNegative);
+        CollectionAssert.AreEqual(new[] { "a", "b" }, upTo.Select(e => e.Input.Chunk).ToArray());
+        CollectionAssert.AreEqual(new[] { true, false }, upTo.Select(e => e.Label).ToArray());
+        Assert.HasCount(4, JudgeRecipe.SelectSteps([solution], StepSelection.AllSteps));
+        Assert.HasCount(2, JudgeRecipe.SelectSteps([new StepwiseExample("p", ["a", "b"], [true, true])], StepSelection.UpToFirstNegative), "an all-positive solution keeps every step");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new JudgeRecipeOptions { WarmupSteps = 0 }.Validate());
+        Assert.ThrowsExactly<ArgumentException>(() => JudgeRecipe.WarmUp(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 1), BuiltInTokenizer.Create(), JudgeTemplate.Compact,
+            [new JudgeExample(new JudgeInput("p", [], "a"), true)], null), "one class only");
+    }
+
+    [TestMethod]
+    public void TemperedLogProbsAreThoseOfTheDistributionSampledFrom()
+    {
+        using var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 3);
+        model.eval();
+        var tokenizer = BuiltInTokenizer.Create();
+        var engine = new LocalTextGenerator(model, tokenizer);
+        var prompt = tokenizer.EncodeToIds("Start with 3. Add 4.").ToArray();
+        var sampling = new SamplingOptions { MaxNewTokens = 6, Temperature = 0.5f, Seed = 4, ReturnLogProbs = true };
+        var plain = engine.Generate([new GenerationRequest { PromptTokenIds = prompt, Options = sampling }])[0].Samples[0];
+        var tempered = engine.Generate([new GenerationRequest { PromptTokenIds = prompt, Options = sampling with { TemperedLogProbs = true } }])[0].Samples[0];
+        CollectionAssert.AreEqual(plain.TokenIds.ToArray(), tempered.TokenIds.ToArray(), "the option changes what is reported, not what is sampled");
+        using var noGrad = no_grad();
+        var ids = prompt.Concat(tempered.TokenIds).Select(x => (long)x).ToArray();
+        var logits = model.Forward(tensor(ids).view(1, ids.Length))[0].to(ScalarType.Float32);
+        for (var t = 0; t < tempered.TokenIds.Count; t++)
+        {
+            var row = logits[prompt.Length - 1 + t];
+            var token = tempered.TokenIds[t];
+            Assert.AreEqual((row / 0.5f).log_softmax(-1)[token].item<float>(), tempered.LogProbs![t], 1e-4, $"tempered log-prob of token {t}");
+            Assert.AreEqual(row.log_softmax(-1)[token].item<float>(), plain.LogProbs![t], 1e-4, $"temperature-1 log-prob of token {t}");
+        }
+    }
+
+    [TestMethod]
+    public void TheRecipeTrainsAJudgeThatBeatsTheMajorityClassOnHeldOutGoldSteps()
+    {
+        // Solutions where about half carry one wrong instruction with consistent arithmetic (the policy's commonest
+        // mistake), labelled by a stand-in for Monte-Carlo values in a world where a wrong value never turns right again
+        // (positive before the mistake, negative from it on). The judge is a Tiny model from random weights; its analysis
+        // teacher only looks up the instruction that should come next ("After Add 3. comes Multiply by 7. Step: Add 4.
+        // Different."): the recipe must teach it on unlabelled steps, then verdicts on the selected, balanced labelled
+        // steps. Held-out gold steps come from the exact checker on other problems; always answering the majority class
+        // scores 50 % balanced accuracy.
+        var train = Solutions("judge-train", 300, seed: 1);
+        var test = Solutions("judge-test", 60, seed: 2);
+        var tokenizer = BuiltInTokenizer.Create();
+        using var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 5);
+        var options = new JudgeRecipeOptions { PretrainSteps = 200, WarmupSteps = 60, BatchSize = 32, PretrainLearningRate = 3e-3, WarmupLearningRate = 2e-3, PretrainBalanceBy = JudgeRecipeOptions.BySameOrDifferent };
+        var unlabelled = train.SelectMany(s => JudgeExample.FromSolution(s.Problem.Problem, s.Chunks, s.Labels).Select(e => e.Input)).ToArray();
+        JudgeRecipe.Pretrain(model, tokenizer, JudgeTemplate.Compact, unlabelled, InstructionAnalysis, options);
+        var labelled = JudgeRecipe.SelectSteps(train.Select(s => new StepwiseExample(s.Problem.Problem, s.Chunks, s.Labels)), options.StepSelection);
+        JudgeRecipe.WarmUp(model, tokenizer, JudgeTemplate.Compact, labelled, InstructionAnalysis, options);
+
+        var records = test.Select((s, i) => new ProcessBenchRecord { Id = $"t{i}", Problem = s.Problem.Problem, Steps = s.Chunks.ToArray(), Label = ArithmeticChainWorld.Check(s.Problem, s.Chunks).FirstErrorIndex, Subset = "test" }).ToArray();
+        var judge = new StepwiseJudge(new LocalTextGenerator(model, tokenizer), JudgeTemplate.Compact, new StepwiseJudgeOptions { MaxNewTokens = 64 });
+        var gold = JudgeBenchmark.EvaluateAsync(judge, records).GetAwaiter().GetResult().GoldSteps;
+        Assert.IsGreaterThan(0.5 + 0.15, gold.Balanced, $"balanced gold step accuracy {gold.Balanced:P1} (majority class: 50 %); positive {gold.PositiveAccuracy:P1}, negative {gold.NegativeAccuracy:P1}");
+    }
+
+    /// <summary>An analysis teacher that only looks up the next instruction (computed from problem, history and chunk).</summary>
+    private static string InstructionAnalysis(JudgeInput input)
+    {
+        var instructions = WorldJudging.Instructions(input.Problem);
+        var k = input.History.Count;
+        var previous = k == 0 ? "Start" : input.History[^1].Split("\n\n")[0];
+        var expected = k < instructions.Count ? instructions[k] : "The answer";
+        var step = input.Chunk.Split("\n\n")[0];
+        var same = k < instructions.Count ? step == expected : step.StartsWith("The answer", StringComparison.Ordinal);
+        return $"After {previous} comes {expected} Step: {(step.Length > 24 ? step[..24] : step)} {(same ? "Same." : "Different.")}";
+    }
+
+    private sealed record Solution(WorldProblem Problem, string[] Chunks, bool[] Labels);
+
+    private static Solution[] Solutions(string split, int count, int seed)
+    {
+        var random = new Random(seed);
+        return World.Generate(split, count, seed).Select(p =>
+        {
+            var chunks = p.Chunks.ToArray();
+            var wrong = random.Next(2) == 0 ? random.Next(p.Operations.Count) : -1;
+            if (wrong >= 0)
+            {
+                // A wrong instruction (another operator or operand), worked out correctly from the right value; the later
+                // steps follow the problem from the wrong value, so the answer is wrong (every operation is invertible).
+                var value = p.Operations.Take(wrong).Aggregate(p.Start, (v, op) => op.Apply(v, p.Modulus));
+                var right = p.Operations[wrong];
+                var op = right.Operator == '*' || random.Next(2) == 0
+                    ? new ChainOperation(right.Operator == '+' ? '-' : '+', right.Operator == '*' ? 1 + random.Next(p.Modulus - 1) : right.Operand, right.Digits)
+                    : right with { Operand = 1 + (right.Operand + random.Next(p.Modulus - 2)) % (p.Modulus - 1) };
+                if (op == right) op = right with { Operator = right.Operator == '+' ? '-' : '+' };
+                var result = op.Apply(value, p.Modulus);
+                chunks[wrong] = op.Instruction + "\n\n" + ArithmeticChainWorld.Equation(value, op, result);
+                for (var k = wrong + 1; k < p.Operations.Count; k++)
+                {
+                    var next = p.Operations[k].Apply(result, p.Modulus);
+                    chunks[k] = p.Operations[k].Instruction + "\n\n" + ArithmeticChainWorld.Equation(result, p.Operations[k], next);
+                    result = next;
+                }
+                chunks[^1] = $"The answer is \\boxed{{{ChainOperation.Render(result, p.Digits)}}}.";
+            }
+            return new Solution(p, chunks, chunks.Select((_, k) => wrong < 0 || k < wrong).ToArray());
+        }).ToArray();
+    }
+}
