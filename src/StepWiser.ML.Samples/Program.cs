@@ -6,8 +6,15 @@ using StepWiser.ML.Samples.Commands;
 // `train-judge` trains a judge with GRPO on those labels, `evaluate` scores a saved judge on ProcessBench-format files.
 var output = new Option<string>("--output") { Description = "Output folder (a rerun reuses the trained policy and the rollout store there).", DefaultValueFactory = _ => Path.Combine("out", "main") };
 var preset = new Option<string>("--preset") { Description = "smoke (seconds; proves every stage runs), quick, default (the reported run, under 15 min on 2 cores) or large.", DefaultValueFactory = _ => "default" };
-var root = new RootCommand("StepWiser.ML samples: the main job and tools around it.") { output, preset };
-root.SetAction((parse, ct) => MainJob.RunAsync(parse.GetValue(output)!, MainJobPreset.Get(parse.GetValue(preset)!), ct));
+var threads = new Option<int>("--threads") { Description = "Torch threads for the whole run (results are deterministic for a given count and differ across counts; the docs' tables use 2).", DefaultValueFactory = _ => 2 };
+var root = new RootCommand("StepWiser.ML samples: the main job and tools around it.") { output, preset, threads };
+root.SetAction(async (parse, ct) =>
+{
+    var count = parse.GetValue(threads);
+    if (count < 1) throw new CliException($"--threads must be at least 1 (got {count})");
+    using var pinned = StepWiser.ML.Training.TorchThreads.Pin(count);
+    return await MainJob.RunAsync(parse.GetValue(output)!, MainJobPreset.Get(parse.GetValue(preset)!), ct);
+});
 var demo = new Command("demo", "Foundation demo: train a small model to reverse digits, save/load it in Hugging Face layout, generate.") { };
 demo.SetAction((parse, _) => DigitReversalDemo.RunAsync(Path.Combine("out", "foundation")));
 root.Subcommands.Add(demo);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using StepWiser.ML.Annotation;
@@ -38,25 +39,21 @@ internal static class MainJob
         var verifier = new MathAnswerVerifier();
         var world = new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = preset.Difficulty });
         var solutionTokens = world.Options.SolutionTokenBudget;
-        var tokenizerJson = BuiltInTokenizer.ToJson();
         var tokenizer = BuiltInTokenizer.Create();
         var report = new StringBuilder($"# StepWiser on the built-in world (preset {preset.Name})\n\n");
         void Stage(string text) => ui.Line(text);
 
-        // 1. Policy: SFT from scratch on canonical chunked solutions (reused when the output folder already has it).
+        // 1. Policy: SFT from scratch on canonical chunked solutions, stopped when its validation accuracy enters the
+        //    preset's band (reused when the output folder already has one trained with the same preset).
         var policyDir = Path.Combine(output, "policy");
-        if (!File.Exists(Path.Combine(policyDir, "config.json")))
-        {
-            using var trained = ui.Run($"training the policy ({preset.PolicySteps} SFT steps)", preset.PolicySteps, "steps", bar =>
-                WorldPolicy.Train(world, preset.ShortRecipe ? new WorldPolicyOptions { Steps = preset.PolicySteps, BatchSize = 32, LearningRate = 5e-3, TrainProblems = 4000 } : new WorldPolicyOptions { Steps = preset.PolicySteps }, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"))), cancellationToken));
-            HuggingFaceCheckpoint.Save(trained, policyDir);
-            BuiltInTokenizer.Save(policyDir);
-        }
+        var policyNote = TrainOrReusePolicy(ui, world, preset, policyDir, cancellationToken);
         using var policyModel = HuggingFaceCheckpoint.Load(policyDir);
         var policy = new LocalTextGenerator(policyModel, tokenizer);
         var heldOut = world.Generate("heldout", preset.SearchProblems, 1);
         var baseline = await WorldPolicy.EvaluateAsync(policy, heldOut, new SamplingOptions { NumSamples = 4, MaxNewTokens = solutionTokens, Temperature = 1, Seed = 1 }, cancellationToken);
-        Stage($"policy: held-out accuracy {baseline.Accuracy:P1} (T = 1), {baseline.MixedPromptRate:P0} of problems mixed");
+        Stage($"policy: {policyNote}; held-out accuracy {baseline.Accuracy:P1} (T = 1, {heldOut.Count} problems × 4), {baseline.MixedPromptRate:P0} of problems mixed");
+        report.AppendLine(F($"Policy: {policyNote}; held-out accuracy {100 * baseline.Accuracy:F1} % (T = 1, {heldOut.Count} problems × 4 samples). Torch threads: {TorchSharp.torch.get_num_threads()} (results are deterministic for a given thread count).\n"));
+        if (preset.PolicyBand is null) report.AppendLine("**Smoke preset: every stage runs, but the models are far too small and short-trained for any number below to mean anything.**\n");
 
         // 2. Solutions from prompts with some but not all samples right; chunk them (an ML.NET stage).
         var problems = world.Generate("annotate", preset.AnnotationProblems, 1);
@@ -84,8 +81,9 @@ internal static class MainJob
         var heldOutExamples = new Dictionary<LabelScheme, JudgeExample[]>();
         foreach (var scheme in Enum.GetValues<LabelScheme>())
         {
+            // The steps the judges train on and are checked against: each solution's steps up to its first negative label.
             JudgeExample[] Labelled(IEnumerable<AnnotatedRow> subset) =>
-                subset.SelectMany(r => JudgeExample.FromSolution(r.Problem, r.Chunks, StepLabels.Compute(r.InitialValue, r.StepValues, scheme))).ToArray();
+                JudgeRecipe.SelectSteps(subset.Select(r => new StepwiseExample(r.Problem, r.Chunks, StepLabels.Compute(r.InitialValue, r.StepValues, scheme))), StepSelection.UpToFirstNegative).ToArray();
             examples[scheme] = Labelled(usable.Where(r => !heldOutProblems.Contains(r.Problem)));
             heldOutExamples[scheme] = Labelled(usable.Where(r => heldOutProblems.Contains(r.Problem)));
             TrlStepwiseFormat.Write(Path.Combine(output, $"labels-{Slug(scheme.ToString())}.jsonl"),
@@ -100,6 +98,7 @@ internal static class MainJob
         // errors labelled negative.
         var byProblem = problems.GroupBy(p => p.Problem).ToDictionary(g => g.Key, g => g.First());
         var checks = usable.Select(r => ArithmeticChainWorld.Check(byProblem[r.Problem], r.Chunks)).ToArray();
+        report.AppendLine("Training and held-out steps are each solution's steps up to its first negative label (the steps the judges train on).\n");
         report.AppendLine("| scheme | training steps | held-out steps | positive rate | right steps labelled positive | first errors labelled negative |\n|---|---|---|---|---|---|");
         foreach (var (scheme, list) in examples)
         {
@@ -108,123 +107,116 @@ internal static class MainJob
         }
         Stage($"annotated {rows.Length} solutions; positive rates " + string.Join(", ", examples.Select(e => F($"{e.Key} {100.0 * e.Value.Count(x => x.Label) / Math.Max(1, e.Value.Length):F0} %"))));
 
-        // 4. Judges: format warm-up from the policy's weights, then GRPO per variant; the discriminative baseline.
-        var judges = new List<(string Name, LabelScheme Scheme, IStepJudge Judge, IDisposable? Owner)>();
-        var warmDir = Path.Combine(output, "judge-warmup");
-        var warmNoCotDir = Path.Combine(output, "judge-warmup-nocot");
-        WarmUp(ui, policyDir, warmDir, examples[LabelScheme.AbsoluteQ], WorldJudging.Analysis, preset.WarmupSteps, cancellationToken);
-        judges.Add(Generative("warm-up judge (SFT format)", LabelScheme.AbsoluteQ, warmDir, tokenizerJson));
-        var variants = new List<(string Name, LabelScheme Scheme, bool Balance, bool Cot)> { ("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, true, true) };
-        if (preset.AllVariants)
-        {
-            variants.Add(("StepWiser RL, Rel-Ratio", LabelScheme.RelativeRatio, true, true));
-            variants.Add(("StepWiser RL, Rel-Effective", LabelScheme.RelativeEffective, true, true));
-            variants.Add(("RL without balancing, Abs-Q", LabelScheme.AbsoluteQ, false, true));
-            variants.Add(("RL without CoT, Abs-Q", LabelScheme.AbsoluteQ, true, false));
-            // The verdict-only format is learned in fewer steps (its responses are a few tokens).
-            WarmUp(ui, policyDir, warmNoCotDir, examples[LabelScheme.AbsoluteQ], _ => "", Math.Max(20, preset.WarmupSteps / 2), cancellationToken);
-        }
-        var curves = new List<(string Name, IReadOnlyList<GrpoStepMetrics> Metrics)>();
-        foreach (var v in variants)
-        {
-            var train = examples[v.Scheme];
-            if (train.All(e => e.Label) || train.All(e => !e.Label)) { Stage($"skipping {v.Name}: one class only"); continue; }
-            var model = HuggingFaceCheckpoint.Load(v.Cot ? warmDir : warmNoCotDir);
-            var csv = Path.Combine(output, $"grpo-{Slug(v.Name)}.csv");
-            var metrics = ui.Run($"GRPO: {v.Name} ({preset.GrpoSteps} steps)", preset.GrpoSteps, "steps", bar => new GrpoTrainer(model, tokenizer, JudgeTemplate.Compact, new GrpoOptions
-            {
-                Steps = preset.GrpoSteps, PromptsPerStep = preset.GrpoPrompts, GroupSize = 4, MiniBatchSize = preset.GrpoPrompts * 2, LearningRate = 1e-4, MaxNewTokens = 96,
-                BalancePrompts = v.Balance, LogCsvPath = csv, Seed = 1,
-            }).Train(train, Progress<GrpoStepMetrics>(m => bar.Report(m.Step, F($"reward {m.MeanReward:F2} (+ {m.RewardPositive:F2} / − {m.RewardNegative:F2}), entropy {m.Entropy:F3}, clipped {m.ClipFraction:P0}"))), cancellationToken));
-            curves.Add((v.Name, metrics));
-            var judgeDir = Path.Combine(output, $"judge-{Slug(v.Name)}");
-            var transformer = new StepwiseJudgeTransformer(model, tokenizerJson, JudgeTemplate.Compact, new StepwiseJudgeOptions { MaxNewTokens = 96 }, new Dictionary<string, string> { ["scheme"] = v.Scheme.ToString() });
-            transformer.Save(judgeDir);
-            judges.Add((v.Name, v.Scheme, transformer.Judge, transformer));
-        }
-        var discModel = HuggingFaceCheckpoint.Load(policyDir);
-        var disc = new DiscriminativeJudge(discModel, tokenizer, JudgeTemplate.Compact);
-        ui.Run("discriminative baseline (SFT on +/−, Abs-Q labels)", preset.WarmupSteps, "steps", bar =>
-            disc.Train(LabelBalancer.Balance(examples[LabelScheme.AbsoluteQ], e => e.Label, 1), new SftOptions { Steps = preset.WarmupSteps, BatchSize = 32, LearningRate = 2e-3, WarmupSteps = 20 },
-                Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), cancellationToken));
-        judges.Insert(0, ("discriminative SFT (+/−), Abs-Q", LabelScheme.AbsoluteQ, disc, discModel));
-
-        // 5. Evaluation on the held-out benchmark (ProcessBench format; subsets by solution length) and per-step
-        //    accuracy against held-out Monte-Carlo labels and against the exact checker's gold labels.
+        // 4. Judges (JudgeRecipe): the analysis on unlabelled policy steps, then verdicts from Monte-Carlo labels on the
+        //    steps up to each solution's first negative, then GRPO; the discriminative baseline from the same weights on the
+        //    same steps. Evaluated on the held-out benchmark (gold from the exact checker, evaluation only).
         var bench = (await WorldBenchmark.BuildAsync(policy, [("world", world)], preset.BenchmarkPerSubset * 3, seed: 5, cancellationToken: cancellationToken))
             .Select(r => { r.Subset = r.Steps.Length <= 4 ? "short" : r.Steps.Length <= 5 ? "medium" : "long"; return r; }).ToArray();
         ProcessBench.Write(Path.Combine(output, "world-benchmark.json"), bench);
-        var subsets = bench.Select(b => b.Subset).Distinct().ToArray();
-        report.AppendLine(F($"\n## Evaluation: held-out benchmark ({bench.Length} solutions, gold first errors from the exact checker)\n"));
-        report.AppendLine("ProcessBench F1 per subset (by solution length) and its mean; then per-step accuracy (balanced: mean of the accuracies on positive and on negative steps) against the held-out Monte-Carlo labels of the judge's scheme and against the gold labels of the benchmark's steps up to each first error.\n");
-        report.AppendLine("| judge | " + string.Join(" | ", subsets) + " | Avg. F1 | step acc. (MC) | balanced (MC) | step acc. (gold) | balanced (gold) |\n|---|" + string.Concat(subsets.Select(_ => "---|")) + "---|---|---|---|---|");
-        var evalCsv = new StringBuilder("judge,subset,error_accuracy,correct_accuracy,f1\n");
-        var stepCsv = new StringBuilder("judge,mc_accuracy,mc_balanced,gold_accuracy,gold_balanced\n");
-        // Steps up to each gold first error: (record, step) with the gold verdict.
-        var goldSteps = bench.SelectMany((b, r) => b.Steps.Select((_, k) => (Record: r, Position: k, Label: b.Label != k)).Where(x => b.Label < 0 || x.Position <= b.Label)).ToArray();
-        var byPosition = new List<Series>();
-        await ui.RunAsync($"evaluating {judges.Count} judges ({bench.Length} solutions, {goldSteps.Length} gold steps)", judges.Count, "judges", async bar =>
+        var unlabelled = await UnlabelledStepsAsync(policy, world, preset.PretrainProblems, cancellationToken);
+        Func<JudgeInput, string> compare = WorldJudging.CompareAnalysis;
+        Func<JudgeInput, string>? rederive = null;
+        if (preset.Rederive)
         {
-            var done = 0;
-            foreach (var (name, scheme, judge, _) in judges)
+            var inputs = unlabelled.Concat(examples.Values.SelectMany(e => e).Select(e => e.Input)).ToArray();
+            var analyses = await ui.RunAsync($"policy re-derives {inputs.Length} steps (world-independent analysis)", 1, "passes", async bar =>
             {
-                // Every step judged with the solution's own earlier steps as history (no stop), so one pass gives both
-                // the first rejected step (what a stopping judge would return) and the verdicts at the gold steps.
-                var judged = await StepJudging.JudgeSolutionsAsync(judge, bench.Select(b => (b.Problem, (IReadOnlyList<string>)b.Steps)).ToArray(), false, cancellationToken);
-                var metrics = ProcessBenchMetrics.Compute(bench.Zip(judged).Select(x => (x.First.Subset, x.First.Label, x.Second.FirstRejected)));
-                var gold = goldSteps.Select(g => (Positive: judged[g.Record].Verdicts[g.Position], g.Label, g.Position)).ToArray();
-                var mcInputs = heldOutExamples[scheme];
-                var mc = await judge.JudgeStepsAsync(mcInputs.Select(e => e.Input).ToArray(), cancellationToken);
-                var (mcAcc, mcBal) = StepAccuracy(mcInputs.Select(e => e.Label).ToArray(), mc.Select(v => v.Positive).ToArray());
-                var (goldAcc, goldBal) = StepAccuracy(gold.Select(g => g.Label).ToArray(), gold.Select(g => g.Positive).ToArray());
-                report.AppendLine($"| {name} | " + string.Join(" | ", metrics.Subsets.Select(s => F($"{100 * s.F1:F1}")))
-                    + F($" | **{100 * metrics.AverageF1:F1}** | {100 * mcAcc:F1} | {100 * mcBal:F1} | {100 * goldAcc:F1} | {100 * goldBal:F1} |"));
-                foreach (var s in metrics.Subsets) evalCsv.AppendLine(F($"\"{name}\",{s.Subset},{s.ErrorAccuracy:F4},{s.CorrectAccuracy:F4},{s.F1:F4}"));
-                stepCsv.AppendLine(F($"\"{name}\",{mcAcc:F4},{mcBal:F4},{goldAcc:F4},{goldBal:F4}"));
-                var positions = gold.Select(g => (g.Position, Right: g.Label == g.Positive)).GroupBy(x => x.Position).OrderBy(g => g.Key).Where(g => g.Count() >= 5).ToArray();
-                byPosition.Add(new Series(name, positions.Select(g => (double)g.Key + 1).ToArray(), positions.Select(g => g.Average(x => x.Right ? 1.0 : 0.0)).ToArray()));
-                bar.Report(++done, F($"{name}: F1 {100 * metrics.AverageF1:F1}"));
-                Stage(F($"  {name}: average F1 {100 * metrics.AverageF1:F1}, step accuracy {100 * goldAcc:F1} % (gold), {100 * mcAcc:F1} % (held-out MC)"));
-            }
-            return 0;
-        });
+                var a = await RederivationAnalysis.ComputeAsync(policy, inputs, i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History), cancellationToken: cancellationToken);
+                bar.Report(1);
+                return a;
+            });
+            rederive = RederivationAnalysis.Lookup(inputs, analyses);
+        }
+        var goldSteps = bench.Sum(b => b.Label < 0 ? b.Steps.Length : b.Label + 1);
+        report.AppendLine(F($"\n## Judges: what each learned from\n\n{JudgeProvenance(preset, unlabelled.Count, examples)}\n"));
+        report.AppendLine(F($"## Evaluation: held-out benchmark ({bench.Length} solutions, {goldSteps} gold steps; gold first errors from the exact checker)\n"));
+        report.AppendLine((preset.JudgeSeeds > 1 ? F($"Mean ± standard deviation over {preset.JudgeSeeds} judge seeds. ") : "") + "ProcessBench F1 per subset (by solution length) and its mean; balanced step accuracy (mean of the accuracies on positive and on negative steps) against the gold labels of the benchmark's steps up to each first error, and against the held-out Monte-Carlo labels of the judge's scheme (steps up to each first negative).\n");
+        var subsets = bench.Select(b => b.Subset).Distinct().ToArray();
+        report.AppendLine("| judge | " + string.Join(" | ", subsets) + " | Avg. F1 | balanced (gold) | gold positive / negative | balanced (MC) |\n|---|" + string.Concat(subsets.Select(_ => "---|")) + "---|---|---|---|");
+        var evalCsv = new StringBuilder("judge,seed,subset,error_accuracy,correct_accuracy,f1\n");
+        var stepCsv = new StringBuilder("judge,seed,gold_accuracy,gold_balanced,gold_positive,gold_negative,mc_balanced\n");
+        var scores = new Dictionary<string, List<(ProcessBenchMetrics Metrics, StepAccuracy Gold, StepAccuracy Mc)>>();
+        var curves = new List<(string Name, IReadOnlyList<GrpoStepMetrics> Metrics)>();
+        var byPosition = new List<Series>();
+        var judges = new List<(string Name, LabelScheme Scheme, IStepJudge Judge, double McBalanced)>();
+        var owners = new List<IDisposable>();
+        for (var seed = 1; seed <= preset.JudgeSeeds; seed++)
+        {
+            var recipe = Recipe(preset, seed);
+            var trained = TrainJudges(ui, output, policyDir, preset, recipe, seed, unlabelled, examples, compare, rederive, curves, owners, cancellationToken);
+            await ui.RunAsync($"evaluating {trained.Count} judges (seed {seed})", trained.Count, "judges", async bar =>
+            {
+                var done = 0;
+                foreach (var (name, scheme, judge) in trained)
+                {
+                    var result = await JudgeBenchmark.EvaluateAsync(judge, bench, cancellationToken);
+                    var mcInputs = heldOutExamples[scheme];
+                    var mc = await judge.JudgeStepsAsync(mcInputs.Select(e => e.Input).ToArray(), cancellationToken);
+                    var mcAcc = StepAccuracy.Compute(mcInputs.Select(e => e.Label).ToArray(), mc.Select(v => v.Positive).ToArray());
+                    (scores.TryGetValue(name, out var list) ? list : scores[name] = []).Add((result.Metrics, result.GoldSteps, mcAcc));
+                    foreach (var sub in result.Metrics.Subsets) evalCsv.AppendLine(F($"\"{name}\",{seed},{sub.Subset},{sub.ErrorAccuracy:F4},{sub.CorrectAccuracy:F4},{sub.F1:F4}"));
+                    stepCsv.AppendLine(F($"\"{name}\",{seed},{result.GoldSteps.Accuracy:F4},{result.GoldSteps.Balanced:F4},{result.GoldSteps.PositiveAccuracy:F4},{result.GoldSteps.NegativeAccuracy:F4},{mcAcc.Balanced:F4}"));
+                    if (seed == 1)
+                    {
+                        judges.Add((name, scheme, judge, mcAcc.Balanced));
+                        byPosition.Add(AccuracyByPosition(name, bench, result.Judgments));
+                    }
+                    bar.Report(++done, F($"{name}: F1 {100 * result.Metrics.AverageF1:F1}"));
+                    Stage(F($"  {name} (seed {seed}): average F1 {100 * result.Metrics.AverageF1:F1}, balanced step accuracy {100 * result.GoldSteps.Balanced:F1} % (gold), {100 * mcAcc.Balanced:F1} % (held-out MC)"));
+                }
+                return 0;
+            });
+        }
+        foreach (var (name, runs) in scores)
+        {
+            var subsetF1 = subsets.Select(sub => Stat(runs.Select(r => r.Metrics.Subsets.FirstOrDefault(x => x.Subset == sub)?.F1 ?? double.NaN)));
+            report.AppendLine($"| {name} | " + string.Join(" | ", subsetF1) + $" | **{Stat(runs.Select(r => r.Metrics.AverageF1))}** | **{Stat(runs.Select(r => r.Gold.Balanced))}** | "
+                + $"{Stat(runs.Select(r => r.Gold.PositiveAccuracy))} / {Stat(runs.Select(r => r.Gold.NegativeAccuracy))} | {Stat(runs.Select(r => r.Mc.Balanced))} |");
+        }
         File.WriteAllText(Path.Combine(output, "evaluation.csv"), evalCsv.ToString());
         File.WriteAllText(Path.Combine(output, "step-accuracy.csv"), stepCsv.ToString());
         Plots.Lines(Path.Combine(output, "judge-accuracy-by-step.png"), "Judge accuracy by step position (gold labels, held-out benchmark)", "step position", "accuracy", byPosition, 0, 1);
+        // The judge for search and selection is chosen without gold: the generative judge with the best balanced
+        // accuracy on the held-out Monte-Carlo labels of seed 1.
+        var best = judges.Where(j => j.Judge is StepwiseJudge).OrderByDescending(j => double.IsNaN(j.McBalanced) ? -1 : j.McBalanced).FirstOrDefault();
+        var disc = judges.FirstOrDefault(j => j.Judge is DiscriminativeJudge && j.Scheme == best.Scheme);
 
-        // 6. Chunk-reset search on held-out problems.
-        report.AppendLine("\n## Chunk-reset search (held-out problems)\n\n| method | accuracy | accepted tokens / problem | rejected tokens / problem | judge calls / problem |\n|---|---|---|---|---|");
+        // 6. Chunk-reset search on held-out problems: the policy alone, with the chosen judge, with the discriminative
+        //    judge on the same labels.
+        report.AppendLine(F($"\n## Chunk-reset search ({heldOut.Count} held-out problems, up to 5 tries per chunk, the last try kept)\n\n| method | accuracy | ± 1 s.e. | accepted tokens / problem | rejected tokens / problem | judge calls / problem |\n|---|---|---|---|---|---|"));
         var searchCsv = new StringBuilder("method,accuracy,accepted_tokens,rejected_tokens,judge_calls\n");
         var searchPoints = new List<LabelledPoint>();
         var alone = await policy.GenerateAsync(heldOut.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { MaxNewTokens = solutionTokens, Temperature = 1, Seed = 9 })).ToArray(), cancellationToken);
         var aloneAcc = heldOut.Zip(alone).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.Samples[0].Text) ? 1.0 : 0.0);
         var aloneTokens = alone.Average(r => r.Samples[0].TokenIds.Count);
-        report.AppendLine(F($"| policy alone | {100 * aloneAcc:F1} % | {aloneTokens:F0} | 0 | 0 |"));
+        report.AppendLine(F($"| policy alone | {100 * aloneAcc:F1} % | {100 * StandardError(aloneAcc, heldOut.Count):F1} | {aloneTokens:F0} | 0 | 0 |"));
         searchCsv.AppendLine(F($"policy alone,{aloneAcc:F4},{aloneTokens:F1},0,0"));
         searchPoints.Add(new LabelledPoint("policy alone", aloneTokens, aloneAcc));
-        await ui.RunAsync($"chunk-reset search ({heldOut.Count} problems × {judges.Count} judges)", judges.Count, "judges", async bar =>
+        var searchJudges = (preset.JudgeSeeds > 1 ? new[] { best, disc } : [best]).Where(j => j.Judge is not null).ToArray();
+        await ui.RunAsync($"chunk-reset search ({heldOut.Count} problems × {searchJudges.Length} judges)", searchJudges.Length, "judges", async bar =>
         {
             var done = 0;
-            foreach (var (name, _, judge, _) in judges)
+            foreach (var (name, _, judge, _) in searchJudges)
             {
                 var search = new ChunkResetSearch(policy, judge, new ChunkResetOptions { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = 9 });
                 var results = await search.SearchAsync(heldOut.Select(p => (p.Prompt, p.Problem)).ToArray(), cancellationToken);
                 var acc = heldOut.Zip(results).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.Solution) ? 1.0 : 0.0);
                 var (accepted, rejected, calls) = (results.Average(r => r.AcceptedTokens), results.Average(r => r.RejectedTokens), results.Average(r => r.JudgeCalls));
-                report.AppendLine(F($"| + {name} | {100 * acc:F1} % | {accepted:F0} | {rejected:F0} | {calls:F1} |"));
+                report.AppendLine(F($"| + {name} | {100 * acc:F1} % | {100 * StandardError(acc, heldOut.Count):F1} | {accepted:F0} | {rejected:F0} | {calls:F1} |"));
                 searchCsv.AppendLine(F($"\"{name}\",{acc:F4},{accepted:F1},{rejected:F1},{calls:F2}"));
                 searchPoints.Add(new LabelledPoint(name, accepted + rejected, acc));
                 bar.Report(++done, F($"{name}: {100 * acc:F1} %"));
             }
             return 0;
         });
+        report.AppendLine(F($"\nThe judge for search and selection is the generative judge with the best balanced accuracy on held-out Monte-Carlo labels (no gold): {best.Name}."));
         File.WriteAllText(Path.Combine(output, "search.csv"), searchCsv.ToString());
         Plots.Points(Path.Combine(output, "search-accuracy-vs-tokens.png"), "Chunk-reset search: accuracy vs generated tokens", "generated tokens per problem (accepted + rejected)", "accuracy", searchPoints, 0, 1);
 
         // 7. Data selection: judge-selected vs outcome-selected correct solutions, then fine-tune the policy on each.
-        var selector = judges.FirstOrDefault(j => j.Name.StartsWith("StepWiser RL, Abs-Q", StringComparison.Ordinal));
-        if (selector.Judge is not null)
+        if (best.Judge is not null)
         {
+            var selector = best;
             var prompts = world.Generate("select", preset.SelectionPrompts, 1);
             var picks = await ui.RunAsync($"data selection ({prompts.Count} prompts × {preset.SelectionSamples} samples)", 1, "passes", async bar =>
             {
@@ -261,7 +253,7 @@ internal static class MainJob
         report.AppendLine("\n## Files\n\n- `policy/`, `judge-*/`: models in Hugging Face layout (judges with `stepwiser-judge.json`; load with `StepwiseJudgeTransformer.Load`).\n- `labels-*.jsonl`: Monte-Carlo labels per scheme (TRL stepwise format; `train-judge --input` reads them).\n- `world-benchmark.json`: the held-out benchmark (ProcessBench format; `evaluate --input` reads it).\n- `evaluation.csv`, `step-accuracy.csv`, `search.csv`, `grpo-*.csv`: the tables' numbers.\n- `rollouts/`: the rollout store (a rerun reuses it).");
         report.AppendLine(F($"\nTotal time {ui.Elapsed:mm\\:ss}."));
         File.WriteAllText(Path.Combine(output, "report.md"), report.ToString());
-        foreach (var (_, _, _, owner) in judges) owner?.Dispose();
+        foreach (var owner in owners) owner.Dispose();
         Console.WriteLine();
         Console.WriteLine(report.ToString());
         Stage($"done; results in {Path.GetFullPath(output)}");
@@ -284,35 +276,147 @@ internal static class MainJob
         return (right == 0 ? double.NaN : rightPositive / (double)right, errors == 0 ? double.NaN : errorNegative / (double)errors);
     }
 
-    private static (double Accuracy, double Balanced) StepAccuracy(IReadOnlyList<bool> labels, IReadOnlyList<bool> predicted)
+    private static string TrainOrReusePolicy(StageConsole ui, ArithmeticChainWorld world, MainJobPreset preset, string policyDir, CancellationToken cancellationToken)
     {
-        if (labels.Count == 0) return (double.NaN, double.NaN);
-        var right = labels.Zip(predicted).Count(x => x.First == x.Second);
-        var positives = labels.Count(l => l);
-        var negatives = labels.Count - positives;
-        var tpr = positives == 0 ? double.NaN : labels.Zip(predicted).Count(x => x.First && x.Second) / (double)positives;
-        var tnr = negatives == 0 ? double.NaN : labels.Zip(predicted).Count(x => !x.First && !x.Second) / (double)negatives;
-        var balanced = double.IsNaN(tpr) ? tnr : double.IsNaN(tnr) ? tpr : (tpr + tnr) / 2;
-        return (right / (double)labels.Count, balanced);
+        var manifestPath = Path.Combine(policyDir, "stepwiser-policy.json");
+        if (File.Exists(Path.Combine(policyDir, "config.json")))
+        {
+            var manifest = File.Exists(manifestPath) ? JsonSerializer.Deserialize<PolicyManifest>(File.ReadAllText(manifestPath)) : null;
+            if (manifest is null || manifest.Preset != preset.Name || manifest.Difficulty != preset.Difficulty)
+                throw new CliException($"{policyDir} holds a policy trained {(manifest is null ? "by an unknown recipe" : $"for preset '{manifest.Preset}'")}, not for preset '{preset.Name}'; choose another --output or remove that folder");
+            var validation = manifest.ValidationAccuracy is { } v ? F($"validation accuracy {100 * v:F1} %") : "no accuracy band";
+            ui.Line($"reusing policy from {policyDir} (preset {manifest.Preset}, {manifest.Updates} updates, {validation})");
+            return F($"reused from {policyDir}: {manifest.Updates} updates, {validation}");
+        }
+        var options = preset.ShortRecipe
+            ? new WorldPolicyOptions { Steps = preset.PolicySteps, BatchSize = 32, LearningRate = 5e-3, TrainProblems = 4000, TargetAccuracy = null }
+            : new WorldPolicyOptions { Steps = preset.PolicySteps, TargetAccuracy = preset.PolicyBand };
+        var training = ui.Run($"training the policy (at most {options.Steps} SFT steps{(options.TargetAccuracy is { } b ? $", until validation accuracy is in {b}" : "")})", options.Steps, "steps", bar =>
+            WorldPolicy.TrainToBand(world, options, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"))), cancellationToken));
+        using (training.Model)
+        {
+            var accuracy = training.ValidationAccuracy;
+            var checks = string.Join(", ", training.Checks.TakeLast(4).Select(c => F($"{c.Updates}: {100 * c.Accuracy:F0} %")));
+            if (options.TargetAccuracy is { } band && !training.InBand)
+                throw new CliException(F($"the policy ended outside its accuracy band {band} after {training.Updates} updates (last checks {checks}); the judge results would be meaningless, so the run stops here (try another --threads value or a larger --preset)"));
+            HuggingFaceCheckpoint.Save(training.Model, policyDir);
+            BuiltInTokenizer.Save(policyDir);
+            File.WriteAllText(manifestPath, JsonSerializer.Serialize(new PolicyManifest(preset.Name, preset.Difficulty, training.Updates, accuracy, training.Threads)));
+            return training.Checks.Count == 0 ? F($"{training.Updates} updates (no accuracy band)")
+                : F($"{training.Updates} updates, stopped at validation accuracy {100 * accuracy!.Value:F1} % (band {options.TargetAccuracy}; checks {checks})");
+        }
     }
 
-    private static void WarmUp(StageConsole ui, string policyDir, string targetDir, IReadOnlyList<JudgeExample> examples, Func<JudgeExample, string> analysis, int steps, CancellationToken cancellationToken)
+    /// <summary>Policy solutions on a split of their own, every step with its own history: what the analysis stage trains on (no labels).</summary>
+    private static async Task<IReadOnlyList<JudgeInput>> UnlabelledStepsAsync(ITextGenerator policy, ArithmeticChainWorld world, int problems, CancellationToken cancellationToken)
     {
-        if (File.Exists(Path.Combine(targetDir, "config.json"))) return;
-        using var model = HuggingFaceCheckpoint.Load(policyDir);
-        var balanced = LabelBalancer.Balance(examples, e => e.Label, 1);
-        ui.Run($"judge format warm-up ({Path.GetFileName(targetDir)}, {steps} steps)", steps, "steps", bar =>
-            new SftTrainer(model, BuiltInTokenizer.Create(), new SftOptions { Steps = steps, BatchSize = 32, LearningRate = 2e-3, WarmupSteps = 20 })
-                .Train(JudgeWarmup.Examples(balanced, JudgeTemplate.Compact, analysis), Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), cancellationToken));
-        HuggingFaceCheckpoint.Save(model, targetDir);
-        BuiltInTokenizer.Save(targetDir);
+        var list = world.Generate("judge-pretrain", problems, 1);
+        var sampled = await policy.GenerateAsync(list.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 2, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 3 })).ToArray(), cancellationToken);
+        return list.SelectMany((p, i) => sampled[i].Samples.SelectMany(s =>
+        {
+            var chunks = ChunkParser.ParseTags(s.Text, MalformedChunkPolicy.Repair).Chunks;
+            return chunks.Select((c, k) => new JudgeInput(p.Problem, chunks.Take(k).ToArray(), c));
+        })).ToArray();
     }
 
-    private static (string, LabelScheme, IStepJudge, IDisposable?) Generative(string name, LabelScheme scheme, string dir, string tokenizerJson)
+    private static JudgeRecipeOptions Recipe(MainJobPreset preset, int seed) => new()
     {
-        var transformer = new StepwiseJudgeTransformer(HuggingFaceCheckpoint.Load(dir), tokenizerJson, JudgeTemplate.Compact, new StepwiseJudgeOptions { MaxNewTokens = 96 });
-        return (name, scheme, transformer.Judge, transformer);
+        PretrainSteps = preset.PretrainSteps, WarmupSteps = preset.WarmupSteps, Seed = seed, PretrainBalanceBy = JudgeRecipeOptions.BySameOrDifferent,
+        Grpo = new GrpoOptions { Steps = preset.GrpoSteps, PromptsPerStep = preset.GrpoPrompts, GroupSize = 4, MiniBatchSize = 32, LearningRate = 1e-4, KlCoefficient = 0.2, MaxNewTokens = 128, WarmupSteps = 5, Seed = seed },
+    };
+
+    private static string JudgeProvenance(MainJobPreset preset, int unlabelled, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples) =>
+        F($"Every judge starts from the policy's weights. **Analysis stage** ({preset.PretrainSteps} updates of 32): prompt → analysis on {unlabelled:N0} unlabelled steps of policy samples (no label), balanced on the analysis's own conclusion (Same/Different). ")
+        + "The **world analysis** (`WorldJudging.CompareAnalysis`) finds the problem's next instruction, recomputes it from the history's last value and compares it with the step; it is computed from problem, history and chunk only, but encodes this world's rules. "
+        + "The **re-derivation analysis** (`RederivationAnalysis`, world-independent) quotes the policy's own greedy re-derivation of the step and compares. "
+        + F($"**Verdict stage** ({preset.WarmupSteps} updates of 32): analysis + `\\boxed{{…}}` of the step's Monte-Carlo label, on the training solutions' steps up to each first negative label, balanced 50/50 ")
+        + $"({string.Join(", ", examples.Select(e => F($"{e.Key}: {e.Value.Length} steps, {e.Value.Count(x => x.Label)} positive")))}). "
+        + F($"**GRPO** ({preset.GrpoSteps} steps × {preset.GrpoPrompts} prompts × 4 responses, lr 1e-4, KL 0.2 to the warmed-up judge, clip 0.2/0.28): reward 1 when the verdict equals the Monte-Carlo label, same steps. ")
+        + "The **discriminative** judge starts from the same weights after the analysis stage and trains on the same selected, balanced steps for the same updates, emitting `+`/`-`. No gold label reaches any training stage; gold labels only score the benchmark.";
+
+    private static List<(string Name, LabelScheme Scheme, IStepJudge Judge)> TrainJudges(StageConsole ui, string output, string policyDir, MainJobPreset preset, JudgeRecipeOptions recipe, int seed,
+        IReadOnlyList<JudgeInput> unlabelled, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples, Func<JudgeInput, string> compare, Func<JudgeInput, string>? rederive,
+        List<(string Name, IReadOnlyList<GrpoStepMetrics> Metrics)> curves, List<IDisposable> owners, CancellationToken cancellationToken)
+    {
+        var tokenizer = BuiltInTokenizer.Create();
+        var tokenizerJson = BuiltInTokenizer.ToJson();
+        var suffix = preset.JudgeSeeds > 1 ? $"-seed{seed}" : "";
+        string Pretrained(string name, Func<JudgeInput, string> analysis)
+        {
+            var dir = Path.Combine(output, $"judge-{name}{suffix}");
+            using var model = HuggingFaceCheckpoint.Load(policyDir);
+            ui.Run($"analysis stage ({name}, {recipe.PretrainSteps} steps)", Math.Max(1, recipe.PretrainSteps), "steps", bar =>
+                JudgeRecipe.Pretrain(model, tokenizer, JudgeTemplate.Compact, unlabelled, analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), cancellationToken));
+            HuggingFaceCheckpoint.Save(model, dir);
+            return dir;
+        }
+        var judges = new List<(string, LabelScheme, IStepJudge)>();
+        IStepJudge Generative(string name, LabelScheme scheme, string from, Func<JudgeInput, string> analysis, bool rl)
+        {
+            var model = HuggingFaceCheckpoint.Load(from);
+            ui.Run($"verdict stage: {name} ({recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
+                JudgeRecipe.WarmUp(model, tokenizer, JudgeTemplate.Compact, examples[scheme], analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), cancellationToken));
+            if (rl)
+            {
+                var csv = Path.Combine(output, $"grpo-{Slug(name)}{suffix}.csv");
+                var grpo = recipe.Grpo;
+                grpo.LogCsvPath = csv;
+                var metrics = ui.Run($"GRPO: {name} ({grpo.Steps} steps)", grpo.Steps, "steps", bar => JudgeRecipe.Reinforce(model, tokenizer, JudgeTemplate.Compact, examples[scheme], recipe,
+                    Progress<GrpoStepMetrics>(m => bar.Report(m.Step, F($"reward {m.MeanReward:F2} (+ {m.RewardPositive:F2} / − {m.RewardNegative:F2}), entropy {m.Entropy:F3}, clipped {m.ClipFraction:P0}"))), cancellationToken));
+                grpo.LogCsvPath = null;
+                if (seed == 1) curves.Add((name, metrics));
+            }
+            var transformer = new StepwiseJudgeTransformer(model, tokenizerJson, JudgeTemplate.Compact, new StepwiseJudgeOptions { MaxNewTokens = recipe.Grpo.MaxNewTokens },
+                new Dictionary<string, string> { ["scheme"] = scheme.ToString(), ["analysis"] = analysis == compare ? "world" : "re-derivation", ["rl_steps"] = (rl ? recipe.Grpo.Steps : 0).ToString(Inv) });
+            transformer.Save(Path.Combine(output, $"judge-{Slug(name)}{suffix}"));
+            owners.Add(transformer);
+            return transformer.Judge;
+        }
+        var pre = Pretrained("analysis-world", compare);
+        judges.Add(("StepWiser warm-up (no RL), Abs-Q", LabelScheme.AbsoluteQ, Generative("StepWiser warm-up (no RL), Abs-Q", LabelScheme.AbsoluteQ, pre, compare, rl: false)));
+        judges.Add(("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, Generative("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, pre, compare, rl: true)));
+        var schemes = preset.AllVariants ? Enum.GetValues<LabelScheme>() : [LabelScheme.AbsoluteQ];
+        foreach (var scheme in schemes.Where(s => s != LabelScheme.AbsoluteQ))
+            judges.Add(($"StepWiser RL, {Short(scheme)}", scheme, Generative($"StepWiser RL, {Short(scheme)}", scheme, pre, compare, rl: true)));
+        if (rederive is not null)
+        {
+            var preB = Pretrained("analysis-rederive", rederive);
+            judges.Add(("StepWiser RL, Abs-Q, re-derivation analysis", LabelScheme.AbsoluteQ, Generative("StepWiser RL, Abs-Q, re-derivation analysis", LabelScheme.AbsoluteQ, preB, rederive, rl: true)));
+        }
+        foreach (var scheme in schemes)
+        {
+            var model = HuggingFaceCheckpoint.Load(pre);
+            owners.Add(model);
+            var disc = ui.Run($"discriminative baseline ({Short(scheme)}, {recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
+                JudgeRecipe.TrainDiscriminative(model, tokenizer, JudgeTemplate.Compact, examples[scheme], recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), cancellationToken));
+            judges.Add(($"discriminative (+/−), {Short(scheme)}", scheme, disc));
+        }
+        return judges;
     }
+
+    private static string Short(LabelScheme scheme) => scheme switch { LabelScheme.AbsoluteQ => "Abs-Q", LabelScheme.RelativeRatio => "Rel-Ratio", _ => "Rel-Effective" };
+
+    private static Series AccuracyByPosition(string name, IReadOnlyList<ProcessBenchRecord> bench, IReadOnlyList<StepJudgment> judged)
+    {
+        var gold = bench.SelectMany((b, r) => b.Steps.Select((_, k) => (Position: k, Right: (b.Label != k) == judged[r].Verdicts[k])).Where(x => b.Label < 0 || x.Position <= b.Label));
+        var positions = gold.GroupBy(x => x.Position).OrderBy(g => g.Key).Where(g => g.Count() >= 5).ToArray();
+        return new Series(name, positions.Select(g => (double)g.Key + 1).ToArray(), positions.Select(g => g.Average(x => x.Right ? 1.0 : 0.0)).ToArray());
+    }
+
+    /// <summary>Percent with one decimal, or "mean ± sd" over several seeds; "n/a" where undefined.</summary>
+    private static string Stat(IEnumerable<double> values)
+    {
+        var v = values.Where(x => !double.IsNaN(x)).ToArray();
+        if (v.Length == 0) return "n/a";
+        var mean = v.Average();
+        if (v.Length == 1) return F($"{100 * mean:F1}");
+        var sd = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+        return F($"{100 * mean:F1} ± {100 * sd:F1}");
+    }
+
+    private static double StandardError(double p, int n) => n == 0 ? double.NaN : Math.Sqrt(p * (1 - p) / n);
+
+    private sealed record PolicyManifest(string Preset, double Difficulty, int Updates, double? ValidationAccuracy, int Threads);
 
     private static IProgress<T> Progress<T>(Action<T> report) => new SyncProgress<T>(report);
 

@@ -76,9 +76,12 @@ public sealed class SamplesTests
                 CollectionAssert.AreEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes.Take(4).ToArray(), png);
                 Assert.IsGreaterThan(5000, bytes.Length, $"{png} has content");
             }
-            // Seven judges in every table: the discriminative baseline, the warm-up judge and five RL variants.
-            Assert.HasCount(8, File.ReadAllLines(Path.Combine(dir, "step-accuracy.csv")));
-            Assert.HasCount(9, File.ReadAllLines(Path.Combine(dir, "search.csv")), "header, policy alone and seven judges");
+            // Eight judges: the warm-up judge, RL on the three label schemes, RL with the world-independent analysis and the
+            // discriminative baseline per scheme; search compares the policy alone, the chosen judge and the discriminative one.
+            Assert.HasCount(9, File.ReadAllLines(Path.Combine(dir, "step-accuracy.csv")));
+            Assert.HasCount(4, File.ReadAllLines(Path.Combine(dir, "search.csv")), "header, policy alone and two judges");
+            StringAssert.Contains(report, "## Judges: what each learned from");
+            StringAssert.Contains(report, "Smoke preset");
             foreach (var scheme in new[] { "absoluteq", "relativeratio", "relativeeffective" })
                 Assert.IsNotEmpty(TrlStepwiseFormat.Read(Path.Combine(dir, $"labels-{scheme}.jsonl")));
             Assert.IsTrue(File.Exists(Path.Combine(dir, "judge-stepwiser-rl-abs-q", "model.safetensors")));
