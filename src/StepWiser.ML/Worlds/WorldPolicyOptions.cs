@@ -9,7 +9,7 @@ public sealed class WorldPolicyOptions
     private int _steps = 3000;
     private int _batchSize = 16;
     private double _learningRate = 3e-3;
-    private int _evaluateEvery = 50;
+    private int _evaluateEvery = 100;
     private int _validationProblems = 32;
     private int _validationSamples = 4;
     private int? _threads;
@@ -70,7 +70,11 @@ public sealed class WorldPolicyOptions
     /// </summary>
     public AccuracyBand? TargetAccuracy { get; set; } = new(0.35, 0.70);
 
-    /// <summary>Updates between validation checks (a last check runs at <see cref="Steps"/>).</summary>
+    /// <summary>
+    /// Updates between validation checks (default 100; a last check runs at <see cref="Steps"/>). Measured on the default
+    /// recipe (docs/world-and-annotation.md): accuracy jumps from about 3 % to 35–62 % within 100–500 updates, and every
+    /// seed measured still had a check inside [35 %, 70 %]; each check costs about 12 s on 2 cores.
+    /// </summary>
     public int EvaluateEvery
     {
         get => _evaluateEvery;
