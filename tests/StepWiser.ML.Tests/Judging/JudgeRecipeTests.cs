@@ -12,8 +12,6 @@ namespace StepWiser.ML.Tests.Judging;
 [TestClass]
 public sealed class JudgeRecipeTests
 {
-    private static readonly ArithmeticChainWorld World = new(new ArithmeticChainOptions { Difficulty = 0 });
-
     [TestMethod]
     public void CompareAnalysisFindsTheNextInstructionRecomputesItFromTheHistoryAndCompares()
     {
@@ -82,76 +80,5 @@ public sealed class JudgeRecipeTests
             Assert.AreEqual((row / 0.5f).log_softmax(-1)[token].item<float>(), tempered.LogProbs![t], 1e-4, $"tempered log-prob of token {t}");
             Assert.AreEqual(row.log_softmax(-1)[token].item<float>(), plain.LogProbs![t], 1e-4, $"temperature-1 log-prob of token {t}");
         }
-    }
-
-    [TestMethod]
-    public void TheRecipeTrainsAJudgeThatBeatsTheMajorityClassOnHeldOutGoldSteps()
-    {
-        // Solutions where about half carry one wrong instruction with consistent arithmetic (the policy's commonest
-        // mistake), labelled by a stand-in for Monte-Carlo values in a world where a wrong value never turns right again
-        // (positive before the mistake, negative from it on). The judge is a Tiny model from random weights; its analysis
-        // teacher only looks up the instruction that should come next ("After Add 3. comes Multiply by 7. Step: Add 4.
-        // Different."): the recipe must teach it on unlabelled steps, then verdicts on the selected, balanced labelled
-        // steps. Held-out gold steps come from the exact checker on other problems; always answering the majority class
-        // scores 50 % balanced accuracy.
-        var train = Solutions("judge-train", 300, seed: 1);
-        var test = Solutions("judge-test", 60, seed: 2);
-        var tokenizer = BuiltInTokenizer.Create();
-        using var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 5);
-        var options = new JudgeRecipeOptions { PretrainSteps = 200, WarmupSteps = 60, BatchSize = 32, PretrainLearningRate = 3e-3, WarmupLearningRate = 2e-3, PretrainBalanceBy = JudgeRecipeOptions.BySameOrDifferent };
-        var unlabelled = train.SelectMany(s => JudgeExample.FromSolution(s.Problem.Problem, s.Chunks, s.Labels).Select(e => e.Input)).ToArray();
-        JudgeRecipe.Pretrain(model, tokenizer, JudgeTemplate.Compact, unlabelled, InstructionAnalysis, options);
-        var labelled = JudgeRecipe.SelectSteps(train.Select(s => new StepwiseExample(s.Problem.Problem, s.Chunks, s.Labels)), options.StepSelection);
-        JudgeRecipe.WarmUp(model, tokenizer, JudgeTemplate.Compact, labelled, InstructionAnalysis, options);
-
-        var records = test.Select((s, i) => new ProcessBenchRecord { Id = $"t{i}", Problem = s.Problem.Problem, Steps = s.Chunks.ToArray(), Label = ArithmeticChainWorld.Check(s.Problem, s.Chunks).FirstErrorIndex, Subset = "test" }).ToArray();
-        var judge = new StepwiseJudge(new LocalTextGenerator(model, tokenizer), JudgeTemplate.Compact, new StepwiseJudgeOptions { MaxNewTokens = 64 });
-        var gold = JudgeBenchmark.EvaluateAsync(judge, records).GetAwaiter().GetResult().GoldSteps;
-        Assert.IsGreaterThan(0.5 + 0.15, gold.Balanced, $"balanced gold step accuracy {gold.Balanced:P1} (majority class: 50 %); positive {gold.PositiveAccuracy:P1}, negative {gold.NegativeAccuracy:P1}");
-    }
-
-    /// <summary>An analysis teacher that only looks up the next instruction (computed from problem, history and chunk).</summary>
-    private static string InstructionAnalysis(JudgeInput input)
-    {
-        var instructions = WorldJudging.Instructions(input.Problem);
-        var k = input.History.Count;
-        var previous = k == 0 ? "Start" : input.History[^1].Split("\n\n")[0];
-        var expected = k < instructions.Count ? instructions[k] : "The answer";
-        var step = input.Chunk.Split("\n\n")[0];
-        var same = k < instructions.Count ? step == expected : step.StartsWith("The answer", StringComparison.Ordinal);
-        return $"After {previous} comes {expected} Step: {(step.Length > 24 ? step[..24] : step)} {(same ? "Same." : "Different.")}";
-    }
-
-    private sealed record Solution(WorldProblem Problem, string[] Chunks, bool[] Labels);
-
-    private static Solution[] Solutions(string split, int count, int seed)
-    {
-        var random = new Random(seed);
-        return World.Generate(split, count, seed).Select(p =>
-        {
-            var chunks = p.Chunks.ToArray();
-            var wrong = random.Next(2) == 0 ? random.Next(p.Operations.Count) : -1;
-            if (wrong >= 0)
-            {
-                // A wrong instruction (another operator or operand), worked out correctly from the right value; the later
-                // steps follow the problem from the wrong value, so the answer is wrong (every operation is invertible).
-                var value = p.Operations.Take(wrong).Aggregate(p.Start, (v, op) => op.Apply(v, p.Modulus));
-                var right = p.Operations[wrong];
-                var op = right.Operator == '*' || random.Next(2) == 0
-                    ? new ChainOperation(right.Operator == '+' ? '-' : '+', right.Operator == '*' ? 1 + random.Next(p.Modulus - 1) : right.Operand, right.Digits)
-                    : right with { Operand = 1 + (right.Operand + random.Next(p.Modulus - 2)) % (p.Modulus - 1) };
-                if (op == right) op = right with { Operator = right.Operator == '+' ? '-' : '+' };
-                var result = op.Apply(value, p.Modulus);
-                chunks[wrong] = op.Instruction + "\n\n" + ArithmeticChainWorld.Equation(value, op, result);
-                for (var k = wrong + 1; k < p.Operations.Count; k++)
-                {
-                    var next = p.Operations[k].Apply(result, p.Modulus);
-                    chunks[k] = p.Operations[k].Instruction + "\n\n" + ArithmeticChainWorld.Equation(result, p.Operations[k], next);
-                    result = next;
-                }
-                chunks[^1] = $"The answer is \\boxed{{{ChainOperation.Render(result, p.Digits)}}}.";
-            }
-            return new Solution(p, chunks, chunks.Select((_, k) => wrong < 0 || k < wrong).ToArray());
-        }).ToArray();
     }
 }
