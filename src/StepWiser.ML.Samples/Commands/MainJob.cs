@@ -376,6 +376,10 @@ internal static class MainJob
         judges.Add(("StepWiser warm-up (no RL), Abs-Q", LabelScheme.AbsoluteQ, Generative("StepWiser warm-up (no RL), Abs-Q", LabelScheme.AbsoluteQ, pre, compare, rl: false)));
         judges.Add(("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, Generative("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, pre, compare, rl: true)));
         var schemes = preset.AllVariants ? Enum.GetValues<LabelScheme>() : [LabelScheme.AbsoluteQ];
+        // A scheme whose selected steps hold one label only cannot train a judge (tiny runs); it is skipped with a line.
+        bool BothLabels(LabelScheme s) => examples[s].Any(e => e.Label) && examples[s].Any(e => !e.Label) || Skip(s);
+        bool Skip(LabelScheme s) { ui.Line($"skipping {Short(s)} judges: its training steps have one label only"); return false; }
+        schemes = schemes.Where(s => s == LabelScheme.AbsoluteQ || BothLabels(s)).ToArray();
         foreach (var scheme in schemes.Where(s => s != LabelScheme.AbsoluteQ))
             judges.Add(($"StepWiser RL, {Short(scheme)}", scheme, Generative($"StepWiser RL, {Short(scheme)}", scheme, pre, compare, rl: true)));
         if (rederive is not null)

@@ -18,7 +18,7 @@ internal sealed record MainJobPreset(
 
     public static MainJobPreset Get(string name) => name switch
     {
-        "smoke" => new("smoke", 200, null, 16, 4, 2, 8, 4, 4, 2, 4, 4, 4, 4, 2, 2, true, true, ShortRecipe: true, Difficulty: 0),
+        "smoke" => new("smoke", 200, null, 48, 4, 2, 8, 4, 4, 2, 4, 4, 4, 4, 2, 2, true, true, ShortRecipe: true, Difficulty: 0),
         "quick" => new("quick", 3000, Band, 64, 4, 4, 200, 150, 60, 10, 16, 16, 48, 24, 4, 30, false, false),
         "default" => new("default", 3000, Band, 200, 4, 8, 600, 600, 150, 30, 16, 40, 200, 48, 8, 30, true, false),
         "large" => new("large", 3000, Band, 400, 8, 16, 1200, 1000, 250, 60, 16, 100, 400, 200, 8, 200, true, true, JudgeSeeds: 3),
