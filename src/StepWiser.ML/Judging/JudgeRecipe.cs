@@ -35,7 +35,8 @@ public static class JudgeRecipe
 
     /// <summary>
     /// Stage 1: teaches <paramref name="model"/> to write <paramref name="analysis"/>(step) after the judge prompt, on
-    /// unlabelled steps (no verdict, no end of sequence: the verdict stage continues the text). Does nothing when
+    /// unlabelled steps (no verdict, no end of sequence: the verdict stage continues the text), balanced by
+    /// <see cref="JudgeRecipeOptions.PretrainBalanceBy"/> when it is set and both classes occur. Does nothing when
     /// <see cref="JudgeRecipeOptions.PretrainSteps"/> is 0.
     /// </summary>
     public static TrainingResult? Pretrain(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, IReadOnlyList<JudgeInput> steps, Func<JudgeInput, string> analysis,
@@ -52,10 +53,9 @@ public static class JudgeRecipe
         var pairs = steps.Select(s => (Step: s, Analysis: analysis(s).Trim())).ToArray();
         if (options.PretrainBalanceBy is { } classOf)
         {
+            // With one class only there is nothing to balance: the steps are used as they are.
             var counts = pairs.Count(p => classOf(p.Analysis));
-            if (counts == 0 || counts == pairs.Length)
-                throw new ArgumentException($"PretrainBalanceBy puts all {pairs.Length} analyses in one class; nothing to balance", nameof(steps));
-            pairs = LabelBalancer.Balance(pairs, p => classOf(p.Analysis), options.Seed).ToArray();
+            if (counts > 0 && counts < pairs.Length) pairs = LabelBalancer.Balance(pairs, p => classOf(p.Analysis), options.Seed).ToArray();
         }
         var examples = pairs.Select(p => new SftExample(template.Render(p.Step), " " + p.Analysis)).ToArray();
         return new SftTrainer(model, tokenizer, Sft(options, options.PretrainSteps, options.PretrainLearningRate, appendEos: false)).Train(examples, progress, cancellationToken);

@@ -10,10 +10,13 @@ public sealed class WorldPolicyBandTests
 {
     private static readonly ArithmeticChainWorld World = new(new ArithmeticChainOptions { Difficulty = 0 });
 
-    /// <summary>A recipe of a few seconds: 25 small updates, checks every 10 on 3 problems × 2 samples.</summary>
+    /// <summary>
+    /// A recipe of a few seconds: 25 small updates, checks every 10 on 3 problems × 2 samples, one torch thread (two
+    /// threads on cores busy with other tests spin and run several times slower).
+    /// </summary>
     private static WorldPolicyOptions Quick(AccuracyBand? band) => new()
     {
-        Steps = 25, BatchSize = 8, TrainProblems = 200, EvaluateEvery = 10, ValidationProblems = 3, ValidationSamples = 2, TargetAccuracy = band,
+        Steps = 25, BatchSize = 8, TrainProblems = 200, EvaluateEvery = 10, ValidationProblems = 3, ValidationSamples = 2, TargetAccuracy = band, Threads = 1,
     };
 
     [TestMethod]
@@ -81,6 +84,7 @@ public sealed class WorldPolicyBandTests
     [TestMethod]
     public void SftStopHookStopsExactlyWhereAskedAndAStoppedRunResumesLikeAStraightOne()
     {
+        using var oneThread = TorchThreads.Pin(1);
         var random = new Random(4);
         var train = Enumerable.Range(0, 200).Select(_ => new SftExample($"rev {random.Next(100, 999)}=", random.Next(100, 999).ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
         SftOptions Options(string? dir = null) => new() { Steps = 20, BatchSize = 8, LearningRate = 2e-3, WarmupSteps = 3, CheckpointDirectory = dir, CheckpointEvery = 5 };
