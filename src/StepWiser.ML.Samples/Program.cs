@@ -24,11 +24,20 @@ root.Subcommands.Add(TrainJudgeCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(SamplesCommand.Create());
 
+// Exit codes and the one-line error rule: see Cli. A parse error (unknown option, missing value) is bad input too:
+// one line per error and a pointer to --help, exit 2, like every other bad input.
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    Console.Error.WriteLine($"(run with --help for the options)");
+    return Cli.BadInput;
+}
 try
 {
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (CliException e)
+catch (Exception e)
 {
-    return Cli.Fail(e.Message);
+    return Cli.Report(e);
 }

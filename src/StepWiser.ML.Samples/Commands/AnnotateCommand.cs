@@ -32,52 +32,93 @@ internal static class AnnotateCommand
         var batch = new Option<int>("--batch-size") { Description = "Solutions per policy call.", DefaultValueFactory = _ => 16 };
         var trl = new Option<FileInfo?>("--trl") { Description = "Also write TRL stepwise-supervision JSONL (labels of --scheme)." };
         var scheme = new Option<LabelScheme>("--scheme") { Description = "Scheme of the TRL labels.", DefaultValueFactory = _ => LabelScheme.AbsoluteQ };
+        var revision = new Option<string?>("--policy-revision") { Description = "With --policy-url: a revision of the served model (e.g. its commit); part of the store's key with the served model id, so rollouts of another model never mix." };
+        var retries = new Option<int>("--retries") { Description = "With --policy-url: retries of a failed request (408, 429, 5xx, timeouts, lost connections), each shown on stderr.", DefaultValueFactory = _ => 3 };
+        var timeout = new Option<double>("--timeout") { Description = "With --policy-url: seconds one request attempt may take.", DefaultValueFactory = _ => 600 };
+        var maxFailures = new Option<int>("--max-consecutive-failures") { Description = "Stop (exit 4) after this many prefixes in a row whose rollouts failed: the policy is down (0 = never stop).", DefaultValueFactory = _ => 8 };
+        var allowFailures = new Option<bool>("--allow-failures") { Description = "Exit 0 even when some prefixes' rollouts failed (their solutions still get no labels)." };
         var command = new Command("annotate", "Monte-Carlo step values and labels for solutions (resumable, shardable).")
         {
-            input, output, policy, url, model, store, shard, rollouts, maxTokens, temperature, seed, batch, trl, scheme,
+            input, output, policy, url, model, store, shard, rollouts, maxTokens, temperature, seed, batch, trl, scheme, revision, retries, timeout, maxFailures, allowFailures,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // Everything that can be checked is checked before any rollout.
             var inputFile = parse.GetValue(input)!;
             if (!inputFile.Exists) return Cli.Fail($"annotate: input file {inputFile.FullName} does not exist.");
             var policyDir = parse.GetValue(policy);
             var policyUrl = parse.GetValue(url);
             if ((policyDir is null) == (policyUrl is null)) return Cli.Fail("annotate: give exactly one of --policy <folder> or --policy-url <url>.");
             var (shardIndex, shardCount) = ParseShard(parse.GetValue(shard)!);
+            Cli.AtLeast("--rollouts", parse.GetValue(rollouts), 1);
+            Cli.AtLeast("--max-new-tokens", parse.GetValue(maxTokens), 1);
+            Cli.AtLeast("--batch-size", parse.GetValue(batch), 1);
+            Cli.AtLeast("--retries", parse.GetValue(retries), 0);
+            Cli.AtLeast("--max-consecutive-failures", parse.GetValue(maxFailures), 0);
+            Cli.InRange("--temperature", parse.GetValue(temperature), 0, 100);
+            Cli.InRange("--timeout", parse.GetValue(timeout), 0, 86_400, minExclusive: true);
+            var outputPath = parse.GetValue(output)!.FullName;
+            Cli.CheckOutputFile("--output", outputPath, inputFile.FullName);
+            var trlPath = parse.GetValue(trl)?.FullName;
+            if (trlPath is not null)
+            {
+                Cli.CheckOutputFile("--trl", trlPath, inputFile.FullName);
+                if (trlPath == outputPath) return Cli.Fail("annotate: --trl and --output name the same file.");
+            }
+            if (parse.GetValue(store) is { } storeDir) Cli.CheckOutputFolder("--store", storeDir.FullName);
             var rows = ReadInput(inputFile.FullName);
+            if (rows.Count == 0) return Cli.Fail($"annotate: {inputFile.FullName} holds no solutions (empty or blank lines only); nothing written.");
 
             ITextGenerator generator;
             IDisposable? owned = null;
+            string identity;
             if (policyDir is not null)
             {
+                if (!File.Exists(Path.Combine(policyDir.FullName, "config.json"))) return Cli.Fail($"annotate: --policy {policyDir.FullName} is not a Hugging Face checkpoint (no config.json).");
+                if (!File.Exists(Path.Combine(policyDir.FullName, "tokenizer.json"))) return Cli.Fail($"annotate: --policy {policyDir.FullName} has no tokenizer.json.");
                 var lm = HuggingFaceCheckpoint.Load(policyDir.FullName);
                 owned = lm;
                 generator = new LocalTextGenerator(lm, HuggingFaceTokenizer.Load(policyDir.FullName));
+                identity = HuggingFaceCheckpoint.Fingerprint(policyDir.FullName);
             }
             else
             {
-                if (!Uri.TryCreate(policyUrl, UriKind.Absolute, out var baseUrl)) return Cli.Fail($"annotate: --policy-url '{policyUrl}' is not an absolute URL.");
-                var remote = new OpenAICompatibleTextGenerator(new OpenAICompatibleOptions { BaseUrl = baseUrl, Model = parse.GetValue(model) });
+                if (!Uri.TryCreate(policyUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
+                    return Cli.Fail($"annotate: --policy-url '{policyUrl}' is not an absolute http(s) URL.");
+                var remote = new OpenAICompatibleTextGenerator(
+                    new OpenAICompatibleOptions { BaseUrl = baseUrl, Model = parse.GetValue(model), MaxRetries = parse.GetValue(retries), AttemptTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)) },
+                    logger: new StderrLogger("policy"));
                 owned = remote;
                 generator = remote;
+                // The served model's id (asked of the server now: a server that is down fails here, before any work).
+                var served = parse.GetValue(model) ?? (await remote.ListModelsAsync(cancellationToken)).FirstOrDefault()
+                    ?? throw new CliException($"annotate: {baseUrl} lists no model; give --policy-model");
+                identity = $"remote:{served}@{parse.GetValue(revision) ?? "unversioned"}";
             }
             using var _ = owned;
             var options = new MonteCarloOptions
             {
                 Rollouts = parse.GetValue(rollouts), MaxNewTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature),
                 Seed = parse.GetValue(seed), BatchSize = parse.GetValue(batch), StoreDirectory = parse.GetValue(store)?.FullName,
-                ShardIndex = shardIndex, ShardCount = shardCount, PolicyName = policyDir?.Name ?? policyUrl!,
+                ShardIndex = shardIndex, ShardCount = shardCount, PolicyName = identity, MaxConsecutiveFailures = parse.GetValue(maxFailures),
                 Progress = new Progress<MonteCarloProgress>(p => Console.Error.WriteLine(
                     $"  {p.Rows}/{p.TotalRows} solutions, {p.Rollouts:N0} rollouts ({p.RolloutsPerSecond:N0}/s), {p.CachedPrefixes:N0} prefixes from the store, {p.FailedPrefixes} failed, ETA {p.Eta:mm\\:ss}")),
             };
+            Console.Error.WriteLine($"policy {identity}; {rows.Count} solutions in {inputFile.Name}");
             using var annotator = new MonteCarloAnnotator(generator, new MathAnswerVerifier(), options);
             var results = await annotator.AnnotateAsync(rows.Select(r => r.Input).ToArray(), cancellationToken);
-            WriteOutput(parse.GetValue(output)!.FullName, rows, results);
-            if (parse.GetValue(trl) is { } trlFile)
-                TrlStepwiseFormat.Write(trlFile.FullName, rows.Zip(results).Where(x => x.Second is not null)
-                    .Select(x => new StepwiseExample(x.First.Input.Prompt, x.First.Input.Chunks, x.Second!.Labels(parse.GetValue(scheme)))));
-            Console.WriteLine($"annotated {results.Count(r => r is not null)} solutions: sampled {annotator.RolloutsSampled:N0} rollouts, {annotator.CachedPrefixes:N0} prefixes from the store, {annotator.FailedPrefixes} failed prefixes");
-            return 0;
+            var done = results.Count(r => r is not null);
+            var incomplete = results.Count(r => r is { IsComplete: false });
+            WriteOutput(outputPath, rows, results);
+            var trlScheme = parse.GetValue(scheme);
+            if (trlPath is not null)
+                TrlStepwiseFormat.Write(trlPath, rows.Zip(results).Where(x => x.Second is { IsComplete: true })
+                    .Select(x => new StepwiseExample(x.First.Input.Prompt, x.First.Input.Chunks, x.Second!.Labels(trlScheme))));
+            Console.WriteLine($"annotated {done} solutions: sampled {annotator.RolloutsSampled:N0} rollouts, {annotator.CachedPrefixes:N0} prefixes from the store, {annotator.FailedPrefixes} failed prefixes");
+            if (incomplete == 0) return 0;
+            Console.Error.WriteLine($"{incomplete} of {done} solutions have steps without a value ({annotator.FailedPrefixes} prefixes' rollouts failed; first failure: {annotator.FirstFailure}). "
+                + "They got no labels (labels_* are null in the output and they are left out of the TRL file); rerun with the same --store to fill them in.");
+            return parse.GetValue(allowFailures) ? 0 : Cli.PartialFailure;
         });
         return command;
     }
@@ -102,12 +143,14 @@ internal static class AnnotateCommand
             if (string.IsNullOrWhiteSpace(line)) continue;
             try
             {
-                var node = JsonNode.Parse(line)!.AsObject();
-                var prompt = node["prompt"]?.GetValue<string>() ?? throw new CliException("missing \"prompt\"");
-                var answer = node["answer"] is JsonValue a ? a.ToString() : throw new CliException("missing \"answer\"");
-                var chunks = node["chunks"] is JsonArray list ? list.Select(c => c!.GetValue<string>()).ToArray()
-                    : node["solution"] is JsonValue s ? ChunkParser.ParseTags(s.GetValue<string>()).Chunks.ToArray()
-                    : throw new CliException("needs \"chunks\" (a list) or \"solution\" (tagged text)");
+                var node = JsonNode.Parse(line) as JsonObject ?? throw new CliException("not a JSON object");
+                var prompt = node["prompt"] is JsonValue p && p.TryGetValue<string>(out var pt) ? pt : throw new CliException("needs \"prompt\" (a string)");
+                var answer = node["answer"] is JsonValue a ? a.ToString() : throw new CliException("needs \"answer\"");
+                var chunks = node["chunks"] is JsonArray list
+                    ? list.Select((c, k) => c is JsonValue v && v.TryGetValue<string>(out var text) ? text : throw new CliException($"chunk {k} is not a string")).ToArray()
+                    : node["solution"] is JsonValue s && s.TryGetValue<string>(out var solution) ? ChunkParser.ParseTags(solution).Chunks.ToArray()
+                    : throw new CliException("needs \"chunks\" (a list of strings) or \"solution\" (tagged text)");
+                if (chunks.Length == 0) throw new CliException("the solution has no chunks");
                 rows.Add(new InputRow(node, new AnnotationInput(prompt, chunks, answer)));
             }
             catch (Exception e) when (e is JsonException or CliException or FormatException or InvalidOperationException)
@@ -131,8 +174,9 @@ internal static class AnnotateCommand
                 o["q0"] = float.IsNaN(r.InitialValue) ? null : r.InitialValue;
                 o["values"] = new JsonArray(r.Values.Select(v => float.IsNaN(v) ? null : (JsonNode)v).ToArray());
                 o["failed_prefixes"] = r.FailedPrefixes;
+                // A step without a value gets no label: a solution with a missing value has null labels under every scheme.
                 foreach (var scheme in Enum.GetValues<LabelScheme>())
-                    o[$"labels_{scheme}"] = new JsonArray(r.Labels(scheme).Select(b => (JsonNode)b).ToArray());
+                    o[$"labels_{scheme}"] = r.IsComplete ? new JsonArray(r.Labels(scheme).Select(b => (JsonNode)b).ToArray()) : null;
                 writer.WriteLine(o.ToJsonString());
             }
         }

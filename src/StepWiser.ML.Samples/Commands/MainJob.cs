@@ -68,7 +68,7 @@ internal static class MainJob
         // 3. Monte-Carlo annotation (an ML.NET stage; one set of rollouts serves the three schemes).
         var rows = ui.Run($"annotating by Monte-Carlo rollouts (M = {preset.Rollouts})", solutions.Length, "solutions", bar =>
         {
-            var mcOptions = new MonteCarloOptions { Rollouts = preset.Rollouts, MaxNewTokens = solutionTokens, BatchSize = 16, StoreDirectory = Path.Combine(output, "rollouts"), PolicyName = "world-policy",
+            var mcOptions = new MonteCarloOptions { Rollouts = preset.Rollouts, MaxNewTokens = solutionTokens, BatchSize = 16, StoreDirectory = Path.Combine(output, "rollouts"), PolicyName = HuggingFaceCheckpoint.Fingerprint(policyDir),
                 Progress = Progress<MonteCarloProgress>(p => bar.Report(p.Rows, F($"{p.Rollouts:N0} rollouts, {p.RolloutsPerSecond:N0}/s"))) };
             using var annotator = ml.StepWiser().Transforms.AnnotateMonteCarlo(policy, verifier, mcOptions).Fit(chunker.Transform(data));
             return ml.Data.CreateEnumerable<AnnotatedRow>(annotator.Transform(chunker.Transform(data)), reuseRowObject: false).ToArray();

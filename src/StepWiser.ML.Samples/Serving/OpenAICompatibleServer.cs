@@ -153,7 +153,7 @@ public static class OpenAICompatibleServer
             TopP = (float)(Number(body, "top_p") ?? 1.0),
             TopK = Math.Max(0, Int(body, "top_k") ?? 0),
             Stop = stop,
-            Seed = body["seed"] is null ? null : Int(body, "seed"),
+            Seed = body["seed"] is null ? null : Long(body, "seed"),
             ReturnLogProbs = body["logprobs"] is JsonValue lp && (lp.TryGetValue<int>(out _) || (lp.TryGetValue<bool>(out var b) && b)),
         };
         try { sampling.Validate(); }
@@ -176,6 +176,15 @@ public static class OpenAICompatibleServer
         if (node is null) return null;
         if (node is JsonValue v && v.TryGetValue<long>(out var l) && l is >= int.MinValue and <= int.MaxValue) return (int)l;
         throw new RequestException($"`{name}` must be an integer", name);
+    }
+
+    // Seeds are 64-bit, as in vLLM (Monte-Carlo annotation derives one per prefix from a hash).
+    private static long? Long(JsonObject body, string name)
+    {
+        var node = body[name];
+        if (node is null) return null;
+        if (node is JsonValue v && v.TryGetValue<long>(out var l)) return l;
+        throw new RequestException($"`{name}` must be a 64-bit integer", name);
     }
 
     private static double? Number(JsonObject body, string name)

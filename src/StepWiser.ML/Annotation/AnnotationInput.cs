@@ -12,6 +12,12 @@ public sealed record AnnotationInput(string Prompt, IReadOnlyList<string> Chunks
 /// <param name="FailedPrefixes">Prefixes whose rollouts failed after retries.</param>
 public sealed record AnnotationResult(float InitialValue, IReadOnlyList<float> Values, int FailedPrefixes)
 {
-    /// <summary>Labels of the chunks under a scheme; every scheme comes from the same values.</summary>
+    /// <summary>Whether every value is present (no prefix failed), so the solution can be labelled under any scheme.</summary>
+    public bool IsComplete => FailedPrefixes == 0 && !float.IsNaN(InitialValue) && !Values.Any(float.IsNaN);
+
+    /// <summary>
+    /// Labels of the chunks under a scheme; every scheme comes from the same values. Throws when a value the scheme
+    /// needs is missing (failed rollouts): such a solution has no labels (see <see cref="IsComplete"/>).
+    /// </summary>
     public bool[] Labels(LabelScheme scheme, StepLabelOptions? options = null) => StepLabels.Compute(InitialValue, Values, scheme, options);
 }

@@ -45,6 +45,11 @@ public sealed class MonteCarloAnnotator : IDisposable
     /// <summary>Prefixes whose rollouts failed after the policy's own retries (their values are NaN).</summary>
     public long FailedPrefixes { get; private set; }
 
+    /// <summary>Why the first prefix failed (the policy's error message), or null when none did.</summary>
+    public string? FirstFailure { get; private set; }
+
+    private int _consecutiveFailures;
+
     /// <summary>
     /// Annotates the solutions of this instance's shard (rows i with i mod ShardCount = ShardIndex); rows of other
     /// shards get null. Results are in input order.
@@ -134,16 +139,26 @@ public sealed class MonteCarloAnnotator : IDisposable
                 {
                     var single = await _policy.GenerateAsync([Request(p)], cancellationToken).ConfigureAwait(false);
                     output.Add((p.Key, Score(p, single[0])));
+                    _consecutiveFailures = 0;
                 }
                 catch (Exception inner) when (inner is not OperationCanceledException)
                 {
                     FailedPrefixes++;
+                    FirstFailure ??= inner.Message;
                     output.Add((p.Key, null));
+                    if (_options.MaxConsecutiveFailures > 0 && ++_consecutiveFailures >= _options.MaxConsecutiveFailures)
+                    {
+                        // Keep what finished before stopping: a rerun resumes from the store.
+                        _store?.Append(output.Where(o => o.Item2 is not null).Select(o => (o.Item1, o.Item2!)));
+                        throw new PolicyFailedException(
+                            $"the policy failed {_consecutiveFailures} prefixes in a row; stopping (first failure: {FirstFailure}). Finished prefixes are in the store: a rerun resumes.", inner);
+                    }
                 }
             }
             return output;
         }
         for (var i = 0; i < pending.Count; i++) output.Add((pending[i].Key, Score(pending[i], results[i])));
+        _consecutiveFailures = 0;
         return output;
     }
 
@@ -165,8 +180,11 @@ public sealed class MonteCarloAnnotator : IDisposable
     private bool TryCached(string key, out byte[] rewards)
     {
         if (_memory.TryGetValue(key, out rewards!)) return true;
-        if (_store is not null && _store.TryGet(key, out rewards)) return true;
-        return false;
+        if (_store is null || !_store.TryGet(key, out rewards)) return false;
+        // The key holds the rollout count, so a stored record of another length is damage, not another run's data.
+        if (rewards.Length != _options.Rollouts)
+            throw new InvalidDataException($"{_store.Directory}: the record of prefix {key} has {rewards.Length} rewards, expected {_options.Rollouts} (a damaged store; delete its files to resample)");
+        return true;
     }
 
     private string Key(string prefixText, string reference)

@@ -82,7 +82,7 @@ public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable
         [
             OutputColumn<AnnotationResult?>.SingleVector(o.ValuesColumnName, r => r?.Values ?? []),
             OutputColumn<AnnotationResult?>.Single(o.InitialValueColumnName, r => r?.InitialValue ?? float.NaN),
-            OutputColumn<AnnotationResult?>.BooleanVector(o.LabelsColumnName, r => r?.Labels(o.Scheme, o.Labels) ?? []),
+            OutputColumn<AnnotationResult?>.BooleanVector(o.LabelsColumnName, r => r is { } a && StepLabels.IsComplete(a.InitialValue, a.Values, o.Scheme) ? a.Labels(o.Scheme, o.Labels) : []),
             OutputColumn<AnnotationResult?>.Int32(o.FailedColumnName, r => r?.FailedPrefixes ?? 0),
         ];
     }

@@ -10,6 +10,7 @@ public sealed class MonteCarloOptions
     private int _batchSize = 16;
     private int _maxNewTokens = 512;
     private float _temperature = 1.0f;
+    private int _maxConsecutiveFailures = 8;
 
     /// <summary>Input column: the prompt the policy continues (text). Default "Prompt".</summary>
     public string PromptColumnName { get; set; } = "Prompt";
@@ -91,8 +92,23 @@ public sealed class MonteCarloOptions
     /// <summary>Number of shards (default 1: everything).</summary>
     public int ShardCount { get; set; } = 1;
 
-    /// <summary>A name of the policy, part of every store key so that rollouts of different policies never mix.</summary>
+    /// <summary>
+    /// The policy's identity, part of every store key so that rollouts of different policies never mix. Give the
+    /// model's content, not its folder's name: <see cref="Models.HuggingFaceCheckpoint.Fingerprint"/> for a local
+    /// checkpoint, the served model id plus a revision for a remote one.
+    /// </summary>
     public string PolicyName { get; set; } = "policy";
+
+    /// <summary>
+    /// Consecutive prefixes whose rollouts fail (after the policy's own retries) before annotation stops with an error
+    /// (default 8): a policy that is down fails every prefix, and going on would only turn the run into missing values.
+    /// Finished prefixes stay in the store, so a rerun resumes. 0 never stops.
+    /// </summary>
+    public int MaxConsecutiveFailures
+    {
+        get => _maxConsecutiveFailures;
+        set => _maxConsecutiveFailures = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxConsecutiveFailures), value, "must be >= 0");
+    }
 
     /// <summary>Receives progress after every batch.</summary>
     public IProgress<MonteCarloProgress>? Progress { get; set; }

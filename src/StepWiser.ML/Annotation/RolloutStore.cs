@@ -118,6 +118,10 @@ public sealed class RolloutStore : IDisposable
             Line line;
             try { line = JsonSerializer.Deserialize<Line>(text) ?? throw new JsonException("null"); }
             catch (JsonException e) { throw new InvalidDataException($"{file}:{lineNumber}: corrupt rollout record ({e.Message})", e); }
+            if (string.IsNullOrEmpty(line.key) || line.rewards is null || line.rewards.Length == 0)
+                throw new InvalidDataException($"{file}:{lineNumber}: corrupt rollout record (needs a \"key\" and a non-empty \"rewards\" list)");
+            if (line.rewards.FirstOrDefault(r => r is not (0 or 1), -1) is var bad and not -1)
+                throw new InvalidDataException($"{file}:{lineNumber}: corrupt rollout record (reward {bad}; rewards are 0 or 1)");
             _entries.TryAdd(line.key, line.rewards.Select(r => (byte)r).ToArray());
             goodEnd = start;
         }

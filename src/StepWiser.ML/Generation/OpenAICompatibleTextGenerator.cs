@@ -200,8 +200,9 @@ public sealed class OpenAICompatibleTextGenerator : ITextGenerator, IDisposable
             UseJitter = true,
             OnRetry = args =>
             {
-                logger.LogWarning("Retry {Attempt} after {Outcome}; waiting {Delay}", args.AttemptNumber + 1,
-                    args.Outcome.Exception?.GetType().Name ?? $"HTTP {(int?)args.Outcome.Result?.StatusCode}", args.RetryDelay);
+                var outcome = args.Outcome.Exception is { } e ? $"{e.GetType().Name}: {e.Message}" : $"HTTP {(int?)args.Outcome.Result?.StatusCode} {args.Outcome.Result?.ReasonPhrase}";
+                logger.LogWarning("attempt {Attempt} of {Attempts} failed ({Outcome}); next attempt in {Delay:F1} s", args.AttemptNumber + 1,
+                    options.MaxRetries + 1, outcome, args.RetryDelay.TotalSeconds);
                 return default;
             },
         };

@@ -157,6 +157,34 @@ public static class HuggingFaceCheckpoint
         }
     }
 
+    /// <summary>
+    /// The identity of a checkpoint's content: SHA-256 over config.json, every *.safetensors file and the tokenizer
+    /// files present (names and bytes, in name order), as "sha256:" and 32 hex digits. Two folders with the same model
+    /// give the same value whatever their names; any change to weights, config or tokenizer changes it. Use it where
+    /// results of one model must never be mistaken for another's (the rollout store's <c>PolicyName</c>).
+    /// </summary>
+    public static string Fingerprint(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: checkpoint folder does not exist");
+        var names = new[] { "config.json" }.Concat(TokenizerFiles)
+            .Where(n => File.Exists(Path.Combine(directory, n)))
+            .Concat(Directory.GetFiles(directory, "*.safetensors").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal))
+            .ToArray();
+        if (!names.Any(n => n.EndsWith(".safetensors", StringComparison.Ordinal)))
+            throw new FileNotFoundException($"{directory}: no *.safetensors file to fingerprint");
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        foreach (var name in names)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(name + "\0"));
+            using var stream = File.OpenRead(Path.Combine(directory, name));
+            int read;
+            while ((read = stream.Read(buffer, 0, buffer.Length)) > 0) hash.AppendData(buffer, 0, read);
+        }
+        return "sha256:" + Convert.ToHexString(hash.GetHashAndReset(), 0, 16).ToLowerInvariant();
+    }
+
     /// <summary>The tokenizer files a Hugging Face checkpoint carries beside its weights.</summary>
     public static IReadOnlyList<string> TokenizerFiles { get; } =
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt"];

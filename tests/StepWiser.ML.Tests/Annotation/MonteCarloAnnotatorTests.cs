@@ -111,15 +111,77 @@ public sealed class MonteCarloAnnotatorTests
         var inner = WorldPolicyFixture.Engine();
         var flaky = new FailingPolicy(inner, r => r.Prompt!.Contains("Subtract", StringComparison.Ordinal));
         var inputs = Inputs(8);
-        using var annotator = new MonteCarloAnnotator(flaky, new MathAnswerVerifier(), Options());
+        var options = Options();
+        options.MaxConsecutiveFailures = 0; // keep going: this test is about what failed rows look like
+        using var annotator = new MonteCarloAnnotator(flaky, new MathAnswerVerifier(), options);
         var results = await annotator.AnnotateAsync(inputs);
         for (var i = 0; i < inputs.Length; i++)
         {
             var failing = inputs[i].Prompt.Contains("Subtract", StringComparison.Ordinal);
             Assert.AreEqual(failing, float.IsNaN(results[i]!.InitialValue), $"row {i}");
             Assert.AreEqual(failing ? inputs[i].Chunks.Count : 0, results[i]!.FailedPrefixes, $"row {i}");
+            Assert.AreEqual(!failing, results[i]!.IsComplete, $"row {i}");
+            // A step without a value never gets a label, under any scheme.
+            if (failing) Assert.ThrowsExactly<ArgumentException>(() => results[i]!.Labels(LabelScheme.AbsoluteQ));
         }
         Assert.IsGreaterThan(0, annotator.FailedPrefixes);
+        StringAssert.Contains(annotator.FirstFailure, "injected", "the first failure's reason is kept for the summary");
+
+        // As an ML.NET stage: a failed row's labels column is empty (no label), never a vector of false.
+        var ml = new MLContext();
+        var rows = ml.Data.LoadFromEnumerable(inputs.Select(x => new Row { Prompt = x.Prompt, Chunks = x.Chunks.ToArray(), Answer = x.Reference }));
+        var o = Options();
+        o.MaxConsecutiveFailures = 0;
+        using var stage = ml.StepWiser().Transforms.AnnotateMonteCarlo(flaky, new MathAnswerVerifier(), o).Fit(rows);
+        var labels = stage.Transform(rows).GetColumn<bool[]>("StepLabels").ToArray();
+        for (var i = 0; i < inputs.Length; i++)
+            Assert.AreEqual(inputs[i].Prompt.Contains("Subtract", StringComparison.Ordinal) ? 0 : inputs[i].Chunks.Count, labels[i].Length, $"row {i}");
+    }
+
+    [TestMethod]
+    public async Task APolicyThatIsDownStopsAnnotationWithItsReasonAndKeepsFinishedPrefixes_MockPolicy()
+    {
+        // A mock policy that works for the first 3 requests and then fails every one (a server that went down).
+        var down = new DownAfterPolicy(WorldPolicyFixture.Engine(), workingCalls: 3);
+        var store = Directory.CreateTempSubdirectory("mc-down").FullName;
+        try
+        {
+            var options = Options(store);
+            options.BatchSize = 1;
+            options.MaxConsecutiveFailures = 5;
+            using (var annotator = new MonteCarloAnnotator(down, new MathAnswerVerifier(), options))
+            {
+                var e = await Assert.ThrowsExactlyAsync<PolicyFailedException>(() => annotator.AnnotateAsync(Inputs(6)));
+                StringAssert.Contains(e.Message, "5 prefixes in a row");
+                StringAssert.Contains(e.Message, "injected");
+            }
+            var kept = File.ReadAllLines(Directory.GetFiles(store).Single()).Length;
+            Assert.IsGreaterThan(0, kept, "the prefixes finished before the failure are in the store");
+        }
+        finally
+        {
+            Directory.Delete(store, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    [DataRow("{\"key\":\"a\",\"rewards\":[1,0]}\n{\"key\":\"b\",\"rewards\":[1,2]}\n{\"key\":\"c\",\"rewards\":[0]}\n", ":2: corrupt rollout record (reward 2")]
+    [DataRow("{\"key\":\"a\",\"rewards\":[1,0]}\n{\"key\":\"b\",\"rewards\":[]}\n", ":2: corrupt rollout record")]
+    [DataRow("{\"key\":\"a\",\"rewards\":[1,0]}\n{\"key\":\"b\",\"rew\n{\"key\":\"c\",\"rewards\":[0]}\n", ":2: corrupt rollout record")]
+    [DataRow("{\"rewards\":[1]}\n", ":1: corrupt rollout record")]
+    public void ADamagedStoreRecordIsAnErrorNamingFileAndLine(string content, string expected)
+    {
+        var store = Directory.CreateTempSubdirectory("mc-corrupt").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(store, "other" + RolloutStore.Extension), content);
+            var e = Assert.ThrowsExactly<InvalidDataException>(() => new RolloutStore(store));
+            StringAssert.Contains(e.Message, "other" + RolloutStore.Extension + expected);
+        }
+        finally
+        {
+            Directory.Delete(store, recursive: true);
+        }
     }
 
     [TestMethod]
@@ -149,6 +211,14 @@ public sealed class MonteCarloAnnotatorTests
         public string Prompt { get; set; } = "";
         [VectorType] public string[] Chunks { get; set; } = [];
         public string Answer { get; set; } = "";
+    }
+
+    private sealed class DownAfterPolicy(ITextGenerator inner, int workingCalls) : ITextGenerator
+    {
+        private int _calls;
+
+        public Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _calls) > workingCalls ? throw new HttpRequestException("injected: connection refused") : inner.GenerateAsync(requests, cancellationToken);
     }
 
     private sealed class FailingPolicy(ITextGenerator inner, Func<GenerationRequest, bool> fails) : ITextGenerator

@@ -35,11 +35,19 @@ public sealed class StepLabelsTests
     }
 
     [TestMethod]
-    public void FailedRolloutsNeverBecomeLabelsSilently()
+    public void FailedRolloutsNeverBecomeLabels()
     {
-        // NaN (failed) values are negative labels here, and the annotator reports them in the FailedPrefixes column.
-        CollectionAssert.AreEqual(new[] { false, false }, StepLabels.Compute(0.5f, [float.NaN, 1f], LabelScheme.RelativeRatio));
-        CollectionAssert.AreEqual(new[] { false, true }, StepLabels.Compute(0.5f, [float.NaN, 1f], LabelScheme.AbsoluteQ));
+        // A step whose rollouts failed has no value (NaN) and so no label under any scheme: an error naming the step.
+        foreach (var scheme in Enum.GetValues<LabelScheme>())
+        {
+            var e = Assert.ThrowsExactly<ArgumentException>(() => StepLabels.Compute(0.5f, [1f, float.NaN, 1f], scheme));
+            StringAssert.Contains(e.Message, "step 2 of 3");
+            Assert.IsFalse(StepLabels.IsComplete(0.5f, [1f, float.NaN], scheme));
+        }
+        // Q_0 is needed by the relative schemes only.
+        CollectionAssert.AreEqual(new[] { true }, StepLabels.Compute(float.NaN, [1f], LabelScheme.AbsoluteQ));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => StepLabels.Compute(float.NaN, [1f], LabelScheme.RelativeRatio)).Message, "Q_0");
+        Assert.IsFalse(new AnnotationResult(0.5f, [float.NaN], 1).IsComplete);
     }
 
     [TestMethod]
