@@ -18,9 +18,15 @@ internal static class ServeCommand
         var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one).", DefaultValueFactory = _ => 8000 };
         var name = new Option<string?>("--served-model-name") { Description = "Model id clients send (default: the folder name)." };
         var device = new Option<string>("--device") { Description = "TorchSharp device: cpu or cuda[:n].", DefaultValueFactory = _ => "cpu" };
+        var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow a --host that is not loopback (the model becomes reachable from the network; set an API key)." };
+        var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "Name of an environment variable holding the API key every request must send as a bearer token (default: STEPWISER_SERVE_API_KEY when set)." };
+        var maxConcurrent = new Option<int>("--max-concurrent-requests") { Description = "Requests served or waiting at once; more get 429.", DefaultValueFactory = _ => 64 };
+        var maxPrompts = new Option<int>("--max-prompts-per-request") { Description = "Prompts in one completions request.", DefaultValueFactory = _ => 256 };
+        var maxSequences = new Option<int>("--max-sequences-per-request") { Description = "Prompts × n in one request.", DefaultValueFactory = _ => 1024 };
+        var maxBody = new Option<int>("--max-body-kb") { Description = "Largest request body in KiB (413 beyond).", DefaultValueFactory = _ => 4096 };
         var command = new Command("serve", "Serve a model on /v1/completions, /v1/chat/completions and /v1/models (OpenAI-compatible).")
         {
-            model, builtIn, host, port, name, device,
+            model, builtIn, host, port, name, device, allowRemote, apiKeyEnv, maxConcurrent, maxPrompts, maxSequences, maxBody,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -28,28 +34,61 @@ internal static class ServeCommand
             var builtInName = parse.GetValue(builtIn);
             if ((dir is null) == (builtInName is null)) return Cli.Fail("serve: give exactly one of --model <folder> or --builtin <tiny|small|medium>.");
             if (dir is not null && !File.Exists(Path.Combine(dir.FullName, "config.json"))) return Cli.Fail($"serve: {dir.FullName} has no config.json (expected a Hugging Face checkpoint folder).");
+            if (dir is not null && !File.Exists(Path.Combine(dir.FullName, "tokenizer.json"))) return Cli.Fail($"serve: {dir.FullName} has no tokenizer.json.");
+            // Where it binds, who may call and how much, all checked before the model is loaded.
+            var hostName = parse.GetValue(host)!;
+            bool loopback;
+            string url;
+            try
+            {
+                loopback = OpenAIServerOptions.CheckHost(hostName);
+                url = OpenAIServerOptions.UrlFor(hostName, parse.GetValue(port));
+            }
+            catch (ArgumentException e) { return Cli.Fail($"serve: --host/--port: {e.Message}"); }
+            if (!loopback && !parse.GetValue(allowRemote))
+                return Cli.Fail($"serve: --host {hostName} is not a loopback address; the model would be reachable from the network. Add --allow-remote (and an API key) to do that on purpose.");
+            var keyVariable = parse.GetValue(apiKeyEnv) ?? (Environment.GetEnvironmentVariable("STEPWISER_SERVE_API_KEY") is { Length: > 0 } ? "STEPWISER_SERVE_API_KEY" : null);
+            var apiKey = keyVariable is null ? null : Environment.GetEnvironmentVariable(keyVariable);
+            if (keyVariable is not null && string.IsNullOrEmpty(apiKey)) return Cli.Fail($"serve: --api-key-env {keyVariable}: that environment variable is not set.");
+            Cli.AtLeast("--max-concurrent-requests", parse.GetValue(maxConcurrent), 1);
+            Cli.AtLeast("--max-prompts-per-request", parse.GetValue(maxPrompts), 1);
+            Cli.AtLeast("--max-sequences-per-request", parse.GetValue(maxSequences), 1);
+            Cli.AtLeast("--max-body-kb", parse.GetValue(maxBody), 1);
+            var torchDevice = Cli.Device(parse.GetValue(device)!);
 
             using var lm = dir is not null
-                ? HuggingFaceCheckpoint.Load(dir.FullName, Cli.Device(parse.GetValue(device)!))
+                ? HuggingFaceCheckpoint.Load(dir.FullName, torchDevice)
                 : CausalLM.CreateRandom(builtInName switch
                 {
                     "tiny" => BuiltInModels.Tiny,
                     "small" => BuiltInModels.Small,
                     "medium" => BuiltInModels.Medium,
                     _ => throw new CliException($"serve: unknown built-in model '{builtInName}' (tiny, small or medium)."),
-                }, seed: 0);
+                }, seed: 0, torchDevice);
             var tokenizer = dir is not null ? HuggingFaceTokenizer.Load(dir.FullName) : BuiltInTokenizer.Create();
             var configPath = dir is null ? null : Path.Combine(dir.FullName, "tokenizer_config.json");
             var template = configPath is not null && File.Exists(configPath) ? ChatTemplate.FromTokenizerConfig(configPath) : ChatTemplate.ChatML;
             var engine = new LocalTextGenerator(lm, tokenizer, new LocalGeneratorOptions { ExtraEosTokenIds = EndOfTurnIds(tokenizer) });
             var options = new OpenAIServerOptions
             {
-                Url = $"http://{parse.GetValue(host)}:{parse.GetValue(port)}",
+                Url = url,
                 ModelName = parse.GetValue(name) ?? dir?.Name ?? $"builtin-{builtInName}",
+                ApiKey = apiKey,
+                MaxConcurrentRequests = parse.GetValue(maxConcurrent),
+                MaxPromptsPerRequest = parse.GetValue(maxPrompts),
+                MaxSequencesPerRequest = parse.GetValue(maxSequences),
+                MaxRequestBodyBytes = parse.GetValue(maxBody) * 1024L,
+                MaxContextTokens = lm.Config.MaxPositionEmbeddings,
+                VocabularySize = lm.Config.VocabSize,
+                CountTokens = text => tokenizer.CountTokens(text),
             };
+            options.MaxNewTokens = Math.Min(options.MaxNewTokens, Math.Max(1, lm.Config.MaxPositionEmbeddings - 1));
             await using var app = OpenAICompatibleServer.Build(engine, template, options);
-            await app.StartAsync(cancellationToken);
-            Console.WriteLine($"Serving {options.ModelName} ({lm.ParameterCount:N0} parameters, {template.Flavor} chat format) on {string.Join(", ", OpenAICompatibleServer.Addresses(app))}/v1 — Ctrl+C stops.");
+            try { await app.StartAsync(cancellationToken); }
+            catch (IOException e) { return Cli.Fail($"serve: cannot listen on {url}: {e.Message}"); }
+            if (!loopback) Console.Error.WriteLine($"warning: serving on {hostName}, reachable from the network{(apiKey is null ? " WITHOUT an API key" : "")}.");
+            Console.WriteLine($"Serving {options.ModelName} ({lm.ParameterCount:N0} parameters, {template.Flavor} chat format) on {string.Join(", ", OpenAICompatibleServer.Addresses(app))}/v1"
+                + $"{(apiKey is null ? "" : $" (API key from {keyVariable} required)")} — Ctrl+C stops.");
             await app.WaitForShutdownAsync(cancellationToken);
             return 0;
         });

@@ -15,7 +15,9 @@ namespace StepWiser.ML.Samples.Serving;
 /// <summary>
 /// An OpenAI-compatible HTTP server (ASP.NET Core minimal API) over any <see cref="ITextGenerator"/>:
 /// <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c> (ChatML) and <c>GET /v1/models</c>. Concurrent
-/// requests are coalesced into batched calls of the generator. Errors use OpenAI's error shape with status 400/404.
+/// requests are coalesced into batched calls of the generator. Each request is checked on its own before it joins a
+/// batch (types, token ids, sizes against <see cref="OpenAIServerOptions"/>' limits), so a bad request gets its own
+/// 400/413/429 in OpenAI's error shape and never fails the others; a client that disconnects stops its work.
 /// </summary>
 public static class OpenAICompatibleServer
 {
@@ -26,12 +28,40 @@ public static class OpenAICompatibleServer
     /// <param name="configure">Adds middleware before the endpoints (logging, authentication, fault injection in tests).</param>
     public static WebApplication Build(ITextGenerator generator, ChatTemplate template, OpenAIServerOptions options, Action<WebApplication>? configure = null)
     {
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Url);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         var batcher = new BatchingTextGenerator(generator);
         app.Lifetime.ApplicationStopped.Register(() => batcher.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        var key = options.ApiKey is null ? null : System.Text.Encoding.UTF8.GetBytes("Bearer " + options.ApiKey);
+        var inFlight = 0;
+        app.Use(async (context, next) =>
+        {
+            if (key is not null)
+            {
+                var given = System.Text.Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString());
+                // Constant time in the key's content (the length is not secret).
+                if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(given, key))
+                {
+                    await Error(401, "a valid API key is required (Authorization: Bearer <key>)").ExecuteAsync(context);
+                    return;
+                }
+            }
+            if (Interlocked.Increment(ref inFlight) > options.MaxConcurrentRequests)
+            {
+                Interlocked.Decrement(ref inFlight);
+                await Error(429, $"the server is busy ({options.MaxConcurrentRequests} requests in progress); retry later").ExecuteAsync(context);
+                return;
+            }
+            try { await next(context); }
+            finally { Interlocked.Decrement(ref inFlight); }
+        });
         configure?.Invoke(app);
 
         app.MapGet("/v1/models", () => Results.Json(new JsonObject
@@ -53,27 +83,39 @@ public static class OpenAICompatibleServer
         JsonObject body;
         try
         {
-            body = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted))?.AsObject()
-                ?? throw new RequestException("the request body is empty");
+            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject
+                ?? throw new RequestException("the request body must be a JSON object");
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Error(400, $"the request body is not a JSON object: {e.Message}");
+            return Error(413, $"the request body is larger than {options.MaxRequestBodyBytes:N0} bytes");
+        }
+        catch (JsonException e)
+        {
+            return Error(400, $"the request body is not valid JSON: {e.Message}");
         }
         catch (RequestException e)
         {
             return Error(400, e.Message);
         }
-        var model = body["model"]?.GetValue<string>();
-        if (model is not null && model != options.ModelName)
-            return Error(404, $"The model `{model}` does not exist; this server serves `{options.ModelName}`.", "model");
         try
         {
+            var model = Str(body, "model");
+            if (model is not null && model != options.ModelName)
+                return Error(404, $"The model `{model}` does not exist; this server serves `{options.ModelName}`.", "model");
             return Results.Json(await handler(body));
         }
         catch (RequestException e)
         {
-            return Error(400, e.Message, e.Param);
+            return Error(e.Status, e.Message, e.Param);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return Results.Empty; // the client is gone
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Error(500, $"generation failed: {e.Message}");
         }
     }
 
@@ -82,6 +124,7 @@ public static class OpenAICompatibleServer
         RejectUnsupported(body, "echo", "suffix", "best_of");
         var sampling = Sampling(body, options);
         var prompts = Prompts(body["prompt"]);
+        CheckPrompts(prompts, sampling, options);
         var requests = prompts.Select(p => p.Text is not null ? GenerationRequest.FromText(p.Text, sampling) : new GenerationRequest { PromptTokenIds = p.Ids, Options = sampling }).ToArray();
         var results = await generator.GenerateAsync(requests, cancellationToken);
         var choices = new JsonArray();
@@ -113,14 +156,18 @@ public static class OpenAICompatibleServer
     {
         RejectUnsupported(body, "tools", "functions");
         var messages = body["messages"] as JsonArray ?? throw new RequestException("`messages` must be a list", "messages");
-        var turns = messages.Select((m, i) => new ChatTurn(
-            m?["role"]?.GetValue<string>() ?? throw new RequestException($"messages[{i}].role is missing", "messages"),
-            m["content"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : throw new RequestException($"messages[{i}].content must be a string", "messages"))).ToList();
+        var turns = messages.Select((m, i) => m is JsonObject o
+            ? new ChatTurn(
+                o["role"] is JsonValue r && r.TryGetValue<string>(out var role) ? role : throw new RequestException($"messages[{i}].role must be a string", "messages"),
+                o["content"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : throw new RequestException($"messages[{i}].content must be a string", "messages"))
+            : throw new RequestException($"messages[{i}] must be an object with role and content", "messages")).ToList();
+        if (turns.Count == 0) throw new RequestException("`messages` must not be empty", "messages");
         var sampling = Sampling(body, options);
         sampling = sampling with { Stop = [.. sampling.Stop, ChatTemplate.EndOfTurn] };
         string prompt;
         try { prompt = template.Render(turns, addGenerationPrompt: true); }
         catch (ArgumentException e) { throw new RequestException(e.Message, "messages"); }
+        CheckPrompts([(prompt, null)], sampling, options);
         var result = (await generator.GenerateAsync([GenerationRequest.FromText(prompt, sampling)], cancellationToken))[0];
         var choices = new JsonArray(result.Samples.Select((s, j) => (JsonNode)new JsonObject
         {
@@ -133,7 +180,14 @@ public static class OpenAICompatibleServer
 
     private static SamplingOptions Sampling(JsonObject body, OpenAIServerOptions options)
     {
-        if (body["stream"]?.GetValue<bool>() == true) throw new RequestException("streaming is not supported; send \"stream\": false", "stream");
+        switch (body["stream"])
+        {
+            case null: break;
+            case JsonValue v when v.TryGetValue<bool>(out var streaming):
+                if (streaming) throw new RequestException("streaming is not supported; send \"stream\": false", "stream");
+                break;
+            default: throw new RequestException("`stream` must be true or false", "stream");
+        }
         var n = Int(body, "n") ?? 1;
         var maxTokens = Int(body, "max_completion_tokens") ?? Int(body, "max_tokens") ?? 16;
         if (n < 1 || n > options.MaxSamplesPerRequest) throw new RequestException($"`n` must be in [1, {options.MaxSamplesPerRequest}], got {n}", "n");
@@ -142,7 +196,7 @@ public static class OpenAICompatibleServer
         {
             null => [],
             JsonValue v when v.TryGetValue<string>(out var one) => [one],
-            JsonArray list => list.Select(s => s?.GetValue<string>() ?? throw new RequestException("`stop` entries must be strings", "stop")).ToArray(),
+            JsonArray list => list.Select(s => s is JsonValue e && e.TryGetValue<string>(out var text) ? text : throw new RequestException("`stop` entries must be strings", "stop")).ToArray(),
             _ => throw new RequestException("`stop` must be a string or a list of strings", "stop"),
         };
         var sampling = new SamplingOptions
@@ -154,7 +208,13 @@ public static class OpenAICompatibleServer
             TopK = Math.Max(0, Int(body, "top_k") ?? 0),
             Stop = stop,
             Seed = body["seed"] is null ? null : Long(body, "seed"),
-            ReturnLogProbs = body["logprobs"] is JsonValue lp && (lp.TryGetValue<int>(out _) || (lp.TryGetValue<bool>(out var b) && b)),
+            ReturnLogProbs = body["logprobs"] switch
+            {
+                null => false,
+                JsonValue lp when lp.TryGetValue<bool>(out var b) => b,
+                JsonValue lp when lp.TryGetValue<long>(out _) => true,
+                _ => throw new RequestException("`logprobs` must be a boolean or an integer", "logprobs"),
+            },
         };
         try { sampling.Validate(); }
         catch (ArgumentException e) { throw new RequestException(e.Message, e.ParamName); }
@@ -166,9 +226,40 @@ public static class OpenAICompatibleServer
         JsonValue v when v.TryGetValue<string>(out var text) => [(text, null)],
         JsonArray { Count: > 0 } list when list.All(x => x is JsonValue xv && xv.TryGetValue<string>(out _)) => list.Select(x => ((string?)x!.GetValue<string>(), (int[]?)null)).ToList(),
         JsonArray { Count: > 0 } list when list.All(x => x is JsonValue xv && xv.TryGetValue<int>(out _)) => [(null, list.Select(x => x!.GetValue<int>()).ToArray())],
-        JsonArray { Count: > 0 } list when list.All(x => x is JsonArray) => list.Select(x => ((string?)null, (int[]?)x!.AsArray().Select(t => t!.GetValue<int>()).ToArray())).ToList(),
+        JsonArray { Count: > 0 } list when list.All(x => x is JsonArray inner && inner.All(t => t is JsonValue tv && tv.TryGetValue<int>(out _))) =>
+            list.Select(x => ((string?)null, (int[]?)x!.AsArray().Select(t => t!.GetValue<int>()).ToArray())).ToList(),
         _ => throw new RequestException("`prompt` must be a string, a list of strings, a list of token ids or a list of such lists", "prompt"),
     };
+
+    /// <summary>Each prompt on its own, before it can join a batch: not empty, token ids in the vocabulary, and prompt + max_tokens within the context.</summary>
+    private static void CheckPrompts(List<(string? Text, int[]? Ids)> prompts, SamplingOptions sampling, OpenAIServerOptions options)
+    {
+        if (prompts.Count > options.MaxPromptsPerRequest)
+            throw new RequestException($"{prompts.Count} prompts in one request; at most {options.MaxPromptsPerRequest}", "prompt");
+        if ((long)prompts.Count * sampling.NumSamples > options.MaxSequencesPerRequest)
+            throw new RequestException($"{prompts.Count} prompts × n = {sampling.NumSamples} is {(long)prompts.Count * sampling.NumSamples} sequences; at most {options.MaxSequencesPerRequest} per request", "n");
+        for (var i = 0; i < prompts.Count; i++)
+        {
+            var (text, ids) = prompts[i];
+            if (text is { Length: 0 } || ids is { Length: 0 }) throw new RequestException($"prompt {i} is empty", "prompt");
+            if (ids is not null && options.VocabularySize > 0 && Array.FindIndex(ids, t => t < 0 || t >= options.VocabularySize) is var at and >= 0)
+                throw new RequestException($"prompt {i}: token id {ids[at]} is outside the vocabulary [0, {options.VocabularySize})", "prompt");
+            if (options.MaxContextTokens <= 0) continue;
+            if (text is not null && text.Length > 16L * options.MaxContextTokens) // no tokenizer yields fewer than 1 token per 16 chars here; skip tokenizing a huge text
+                throw new RequestException($"prompt {i} ({text.Length:N0} characters) is longer than the model's context of {options.MaxContextTokens} tokens", "prompt");
+            var length = ids?.Length ?? options.CountTokens?.Invoke(text!) ?? 0;
+            if (length + sampling.MaxNewTokens > options.MaxContextTokens)
+                throw new RequestException($"prompt {i} has {length} tokens; with max_tokens {sampling.MaxNewTokens} that exceeds the model's context of {options.MaxContextTokens}", "prompt");
+        }
+    }
+
+    private static string? Str(JsonObject body, string name)
+    {
+        var node = body[name];
+        if (node is null) return null;
+        if (node is JsonValue v && v.TryGetValue<string>(out var text)) return text;
+        throw new RequestException($"`{name}` must be a string", name);
+    }
 
     private static int? Int(JsonObject body, string name)
     {
@@ -214,11 +305,19 @@ public static class OpenAICompatibleServer
 
     private static IResult Error(int status, string message, string? param = null) => Results.Json(new JsonObject
     {
-        ["error"] = new JsonObject { ["message"] = message, ["type"] = status == 404 ? "NotFoundError" : "invalid_request_error", ["param"] = param, ["code"] = status },
+        ["error"] = new JsonObject
+        {
+            ["message"] = message,
+            ["type"] = status switch { 401 => "authentication_error", 404 => "NotFoundError", 429 => "rate_limit_error", >= 500 => "server_error", _ => "invalid_request_error" },
+            ["param"] = param,
+            ["code"] = status,
+        },
     }, statusCode: status);
 
-    private sealed class RequestException(string message, string? param = null) : Exception(message)
+    private sealed class RequestException(string message, string? param = null, int status = 400) : Exception(message)
     {
         public string? Param { get; } = param;
+
+        public int Status { get; } = status;
     }
 }

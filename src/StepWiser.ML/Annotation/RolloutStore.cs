@@ -120,8 +120,8 @@ public sealed class RolloutStore : IDisposable
             catch (JsonException e) { throw new InvalidDataException($"{file}:{lineNumber}: corrupt rollout record ({e.Message})", e); }
             if (string.IsNullOrEmpty(line.key) || line.rewards is null || line.rewards.Length == 0)
                 throw new InvalidDataException($"{file}:{lineNumber}: corrupt rollout record (needs a \"key\" and a non-empty \"rewards\" list)");
-            if (line.rewards.FirstOrDefault(r => r is not (0 or 1), -1) is var bad and not -1)
-                throw new InvalidDataException($"{file}:{lineNumber}: corrupt rollout record (reward {bad}; rewards are 0 or 1)");
+            if (Array.FindIndex(line.rewards, r => r is not (0 or 1)) is var at and >= 0)
+                throw new InvalidDataException($"{file}:{lineNumber}: corrupt rollout record (reward {line.rewards[at]}; rewards are 0 or 1)");
             _entries.TryAdd(line.key, line.rewards.Select(r => (byte)r).ToArray());
             goodEnd = start;
         }

@@ -6,7 +6,9 @@ namespace StepWiser.ML.Generation;
 /// Serialises concurrent callers of a generator that must not run in parallel (a local model) and coalesces their
 /// requests into batches: calls arriving within <paramref name="maxWait"/> of each other, up to
 /// <paramref name="maxBatchRequests"/> requests, go to the inner generator as one call. This is what lets a local
-/// server answer many HTTP clients with batched decoding.
+/// server answer many HTTP clients with batched decoding. When a shared batch fails, each caller's requests run again
+/// alone, so one caller's bad request fails that caller only; when every caller of a batch has cancelled, the batch is
+/// cancelled too.
 /// </summary>
 /// <param name="inner">The generator to batch for; it sees one call at a time.</param>
 /// <param name="maxBatchRequests">Most requests per inner call.</param>
@@ -74,10 +76,14 @@ public sealed class BatchingTextGenerator(ITextGenerator inner, int maxBatchRequ
     private async Task RunBatchAsync(List<Pending> batch)
     {
         var all = batch.SelectMany(p => p.Requests).ToArray();
+        // A caller that gives up gets its cancellation at once; the batch it shared with others runs on, and stops
+        // only when every caller in it has given up (so an abandoned large request does not hold up the next one).
+        using var allGone = new CancellationTokenSource();
+        var gone = 0;
+        var registrations = batch.Select(p => p.CancellationToken.Register(() => { if (Interlocked.Increment(ref gone) == batch.Count) allGone.Cancel(); })).ToArray();
         try
         {
-            // A caller that gives up gets its cancellation at once; the batch it shared with others runs on.
-            var results = await inner.GenerateAsync(all, CancellationToken.None).ConfigureAwait(false);
+            var results = await inner.GenerateAsync(all, allGone.Token).ConfigureAwait(false);
             var offset = 0;
             foreach (var p in batch)
             {
@@ -85,9 +91,25 @@ public sealed class BatchingTextGenerator(ITextGenerator inner, int maxBatchRequ
                 offset += p.Requests.Count;
             }
         }
+        catch (OperationCanceledException) when (allGone.IsCancellationRequested)
+        {
+            foreach (var p in batch) p.Completion.TrySetCanceled(p.CancellationToken);
+        }
         catch (Exception e)
         {
-            foreach (var p in batch) p.Completion.TrySetException(e);
+            if (batch.Count == 1) { batch[0].Completion.TrySetException(e); return; }
+            // One caller's bad request must not fail the others: run each caller alone, so only the bad one fails.
+            foreach (var p in batch)
+            {
+                if (p.Completion.Task.IsCompleted) continue;
+                try { p.Completion.TrySetResult(await inner.GenerateAsync(p.Requests, p.CancellationToken).ConfigureAwait(false)); }
+                catch (OperationCanceledException) when (p.CancellationToken.IsCancellationRequested) { p.Completion.TrySetCanceled(p.CancellationToken); }
+                catch (Exception alone) { p.Completion.TrySetException(alone); }
+            }
+        }
+        finally
+        {
+            foreach (var r in registrations) r.Dispose();
         }
     }
 
