@@ -21,7 +21,9 @@ internal static class AnnotateCommand
         var input = new Option<FileInfo>("--input") { Description = "JSONL: {\"prompt\", \"chunks\": [...] or \"solution\": \"<chunk>…</chunk>…\", \"answer\"} per line.", Required = true };
         var output = new Option<FileInfo>("--output") { Description = "JSONL written at the end: the input fields plus q0, values and labels under all three schemes.", Required = true };
         var policy = new Option<DirectoryInfo?>("--policy") { Description = "Local policy checkpoint (Hugging Face layout with tokenizer.json)." };
-        var url = new Option<string?>("--policy-url") { Description = "OpenAI-compatible server of the policy, e.g. http://localhost:8000/v1 (key: STEPWISER_OPENAI_API_KEY)." };
+        var url = new Option<string?>("--policy-url") { Description = "OpenAI-compatible server of the policy, e.g. http://localhost:8000/v1." };
+        var keyEnv = new Option<string?>("--api-key-env") { Description = "With --policy-url: the environment variable holding this server's API key (default: STEPWISER_OPENAI_API_KEY if set; OPENAI_API_KEY is never sent unless named here)." };
+        var insecureKey = new Option<bool>("--allow-insecure-key") { Description = "Send the API key over plain http to a host that is not loopback." };
         var model = new Option<string?>("--policy-model") { Description = "Model name on the server (default: the first it lists)." };
         var store = new Option<DirectoryInfo?>("--store") { Description = "Rollout store folder: a rerun resumes from it; shards' folders merge by copying their files together." };
         var shard = new Option<string>("--shard") { Description = "This machine's shard, i/n (0-based).", DefaultValueFactory = _ => "0/1" };
@@ -39,7 +41,7 @@ internal static class AnnotateCommand
         var allowFailures = new Option<bool>("--allow-failures") { Description = "Exit 0 even when some prefixes' rollouts failed (their solutions still get no labels)." };
         var command = new Command("annotate", "Monte-Carlo step values and labels for solutions (resumable, shardable).")
         {
-            input, output, policy, url, model, store, shard, rollouts, maxTokens, temperature, seed, batch, trl, scheme, revision, retries, timeout, maxFailures, allowFailures,
+            input, output, policy, url, model, store, shard, rollouts, maxTokens, temperature, seed, batch, trl, scheme, revision, retries, timeout, maxFailures, allowFailures, keyEnv, insecureKey,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -85,8 +87,15 @@ internal static class AnnotateCommand
             {
                 if (!Uri.TryCreate(policyUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
                     return Cli.Fail($"annotate: --policy-url '{policyUrl}' is not an absolute http(s) URL.");
+                var keyVariable = parse.GetValue(keyEnv);
+                var apiKey = keyVariable is null ? Environment.GetEnvironmentVariable("STEPWISER_OPENAI_API_KEY") : Environment.GetEnvironmentVariable(keyVariable);
+                if (keyVariable is not null && string.IsNullOrEmpty(apiKey)) return Cli.Fail($"annotate: --api-key-env {keyVariable}: that environment variable is not set.");
                 var remote = new OpenAICompatibleTextGenerator(
-                    new OpenAICompatibleOptions { BaseUrl = baseUrl, Model = parse.GetValue(model), MaxRetries = parse.GetValue(retries), AttemptTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)) },
+                    new OpenAICompatibleOptions
+                    {
+                        BaseUrl = baseUrl, Model = parse.GetValue(model), MaxRetries = parse.GetValue(retries), AttemptTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                        ApiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey, AllowInsecureApiKey = parse.GetValue(insecureKey),
+                    },
                     logger: new StderrLogger("policy"));
                 owned = remote;
                 generator = remote;
@@ -104,8 +113,8 @@ internal static class AnnotateCommand
                 Progress = new Progress<MonteCarloProgress>(p => Console.Error.WriteLine(
                     $"  {p.Rows}/{p.TotalRows} solutions, {p.Rollouts:N0} rollouts ({p.RolloutsPerSecond:N0}/s), {p.CachedPrefixes:N0} prefixes from the store, {p.FailedPrefixes} failed, ETA {p.Eta:mm\\:ss}")),
             };
+            using var annotator = new MonteCarloAnnotator(generator, new MathAnswerVerifier(), options);   // opens (and checks) the store
             Console.Error.WriteLine($"policy {identity}; {rows.Count} solutions in {inputFile.Name}");
-            using var annotator = new MonteCarloAnnotator(generator, new MathAnswerVerifier(), options);
             var results = await annotator.AnnotateAsync(rows.Select(r => r.Input).ToArray(), cancellationToken);
             var done = results.Count(r => r is not null);
             var incomplete = results.Count(r => r is { IsComplete: false });
@@ -163,8 +172,7 @@ internal static class AnnotateCommand
 
     private static void WriteOutput(string path, List<InputRow> rows, IReadOnlyList<AnnotationResult?> results)
     {
-        var temp = path + ".tmp";
-        using (var writer = new StreamWriter(temp))
+        StepWiser.ML.Data.AtomicFile.WriteText(path, writer =>
         {
             for (var i = 0; i < rows.Count; i++)
             {
@@ -179,7 +187,6 @@ internal static class AnnotateCommand
                     o[$"labels_{scheme}"] = r.IsComplete ? new JsonArray(r.Labels(scheme).Select(b => (JsonNode)b).ToArray()) : null;
                 writer.WriteLine(o.ToJsonString());
             }
-        }
-        File.Move(temp, path, overwrite: true);
+        });
     }
 }

@@ -50,6 +50,9 @@ internal static class Cli
         return code;
     }
 
+    /// <summary>A number for reports and progress lines: "n/a" where it is undefined (NaN), never "NaN".</summary>
+    public static string Num(double value, string format = "F3") => double.IsNaN(value) ? "n/a" : value.ToString(format, CultureInfo.InvariantCulture);
+
     private static string OneLine(string message) => string.Join(" ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>Parses a device name (cpu, cuda, cuda:1) and checks that this build can use it.</summary>

@@ -24,15 +24,31 @@ internal static class EvaluateCommand
             var files = parse.GetValue(input)!;
             foreach (var f in files) if (!f.Exists) return Cli.Fail($"evaluate: input file {f.FullName} does not exist.");
             var take = parse.GetValue(limit);
-            var ml = new MLContext();
+            Cli.AtLeast("--limit", take, 0);
+            var outFile = parse.GetValue(output);
+            if (outFile is not null) Cli.CheckOutputFile("--output", outFile.FullName, files.Select(f => f.FullName).ToArray());
+            // Every file is read and checked before the judge is loaded.
             var records = files.SelectMany(f => take > 0 ? ProcessBench.Read(f.FullName).Take(take) : ProcessBench.Read(f.FullName)).ToArray();
+            if (records.Length == 0) return Cli.Fail($"evaluate: {string.Join(", ", files.Select(f => f.Name))} hold{(files.Length == 1 ? "s" : "")} no records; nothing to evaluate (no output written).");
+            var ml = new MLContext();
             using var transformer = StepwiseJudgeTransformer.Load(judgeDir.FullName);
             transformer.Judge.Options.ChunksColumnName = "Steps";
-            var judged = transformer.Transform(ml.Data.LoadFromEnumerable(records));
-            var predicted = judged.GetColumn<int>(transformer.Judge.Options.FirstRejectedColumnName).ToArray();
-            var verdicts = judged.GetColumn<bool[]>(transformer.Judge.Options.VerdictsColumnName).ToArray();
-            if (parse.GetValue(output) is { } outFile)
-                File.WriteAllLines(outFile.FullName, records.Select((r, i) => new JsonObject
+            var predicted = new int[records.Length];
+            var verdicts = new bool[records.Length][];
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var size = Math.Max(1, transformer.Judge.Options.BatchSize);
+            for (var start = 0; start < records.Length; start += size)
+            {
+                var chunk = records.Skip(start).Take(size).ToArray();
+                var judged = transformer.Transform(ml.Data.LoadFromEnumerable(chunk));
+                judged.GetColumn<int>(transformer.Judge.Options.FirstRejectedColumnName).ToArray().CopyTo(predicted, start);
+                judged.GetColumn<bool[]>(transformer.Judge.Options.VerdictsColumnName).ToArray().CopyTo(verdicts, start);
+                var done = start + chunk.Length;
+                var eta = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (records.Length - done));
+                Console.Error.WriteLine($"  judged {done}/{records.Length} records, ETA {eta:mm\\:ss}");
+            }
+            if (outFile is not null)
+                AtomicText(outFile.FullName, records.Select((r, i) => new JsonObject
                 {
                     ["id"] = r.Id, ["subset"] = r.Subset, ["label"] = r.Label, ["predicted"] = predicted[i],
                     ["verdicts"] = new JsonArray(verdicts[i].Select(v => (JsonNode)v).ToArray()),
@@ -42,4 +58,7 @@ internal static class EvaluateCommand
         });
         return command;
     }
+
+    private static void AtomicText(string path, IEnumerable<string> lines) =>
+        StepWiser.ML.Data.AtomicFile.WriteText(path, writer => { foreach (var line in lines) writer.WriteLine(line); });
 }

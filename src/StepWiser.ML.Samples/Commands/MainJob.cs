@@ -41,6 +41,8 @@ internal static class MainJob
         var solutionTokens = world.Options.SolutionTokenBudget;
         var tokenizer = BuiltInTokenizer.Create();
         var report = new StringBuilder($"# StepWiser on the built-in world (preset {preset.Name})\n\n");
+        if (preset.Name == "smoke")
+            report.AppendLine("> **Smoke run: every number below is meaningless.** The smoke preset only proves that every stage runs end to end (a policy trained for seconds, a handful of problems). \"n/a\" marks a value that is undefined at this size (for example GRPO entropy when no group had mixed rewards, so nothing was updated). Use `--preset default` for results.\n");
         void Stage(string text) => ui.Line(text);
 
         // 1. Policy: SFT from scratch on canonical chunked solutions, stopped when its validation accuracy enters the
@@ -161,8 +163,8 @@ internal static class MainJob
                         judges.Add((name, scheme, judge, mcAcc.Balanced));
                         byPosition.Add(AccuracyByPosition(name, bench, result.Judgments));
                     }
-                    bar.Report(++done, F($"{name}: F1 {100 * result.Metrics.AverageF1:F1}"));
-                    Stage(F($"  {name} (seed {seed}): average F1 {100 * result.Metrics.AverageF1:F1}, balanced step accuracy {100 * result.GoldSteps.Balanced:F1} % (gold), {100 * mcAcc.Balanced:F1} % (held-out MC)"));
+                    bar.Report(++done, $"{name}: F1 {ProcessBenchMetrics.Percent(result.Metrics.AverageF1)}");
+                    Stage(F($"  {name} (seed {seed}): average F1 {ProcessBenchMetrics.Percent(result.Metrics.AverageF1)}, balanced step accuracy {100 * result.GoldSteps.Balanced:F1} % (gold), {100 * mcAcc.Balanced:F1} % (held-out MC)"));
                 }
                 return 0;
             });
@@ -248,7 +250,7 @@ internal static class MainJob
         }
         report.AppendLine("\n## GRPO curves\n\n![reward](grpo-reward.png)\n\n![entropy](grpo-entropy.png)\n\nPer-step metrics of every RL run are in `grpo-*.csv` (reward, reward by class, zero-advantage share, entropy, response length, clip fraction).\n");
         foreach (var (name, m) in curves)
-            report.AppendLine(F($"- {name}: reward {m.Take(5).Average(x => x.MeanReward):F2} (first 5 steps) → {m.TakeLast(5).Average(x => x.MeanReward):F2} (last 5); entropy {m[0].Entropy:F3} → {m[^1].Entropy:F3}; clipped tokens {m.Average(x => x.ClipFraction):P1} on average"));
+            report.AppendLine(F($"- {name}: reward {m.Take(5).Average(x => x.MeanReward):F2} (first 5 steps) → {m.TakeLast(5).Average(x => x.MeanReward):F2} (last 5); entropy {Cli.Num(m[0].Entropy)} → {Cli.Num(m[^1].Entropy)}; clipped tokens {m.Average(x => x.ClipFraction):P1} on average"));
         report.AppendLine("\n## Plots\n\n![judge accuracy by step](judge-accuracy-by-step.png)\n\n![search accuracy vs tokens](search-accuracy-vs-tokens.png)\n");
         report.AppendLine("\n## Files\n\n- `policy/`, `judge-*/`: models in Hugging Face layout (judges with `stepwiser-judge.json`; load with `StepwiseJudgeTransformer.Load`).\n- `labels-*.jsonl`: Monte-Carlo labels per scheme (TRL stepwise format; `train-judge --input` reads them).\n- `world-benchmark.json`: the held-out benchmark (ProcessBench format; `evaluate --input` reads it).\n- `evaluation.csv`, `step-accuracy.csv`, `search.csv`, `grpo-*.csv`: the tables' numbers.\n- `rollouts/`: the rollout store (a rerun reuses it).");
         report.AppendLine(F($"\nTotal time {ui.Elapsed:mm\\:ss}."));
@@ -362,7 +364,7 @@ internal static class MainJob
                 var grpo = recipe.Grpo;
                 grpo.LogCsvPath = csv;
                 var metrics = ui.Run($"GRPO: {name} ({grpo.Steps} steps)", grpo.Steps, "steps", bar => JudgeRecipe.Reinforce(model, tokenizer, JudgeTemplate.Compact, examples[scheme], recipe,
-                    Progress<GrpoStepMetrics>(m => bar.Report(m.Step, F($"reward {m.MeanReward:F2} (+ {m.RewardPositive:F2} / − {m.RewardNegative:F2}), entropy {m.Entropy:F3}, clipped {m.ClipFraction:P0}"))), cancellationToken));
+                    Progress<GrpoStepMetrics>(m => bar.Report(m.Step, F($"reward {m.MeanReward:F2} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {Cli.Num(m.Entropy)}, clipped {m.ClipFraction:P0}"))), cancellationToken));
                 grpo.LogCsvPath = null;
                 if (seed == 1) curves.Add((name, metrics));
             }

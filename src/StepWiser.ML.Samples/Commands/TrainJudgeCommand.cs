@@ -34,9 +34,10 @@ internal static class TrainJudgeCommand
         var checkpoints = new Option<DirectoryInfo?>("--checkpoints") { Description = "Checkpoint folder; a rerun with the same folder resumes exactly." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (needs the CUDA backend package).", DefaultValueFactory = _ => "cpu" };
         var seed = new Option<int>("--seed") { Description = "Seed of prompt sampling and generation.", DefaultValueFactory = _ => 1 };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing, non-empty --output folder (otherwise refused, so no earlier judge is lost)." };
         var command = new Command("train-judge", "Train a StepWiser judge with GRPO on labelled steps (TRL stepwise JSONL).")
         {
-            input, baseModel, output, template, steps, prompts, group, miniBatch, lr, maxTokens, noBalance, kl, log, checkpoints, device, seed,
+            input, baseModel, output, template, steps, prompts, group, miniBatch, lr, maxTokens, noBalance, kl, log, checkpoints, device, seed, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -46,12 +47,26 @@ internal static class TrainJudgeCommand
             if (!File.Exists(Path.Combine(baseDir.FullName, "config.json"))) return Cli.Fail($"train-judge: {baseDir.FullName} is not a Hugging Face checkpoint (no config.json).");
             var tokenizerPath = Path.Combine(baseDir.FullName, "tokenizer.json");
             if (!File.Exists(tokenizerPath)) return Cli.Fail($"train-judge: {baseDir.FullName} has no tokenizer.json.");
-            IReadOnlyList<StepwiseExample> solutions;
-            try { solutions = TrlStepwiseFormat.Read(inputFile.FullName); }
-            catch (InvalidDataException e) { return Cli.Fail($"train-judge: {e.Message}"); }
+            // Options, output paths and the input are all checked before the model is loaded.
+            Cli.AtLeast("--steps", parse.GetValue(steps), 1);
+            Cli.AtLeast("--prompts-per-step", parse.GetValue(prompts), 1);
+            Cli.AtLeast("--group-size", parse.GetValue(group), 2);
+            Cli.AtLeast("--mini-batch", parse.GetValue(miniBatch), 1);
+            Cli.AtLeast("--max-new-tokens", parse.GetValue(maxTokens), 1);
+            Cli.InRange("--lr", parse.GetValue(lr), 0, 1, minExclusive: true);
+            Cli.InRange("--kl", parse.GetValue(kl), 0, 100);
+            var torchDevice = Cli.Device(parse.GetValue(device)!);
+            var outputFolder = parse.GetValue(output)!.FullName;
+            Cli.CheckOutputFolder("--output", outputFolder);
+            if (Directory.Exists(outputFolder) && Directory.EnumerateFileSystemEntries(outputFolder).Any() && !parse.GetValue(overwrite))
+                return Cli.Fail($"train-judge: --output {outputFolder} exists and is not empty; give a new folder or --overwrite.");
+            if (parse.GetValue(log) is { } logFile) Cli.CheckOutputFile("--log", logFile.FullName, inputFile.FullName);
+            if (parse.GetValue(checkpoints) is { } checkpointDir) Cli.CheckOutputFolder("--checkpoints", checkpointDir.FullName);
+            var solutions = TrlStepwiseFormat.Read(inputFile.FullName);
+            if (solutions.Count == 0) return Cli.Fail($"train-judge: {inputFile.FullName} holds no records (empty or blank lines only).");
             var examples = solutions.SelectMany(s => JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels)).ToArray();
             var positives = examples.Count(e => e.Label);
-            if (positives == 0 || positives == examples.Length)
+            if (examples.Length > 0 && (positives == 0 || positives == examples.Length))
                 return Cli.Fail($"train-judge: {inputFile.FullName} has {examples.Length} labelled steps, all {(positives == 0 ? "negative" : "positive")}; a judge needs both classes.");
             var judgeTemplate = ChooseTemplate(parse.GetValue(template)!, baseDir.FullName);
             var outputDir = parse.GetValue(output)!.FullName;
@@ -61,7 +76,7 @@ internal static class TrainJudgeCommand
 
             var ml = new MLContext(seed: parse.GetValue(seed));
             var data = StepwiseJudgeTrainer.ToDataView(ml, examples);
-            using var model = HuggingFaceCheckpoint.Load(baseDir.FullName, Cli.Device(parse.GetValue(device)!));
+            using var model = HuggingFaceCheckpoint.Load(baseDir.FullName, torchDevice);
             var total = parse.GetValue(steps);
             var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
             {
@@ -76,7 +91,7 @@ internal static class TrainJudgeCommand
                     KlCoefficient = parse.GetValue(kl), LogCsvPath = csv, CheckpointDirectory = parse.GetValue(checkpoints)?.FullName, Seed = parse.GetValue(seed),
                 },
                 Progress = new Progress<GrpoStepMetrics>(m => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  step {m.Step}/{total}: reward {m.MeanReward:F3} (+ {m.RewardPositive:F2} / − {m.RewardNegative:F2}), entropy {m.Entropy:F3}, length {m.ResponseLength:F0}, clipped {m.ClipFraction:P1}"))),
+                    $"  step {m.Step}/{total}: reward {m.MeanReward:F3} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {(double.IsNaN(m.Entropy) ? "n/a (no group with mixed rewards: no update)" : Cli.Num(m.Entropy))}, length {m.ResponseLength:F0}, clipped {m.ClipFraction:P1}"))),
                 Metadata = new Dictionary<string, string> { ["training_data"] = inputFile.Name, ["base_model"] = baseDir.Name },
             });
             using var judge = trainer.Fit(data);

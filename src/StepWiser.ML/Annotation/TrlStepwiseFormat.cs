@@ -45,10 +45,19 @@ public static class TrlStepwiseFormat
             number++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             StepwiseExample? e;
+            if (line.Trim() == "null") throw new InvalidDataException($"{path}:{number}: a null line; a record is a JSON object");
             try { e = JsonSerializer.Deserialize<StepwiseExample>(line, Json); }
             catch (JsonException ex) { throw new InvalidDataException($"{path}:{number}: not a stepwise-supervision record ({ex.Message})", ex); }
             if (e?.Prompt is null || e.Completions is null || e.Labels is null)
                 throw new InvalidDataException($"{path}:{number}: a record needs \"prompt\", \"completions\" and \"labels\"");
+            if (e.Completions.Count == 0)
+                throw new InvalidDataException($"{path}:{number}: the record has no completions");
+            for (var k = 0; k < e.Completions.Count; k++)
+                if (e.Completions[k] is null) throw new InvalidDataException($"{path}:{number}: completion {k} is null (completions are strings)");
+            if (e.Completions.Count == 0)
+                throw new InvalidDataException($"{path}:{number}: the record has no completions");
+            for (var k = 0; k < e.Completions.Count; k++)
+                if (e.Completions[k] is null) throw new InvalidDataException($"{path}:{number}: completion {k} is null (completions are strings)");
             if (e.Completions.Count != e.Labels.Count)
                 throw new InvalidDataException($"{path}:{number}: {e.Completions.Count} completions but {e.Labels.Count} labels");
             list.Add(e);

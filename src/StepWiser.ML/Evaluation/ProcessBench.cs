@@ -20,9 +20,21 @@ public static class ProcessBench
     {
         var subset = Path.GetFileNameWithoutExtension(path);
         using var stream = File.OpenRead(path);
+        if (stream.Length == 0) throw new InvalidDataException($"{path}: the file is empty; expected a JSON array of ProcessBench records");
         var index = 0;
-        foreach (var element in JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream).ToBlockingEnumerable())
+        using var records = JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream).ToBlockingEnumerable().GetEnumerator();
+        while (true)
         {
+            JsonElement element;
+            try
+            {
+                if (!records.MoveNext()) break;
+                element = records.Current;
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{path}: not a JSON array of ProcessBench records (after record {index}: {e.Message})", e);
+            }
             yield return Parse(element, path, index, subset);
             index++;
         }
@@ -55,7 +67,8 @@ public static class ProcessBench
             return v;
         }
         var steps = Get("steps", JsonValueKind.Array).EnumerateArray().Select((s, i) => s.ValueKind == JsonValueKind.String ? s.GetString()! : throw new InvalidDataException($"{Where("steps")}[{i}]: expected a string")).ToArray();
-        var label = Get("label", JsonValueKind.Number).GetInt32();
+        var labelElement = Get("label", JsonValueKind.Number);
+        if (!labelElement.TryGetInt32(out var label)) throw new InvalidDataException($"{Where("label")}: {labelElement.GetRawText()} is not an integer step index");
         if (label < -1 || label >= steps.Length) throw new InvalidDataException($"{Where("label")}: {label} is not -1 or a step index below {steps.Length}");
         return new ProcessBenchRecord
         {

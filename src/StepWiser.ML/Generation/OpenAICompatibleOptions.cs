@@ -4,7 +4,9 @@ namespace StepWiser.ML.Generation;
 /// Where and how <see cref="OpenAICompatibleTextGenerator"/> talks to a server speaking the OpenAI-compatible
 /// <c>/v1/completions</c> API (vLLM, SGLang, llama.cpp server, TGI, or <c>serve</c> of the samples app).
 /// Unset values come from the environment: <c>STEPWISER_OPENAI_BASE_URL</c> (or <c>OPENAI_BASE_URL</c>),
-/// <c>STEPWISER_OPENAI_MODEL</c>, <c>STEPWISER_OPENAI_API_KEY</c> (or <c>OPENAI_API_KEY</c>).
+/// <c>STEPWISER_OPENAI_MODEL</c>, <c>STEPWISER_OPENAI_API_KEY</c>; <c>OPENAI_API_KEY</c> only when the base URL also
+/// came from the environment (a key is sent only to the endpoint it was configured with, never to a URL set in code).
+/// A key is never sent over plain http to a host that is not loopback unless <see cref="AllowInsecureApiKey"/> is set.
 /// </summary>
 public sealed class OpenAICompatibleOptions
 {
@@ -22,6 +24,9 @@ public sealed class OpenAICompatibleOptions
 
     /// <summary>Bearer token; never logged, never part of <see cref="ToString"/>.</summary>
     public string? ApiKey { get; set; }
+
+    /// <summary>Allows sending <see cref="ApiKey"/> over plain http to a host that is not loopback (anyone on the path can read it).</summary>
+    public bool AllowInsecureApiKey { get; set; }
 
     /// <summary>Largest number of HTTP requests in flight at once (default 16).</summary>
     public int MaxConcurrentRequests
@@ -63,14 +68,16 @@ public sealed class OpenAICompatibleOptions
     {
         var options = given is null ? new OpenAICompatibleOptions() : (OpenAICompatibleOptions)given.MemberwiseClone();
         var url = Environment.GetEnvironmentVariable("STEPWISER_OPENAI_BASE_URL") ?? Environment.GetEnvironmentVariable("OPENAI_BASE_URL");
-        if (options.BaseUrl is null && !string.IsNullOrEmpty(url))
+        var urlFromEnvironment = options.BaseUrl is null && !string.IsNullOrEmpty(url);
+        if (urlFromEnvironment)
         {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed))
                 throw new ArgumentException($"STEPWISER_OPENAI_BASE_URL/OPENAI_BASE_URL is not an absolute URL: '{url}'");
             options.BaseUrl = parsed;
         }
         options.Model ??= NullIfEmpty(Environment.GetEnvironmentVariable("STEPWISER_OPENAI_MODEL"));
-        options.ApiKey ??= NullIfEmpty(Environment.GetEnvironmentVariable("STEPWISER_OPENAI_API_KEY")) ?? NullIfEmpty(Environment.GetEnvironmentVariable("OPENAI_API_KEY"));
+        options.ApiKey ??= NullIfEmpty(Environment.GetEnvironmentVariable("STEPWISER_OPENAI_API_KEY"))
+            ?? (urlFromEnvironment ? NullIfEmpty(Environment.GetEnvironmentVariable("OPENAI_API_KEY")) : null);
         return options;
     }
 
@@ -81,6 +88,8 @@ public sealed class OpenAICompatibleOptions
             throw new InvalidOperationException("No server: set OpenAICompatibleOptions.BaseUrl or STEPWISER_OPENAI_BASE_URL (e.g. http://localhost:8000/v1).");
         if (BaseUrl.Scheme is not ("http" or "https"))
             throw new ArgumentException($"BaseUrl must be http or https, not '{BaseUrl.Scheme}'", nameof(BaseUrl));
+        if (ApiKey is not null && BaseUrl.Scheme == "http" && !BaseUrl.IsLoopback && !AllowInsecureApiKey)
+            throw new ArgumentException($"refusing to send the API key over plain http to {BaseUrl.Host}: use https, or set AllowInsecureApiKey (--allow-insecure-key) if that network is trusted", nameof(BaseUrl));
         var text = BaseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/');
         if (!text.EndsWith("/v1", StringComparison.Ordinal)) text += "/v1";
         return new Uri(text + "/");

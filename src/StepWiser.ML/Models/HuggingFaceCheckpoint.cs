@@ -32,9 +32,42 @@ public static class HuggingFaceCheckpoint
         var config = ModelConfig.Load(configPath);
         var eos = ReadGenerationEos(directory);
         if (eos is not null && config.EosTokenIds.Count == 0) config = config with { EosTokenIdRaw = eos };
+        CheckConfigAgainstWeights(config, directory);
         var model = new CausalLM(config, CPU);
         LoadWeights(model, directory);
         return model.To(device ?? CPU, dtype);
+    }
+
+    /// <summary>
+    /// Before anything is allocated: the shapes config.json implies for the embedding, the first layer's projections and
+    /// the layer count must be what the safetensors headers hold, so a wrong or hostile config (hidden_size 10^9) is an
+    /// error naming the field, not an attempt to allocate a terabyte. Only the headers are read.
+    /// </summary>
+    private static void CheckConfigAgainstWeights(ModelConfig config, string directory)
+    {
+        var map = WeightMap(directory);
+        var headers = map.Values.Distinct().ToDictionary(f => f, SafeTensorsFile.Open);
+        long[]? Shape(string name) => map.TryGetValue(name, out var file) && headers[file].Entries.TryGetValue(name, out var e) ? e.Shape.ToArray() : null;
+        void Expect(string name, string fields, params long[] expected)
+        {
+            var actual = Shape(name) ?? throw new InvalidDataException($"{directory}: missing tensor '{name}'.");
+            if (!actual.SequenceEqual(expected))
+                throw new InvalidDataException($"{directory}: config.json ({fields}) implies '{name}' of shape [{string.Join(", ", expected)}], but the weights hold [{string.Join(", ", actual)}]; the config does not belong to these weights.");
+        }
+        Expect("model.embed_tokens.weight", "vocab_size, hidden_size", config.VocabSize, config.HiddenSize);
+        Expect("model.layers.0.self_attn.q_proj.weight", "num_attention_heads × head_dim, hidden_size", (long)config.NumAttentionHeads * config.HeadDim, config.HiddenSize);
+        Expect("model.layers.0.self_attn.k_proj.weight", "num_key_value_heads × head_dim, hidden_size", (long)config.KeyValueHeads * config.HeadDim, config.HiddenSize);
+        Expect("model.layers.0.mlp.up_proj.weight", "intermediate_size, hidden_size", config.IntermediateSize, config.HiddenSize);
+        static int LayerCount(string name)
+        {
+            if (!name.StartsWith("model.layers.", StringComparison.Ordinal)) return 0;
+            var rest = name["model.layers.".Length..];
+            var dot = rest.IndexOf('.');
+            return int.TryParse(dot < 0 ? rest : rest[..dot], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i) && i < int.MaxValue ? i + 1 : 0;
+        }
+        var layers = map.Keys.Select(LayerCount).DefaultIfEmpty(0).Max();
+        if (layers != config.NumHiddenLayers)
+            throw new InvalidDataException($"{directory}: config.json says num_hidden_layers = {config.NumHiddenLayers}, but the weights hold {layers} layers.");
     }
 
     private static JsonElement? ReadGenerationEos(string directory)
