@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using StepWiser.ML.Annotation;
+using StepWiser.ML.Data;
 using StepWiser.ML.Chunking;
 using StepWiser.ML.Evaluation;
 using StepWiser.ML.Generation;
@@ -64,6 +65,12 @@ internal static class MainJob
         var solutions = sampled.Select((s, i) => (s, p: problems[i])).Where(x => x.s.IsMixed)
             .SelectMany(x => x.s.Solutions.Select(sol => new SolutionRow { Problem = x.p.Problem, Prompt = x.p.Prompt, Solution = sol, Answer = Answer(x.p) })).ToArray();
         Stage($"{solutions.Length} solutions from {sampled.Count(s => s.IsMixed)}/{problems.Count} mixed prompts");
+        // The solutions in the format `annotate --input` reads, so the command line can be tried on the same data.
+        AtomicFile.WriteText(Path.Combine(output, "solutions.jsonl"), writer =>
+        {
+            foreach (var row in solutions)
+                writer.WriteLine(new System.Text.Json.Nodes.JsonObject { ["prompt"] = row.Prompt, ["solution"] = row.Solution, ["answer"] = row.Answer }.ToJsonString());
+        });
         var data = ml.Data.LoadFromEnumerable(solutions);
         var chunker = ml.StepWiser().Transforms.ChunkSteps(new StepChunkerOptions { MalformedPolicy = MalformedChunkPolicy.Repair }).Fit(data);
 
@@ -252,7 +259,7 @@ internal static class MainJob
         foreach (var (name, m) in curves)
             report.AppendLine(F($"- {name}: reward {m.Take(5).Average(x => x.MeanReward):F2} (first 5 steps) → {m.TakeLast(5).Average(x => x.MeanReward):F2} (last 5); entropy {Cli.Num(m[0].Entropy)} → {Cli.Num(m[^1].Entropy)}; clipped tokens {m.Average(x => x.ClipFraction):P1} on average"));
         report.AppendLine("\n## Plots\n\n![judge accuracy by step](judge-accuracy-by-step.png)\n\n![search accuracy vs tokens](search-accuracy-vs-tokens.png)\n");
-        report.AppendLine("\n## Files\n\n- `policy/`, `judge-*/`: models in Hugging Face layout (judges with `stepwiser-judge.json`; load with `StepwiseJudgeTransformer.Load`).\n- `labels-*.jsonl`: Monte-Carlo labels per scheme (TRL stepwise format; `train-judge --input` reads them).\n- `world-benchmark.json`: the held-out benchmark (ProcessBench format; `evaluate --input` reads it).\n- `evaluation.csv`, `step-accuracy.csv`, `search.csv`, `grpo-*.csv`: the tables' numbers.\n- `rollouts/`: the rollout store (a rerun reuses it).");
+        report.AppendLine("\n## Files\n\n- `policy/`, `judge-*/`: models in Hugging Face layout (judges with `stepwiser-judge.json`; load with `StepwiseJudgeTransformer.Load`).\n- `solutions.jsonl`: the policy's sampled solutions in the format `annotate --input` reads.\n- `labels-*.jsonl`: Monte-Carlo labels per scheme (TRL stepwise format; `train-judge --input` reads them).\n- `world-benchmark.json`: the held-out benchmark (ProcessBench format; `evaluate --input` reads it).\n- `evaluation.csv`, `step-accuracy.csv`, `search.csv`, `grpo-*.csv`: the tables' numbers.\n- `rollouts/`: the rollout store (a rerun reuses it).");
         report.AppendLine(F($"\nTotal time {ui.Elapsed:mm\\:ss}."));
         File.WriteAllText(Path.Combine(output, "report.md"), report.ToString());
         foreach (var owner in owners) owner.Dispose();

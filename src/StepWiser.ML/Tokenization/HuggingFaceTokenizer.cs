@@ -47,7 +47,7 @@ public static class HuggingFaceTokenizer
             var (pattern, byteLevel) = ReadPreTokenizer(root, source);
             if (!byteLevel)
                 throw new InvalidDataException($"{source}: only byte-level BPE is supported (no ByteLevel pre-tokenizer found).");
-            var normalizer = ReadNormalizer(root, source);
+            var normalizer = ReadNormalizer(root, source, special.Keys);
 
             foreach (var (token, id) in special) vocab.TryAdd(token, id);
             var options = new BpeOptions(vocab)
@@ -55,7 +55,7 @@ public static class HuggingFaceTokenizer
                 Merges = merges,
                 SpecialTokens = special,
                 ByteLevel = true,
-                PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special),
+                PreTokenizer = new UnicodeRegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special),
                 Normalizer = normalizer,
             };
             return BpeTokenizer.Create(options);
@@ -154,13 +154,13 @@ public static class HuggingFaceTokenizer
         return (pattern ?? throw new InvalidDataException($"{source}: no splitting pattern in pre_tokenizer."), byteLevel);
     }
 
-    private static Normalizer? ReadNormalizer(JsonElement root, string source)
+    private static Normalizer? ReadNormalizer(JsonElement root, string source, IEnumerable<string> addedTokens)
     {
         if (!root.TryGetProperty("normalizer", out var norm) || norm.ValueKind == JsonValueKind.Null) return null;
         string type = norm.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
         return type switch
         {
-            "NFC" => new NfcNormalizer(),
+            "NFC" => new NfcNormalizer(addedTokens),
             "Sequence" when norm.GetProperty("normalizers").GetArrayLength() == 0 => null,
             _ => throw new InvalidDataException($"{source}: normalizer type '{type}' is not supported (only NFC)."),
         };

@@ -3,12 +3,47 @@ using Microsoft.ML.Tokenizers;
 
 namespace StepWiser.ML.Tokenization;
 
-/// <summary>Unicode NFC normalisation, the <c>{"type": "NFC"}</c> normaliser of Hugging Face tokenizer files.</summary>
+/// <summary>
+/// Unicode NFC normalisation, the <c>{"type": "NFC"}</c> normaliser of Hugging Face tokenizer files. Given the added
+/// tokens, it leaves them alone and normalises the text between them separately, as Hugging Face does (added tokens
+/// with <c>normalized: false</c> are matched on the raw text first): <c>&lt;|im_start|&gt;</c> followed by U+0338 stays
+/// the special token instead of turning <c>&gt;</c> + U+0338 into <c>≯</c>.
+/// </summary>
 public sealed class NfcNormalizer : Normalizer
 {
+    private readonly string[] _protected;
+
+    /// <summary>Normalises the whole text.</summary>
+    public NfcNormalizer() => _protected = [];
+
+    /// <summary>Normalises the text between occurrences of <paramref name="protectedTokens"/>, each part on its own.</summary>
+    public NfcNormalizer(IEnumerable<string> protectedTokens) =>
+        _protected = protectedTokens.Where(t => t.Length > 0).OrderByDescending(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToArray();
+
     /// <inheritdoc />
-    public override string Normalize(string original) =>
-        original.IsNormalized(NormalizationForm.FormC) ? original : original.Normalize(NormalizationForm.FormC);
+    public override string Normalize(string original)
+    {
+        if (original.IsNormalized(NormalizationForm.FormC)) return original;
+        if (_protected.Length == 0) return original.Normalize(NormalizationForm.FormC);
+        var sb = new StringBuilder(original.Length);
+        var start = 0;
+        while (start < original.Length)
+        {
+            int at = -1;
+            string? token = null;
+            foreach (var t in _protected)
+            {
+                var i = original.IndexOf(t, start, StringComparison.Ordinal);
+                if (i >= 0 && (at < 0 || i < at)) { at = i; token = t; }
+            }
+            var end = at < 0 ? original.Length : at;
+            if (end > start) sb.Append(original[start..end].Normalize(NormalizationForm.FormC));
+            if (at < 0) break;
+            sb.Append(token);
+            start = at + token!.Length;
+        }
+        return sb.ToString();
+    }
 
     /// <inheritdoc />
     public override string Normalize(ReadOnlySpan<char> original) => Normalize(original.ToString());

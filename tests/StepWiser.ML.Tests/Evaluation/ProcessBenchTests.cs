@@ -75,11 +75,32 @@ public sealed class ProcessBenchTests
     }
 
     [TestMethod]
+    public void F1IsUndefinedWhereASubsetHasNoErroneousOrNoCorrectRecordsAndLeftOutOfTheMean()
+    {
+        // As in Qwen's evaluation: no correct records in "a" gives NaN there, reported as n/a, not 0 pulling the mean down.
+        var metrics = ProcessBenchMetrics.Compute([("a", 1, 1), ("a", 0, 0), ("b", 1, 1), ("b", -1, -1)]);
+        var a = metrics.Subsets.Single(s => s.Subset == "a");
+        Assert.IsTrue(double.IsNaN(a.CorrectAccuracy) && double.IsNaN(a.F1));
+        Assert.AreEqual(1.0, a.ErrorAccuracy);
+        Assert.AreEqual(1.0, metrics.AverageF1, "the mean is over the subsets where F1 is defined");
+        CollectionAssert.AreEqual(new[] { "a" }, metrics.UndefinedSubsets.ToArray());
+        var table = metrics.ToString();
+        StringAssert.Contains(table, "n/a");
+        Assert.DoesNotContain("NaN", table);
+        Assert.IsTrue(double.IsNaN(ProcessBenchMetrics.Compute([("a", 1, 1)]).AverageF1), "no subset defined: the mean is undefined too");
+    }
+
+    [TestMethod]
     public void AJudgeRunsOverRealProcessBenchEndToEnd()
     {
         // A small random local judge (its score is near zero; the path is what is tested): reader -> judge -> evaluator.
         var ml = new MLContext();
-        var records = ProcessBench.Subsets.SelectMany(s => ProcessBench.Read(TestData.PathOf("processbench", s + ".json")).Take(3)).ToArray();
+        // Two erroneous and two correct records per subset, so every subset's F1 is defined.
+        var records = ProcessBench.Subsets.SelectMany(s =>
+        {
+            var all = ProcessBench.Read(TestData.PathOf("processbench", s + ".json")).ToArray();
+            return all.Where(r => r.Label >= 0).Take(2).Concat(all.Where(r => r.Label == -1).Take(2));
+        }).ToArray();
         var data = ml.Data.LoadFromEnumerable(records);
         using var judge = new StepwiseJudgeTransformer(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 1), BuiltInTokenizer.ToJson(), JudgeTemplate.Compact,
             new StepwiseJudgeOptions { ChunksColumnName = "Steps", MaxNewTokens = 4 });
