@@ -5,7 +5,7 @@ using StepWiser.ML.Samples.Commands;
 // `serve` exposes a model over an OpenAI-compatible API, `annotate` labels solutions by Monte-Carlo rollouts,
 // `train-judge` trains a judge with GRPO on those labels, `evaluate` scores a saved judge on ProcessBench-format files.
 var output = new Option<string>("--output") { Description = "Output folder (a rerun reuses the trained policy and the rollout store there).", DefaultValueFactory = _ => Path.Combine("out", "main") };
-var preset = new Option<string>("--preset") { Description = "smoke (seconds; proves every stage runs), quick, default (the reported run, under 15 min on 2 cores) or large.", DefaultValueFactory = _ => "default" };
+var preset = new Option<string>("--preset") { Description = "smoke (about 45 s idle on 2 cores; proves every stage runs, numbers meaningless), quick, default (the reported run; see docs/results.md for its measured time) or large.", DefaultValueFactory = _ => "default" };
 var threads = new Option<int>("--threads") { Description = "Torch threads for the whole run (results are deterministic for a given count and differ across counts; the docs' tables use 2).", DefaultValueFactory = _ => 2 };
 var root = new RootCommand("StepWiser.ML samples: the main job and tools around it.") { output, preset, threads };
 root.SetAction(async (parse, ct) =>

@@ -112,7 +112,7 @@ internal static class MainJob
         foreach (var (scheme, list) in examples)
         {
             var (rightPositive, errorNegative) = AgreementWithChecker(usable, checks, scheme);
-            report.AppendLine(F($"| {scheme} | {list.Length} | {heldOutExamples[scheme].Length} | {100.0 * list.Count(e => e.Label) / Math.Max(1, list.Length):F1} % | {100 * rightPositive:F1} % | {100 * errorNegative:F1} % |"));
+            report.AppendLine(F($"| {scheme} | {list.Length} | {heldOutExamples[scheme].Length} | {100.0 * list.Count(e => e.Label) / Math.Max(1, list.Length):F1} % | {Pct(rightPositive)} | {Pct(errorNegative)} |"));
         }
         Stage($"annotated {rows.Length} solutions; positive rates " + string.Join(", ", examples.Select(e => F($"{e.Key} {100.0 * e.Value.Count(x => x.Label) / Math.Max(1, e.Value.Length):F0} %"))));
 
@@ -417,6 +417,8 @@ internal static class MainJob
     }
 
     /// <summary>Percent with one decimal, or "mean ± sd" over several seeds; "n/a" where undefined.</summary>
+    private static string Pct(double share) => double.IsNaN(share) ? "n/a" : F($"{100 * share:F1} %");
+
     private static string Stat(IEnumerable<double> values)
     {
         var v = values.Where(x => !double.IsNaN(x)).ToArray();

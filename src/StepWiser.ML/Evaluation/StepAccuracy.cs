@@ -2,7 +2,8 @@ namespace StepWiser.ML.Evaluation;
 
 /// <summary>
 /// Per-step accuracy of verdicts against labels: plain accuracy, and balanced accuracy (the mean of the accuracies on
-/// positive and on negative steps; a class that is absent leaves the other's accuracy, and no labels give NaN).
+/// positive and on negative steps; undefined (NaN) when either class is absent, since it would then be a plain accuracy
+/// under another name).
 /// </summary>
 /// <param name="Accuracy">Share of steps whose verdict equals the label.</param>
 /// <param name="Balanced">Mean of the true-positive and true-negative rates.</param>
@@ -28,7 +29,7 @@ public sealed record StepAccuracy(double Accuracy, double Balanced, double Posit
         var negatives = labels.Count - positives;
         var tpr = positives == 0 ? double.NaN : truePositives / (double)positives;
         var tnr = negatives == 0 ? double.NaN : trueNegatives / (double)negatives;
-        var balanced = double.IsNaN(tpr) ? tnr : double.IsNaN(tnr) ? tpr : (tpr + tnr) / 2;
+        var balanced = (tpr + tnr) / 2;   // NaN when a class is absent
         return new StepAccuracy(right / (double)labels.Count, balanced, tpr, tnr, labels.Count);
     }
 }
