@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,8 +14,7 @@ namespace StepWiser.ML.Tests.Annotation;
 [TestClass]
 public sealed class AnnotateFailuresTests
 {
-    private static readonly string SamplesDll = typeof(OpenAICompatibleServer).Assembly.Location;
-
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
     [TestMethod]
     public async Task AFailingServerGivesNoLabelForAStepWithoutAValueAndARerunCompletesFromTheStore()
     {
@@ -52,7 +50,7 @@ public sealed class AnnotateFailuresTests
                  "--rollouts", "4", "--max-new-tokens", "80", "--batch-size", "2", "--retries", "0", "--max-consecutive-failures", "0"];
 
             // 1. Some requests fail: exit 3, the reason printed, null labels for the failed rows, none in the TRL file.
-            var (code, stdout, stderr) = Run(Args(Path.Combine(dir, "a.jsonl"), Path.Combine(dir, "a.trl.jsonl")));
+            var (code, stdout, stderr) = SamplesApp.Run(Args(Path.Combine(dir, "a.jsonl"), Path.Combine(dir, "a.trl.jsonl")), Limit);
             Assert.AreEqual(3, code, stderr);
             StringAssert.Contains(stderr, "first failure");
             StringAssert.Contains(stderr, "500");
@@ -75,7 +73,7 @@ public sealed class AnnotateFailuresTests
             var before = File.ReadAllText(Path.Combine(dir, "a.jsonl"));
             var down = Args(Path.Combine(dir, "a.jsonl"), Path.Combine(dir, "a.trl.jsonl")).ToList();
             down[^1] = "3";
-            (code, _, stderr) = Run([.. down, "--seed", "9"]);   // another seed: nothing in the store, every prefix asks the server
+            (code, _, stderr) = SamplesApp.Run([.. down, "--seed", "9"], Limit);   // another seed: nothing in the store, every prefix asks the server
             Assert.AreEqual(4, code, stderr);
             StringAssert.Contains(stderr, "in a row");
             Assert.AreEqual(1, stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.StartsWith("error:", StringComparison.Ordinal)), stderr);
@@ -83,7 +81,7 @@ public sealed class AnnotateFailuresTests
 
             // 3. The server works again: the rerun completes, taking the finished prefixes from the store.
             mode = "none";
-            (code, stdout, stderr) = Run(Args(Path.Combine(dir, "b.jsonl"), Path.Combine(dir, "b.trl.jsonl")));
+            (code, stdout, stderr) = SamplesApp.Run(Args(Path.Combine(dir, "b.jsonl"), Path.Combine(dir, "b.trl.jsonl")), Limit);
             Assert.AreEqual(0, code, stderr);
             Assert.IsTrue(File.ReadAllLines(Path.Combine(dir, "b.jsonl")).All(l => JsonNode.Parse(l)!["labels_AbsoluteQ"] is JsonArray), "every row labelled");
             Assert.HasCount(problems.Count, File.ReadAllLines(Path.Combine(dir, "b.trl.jsonl")));
@@ -95,17 +93,5 @@ public sealed class AnnotateFailuresTests
             await app.DisposeAsync();
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static (int Code, string Stdout, string Stderr) Run(IEnumerable<string> args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(SamplesDll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4))) { process.Kill(true); Assert.Fail("annotate did not finish"); }
-        return (process.ExitCode, stdout.Result, stderr.Result);
     }
 }

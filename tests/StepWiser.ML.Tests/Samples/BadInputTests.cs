@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using StepWiser.ML.Models;
-using StepWiser.ML.Samples.Serving;
+using StepWiser.ML.Tests.Infrastructure;
 using StepWiser.ML.Tokenization;
 
 namespace StepWiser.ML.Tests.Samples;
@@ -15,8 +14,6 @@ namespace StepWiser.ML.Tests.Samples;
 [TestClass]
 public sealed class BadInputTests
 {
-    private static readonly string SamplesDll = typeof(OpenAICompatibleServer).Assembly.Location;
-
     [TestMethod]
     public void EveryBadInputGetsOneLineNamingItExitCode2AndNoOutputIsTouched()
     {
@@ -228,7 +225,7 @@ public sealed class BadInputTests
             var failures = new ConcurrentBag<string>();
             Parallel.ForEach(cases, new ParallelOptions { MaxDegreeOfParallelism = 3 }, c =>
             {
-                var (code, stdout, stderr) = Run(c.Args);
+                var (code, stdout, stderr) = SamplesApp.Run(c.Args, TimeSpan.FromSeconds(90));
                 var what = $"[{string.Join(' ', c.Args.Select(a => a.Replace(d, "…", StringComparison.Ordinal)))}] exit {code}, stderr: {stderr.Replace(d, "…", StringComparison.Ordinal).Trim()}";
                 var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 if (code != 2) failures.Add($"exit code {code}, not 2: {what}");
@@ -250,18 +247,4 @@ public sealed class BadInputTests
 
     private static Dictionary<string, string> Snapshot(string dir) =>
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
-
-    private static (int Code, string Stdout, string Stderr) Run(string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(SamplesDll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment.Remove("STEPWISER_OPENAI_API_KEY");
-        start.Environment.Remove("STEPWISER_SERVE_API_KEY");
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(90))) { process.Kill(true); return (-1, stdout.Result, "timed out (still running after 90 s): " + stderr.Result); }
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
 }
