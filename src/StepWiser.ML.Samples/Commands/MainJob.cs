@@ -360,11 +360,12 @@ internal static class MainJob
             return dir;
         }
         var judges = new List<(string, LabelScheme, IStepJudge)>();
-        IStepJudge Generative(string name, LabelScheme scheme, string from, Func<JudgeInput, string> analysis, bool rl)
+        IStepJudge Generative(string name, LabelScheme scheme, string from, Func<JudgeInput, string> analysis, bool rl, bool warmedUp = false)
         {
             var model = HuggingFaceCheckpoint.Load(from);
-            ui.Run($"verdict stage: {name} ({recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
-                JudgeRecipe.WarmUp(model, tokenizer, JudgeTemplate.Compact, examples[scheme], analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), cancellationToken));
+            if (!warmedUp)
+                ui.Run($"verdict stage: {name} ({recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
+                    JudgeRecipe.WarmUp(model, tokenizer, JudgeTemplate.Compact, examples[scheme], analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), cancellationToken));
             if (rl)
             {
                 var csv = Path.Combine(output, $"grpo-{Slug(name)}{suffix}.csv");
@@ -382,8 +383,10 @@ internal static class MainJob
             return transformer.Judge;
         }
         var pre = Pretrained("analysis-world", compare);
-        judges.Add(("StepWiser warm-up (no RL), Abs-Q", LabelScheme.AbsoluteQ, Generative("StepWiser warm-up (no RL), Abs-Q", LabelScheme.AbsoluteQ, pre, compare, rl: false)));
-        judges.Add(("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, Generative("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, pre, compare, rl: true)));
+        const string warmName = "StepWiser warm-up (no RL), Abs-Q";
+        judges.Add((warmName, LabelScheme.AbsoluteQ, Generative(warmName, LabelScheme.AbsoluteQ, pre, compare, rl: false)));
+        // The RL judge continues from the warm-up judge just saved (the same weights its own verdict stage would give).
+        judges.Add(("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, Generative("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, Path.Combine(output, $"judge-{Slug(warmName)}{suffix}"), compare, rl: true, warmedUp: true)));
         var schemes = preset.AllVariants ? Enum.GetValues<LabelScheme>() : [LabelScheme.AbsoluteQ];
         // A scheme whose selected steps hold one label only cannot train a judge (tiny runs); it is skipped with a line.
         bool BothLabels(LabelScheme s) => examples[s].Any(e => e.Label) && examples[s].Any(e => !e.Label) || Skip(s);

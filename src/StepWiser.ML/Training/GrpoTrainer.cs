@@ -186,7 +186,8 @@ public sealed class GrpoTrainer
 
     private IReadOnlyList<JudgeExample> SamplePrompts(IReadOnlyList<JudgeExample> all, JudgeExample[] positives, JudgeExample[] negatives, int step)
     {
-        var random = new Random(HashCode.Combine(_options.Seed, step));
+        // A stable mix (HashCode.Combine is randomised per process, which made GRPO runs differ from process to process).
+        var random = new Random(unchecked((int)(((long)_options.Seed * 1_000_003L + step) * 7_919L % int.MaxValue)));
         if (!_options.BalancePrompts) return Enumerable.Range(0, _options.PromptsPerStep).Select(_ => all[random.Next(all.Count)]).ToArray();
         return Enumerable.Range(0, _options.PromptsPerStep)
             .Select(i => i % 2 == 0 ? positives[random.Next(positives.Length)] : negatives[random.Next(negatives.Length)]).ToArray();
