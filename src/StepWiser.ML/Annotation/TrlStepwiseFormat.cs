@@ -45,7 +45,6 @@ public static class TrlStepwiseFormat
             number++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             StepwiseExample? e;
-            if (line.Trim() == "null") throw new InvalidDataException($"{path}:{number}: a null line; a record is a JSON object");
             try { e = JsonSerializer.Deserialize<StepwiseExample>(line, Json); }
             catch (JsonException ex) { throw new InvalidDataException($"{path}:{number}: not a stepwise-supervision record ({ex.Message})", ex); }
             if (e?.Prompt is null || e.Completions is null || e.Labels is null)

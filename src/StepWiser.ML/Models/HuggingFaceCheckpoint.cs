@@ -32,9 +32,10 @@ public static class HuggingFaceCheckpoint
         var config = ModelConfig.Load(configPath);
         var eos = ReadGenerationEos(directory);
         if (eos is not null && config.EosTokenIds.Count == 0) config = config with { EosTokenIdRaw = eos };
-        CheckConfigAgainstWeights(config, directory);
+        var weights = OpenWeights(directory);   // every header read once, before anything is allocated
+        CheckConfigAgainstWeights(config, directory, weights);
         var model = new CausalLM(config, CPU);
-        LoadWeights(model, directory);
+        LoadWeights(model, directory, weights);
         return model.To(device ?? CPU, dtype);
     }
 
@@ -43,10 +44,9 @@ public static class HuggingFaceCheckpoint
     /// the layer count must be what the safetensors headers hold, so a wrong or hostile config (hidden_size 10^9) is an
     /// error naming the field, not an attempt to allocate a terabyte. Only the headers are read.
     /// </summary>
-    private static void CheckConfigAgainstWeights(ModelConfig config, string directory)
+    private static void CheckConfigAgainstWeights(ModelConfig config, string directory, Weights weights)
     {
-        var map = WeightMap(directory);
-        var headers = map.Values.Distinct().ToDictionary(f => f, SafeTensorsFile.Open);
+        var (map, headers) = weights;
         long[]? Shape(string name) => map.TryGetValue(name, out var file) && headers[file].Entries.TryGetValue(name, out var e) ? e.Shape.ToArray() : null;
         void Expect(string name, string fields, params long[] expected)
         {
@@ -109,10 +109,21 @@ public static class HuggingFaceCheckpoint
         throw new FileNotFoundException($"{directory}: neither {WeightsFile} nor {IndexFile} found (pickle checkpoints are never read).");
     }
 
-    /// <summary>Copies the weights of the checkpoint in <paramref name="directory"/> into <paramref name="model"/>, checking names and shapes.</summary>
-    public static void LoadWeights(CausalLM model, string directory)
+    /// <summary>Each tensor's file, and each file's parsed header.</summary>
+    private sealed record Weights(IReadOnlyDictionary<string, string> Map, IReadOnlyDictionary<string, SafeTensorsFile> Files);
+
+    private static Weights OpenWeights(string directory)
     {
-        var weightMap = WeightMap(directory);
+        var map = WeightMap(directory);
+        return new Weights(map, map.Values.Distinct().ToDictionary(f => f, SafeTensorsFile.Open));
+    }
+
+    /// <summary>Copies the weights of the checkpoint in <paramref name="directory"/> into <paramref name="model"/>, checking names and shapes.</summary>
+    public static void LoadWeights(CausalLM model, string directory) => LoadWeights(model, directory, OpenWeights(directory));
+
+    private static void LoadWeights(CausalLM model, string directory, Weights weights)
+    {
+        var weightMap = weights.Map;
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
         foreach (var name in weightMap.Keys)
         {
@@ -126,7 +137,7 @@ public static class HuggingFaceCheckpoint
         using var noGrad = no_grad();
         foreach (var group in parameters.GroupBy(p => weightMap[p.Key]))
         {
-            var file = SafeTensorsFile.Open(group.Key);
+            var file = weights.Files[group.Key];
             foreach (var (name, parameter) in group)
             {
                 if (!file.Entries.TryGetValue(name, out var entry))

@@ -11,31 +11,24 @@ namespace StepWiser.ML.Tokenization;
 /// </summary>
 public sealed class NfcNormalizer : Normalizer
 {
-    private readonly string[] _protected;
+    private readonly AddedTokenScanner _protected;
 
     /// <summary>Normalises the whole text.</summary>
-    public NfcNormalizer() => _protected = [];
+    public NfcNormalizer() => _protected = new AddedTokenScanner(null);
 
     /// <summary>Normalises the text between occurrences of <paramref name="protectedTokens"/>, each part on its own.</summary>
-    public NfcNormalizer(IEnumerable<string> protectedTokens) =>
-        _protected = protectedTokens.Where(t => t.Length > 0).OrderByDescending(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToArray();
+    public NfcNormalizer(IEnumerable<string> protectedTokens) => _protected = new AddedTokenScanner(protectedTokens);
 
     /// <inheritdoc />
     public override string Normalize(string original)
     {
         if (original.IsNormalized(NormalizationForm.FormC)) return original;
-        if (_protected.Length == 0) return original.Normalize(NormalizationForm.FormC);
+        if (_protected.IsEmpty) return original.Normalize(NormalizationForm.FormC);
         var sb = new StringBuilder(original.Length);
         var start = 0;
         while (start < original.Length)
         {
-            int at = -1;
-            string? token = null;
-            foreach (var t in _protected)
-            {
-                var i = original.IndexOf(t, start, StringComparison.Ordinal);
-                if (i >= 0 && (at < 0 || i < at)) { at = i; token = t; }
-            }
+            var (at, token) = _protected.Next(original, start);
             var end = at < 0 ? original.Length : at;
             if (end > start) sb.Append(original[start..end].Normalize(NormalizationForm.FormC));
             if (at < 0) break;

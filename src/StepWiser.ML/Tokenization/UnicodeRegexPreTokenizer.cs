@@ -17,14 +17,13 @@ namespace StepWiser.ML.Tokenization;
 public sealed class UnicodeRegexPreTokenizer : PreTokenizer
 {
     private readonly Regex _regex;
-    private readonly string[] _special;
+    private readonly AddedTokenScanner _special;
 
     /// <summary>Creates the pre-tokenizer from the split pattern and the added tokens matched before it.</summary>
     public UnicodeRegexPreTokenizer(Regex regex, IReadOnlyDictionary<string, int>? specialTokens)
     {
         _regex = regex ?? throw new ArgumentNullException(nameof(regex));
-        // Longest first, so that a special token that starts with another is preferred (leftmost-longest).
-        _special = specialTokens?.Keys.Where(k => k.Length > 0).OrderByDescending(k => k.Length).ThenBy(k => k, StringComparer.Ordinal).ToArray() ?? [];
+        _special = new AddedTokenScanner(specialTokens?.Keys);
     }
 
     /// <inheritdoc />
@@ -39,7 +38,7 @@ public sealed class UnicodeRegexPreTokenizer : PreTokenizer
         var start = 0;
         while (start < text.Length)
         {
-            var (at, token) = NextSpecial(text, start);
+            var (at, token) = _special.Next(text, start);
             var end = at < 0 ? text.Length : at;
             if (end > start) SplitPlain(text, start, end, result);
             if (at < 0) break;
@@ -47,19 +46,6 @@ public sealed class UnicodeRegexPreTokenizer : PreTokenizer
             start = at + token.Length;
         }
         return result;
-    }
-
-    private (int At, string? Token) NextSpecial(string text, int from)
-    {
-        if (_special.Length == 0) return (-1, null);
-        var best = -1;
-        string? bestToken = null;
-        foreach (var token in _special)
-        {
-            var i = text.IndexOf(token, from, StringComparison.Ordinal);
-            if (i >= 0 && (best < 0 || i < best)) { best = i; bestToken = token; }   // ties keep the longer (earlier in the list)
-        }
-        return (best, bestToken);
     }
 
     private void SplitPlain(string text, int start, int end, List<(int, int)> result)

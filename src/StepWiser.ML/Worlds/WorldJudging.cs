@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
+using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Worlds;
 
@@ -28,23 +30,15 @@ public static partial class WorldJudging
     {
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(history);
-        var instructions = Instructions(problem);
-        var k = history.Count;
-        var start = StartPattern().Match(problem);
-        var modulus = ModulusPattern().Match(problem);
-        var digits = start.Success && modulus.Success && modulus.Groups[1].Success ? start.Groups[1].Length : 1;
-        var value = k == 0 ? Number(start) : LastResult(history[^1]);
-        if (k < instructions.Count)
+        var r = Read(problem, history);
+        if (r.K < r.Instructions.Count)
         {
-            var goal = $"The step should {char.ToLowerInvariant(instructions[k][0])}{instructions[k][1..]}";
-            var op = Operation(instructions[k], digits);
-            if (value is null || Number(modulus, 2) is not { } m || m < 2 || !ChainOperation.IsWritable(digits, (int)m) || op is null) return goal;
-            var result = op.Apply(value.Value, (int)m);
-            return $"{goal[..^1]}: {ArithmeticChainWorld.Equation(value.Value, op, result)}.";
+            var goal = $"The step should {char.ToLowerInvariant(r.Instructions[r.K][0])}{r.Instructions[r.K][1..]}";
+            return r.Equation is null ? goal : $"{goal[..^1]}: {r.Equation}.";
         }
-        return value is null || k > instructions.Count
+        return r.Value is null || r.K > r.Instructions.Count
             ? "The step should state the final answer."
-            : $"The step should state the final answer: {ChainOperation.Render(value.Value, digits)}.";
+            : $"The step should state the final answer: {ChainOperation.Render(r.Value.Value, r.Digits)}.";
     }
 
     /// <summary>
@@ -61,29 +55,61 @@ public static partial class WorldJudging
     public static string CompareAnalysis(JudgeInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var problem = input.Problem;
-        var history = input.History;
+        var r = Read(input.Problem, input.History);
+        var k = r.K;
+        var previous = k == 0 ? (r.Start.Success ? r.Start.Value : "the start") : k - 1 < r.Instructions.Count ? r.Instructions[k - 1] : "the answer";
+        var step = RederivationAnalysis.Flatten(input.Chunk).TrimEnd('.');
+        string expected;
+        if (k < r.Instructions.Count)
+        {
+            var equation = r.Equation ?? "?";
+            expected = $"{r.Instructions[k]} {equation}";
+            var same = Same(expected, step) || (r.Equation is not null && Same(equation, step));   // the instruction line is optional
+            return $"After {previous} comes {expected}. Step: {step}. {(same ? "Same." : "Different.")}";
+        }
+        var answer = r.Value is null || k > r.Instructions.Count ? "?" : ChainOperation.Render(r.Value.Value, r.Digits);
+        expected = $"The answer is \\boxed{{{answer}}}.";
+        return $"After {previous} comes the answer: \\boxed{{{answer}}}. Step: {step}. {(Same(expected, step) ? "Same." : "Different.")}";
+    }
+
+    /// <summary>
+    /// What both analyses read from the problem and the history: the instructions, the step's index, the start, the
+    /// digits per number, the value the history ends with, and the next instruction worked out from it (null when it
+    /// cannot be: no value, no usable modulus, or past the last instruction).
+    /// </summary>
+    private sealed record Reading(IReadOnlyList<string> Instructions, int K, Match Start, int Digits, long? Value, string? Equation);
+
+    private static Reading Read(string problem, IReadOnlyList<string> history)
+    {
         var instructions = Instructions(problem);
         var k = history.Count;
         var start = StartPattern().Match(problem);
         var modulus = ModulusPattern().Match(problem);
         var digits = start.Success && modulus.Success && modulus.Groups[1].Success ? start.Groups[1].Length : 1;
         var value = k == 0 ? Number(start) : LastResult(history[^1]);
-        var previous = k == 0 ? (start.Success ? start.Value : "the start") : k - 1 < instructions.Count ? instructions[k - 1] : "the answer";
-        var step = RederivationAnalysis.Flatten(input.Chunk).TrimEnd('.');
-        string expected;
-        if (k < instructions.Count)
+        string? equation = null;
+        if (k < instructions.Count && value is { } v && Operation(instructions[k], digits) is { } op
+            && Number(modulus, 2) is { } m && m >= 2 && ChainOperation.IsWritable(digits, (int)m))
+            equation = ArithmeticChainWorld.Equation(v, op, op.Apply(v, (int)m));
+        return new Reading(instructions, k, start, digits, value, equation);
+    }
+
+    /// <summary>
+    /// Unlabelled steps for the judge's analysis stage: the policy's samples (2 per problem, T = 1, seed 3) on
+    /// <paramref name="problems"/> problems of the world's own "judge-pretrain" split, every chunk with the history
+    /// before it. No label and no checker output is attached.
+    /// </summary>
+    public static async Task<IReadOnlyList<JudgeInput>> UnlabelledStepsAsync(ITextGenerator policy, ArithmeticChainWorld world, int problems, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(world);
+        var list = world.Generate("judge-pretrain", problems, 1);
+        var sampled = await policy.GenerateAsync(list.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 2, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 3 })).ToArray(), cancellationToken).ConfigureAwait(false);
+        return list.SelectMany((p, i) => sampled[i].Samples.SelectMany(s =>
         {
-            var op = Operation(instructions[k], digits);
-            var equation = value is null || Number(modulus, 2) is not { } m || m < 2 || !ChainOperation.IsWritable(digits, (int)m) || op is null
-                ? "?" : ArithmeticChainWorld.Equation(value.Value, op, op.Apply(value.Value, (int)m));
-            expected = $"{instructions[k]} {equation}";
-            var same = Same(expected, step) || (equation != "?" && Same(equation, step));   // the instruction line is optional
-            return $"After {previous} comes {expected}. Step: {step}. {(same ? "Same." : "Different.")}";
-        }
-        var answer = value is null || k > instructions.Count ? "?" : ChainOperation.Render(value.Value, digits);
-        expected = $"The answer is \\boxed{{{answer}}}.";
-        return $"After {previous} comes the answer: \\boxed{{{answer}}}. Step: {step}. {(Same(expected, step) ? "Same." : "Different.")}";
+            var chunks = ChunkParser.ParseTags(s.Text, MalformedChunkPolicy.Repair).Chunks;
+            return chunks.Select((c, k) => new JudgeInput(p.Problem, chunks.Take(k).ToArray(), c));
+        })).ToArray();
     }
 
     private static bool Same(string expected, string step) =>
