@@ -37,13 +37,7 @@ internal static class AnalysisCurveBenchmark
             "tiny" => BuiltInModels.Tiny, "small" => BuiltInModels.Small, "medium" => BuiltInModels.Medium,
             _ => throw new ArgumentException($"--scratch {scratch}: tiny, small or medium"),
         }, seed);
-        var problems = world.Generate("judge-pretrain", pretrainProblems, 1);
-        var sampled = policy.GenerateAsync(problems.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 2, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 3 })).ToArray()).GetAwaiter().GetResult();
-        var unlabelled = problems.SelectMany((p, i) => sampled[i].Samples.SelectMany(s =>
-        {
-            var chunks = ChunkParser.ParseTags(s.Text, MalformedChunkPolicy.Repair).Chunks;
-            return chunks.Select((c, k) => new JudgeInput(p.Problem, chunks.Take(k).ToArray(), c));
-        })).ToArray();
+        var unlabelled = WorldJudging.UnlabelledStepsAsync(policy, world, pretrainProblems).GetAwaiter().GetResult();
         var template = JudgeTemplate.Compact;
         var pairs = unlabelled.Select(s => (Step: s, Analysis: WorldJudging.CompareAnalysis(s).Trim())).ToArray();
         pairs = LabelBalancer.Balance(pairs, p => JudgeRecipeOptions.BySameOrDifferent(p.Analysis), seed).ToArray();

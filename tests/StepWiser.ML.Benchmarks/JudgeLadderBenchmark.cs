@@ -160,13 +160,7 @@ internal sealed record LadderData(
         var benchmark = ProcessBench.Read(benchmarkPath).Select(r => { r.Subset = r.Steps.Length <= 4 ? "short" : r.Steps.Length <= 5 ? "medium" : "long"; return r; }).ToArray();
 
         // Unlabelled steps: policy samples on a split of their own, every step with its own history.
-        var problems = world.Generate("judge-pretrain", pretrainProblems, 1);
-        var sampled = policy.GenerateAsync(problems.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 2, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 3 })).ToArray()).GetAwaiter().GetResult();
-        var unlabelled = problems.SelectMany((p, i) => sampled[i].Samples.SelectMany(s =>
-        {
-            var chunks = ChunkParser.ParseTags(s.Text, MalformedChunkPolicy.Repair).Chunks;
-            return chunks.Select((c, k) => new JudgeInput(p.Problem, chunks.Take(k).ToArray(), c));
-        })).ToArray();
+        var unlabelled = WorldJudging.UnlabelledStepsAsync(policy, world, pretrainProblems).GetAwaiter().GetResult();
         // The world-independent analysis: the policy re-derives each step (unlabelled and labelled ones alike).
         var labelledInputs = train.Values.SelectMany(v => v).DistinctBy(e => e.Prompt + string.Join("\u0001", e.Completions))
             .SelectMany(e => JudgeExample.FromSolution(e.Prompt, e.Completions, e.Labels).Select(x => x.Input)).ToArray();

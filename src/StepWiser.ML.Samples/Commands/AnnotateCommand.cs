@@ -87,14 +87,12 @@ internal static class AnnotateCommand
             {
                 if (!Uri.TryCreate(policyUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
                     return Cli.Fail($"annotate: --policy-url '{policyUrl}' is not an absolute http(s) URL.");
-                var keyVariable = parse.GetValue(keyEnv);
-                var apiKey = keyVariable is null ? Environment.GetEnvironmentVariable("STEPWISER_OPENAI_API_KEY") : Environment.GetEnvironmentVariable(keyVariable);
-                if (keyVariable is not null && string.IsNullOrEmpty(apiKey)) return Cli.Fail($"annotate: --api-key-env {keyVariable}: that environment variable is not set.");
+                var (apiKey, _) = Cli.ApiKey("annotate", parse.GetValue(keyEnv), "STEPWISER_OPENAI_API_KEY");
                 var remote = new OpenAICompatibleTextGenerator(
                     new OpenAICompatibleOptions
                     {
                         BaseUrl = baseUrl, Model = parse.GetValue(model), MaxRetries = parse.GetValue(retries), AttemptTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
-                        ApiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey, AllowInsecureApiKey = parse.GetValue(insecureKey),
+                        ApiKey = apiKey, AllowInsecureApiKey = parse.GetValue(insecureKey),
                     },
                     logger: new StderrLogger("policy"));
                 owned = remote;

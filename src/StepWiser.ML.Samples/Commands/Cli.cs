@@ -66,6 +66,19 @@ internal static class Cli
         return device;
     }
 
+    /// <summary>
+    /// The API key of a command: from the environment variable <paramref name="named"/> (<c>--api-key-env</c>), which
+    /// must then be set, or else from <paramref name="defaultVariable"/> when that is set; (null, null) when neither.
+    /// </summary>
+    public static (string? Key, string? Variable) ApiKey(string command, string? named, string defaultVariable)
+    {
+        var variable = named ?? defaultVariable;
+        var key = Environment.GetEnvironmentVariable(variable);
+        if (!string.IsNullOrEmpty(key)) return (key, variable);
+        if (named is not null) throw new CliException($"{command}: --api-key-env {named}: that environment variable is not set.");
+        return (null, null);
+    }
+
     /// <summary>Throws a one-line error naming <paramref name="option"/> unless <paramref name="value"/> ≥ <paramref name="min"/>.</summary>
     public static void AtLeast(string option, long value, long min)
     {

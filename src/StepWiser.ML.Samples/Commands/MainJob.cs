@@ -122,7 +122,7 @@ internal static class MainJob
         var bench = (await WorldBenchmark.BuildAsync(policy, [("world", world)], preset.BenchmarkPerSubset * 3, seed: 5, cancellationToken: cancellationToken))
             .Select(r => { r.Subset = r.Steps.Length <= 4 ? "short" : r.Steps.Length <= 5 ? "medium" : "long"; return r; }).ToArray();
         ProcessBench.Write(Path.Combine(output, "world-benchmark.json"), bench);
-        var unlabelled = await UnlabelledStepsAsync(policy, world, preset.PretrainProblems, cancellationToken);
+        var unlabelled = await WorldJudging.UnlabelledStepsAsync(policy, world, preset.PretrainProblems, cancellationToken);
         Func<JudgeInput, string> compare = WorldJudging.CompareAnalysis;
         Func<JudgeInput, string>? rederive = null;
         if (preset.Rederive)
@@ -317,17 +317,6 @@ internal static class MainJob
     }
 
     /// <summary>Policy solutions on a split of their own, every step with its own history: what the analysis stage trains on (no labels).</summary>
-    private static async Task<IReadOnlyList<JudgeInput>> UnlabelledStepsAsync(ITextGenerator policy, ArithmeticChainWorld world, int problems, CancellationToken cancellationToken)
-    {
-        var list = world.Generate("judge-pretrain", problems, 1);
-        var sampled = await policy.GenerateAsync(list.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 2, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 3 })).ToArray(), cancellationToken);
-        return list.SelectMany((p, i) => sampled[i].Samples.SelectMany(s =>
-        {
-            var chunks = ChunkParser.ParseTags(s.Text, MalformedChunkPolicy.Repair).Chunks;
-            return chunks.Select((c, k) => new JudgeInput(p.Problem, chunks.Take(k).ToArray(), c));
-        })).ToArray();
-    }
-
     private static JudgeRecipeOptions Recipe(MainJobPreset preset, int seed) => new()
     {
         PretrainSteps = preset.PretrainSteps, WarmupSteps = preset.WarmupSteps, Seed = seed, PretrainBalanceBy = JudgeRecipeOptions.BySameOrDifferent,

@@ -47,9 +47,7 @@ internal static class ServeCommand
             catch (ArgumentException e) { return Cli.Fail($"serve: --host/--port: {e.Message}"); }
             if (!loopback && !parse.GetValue(allowRemote))
                 return Cli.Fail($"serve: --host {hostName} is not a loopback address; the model would be reachable from the network. Add --allow-remote (and an API key) to do that on purpose.");
-            var keyVariable = parse.GetValue(apiKeyEnv) ?? (Environment.GetEnvironmentVariable("STEPWISER_SERVE_API_KEY") is { Length: > 0 } ? "STEPWISER_SERVE_API_KEY" : null);
-            var apiKey = keyVariable is null ? null : Environment.GetEnvironmentVariable(keyVariable);
-            if (keyVariable is not null && string.IsNullOrEmpty(apiKey)) return Cli.Fail($"serve: --api-key-env {keyVariable}: that environment variable is not set.");
+            var (apiKey, keyVariable) = Cli.ApiKey("serve", parse.GetValue(apiKeyEnv), "STEPWISER_SERVE_API_KEY");
             Cli.AtLeast("--max-concurrent-requests", parse.GetValue(maxConcurrent), 1);
             Cli.AtLeast("--max-prompts-per-request", parse.GetValue(maxPrompts), 1);
             Cli.AtLeast("--max-sequences-per-request", parse.GetValue(maxSequences), 1);

@@ -1,5 +1,4 @@
-using System.Diagnostics;
-using StepWiser.ML.Samples.Serving;
+using StepWiser.ML.Tests.Infrastructure;
 
 namespace StepWiser.ML.Tests.Annotation;
 
@@ -15,12 +14,8 @@ public sealed class CommandLineTests
     [DataRow("evaluate --judge /tmp --input /etc/hostname", "not a saved StepWiser judge")]
     public void BadArgumentsGiveOneLineAndANonZeroExit(string arguments, string expected)
     {
-        var start = new ProcessStartInfo("dotnet", $"\"{typeof(OpenAICompatibleServer).Assembly.Location}\" {arguments}") { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.AreNotEqual(0, process.ExitCode);
+        var (code, _, stderr) = SamplesApp.Run(arguments.Split(' '), TimeSpan.FromMinutes(2));
+        Assert.AreNotEqual(0, code);
         StringAssert.Contains(stderr, expected);
         Assert.DoesNotContain("   at ", stderr, "no stack trace");
     }
