@@ -1,6 +1,6 @@
 namespace StepWiser.ML.Annotation;
 
-/// <summary>How Monte-Carlo step values become a binary label per chunk (METHOD.md §2).</summary>
+/// <summary>How Monte-Carlo step values become a binary label per chunk (docs/world-and-annotation.md, "Monte-Carlo annotation").</summary>
 public enum LabelScheme
 {
     /// <summary>Abs-Q: positive iff Q_i &gt; 0.</summary>

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace StepWiser.ML.Judging;
 
 /// <summary>
-/// The discriminative baseline (METHOD.md §4): the same backbone trained on the same labels to emit one token, "+" or
+/// The discriminative baseline (the paper's discriminative PRM baseline; docs/judging-evaluation-search.md): the same backbone trained on the same labels to emit one token, "+" or
 /// "-", right after the step; the step score is the probability of "+" against "-". No analysis is written.
 /// </summary>
 public sealed class DiscriminativeJudge : IStepJudge

@@ -1,6 +1,6 @@
 namespace StepWiser.ML.Search;
 
-/// <summary>Options of <see cref="ChunkResetSearch"/> (METHOD.md §6).</summary>
+/// <summary>Options of <see cref="ChunkResetSearch"/> (docs/judging-evaluation-search.md).</summary>
 public sealed class ChunkResetOptions
 {
     /// <summary>Attempts per chunk before giving up on resetting it (default 5).</summary>

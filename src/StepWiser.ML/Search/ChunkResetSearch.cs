@@ -5,7 +5,7 @@ using StepWiser.ML.Reasoning;
 namespace StepWiser.ML.Search;
 
 /// <summary>
-/// Chunk-reset search (METHOD.md §6): the policy writes one chunk at a time (it stops at <c>&lt;/chunk&gt;</c>), the
+/// Chunk-reset search (docs/judging-evaluation-search.md): the policy writes one chunk at a time (it stops at <c>&lt;/chunk&gt;</c>), the
 /// judge checks it, and a rejected chunk is discarded and regenerated from the same point, up to
 /// <see cref="ChunkResetOptions.MaxTries"/> attempts. All problems advance together: one policy call and one judge call
 /// per round. It is itself an <see cref="ITextGenerator"/> (a searched policy): each request's prompt is searched.

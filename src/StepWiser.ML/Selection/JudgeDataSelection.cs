@@ -5,7 +5,7 @@ using StepWiser.ML.Reasoning;
 namespace StepWiser.ML.Selection;
 
 /// <summary>
-/// Stepwise rejection-sampling data selection (METHOD.md §6): sample N solutions per prompt, keep the correct ones,
+/// Stepwise rejection-sampling data selection (docs/judging-evaluation-search.md): sample N solutions per prompt, keep the correct ones,
 /// and pick the one with the highest mean chunk score from the judge (a chunk's score is the share of Positive among
 /// the judge's k sampled verdicts); outcome-only selection picks a random correct one instead. Fine-tune the policy on
 /// either pick (e.g. with <see cref="Training.SftTrainer"/>) to compare them.

@@ -1,6 +1,6 @@
 namespace StepWiser.ML.Training;
 
-/// <summary>Options of <see cref="GrpoTrainer"/> (METHOD.md §3; DAPO-style token-level loss, no KL by default).</summary>
+/// <summary>Options of <see cref="GrpoTrainer"/> (docs/judging-evaluation-search.md, "GRPO"; DAPO-style token-level loss, no KL by default).</summary>
 public sealed class GrpoOptions
 {
     /// <summary>RL steps (one batch of prompts each).</summary>
