@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace StepWiser.ML.Training;
 
 /// <summary>
-/// Trains a generative stepwise judge with GRPO (METHOD.md §3): each step samples a (balanced) batch of labelled step
+/// Trains a generative stepwise judge with GRPO (docs/judging-evaluation-search.md, "GRPO"): each step samples a (balanced) batch of labelled step
 /// prompts, G responses per prompt, rewards 1 when the boxed verdict equals the label (0 otherwise, unparseable
 /// included), normalises rewards within each group, and updates with the clipped surrogate using clip-higher and
 /// token-level aggregation; optional k3 KL to the initial model. Groups with zero advantage carry no gradient and are
@@ -75,10 +75,13 @@ public sealed class GrpoTrainer
 
     private GrpoStepMetrics RunStep(int step, IReadOnlyList<JudgeExample> batch, LocalTextGenerator engine, AdamW optimizer, CausalLM? reference, double lr)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var prompts = batch.Select(e => _template.Render(e.Input)).ToArray();
         var sampling = new SamplingOptions { NumSamples = _options.GroupSize, MaxNewTokens = _options.MaxNewTokens, Temperature = _options.Temperature, ReturnLogProbs = true, TemperedLogProbs = true };
         var requests = prompts.Select((p, i) => GenerationRequest.FromText(p, sampling with { Seed = ((long)_options.Seed * 1_000_003 + step) * 10_007 + i * _options.GroupSize })).ToArray();
+        var generationStart = clock.Elapsed;
         var results = engine.Generate(requests);
+        var generation = clock.Elapsed - generationStart;
 
         var rollouts = new List<Rollout>();
         double rewardSum = 0, rewardPos = 0, rewardNeg = 0, unparseable = 0, length = 0;
@@ -106,10 +109,13 @@ public sealed class GrpoTrainer
             }
         }
 
+        var updateStart = clock.Elapsed;
         var (entropy, clipFraction) = Update(rollouts, optimizer, reference, lr);
+        var update = clock.Elapsed - updateStart;
         var total = batch.Count * _options.GroupSize;
         return new GrpoStepMetrics(step + 1, rewardSum / total, countPos == 0 ? double.NaN : rewardPos / countPos, countNeg == 0 ? double.NaN : rewardNeg / countNeg,
-            zeroGroups / (double)batch.Count, entropy, length / total, clipFraction, unparseable / total, lr);
+            zeroGroups / (double)batch.Count, entropy, length / total, clipFraction, unparseable / total, lr,
+            generation.TotalSeconds, update.TotalSeconds, (clock.Elapsed - generation - update).TotalSeconds);
     }
 
     /// <summary>Clipped-surrogate updates over mini-batches; returns mean entropy and clip fraction over response tokens.</summary>

@@ -92,6 +92,9 @@ public sealed class JudgeTests
             Assert.HasCount(25, lines);
             Assert.IsTrue(metrics.All(m => m.ClipFraction is >= 0 and <= 1 && m.ZeroAdvantageShare is >= 0 and <= 1 && m.UnparseableShare < 0.5));
             Assert.IsTrue(metrics.All(m => double.IsNaN(m.RewardPositive)), "no positive prompts were sampled");
+            // Every step's time is split into generation, updates and the rest; a step with mixed rewards updated.
+            Assert.IsTrue(metrics.All(m => m.GenerationSeconds > 0 && m.OtherSeconds >= 0 && Math.Abs(m.TotalSeconds - (m.GenerationSeconds + m.UpdateSeconds + m.OtherSeconds)) < 1e-9));
+            Assert.IsTrue(metrics.Where(m => m.ZeroAdvantageShare < 1).All(m => m.UpdateSeconds > 0), "steps with a learning signal spent time updating");
             Assert.ThrowsExactly<ArgumentException>(() => new GrpoTrainer(model, tokenizer, Short, new GrpoOptions { Steps = 1 }).Train(train), "balancing needs both classes");
         }
         finally

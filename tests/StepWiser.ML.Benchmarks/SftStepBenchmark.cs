@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using StepWiser.ML.Models;
+using StepWiser.ML.Training;
+using static TorchSharp.torch;
+
+/// <summary>
+/// Where a supervised update's time goes (issues 14 and 17): on a built-in model, a (batch, length) batch of random
+/// tokens, the time of the forward pass, of forward + backward, and of a whole update (+ clipping and AdamW), each
+/// the median of <c>--repeats</c> runs after warm-up, with the achieved GFLOP/s of the matrix products (6 × parameters ×
+/// tokens). Usage: --suite sft-step [--model tiny|small|medium] [--batch 32] [--length 300] [--repeats 10]
+/// </summary>
+internal static class SftStepBenchmark
+{
+    public static void Run(string size, int batch, int length, int repeats)
+    {
+        var config = size switch { "tiny" => BuiltInModels.Tiny, "small" => BuiltInModels.Small, _ => BuiltInModels.Medium };
+        using var model = CausalLM.CreateRandom(config, seed: 1);
+        model.train();
+        var random = new Random(1);
+        using var ids = tensor(Enumerable.Range(0, batch * length).Select(_ => (long)random.Next(32, 127)).ToArray()).view(batch, length);
+        using var targets = ids.roll(-1, 1).reshape(-1);
+        using var optimizer = new AdamW(model.named_parameters());
+        double Median(Action a)
+        {
+            for (int i = 0; i < 3; i++) a();   // warm-up: the first runs pay for fresh memory
+            var times = new List<double>();
+            for (int i = 0; i < repeats; i++) { var c = Stopwatch.StartNew(); a(); times.Add(c.Elapsed.TotalMilliseconds); }
+            times.Sort();
+            return times[times.Count / 2];
+        }
+        Tensor Loss()
+        {
+            var logits = model.Forward(ids);
+            return nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), targets);
+        }
+        double fwd = Median(() => { using var s = NewDisposeScope(); using var g = no_grad(); Loss(); });
+        double fwdGrad = Median(() => { using var s = NewDisposeScope(); Loss(); });
+        double fwdBwd = Median(() => { using var s = NewDisposeScope(); optimizer.ZeroGrad(); Loss().backward(); });
+        double step = Median(() =>
+        {
+            using var s = NewDisposeScope();
+            optimizer.ZeroGrad();
+            Loss().backward();
+            nn.utils.clip_grad_norm_(optimizer.Parameters, 1.0);
+            optimizer.Update(1e-4);
+        });
+        double flops = 6.0 * model.ParameterCount * batch * length;
+        Console.WriteLine($"sft step: built-in {size} ({model.ParameterCount:N0} parameters), batch {batch} x {length} tokens, threads {get_num_threads()}");
+        Console.WriteLine($"| part | ms | share of the update |\n|---|---|---|");
+        Console.WriteLine($"| forward (no grad) | {fwd:F1} | {fwd / step:P0} |");
+        Console.WriteLine($"| forward (recording) | {fwdGrad:F1} | {fwdGrad / step:P0} |");
+        Console.WriteLine($"| backward | {fwdBwd - fwdGrad:F1} | {(fwdBwd - fwdGrad) / step:P0} |");
+        Console.WriteLine($"| clip + AdamW | {step - fwdBwd:F1} | {(step - fwdBwd) / step:P0} |");
+        Console.WriteLine($"| whole update | {step:F1} | 100 % |");
+        Console.WriteLine($"matrix-product rate: {flops / (step / 1000) / 1e9:F1} GFLOP/s; {60000 / step:F0} updates a minute");
+    }
+}
