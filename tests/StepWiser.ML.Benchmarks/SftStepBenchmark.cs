@@ -20,30 +20,37 @@ internal static class SftStepBenchmark
         using var ids = tensor(Enumerable.Range(0, batch * length).Select(_ => (long)random.Next(32, 127)).ToArray()).view(batch, length);
         using var targets = ids.roll(-1, 1).reshape(-1);
         using var optimizer = new AdamW(model.named_parameters());
-        double Median(Action a)
-        {
-            for (int i = 0; i < 3; i++) a();   // warm-up: the first runs pay for fresh memory
-            var times = new List<double>();
-            for (int i = 0; i < repeats; i++) { var c = Stopwatch.StartNew(); a(); times.Add(c.Elapsed.TotalMilliseconds); }
-            times.Sort();
-            return times[times.Count / 2];
-        }
         Tensor Loss()
         {
             var logits = model.Forward(ids);
             return nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), targets);
         }
-        double fwd = Median(() => { using var s = NewDisposeScope(); using var g = no_grad(); Loss(); });
-        double fwdGrad = Median(() => { using var s = NewDisposeScope(); Loss(); });
-        double fwdBwd = Median(() => { using var s = NewDisposeScope(); optimizer.ZeroGrad(); Loss().backward(); });
-        double step = Median(() =>
-        {
-            using var s = NewDisposeScope();
-            optimizer.ZeroGrad();
-            Loss().backward();
-            nn.utils.clip_grad_norm_(optimizer.Parameters, 1.0);
-            optimizer.Update(1e-4);
-        });
+        Action[] parts =
+        [
+            () => { using var s = NewDisposeScope(); using var g = no_grad(); Loss(); },
+            () => { using var s = NewDisposeScope(); Loss(); },
+            () => { using var s = NewDisposeScope(); optimizer.ZeroGrad(); Loss().backward(); },
+            () =>
+            {
+                using var s = NewDisposeScope();
+                optimizer.ZeroGrad();
+                Loss().backward();
+                nn.utils.clip_grad_norm_(optimizer.Parameters, 1.0);
+                optimizer.Update(1e-4);
+            },
+        ];
+        // Rounds of all four parts, so that drift on a shared machine touches each alike; the first rounds warm up
+        // (fresh memory makes the first calls up to three times slower), then the median of each part.
+        var times = parts.Select(_ => new List<double>()).ToArray();
+        for (int round = -3; round < repeats; round++)
+            for (int i = 0; i < parts.Length; i++)
+            {
+                var c = Stopwatch.StartNew();
+                parts[i]();
+                if (round >= 0) times[i].Add(c.Elapsed.TotalMilliseconds);
+            }
+        var median = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+        var (fwd, fwdGrad, fwdBwd, step) = (median[0], median[1], median[2], median[3]);
         double flops = 6.0 * model.ParameterCount * batch * length;
         Console.WriteLine($"sft step: built-in {size} ({model.ParameterCount:N0} parameters), batch {batch} x {length} tokens, threads {get_num_threads()}");
         Console.WriteLine($"| part | ms | share of the update |\n|---|---|---|");

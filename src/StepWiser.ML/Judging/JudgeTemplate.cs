@@ -3,7 +3,7 @@ using StepWiser.ML.Tokenization;
 namespace StepWiser.ML.Judging;
 
 /// <summary>
-/// Turns a <see cref="JudgeInput"/> into the prompt a judge continues. <see cref="Chat"/> follows METHOD.md §3 for
+/// Turns a <see cref="JudgeInput"/> into the prompt a judge continues. <see cref="Chat"/> follows the paper's judge prompt (docs/judging-evaluation-search.md) for
 /// instruct models (a validator of mathematical reasoning; analyse first, then <c>\boxed{Positive}</c> or
 /// <c>\boxed{Negative}</c>) through a ChatML template; <see cref="Compact"/> is the short form for the built-in
 /// world's small models. Users bring their own with <see cref="JudgeTemplate(string, Func{JudgeInput, string})"/>.
@@ -12,7 +12,7 @@ namespace StepWiser.ML.Judging;
 /// <param name="render">Renders the prompt.</param>
 public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
 {
-    /// <summary>The instruction of the chat template (METHOD.md §3).</summary>
+    /// <summary>The instruction of the chat template (the paper's judge prompt; docs/judging-evaluation-search.md).</summary>
     public const string Instruction =
         "You are a validator of mathematical reasoning. You are given a problem, the reasoning so far (history) and one new chunk of reasoning. " +
         "First analyse the new chunk: state its goal, then check its logic, method and calculations against the problem and the history. " +
@@ -32,6 +32,38 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
     public static JudgeTemplate Compact { get; } = new("compact", input =>
         $"Judge the new step.\nProblem: {input.Problem}\nHistory:\n{(input.History.Count == 0 ? "(none)\n" : string.Concat(input.History.Select(h => h + "\n")))}New step:\n{input.Chunk}\nAnalysis:");
 
+    /// <summary>
+    /// The numbered form for small models: the problem one sentence per line, numbered "(1)", "(2)", …; the history one
+    /// step per line, numbered "Step 1:", …; then "New step K:" and "Analysis:". The numbers let a small judge refer to a
+    /// sentence by number instead of searching the problem for it (an analysis can say "(3) Subtract 62." and copy the
+    /// sentence after "(3)"). It reads nothing but the problem, history and chunk, and is task-independent: any problem
+    /// splits into sentences (after ".", "?" or "!" and a space). Chunks are flattened to one line.
+    /// </summary>
+    public static JudgeTemplate Numbered { get; } = new("numbered", input =>
+    {
+        var text = new System.Text.StringBuilder("Judge the new step.\nProblem:\n");
+        var sentences = Sentences(input.Problem);
+        for (int i = 0; i < sentences.Count; i++) text.Append('(').Append(i + 1).Append(") ").Append(sentences[i]).Append('\n');
+        text.Append("History:\n");
+        if (input.History.Count == 0) text.Append("(none)\n");
+        for (int i = 0; i < input.History.Count; i++) text.Append("Step ").Append(i + 1).Append(": ").Append(OneLine(input.History[i])).Append('\n');
+        return text.Append("New step ").Append(input.History.Count + 1).Append(": ").Append(OneLine(input.Chunk)).Append("\nAnalysis:").ToString();
+    });
+
+    /// <summary>The sentences of a text: split after ".", "?" or "!" followed by white space, trimmed, empty ones dropped.</summary>
+    public static IReadOnlyList<string> Sentences(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return System.Text.RegularExpressions.Regex.Split(text, @"(?<=[.?!])\s+").Select(x => x.Trim()).Where(x => x.Length > 0).ToArray();
+    }
+
+    /// <summary>A chunk on one line: runs of white space (including the blank line between a step's parts) become one space.</summary>
+    public static string OneLine(string chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        return System.Text.RegularExpressions.Regex.Replace(chunk.Trim(), @"\s+", " ");
+    }
+
     /// <summary>The full instruction as a chat conversation rendered by <paramref name="chat"/> with a generation prompt.</summary>
     public static JudgeTemplate Chat(ChatTemplate chat) => new($"chat-{chat.Flavor}", input => chat.Render(
     [
@@ -43,6 +75,7 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
     public static JudgeTemplate? FromName(string name) => name switch
     {
         "compact" => Compact,
+        "numbered" => Numbered,
         "chat-ChatML" => Chat(ChatTemplate.ChatML),
         "chat-Qwen2" => Chat(ChatTemplate.Qwen25),
         "chat-Qwen3" => Chat(ChatTemplate.Qwen3),

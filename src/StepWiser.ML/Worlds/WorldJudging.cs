@@ -73,6 +73,51 @@ public static partial class WorldJudging
     }
 
     /// <summary>
+    /// The "look up, check each part" analysis of a step, written for <see cref="JudgeTemplate.Numbered"/> prompts, in
+    /// which every comparison is local (the expected part is written just before the step's part it is compared with):
+    /// it copies the problem's sentence for this step by its number, checks the step's instruction against it, works the
+    /// instruction out from the value the history ends with, checks the step's equation against that, and concludes:
+    /// "(3) Subtract 62. Step: Subtract 62, same. 10-62=58. Step: 10-62=58, same. Same." (last step: "(4) Work digit
+    /// by digit modulo 10. The answer is \boxed{58}. Step: The answer is \boxed{58}, same. Same."). Like <see cref="CompareAnalysis"/> it reads only what the
+    /// judge sees (problem, history, chunk), never the checker or a label, and it <b>encodes this world's rules</b>
+    /// (sentence k + 2 is step k + 1's instruction, how to apply it); its conclusion equals <see cref="CompareAnalysis"/>'s.
+    /// </summary>
+    public static string CheckAnalysis(JudgeInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var r = Read(input.Problem, input.History);
+        var k = r.K;
+        var step = JudgeTemplate.OneLine(input.Chunk).TrimEnd('.');
+        var text = new System.Text.StringBuilder();
+        bool same;
+        if (k < r.Instructions.Count)
+        {
+            var instruction = r.Instructions[k].TrimEnd('.');
+            var equation = r.Equation ?? "?";
+            text.Append($"({k + 2}) {instruction}. ");
+            var dot = step.IndexOf(". ", StringComparison.Ordinal);
+            var (stepInstruction, stepEquation) = InstructionPattern().IsMatch(step[..Math.Max(0, dot)] + ".")
+                ? (step[..dot], step[(dot + 2)..]) : (null, step);
+            bool instructionSame = stepInstruction is null || stepInstruction == instruction;   // the instruction line is optional
+            if (stepInstruction is not null) text.Append($"Step: {stepInstruction}, {(instructionSame ? "same" : "different")}. ");
+            bool equationSame = r.Equation is not null && stepEquation == equation;
+            text.Append($"{equation}. Step: {stepEquation}, {(equationSame ? "same" : "different")}. ");
+            same = instructionSame && equationSame;
+        }
+        else
+        {
+            var answer = r.Value is null || k > r.Instructions.Count ? "?" : ChainOperation.Render(r.Value.Value, r.Digits);
+            var expected = $"The answer is \\boxed{{{answer}}}";
+            same = answer != "?" && step == expected;
+            // After the last instruction the sentence read is the one that ends the problem ("Work … modulo 10."): what is left is the answer.
+            var sentences = JudgeTemplate.Sentences(input.Problem);
+            var sentence = k + 1 < sentences.Count ? sentences[k + 1].TrimEnd('.') : "(none)";
+            text.Append($"({k + 2}) {sentence}. The answer is \\boxed{{{answer}}}. Step: {step}, {(same ? "same" : "different")}. ");
+        }
+        return text.Append(same ? "Same." : "Different.").ToString();
+    }
+
+    /// <summary>
     /// What both analyses read from the problem and the history: the instructions, the step's index, the start, the
     /// digits per number, the value the history ends with, and the next instruction worked out from it (null when it
     /// cannot be: no value, no usable modulus, or past the last instruction).

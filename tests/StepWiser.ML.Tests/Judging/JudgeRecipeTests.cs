@@ -31,6 +31,59 @@ public sealed class JudgeRecipeTests
     }
 
     [TestMethod]
+    public void CheckAnalysisCopiesTheNumberedSentenceAndChecksEachPartWhereItIsWritten()
+    {
+        const string problem = "Start with 07. Add 13. Subtract 62. Work digit by digit modulo 10.";
+        Assert.AreEqual("(2) Add 13. Step: Add 13, same. 07+13=10. Step: 07+13=10, same. Same.",
+            WorldJudging.CheckAnalysis(new JudgeInput(problem, [], "Add 13.\n\n07+13=10")));
+        // A wrong instruction with consistent arithmetic: both parts differ from what sentence (3) gives.
+        Assert.AreEqual("(3) Subtract 62. Step: Add 62, different. 10-62=58. Step: 10+62=72, different. Different.",
+            WorldJudging.CheckAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10"], "Add 62.\n\n10+62=72")));
+        // The right instruction, a wrong value: only the equation differs.
+        Assert.AreEqual("(3) Subtract 62. Step: Subtract 62, same. 10-62=58. Step: 10-62=59, different. Different.",
+            WorldJudging.CheckAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10"], "Subtract 62.\n\n10-62=59")));
+        Assert.AreEqual("(3) Subtract 62. 10-62=58. Step: 10-62=58, same. Same.",
+            WorldJudging.CheckAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10"], "10-62=58")), "the instruction line is optional");
+        Assert.AreEqual("(4) Work digit by digit modulo 10. The answer is \\boxed{58}. Step: The answer is \\boxed{58}, same. Same.",
+            WorldJudging.CheckAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10", "Subtract 62.\n\n10-62=58"], "The answer is \\boxed{58}.")));
+        Assert.EndsWith("Step: The answer is \\boxed{85}, different. Different.",
+            WorldJudging.CheckAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10", "Subtract 62.\n\n10-62=58"], "The answer is \\boxed{85}.")));
+        Assert.EndsWith("Step: Add 5, different. Different.", WorldJudging.CheckAnalysis(new JudgeInput(problem, ["Add 13.\n\n07+13=10", "Subtract 62.\n\n10-62=58"], "Add 5.")),
+            "a step after the last instruction that does not state the answer");
+        // Its conclusion is the compare analysis's on every step of a few hundred generated solutions, right or wrong.
+        var world = new ArithmeticChainWorld();
+        var random = new Random(5);
+        int checkedSteps = 0, different = 0;
+        foreach (var p in world.Generate("train", 150, 1))
+        {
+            var chunks = p.Chunks.ToArray();
+            if (random.Next(2) == 0) chunks[random.Next(chunks.Length)] = random.Next(3) switch
+            {
+                0 => "Add 11.\n\n00+11=11",
+                1 => chunks[0].Replace('1', '2'),
+                _ => "The answer is \\boxed{00}.",
+            };
+            for (int k = 0; k < chunks.Length; k++, checkedSteps++)
+            {
+                var input = new JudgeInput(p.Problem, chunks.Take(k).ToArray(), chunks[k]);
+                bool same = WorldJudging.CheckAnalysis(input).EndsWith("Same.", StringComparison.Ordinal);
+                Assert.AreEqual(WorldJudging.CompareAnalysis(input).EndsWith("Same.", StringComparison.Ordinal), same, $"{p.Problem} | {string.Join(" | ", chunks.Take(k + 1))}");
+                if (!same) different++;
+            }
+        }
+        Assert.IsTrue(different > 50 && checkedSteps - different > 300, $"{different} different of {checkedSteps}");
+    }
+
+    [TestMethod]
+    public void NumberedTemplateNumbersTheProblemsSentencesAndTheSteps()
+    {
+        var prompt = JudgeTemplate.Numbered.Render(new JudgeInput("Start with 07. Add 13? Subtract 62! Work modulo 10.", ["Add 13.\n\n07+13=10"], "Subtract 62.\n\n10-62=58"));
+        Assert.AreEqual("Judge the new step.\nProblem:\n(1) Start with 07.\n(2) Add 13?\n(3) Subtract 62!\n(4) Work modulo 10.\nHistory:\nStep 1: Add 13. 07+13=10\nNew step 2: Subtract 62. 10-62=58\nAnalysis:", prompt);
+        StringAssert.Contains(JudgeTemplate.Numbered.Render(new JudgeInput("One.", [], "x")), "History:\n(none)\nNew step 1: x\n");
+        Assert.AreSame(JudgeTemplate.Numbered, JudgeTemplate.FromName("numbered"));
+    }
+
+    [TestMethod]
     public void RederivationAnalysisQuotesBothStepsAndLooksUpOnlyWhatWasComputed()
     {
         Assert.AreEqual("Expected: Add 3. 1+3=4. Step: Add 3. 1+3=4. Same.", RederivationAnalysis.Format("Add 3.\n\n1+3=4", "Add 3.\n\n1+3=4"));
