@@ -4,7 +4,9 @@ namespace StepWiser.ML;
 
 /// <summary>
 /// The StepWiser stages of an <see cref="MLContext"/>: <c>mlContext.StepWiser().Transforms</c> (chunking, Monte-Carlo
-/// annotation, judging), <c>.Trainers</c>, <c>.Evaluation</c>, <c>.Search</c> and <c>.Selection</c>.
+/// annotation, chunk-reset search), <c>.Trainers</c> (the GRPO stepwise judge) and <c>.Evaluation</c>. Data selection
+/// (<c>Selection.JudgeDataSelection</c>) and the discriminative baseline (<c>Judging.DiscriminativeJudge</c>) are not in
+/// the catalog yet (issue 16).
 /// </summary>
 public sealed class StepWiserCatalog
 {
