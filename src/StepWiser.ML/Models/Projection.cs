@@ -20,8 +20,8 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
     /// <summary>Allocates an uninitialised projection from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
     public Projection(long inFeatures, long outFeatures, bool hasBias, Device? device = null) : base(nameof(Projection))
     {
-        weight = nn.Parameter(torch.empty(outFeatures, inFeatures, device: device));
-        if (hasBias) bias = nn.Parameter(torch.zeros(outFeatures, device: device));
+        using (var w = torch.empty(outFeatures, inFeatures, device: device)) weight = nn.Parameter(w);   // the parameter aliases w's storage; w's own handle is freed
+        if (hasBias) { using var b = torch.zeros(outFeatures, device: device); bias = nn.Parameter(b); }
         RegisterComponents();
     }
 

@@ -15,7 +15,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public RmsNorm(long size, double eps, Device? device = null) : base(nameof(RmsNorm))
     {
         _eps = eps;
-        weight = nn.Parameter(torch.ones(size, device: device));
+        using (var w = torch.ones(size, device: device)) weight = nn.Parameter(w);
         RegisterComponents();
     }
 

@@ -13,7 +13,7 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
     /// <summary>Allocates an uninitialised (vocab, hidden) table.</summary>
     public TokenEmbedding(long vocabSize, long hiddenSize, Device? device = null) : base(nameof(TokenEmbedding))
     {
-        weight = nn.Parameter(torch.empty(vocabSize, hiddenSize, device: device));
+        using (var w = torch.empty(vocabSize, hiddenSize, device: device)) weight = nn.Parameter(w);
         RegisterComponents();
     }
 
