@@ -157,14 +157,19 @@ public sealed class ServerHardeningTests
     [TestMethod]
     public async Task RequestsBeyondTheConcurrencyLimitGet429()
     {
-        var (app, url, _) = await StartAsync(o => o.MaxConcurrentRequests = 1);
+        var (app, url, engine) = await StartAsync(o => o.MaxConcurrentRequests = 1);
         await using var __ = app;
         using var http = new HttpClient();
-        var slow = PostAsync(http, url, "v1/completions", "{\"prompt\": [\"a\", \"b\", \"c\", \"d\"], \"n\": 16, \"max_tokens\": 200, \"temperature\": 1, \"seed\": 1}");
-        await Task.Delay(150);
+        // The first request is held at the engine's door until the second has been answered, so it is surely in
+        // progress then (a fixed delay raced with a cold server, and a random model's samples end at EOS early).
+        engine.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = PostAsync(http, url, "v1/completions", "{\"prompt\": [\"a\", \"b\"], \"n\": 4, \"max_tokens\": 20, \"temperature\": 1, \"seed\": 1}");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (engine.Calls == 0 && waited.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(10);
         var (status, body) = await PostAsync(http, url, "v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 2}");
+        engine.Hold.SetResult();
         Assert.AreEqual(HttpStatusCode.TooManyRequests, status, body?.ToJsonString());
-        Assert.AreEqual(HttpStatusCode.OK, (await slow).Status);
+        Assert.AreEqual(HttpStatusCode.OK, (await first).Status);
     }
 
     [TestMethod]
@@ -206,10 +211,14 @@ public sealed class ServerHardeningTests
 
         public int Calls => _calls;
 
-        public Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
+        /// <summary>When set, calls wait for it before generating (to keep a request in progress on purpose).</summary>
+        public TaskCompletionSource? Hold { get; set; }
+
+        public async Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _calls);
-            return inner.GenerateAsync(requests, cancellationToken);
+            if (Hold is { } hold) await hold.Task.WaitAsync(cancellationToken);
+            return await inner.GenerateAsync(requests, cancellationToken);
         }
     }
 }
