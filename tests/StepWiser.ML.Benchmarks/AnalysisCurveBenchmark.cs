@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 /// error) whose whole world analysis the judge would write exactly (greedy; measured teacher-forced, which is the same
 /// thing: every token the argmax), split by gold class. The analysis's conclusion is the verdict a judge that follows
 /// it gives, so this curve bounds the judge's balanced accuracy.
-/// Usage: --suite analysis-curve --from OUT [--steps 3000] [--every 250] [--pretrain-lr 3e-3] [--pretrain-problems 600] [--scratch tiny|small|medium]
+/// Usage: --suite analysis-curve --from OUT [--steps 3000] [--every 250] [--pretrain-lr 3e-3] [--pretrain-problems 600] [--scratch tiny|small|medium] [--format compare|check|check-step-first] [--batch 32]
 /// </summary>
 internal static class AnalysisCurveBenchmark
 {
@@ -39,7 +39,7 @@ internal static class AnalysisCurveBenchmark
         }, seed);
         var unlabelled = WorldJudging.UnlabelledStepsAsync(policy, world, pretrainProblems).GetAwaiter().GetResult();
         // --format compare: the compact prompt and the "find, recompute, compare" analysis; check: the numbered prompt and
-        // the "look up, check each part" analysis (WorldJudging.CheckAnalysis).
+        // the "look up, check each part" analysis (WorldJudging.CheckAnalysis); check-step-first: the same, step first.
         var (template, teach) = format switch
         {
             "compare" => (JudgeTemplate.Compact, (Func<JudgeInput, string>)WorldJudging.CompareAnalysis),
@@ -53,7 +53,7 @@ internal static class AnalysisCurveBenchmark
                 var step = numbered[at..numbered.IndexOf("\nAnalysis:", StringComparison.Ordinal)];
                 return "Judge the new step.\n" + step + "\n" + numbered["Judge the new step.\n".Length..at] + "Analysis:";
             }), WorldJudging.CheckAnalysis),
-            _ => throw new ArgumentException($"--format {format}: compare or check"),
+            _ => throw new ArgumentException($"--format {format}: compare, check or check-step-first"),
         };
         var pairs = unlabelled.Select(s => (Step: s, Analysis: teach(s).Trim())).ToArray();
         pairs = LabelBalancer.Balance(pairs, p => JudgeRecipeOptions.BySameOrDifferent(p.Analysis), seed).ToArray();

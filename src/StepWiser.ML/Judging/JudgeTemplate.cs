@@ -57,11 +57,11 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
         return System.Text.RegularExpressions.Regex.Split(text, @"(?<=[.?!])\s+").Select(x => x.Trim()).Where(x => x.Length > 0).ToArray();
     }
 
-    /// <summary>A chunk on one line: runs of white space (including the blank line between a step's parts) become one space.</summary>
+    /// <summary>A chunk on one line: runs of spaces, tabs and line breaks (including the blank line between a step's parts) become one space.</summary>
     public static string OneLine(string chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        return System.Text.RegularExpressions.Regex.Replace(chunk.Trim(), @"\s+", " ");
+        return string.Join(' ', chunk.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries));
     }
 
     /// <summary>The full instruction as a chat conversation rendered by <paramref name="chat"/> with a generation prompt.</summary>

@@ -68,11 +68,10 @@ public static class RederivationAnalysis
             : throw new KeyNotFoundException($"no precomputed analysis for the step \"{Data.TextPreview.Shorten(input.Chunk)}\" (history of {input.History.Count} chunks)");
     }
 
-    /// <summary>A chunk on one line (line breaks and runs of white space become one space), at most <see cref="MaxQuoteLength"/> characters.</summary>
+    /// <summary>A chunk on one line (<see cref="JudgeTemplate.OneLine"/>), at most <see cref="MaxQuoteLength"/> characters.</summary>
     public static string Flatten(string chunk)
     {
-        ArgumentNullException.ThrowIfNull(chunk);
-        var flat = string.Join(' ', chunk.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries));
+        var flat = JudgeTemplate.OneLine(chunk);
         return flat.Length <= MaxQuoteLength ? flat : flat[..MaxQuoteLength];
     }
 
