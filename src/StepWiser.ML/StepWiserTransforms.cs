@@ -3,7 +3,7 @@ using StepWiser.ML.Annotation;
 using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.AnswerChecking;
 using StepWiser.ML.Search;
 
 namespace StepWiser.ML;

@@ -5,7 +5,6 @@ using StepWiser.ML.Evaluation;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
-using StepWiser.ML.Reasoning;
 using StepWiser.ML.Tokenization;
 using StepWiser.ML.Training;
 using StepWiser.ML.Worlds;

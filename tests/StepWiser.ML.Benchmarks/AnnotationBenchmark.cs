@@ -3,7 +3,7 @@ using System.Globalization;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Models;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.AnswerChecking;
 using StepWiser.ML.Tokenization;
 using StepWiser.ML.Worlds;
 

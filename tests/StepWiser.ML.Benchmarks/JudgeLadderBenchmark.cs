@@ -5,7 +5,6 @@ using StepWiser.ML.Evaluation;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
-using StepWiser.ML.Reasoning;
 using StepWiser.ML.Tokenization;
 using StepWiser.ML.Training;
 using StepWiser.ML.Worlds;
@@ -21,7 +20,7 @@ internal static class JudgeLadderBenchmark
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static void Run(string from, IReadOnlyList<int> seeds, IReadOnlySet<string>? rows, JudgeRecipeOptions recipe, int pretrainProblems, bool balancePretrain)
+    public static void Run(string from, IReadOnlyList<int> seeds, IReadOnlySet<string>? rows, JudgeRecipeOptions recipe, int pretrainProblems, bool balancePretrain, int baseUpdates = 0, double baseLearningRate = 3e-4)
     {
         if (balancePretrain) recipe.PretrainBalanceBy = a => a.EndsWith("Same.", StringComparison.Ordinal);
         var clock = Stopwatch.StartNew();
@@ -37,16 +36,30 @@ internal static class JudgeLadderBenchmark
         var scratch = Directory.CreateTempSubdirectory("judge-ladder").FullName;
         try
         {
+            var judgeBase = policyDir;
+            if (baseUpdates > 0)
+            {
+                // The judge's base: the policy's own supervised recipe continued for more updates (no judge labels).
+                var start = clock.Elapsed;
+                using var model = HuggingFaceCheckpoint.Load(policyDir);
+                var examples = WorldPolicy.TrainingProblems(world, new WorldPolicyOptions()).Select(WorldPolicy.ToExample).ToArray();
+                new SftTrainer(model, tokenizer, new SftOptions { Steps = baseUpdates, BatchSize = new WorldPolicyOptions().BatchSize, LearningRate = baseLearningRate, WarmupSteps = Math.Min(100, baseUpdates / 10), MaxSequenceLength = 768, Seed = 7 }).Train(examples);
+                judgeBase = Path.Combine(scratch, "judge-base");
+                HuggingFaceCheckpoint.Save(model, judgeBase);
+                var check = WorldPolicy.EvaluateAsync(new LocalTextGenerator(model, tokenizer), world.Generate("heldout", 200, 1), new SamplingOptions { NumSamples = 1, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 1 }).GetAwaiter().GetResult();
+                Console.WriteLine(F($"judge base: the policy + {baseUpdates} supervised updates at lr {baseLearningRate}: T = 1 accuracy {100 * check.Accuracy:F1} % on 200 held-out problems ({(clock.Elapsed - start).TotalMinutes:F1} min)"));
+            }
+            Func<JudgeInput, string>? solveFirst = null;
             foreach (var seed in seeds)
             {
                 var o = WithSeed(recipe, seed);
                 var absQ = JudgeRecipe.SelectSteps(data.Train[LabelScheme.AbsoluteQ], o.StepSelection);
-                string Pretrained(string name, Func<JudgeInput, string> analysis)
+                string Pretrained(string name, Func<JudgeInput, string> analysis, JudgeTemplate? template = null)
                 {
                     var dir = Path.Combine(scratch, $"{name}-{seed}");
                     if (Directory.Exists(dir)) return dir;
-                    using var model = HuggingFaceCheckpoint.Load(policyDir);
-                    JudgeRecipe.Pretrain(model, tokenizer, JudgeTemplate.Compact, data.Unlabelled, analysis, o);
+                    using var model = HuggingFaceCheckpoint.Load(judgeBase);
+                    JudgeRecipe.Pretrain(model, tokenizer, template ?? JudgeTemplate.Compact, data.Unlabelled, analysis, o);
                     HuggingFaceCheckpoint.Save(model, dir);
                     return dir;
                 }
@@ -71,6 +84,18 @@ internal static class JudgeLadderBenchmark
                             agree.Add(text.Contains("Same.", StringComparison.Ordinal) == WorldJudging.CompareAnalysis(new JudgeInput(rec.Problem, rec.Steps.Take(k).ToArray(), rec.Steps[k])).EndsWith("Same.", StringComparison.Ordinal));
                         }
                     }
+                    if (Environment.GetEnvironmentVariable("LADDER_SHOW") is { } show)
+                    {
+                        // A few of the judge's texts on gold steps, with the world teacher's analysis (for diagnosis).
+                        var shown = 0;
+                        for (var r = 0; r < data.Benchmark.Count && shown < int.Parse(show); r++)
+                        {
+                            var rec = data.Benchmark[r];
+                            var k = rec.Label < 0 ? 0 : rec.Label;
+                            Console.WriteLine($"  [{(rec.Label < 0 ? "right" : "first error")}] judge: {JudgeTemplate.OneLine(result.Judgments[r].Rationales[k])}\n      teacher: {WorldJudging.CompareAnalysis(new JudgeInput(rec.Problem, rec.Steps.Take(k).ToArray(), rec.Steps[k]))}");
+                            shown++;
+                        }
+                    }
                     var agreement = agree.Count == 0 ? "—" : F($"{100.0 * agree.Count(a => a) / agree.Count:F1}");
                     Console.WriteLine(F($"| {name} | {seed} | {100 * result.Metrics.AverageF1:F1} | {100 * g.Balanced:F1} | {100 * g.PositiveAccuracy:F1} | {100 * g.NegativeAccuracy:F1} | {agreement} | {(clock.Elapsed - start).TotalMinutes:F1} |"));
                 }
@@ -79,12 +104,15 @@ internal static class JudgeLadderBenchmark
                 Row("disc-gold-ceiling", () => Disc(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.TrainGold, StepSelection.UpToFirstNegative), o));
                 Row("disc-absq", () => Disc(Pretrained("pre-compare", compare), absQ, o));
                 Row("disc-absq-all-steps", () => Disc(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.AbsoluteQ], StepSelection.AllSteps), o));
-                Row("disc-absq-no-pretrain", () => Disc(policyDir, absQ, o));
+                Row("disc-absq-no-pretrain", () => Disc(judgeBase, absQ, o));
                 Row("gen-absq-warmup", () => Gen(Pretrained("pre-compare", compare), absQ, compare, o, rl: false));
                 Row("gen-absq-rl", () => Gen(Pretrained("pre-compare", compare), absQ, compare, o, rl: true));
                 Row("gen-absq-all-steps", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.AbsoluteQ], StepSelection.AllSteps), compare, o, rl: false));
-                Row("gen-absq-no-pretrain", () => Gen(policyDir, absQ, compare, o, rl: false));
+                Row("gen-absq-no-pretrain", () => Gen(judgeBase, absQ, compare, o, rl: false));
                 Row("gen-absq-rederive", () => Gen(Pretrained("pre-rederive", data.Rederive), absQ, data.Rederive, o, rl: false));
+                if (Want("gen-absq-solve-first") || Want("disc-absq-solve-first")) solveFirst ??= SolveFirst(judgeBase, data);
+                Row("gen-absq-solve-first", () => Gen(Pretrained("pre-solve-first", solveFirst!, SolveFirstTemplate), absQ, solveFirst!, o, rl: false, SolveFirstTemplate));
+                Row("disc-absq-solve-first", () => Disc(Pretrained("pre-solve-first", solveFirst!, SolveFirstTemplate), absQ, o, SolveFirstTemplate));
                 Row("gen-relratio-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeRatio], o.StepSelection), compare, o, rl: false));
                 Row("gen-releff-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeEffective], o.StepSelection), compare, o, rl: false));
             }
@@ -96,20 +124,69 @@ internal static class JudgeLadderBenchmark
         Console.WriteLine(F($"judge ladder: {clock.Elapsed:mm\\:ss} in total"));
     }
 
-    private static IStepJudge Disc(string from, IReadOnlyList<JudgeExample> labelled, JudgeRecipeOptions o)
+    private static IStepJudge Disc(string from, IReadOnlyList<JudgeExample> labelled, JudgeRecipeOptions o, JudgeTemplate? template = null)
     {
         var model = HuggingFaceCheckpoint.Load(from);
-        return new OwnedJudge(JudgeRecipe.TrainDiscriminative(model, BuiltInTokenizer.Create(), JudgeTemplate.Compact, labelled, o), model);
+        return new OwnedJudge(JudgeRecipe.TrainDiscriminative(model, BuiltInTokenizer.Create(), template ?? JudgeTemplate.Compact, labelled, o), model);
     }
 
-    private static IStepJudge Gen(string from, IReadOnlyList<JudgeExample> labelled, Func<JudgeInput, string> analysis, JudgeRecipeOptions o, bool rl)
+    private static IStepJudge Gen(string from, IReadOnlyList<JudgeExample> labelled, Func<JudgeInput, string> analysis, JudgeRecipeOptions o, bool rl, JudgeTemplate? template = null)
     {
+        template ??= JudgeTemplate.Compact;
         var model = HuggingFaceCheckpoint.Load(from);
         var tokenizer = BuiltInTokenizer.Create();
-        JudgeRecipe.WarmUp(model, tokenizer, JudgeTemplate.Compact, labelled, analysis, o);
-        if (rl) JudgeRecipe.Reinforce(model, tokenizer, JudgeTemplate.Compact, labelled, o);
-        var judge = new StepwiseJudge(new LocalTextGenerator(model, tokenizer), JudgeTemplate.Compact, new StepwiseJudgeOptions { MaxNewTokens = o.Grpo.MaxNewTokens, StopAtFirstNegative = false });
+        JudgeRecipe.WarmUp(model, tokenizer, template, labelled, analysis, o);
+        if (rl) JudgeRecipe.Reinforce(model, tokenizer, template, labelled, o);
+        var judge = new StepwiseJudge(new LocalTextGenerator(model, tokenizer), template, new StepwiseJudgeOptions { MaxNewTokens = o.Grpo.MaxNewTokens, StopAtFirstNegative = false });
         return new OwnedJudge(judge, model);
+    }
+
+    /// <summary>
+    /// The solve-first judge: the step to judge on one line, then exactly the text a policy continues to solve (problem,
+    /// history in chunk tags); the judge's analysis is its own next chunk, then whether the step is the same.
+    /// </summary>
+    private static readonly JudgeTemplate SolveFirstTemplate = new("solve-first", input =>
+        "Judge: " + JudgeTemplate.OneLine(input.Chunk) + "\n" + RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History));
+
+    /// <summary>The solve-first analyses, written by the judge's base model itself (greedy, one chunk): no gold, no label.</summary>
+    private static Func<JudgeInput, string> SolveFirst(string judgeBase, LadderData data)
+    {
+        using var model = HuggingFaceCheckpoint.Load(judgeBase);
+        var generator = new LocalTextGenerator(model, BuiltInTokenizer.Create());
+        var all = data.AllInputs;
+        var sampling = SamplingOptions.Greedy(64) with { Stop = [StepWiser.ML.Chunking.ChunkParser.CloseTag] };
+        var results = generator.GenerateAsync(all.Select(i => GenerationRequest.FromText(RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History), sampling)).ToArray()).GetAwaiter().GetResult();
+        var analyses = all.Select((input, i) =>
+        {
+            var own = results[i].Samples[0].Text.Trim();
+            if (own.StartsWith(StepWiser.ML.Chunking.ChunkParser.OpenTag, StringComparison.Ordinal)) own = own[StepWiser.ML.Chunking.ChunkParser.OpenTag.Length..];
+            own = own.Replace(StepWiser.ML.Chunking.ChunkParser.CloseTag, "").Trim();
+            var same = JudgeTemplate.OneLine(own).TrimEnd('.') == JudgeTemplate.OneLine(input.Chunk).TrimEnd('.');
+            var mode = Environment.GetEnvironmentVariable("SOLVE_FIRST_CHECK");
+            var check = mode switch
+            {
+                "words" => " Check: " + WordCheck(own, input.Chunk) + ".",
+                "copy" => " Step: " + JudgeTemplate.OneLine(input.Chunk).TrimEnd('.') + ".",
+                "copywords" => " Step: " + JudgeTemplate.OneLine(input.Chunk).TrimEnd('.') + ". Check: " + WordCheck(own, input.Chunk) + ".",
+                _ => "",
+            };
+            return $"{StepWiser.ML.Chunking.ChunkParser.OpenTag}{own}{StepWiser.ML.Chunking.ChunkParser.CloseTag}{check} {(same ? "Same." : "Different.")}";
+        }).ToArray();
+        Console.WriteLine(F($"solve-first analyses by the judge base: {all.Count} steps, {100.0 * analyses.Count(a => a.EndsWith("Same.", StringComparison.Ordinal)) / all.Count:F1} % Same"));
+        return RederivationAnalysis.Lookup(all, analyses);
+    }
+
+    /// <summary>Word-by-word comparison of two texts: "Add=Add 95=95 01!06 …" (words are runs of letters and digits; a missing word is "?").</summary>
+    private static string WordCheck(string expected, string step)
+    {
+        var a = System.Text.RegularExpressions.Regex.Matches(expected, @"[A-Za-z0-9]+").Select(m => m.Value).ToArray();
+        var b = System.Text.RegularExpressions.Regex.Matches(step, @"[A-Za-z0-9]+").Select(m => m.Value).ToArray();
+        return string.Join(" ", Enumerable.Range(0, Math.Max(a.Length, b.Length)).Select(i =>
+        {
+            var x = i < a.Length ? a[i] : "?";
+            var y = i < b.Length ? b[i] : "?";
+            return x == y ? x + "=" + y : x + "!" + y;
+        }));
     }
 
     private static JudgeRecipeOptions WithSeed(JudgeRecipeOptions o, int seed)
@@ -143,7 +220,8 @@ internal sealed record LadderData(
     IReadOnlyList<StepwiseExample> TrainGold,
     IReadOnlyList<JudgeInput> Unlabelled,
     Func<JudgeInput, string> Rederive,
-    IReadOnlyList<ProcessBenchRecord> Benchmark)
+    IReadOnlyList<ProcessBenchRecord> Benchmark,
+    IReadOnlyList<JudgeInput> AllInputs)
 {
     public static LadderData Load(string from, ArithmeticChainWorld world, ITextGenerator policy, int pretrainProblems)
     {
@@ -166,6 +244,6 @@ internal sealed record LadderData(
             .SelectMany(e => JudgeExample.FromSolution(e.Prompt, e.Completions, e.Labels).Select(x => x.Input)).ToArray();
         var all = unlabelled.Concat(labelledInputs).ToArray();
         var analyses = RederivationAnalysis.ComputeAsync(policy, all, i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History)).GetAwaiter().GetResult();
-        return new LadderData(train, gold, unlabelled, RederivationAnalysis.Lookup(all, analyses), benchmark);
+        return new LadderData(train, gold, unlabelled, RederivationAnalysis.Lookup(all, analyses), benchmark, all);
     }
 }

@@ -7,12 +7,24 @@ using static TorchSharp.torch;
 // Foundation benchmarks (issue 2). Every number is a ratio of two measurements taken in this one run, on the same
 // model, so the noise of a shared machine cancels as far as it can. Usage:
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release [-- --suite all|generation|tokenizer|annotation] [--model small|medium] [--repeats N]
+//   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite namespaces   (the namespace graph of docs/architecture.md)
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite knob [--steps 4000] [--problems 60]   (issue 4; not in "all": ~8 min)
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite policy-band [--seeds 1,2,3] [--threads 1,2] [--band 0.35,0.7] [--every 100] [--steps 3000] [--validation 32]   (not in "all": ~20 min)
 string size = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault() ?? "medium";
 int repeats = int.Parse(args.SkipWhile(a => a != "--repeats").Skip(1).FirstOrDefault() ?? "3");
 string suite = args.SkipWhile(a => a != "--suite").Skip(1).FirstOrDefault() ?? "all";
 string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+if (suite is "namespaces")
+{
+    // The library's namespace graph as docs/architecture.md embeds it (issue 16), from the sources of this checkout.
+    var dir = new DirectoryInfo(Environment.CurrentDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StepWiser.sln"))) dir = dir.Parent;
+    if (dir is null) { Console.Error.WriteLine("error: run this from inside the repository (StepWiser.sln not found above the current folder)"); Environment.Exit(2); }
+    var graph = StepWiser.ML.Tests.Architecture.NamespaceGraph.FromSources(Path.Combine(dir.FullName, "src", "StepWiser.ML"));
+    Console.Write(graph.ToMermaid());
+    foreach (var cycle in graph.Cycles()) Console.Error.WriteLine("cycle: " + cycle);
+    return;
+}
 if (suite is "judge-ladder")
 {
     var recipe = new StepWiser.ML.Judging.JudgeRecipeOptions();
@@ -23,8 +35,10 @@ if (suite is "judge-ladder")
     if (Arg("--rl-steps") is { } rs) recipe.Grpo.Steps = int.Parse(rs);
     if (Arg("--rl-lr") is { } rl) recipe.Grpo.LearningRate = double.Parse(rl, System.Globalization.CultureInfo.InvariantCulture);
     if (Arg("--rl-kl") is { } kl) recipe.Grpo.KlCoefficient = double.Parse(kl, System.Globalization.CultureInfo.InvariantCulture);
+    if (Arg("--judge-tokens") is { } jt) recipe.Grpo.MaxNewTokens = int.Parse(jt);
     JudgeLadderBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"),
-        (Arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToArray(), Arg("--rows")?.Split(',').ToHashSet(), recipe, int.Parse(Arg("--pretrain-problems") ?? "600"), !args.Contains("--no-pretrain-balance"));
+        (Arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToArray(), Arg("--rows")?.Split(',').ToHashSet(), recipe, int.Parse(Arg("--pretrain-problems") ?? "600"), !args.Contains("--no-pretrain-balance"),
+        int.Parse(Arg("--base-updates") ?? "0"), double.Parse(Arg("--base-lr") ?? "3e-4", System.Globalization.CultureInfo.InvariantCulture));
     return;
 }
 if (suite is "all" or "tokenizer") TokenizerBenchmark.Run(repeats);

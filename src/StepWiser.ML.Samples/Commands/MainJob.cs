@@ -11,7 +11,7 @@ using StepWiser.ML.Evaluation;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.AnswerChecking;
 using StepWiser.ML.Samples.Reporting;
 using StepWiser.ML.Search;
 using StepWiser.ML.Selection;

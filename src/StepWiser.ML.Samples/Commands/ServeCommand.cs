@@ -1,7 +1,7 @@
 using System.CommandLine;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Models;
-using StepWiser.ML.Samples.Serving;
+using StepWiser.ML.Serving;
 using Microsoft.Extensions.Hosting;
 using StepWiser.ML.Tokenization;
 

@@ -5,7 +5,6 @@ using StepWiser.ML.Annotation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
 using StepWiser.ML.Tokenization;
-using StepWiser.ML.Training;
 
 namespace StepWiser.ML.Samples.Commands;
 

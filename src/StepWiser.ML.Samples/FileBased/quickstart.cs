@@ -11,7 +11,6 @@ using StepWiser.ML;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Models;
-using StepWiser.ML.Reasoning;
 using StepWiser.ML.Tokenization;
 using StepWiser.ML.Worlds;
 

@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.AnswerChecking;
 using StepWiser.ML.Worlds;
 
 namespace StepWiser.ML.Samples.Stages;

@@ -1,6 +1,6 @@
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.AnswerChecking;
 using StepWiser.ML.Selection;
 using StepWiser.ML.Worlds;
 

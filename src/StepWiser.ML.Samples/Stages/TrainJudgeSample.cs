@@ -2,7 +2,6 @@ using Microsoft.ML;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
-using StepWiser.ML.Training;
 
 namespace StepWiser.ML.Samples.Stages;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using StepWiser.ML.Generation;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.AnswerChecking;
 
 namespace StepWiser.ML.Annotation;
 

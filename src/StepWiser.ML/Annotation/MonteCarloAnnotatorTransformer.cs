@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using StepWiser.ML.Data;
 using StepWiser.ML.Generation;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.AnswerChecking;
 
 namespace StepWiser.ML.Annotation;
 

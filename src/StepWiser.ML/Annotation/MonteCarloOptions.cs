@@ -1,5 +1,5 @@
+using StepWiser.ML.Chunking;
 using StepWiser.ML.Data;
-using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Annotation;
 

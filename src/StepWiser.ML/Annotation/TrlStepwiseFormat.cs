@@ -4,15 +4,6 @@ using StepWiser.ML.Data;
 
 namespace StepWiser.ML.Annotation;
 
-/// <summary>One record of TRL's stepwise-supervision format: a prompt, its steps and one label per step.</summary>
-/// <param name="Prompt">The problem.</param>
-/// <param name="Completions">The steps (chunks).</param>
-/// <param name="Labels">True for a good step.</param>
-public sealed record StepwiseExample(
-    [property: JsonPropertyName("prompt")] string Prompt,
-    [property: JsonPropertyName("completions")] IReadOnlyList<string> Completions,
-    [property: JsonPropertyName("labels")] IReadOnlyList<bool> Labels);
-
 /// <summary>
 /// Reads and writes TRL's stepwise-supervision JSONL (<c>{"prompt", "completions", "labels"}</c>, the format of
 /// <c>trl.PRMTrainer</c> and datasets such as <c>trl-lib/math_shepherd</c>), so labelled steps move to and from Python.

@@ -1,6 +1,5 @@
 using StepWiser.ML.Data;
 using StepWiser.ML.Generation;
-using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Chunking;
 

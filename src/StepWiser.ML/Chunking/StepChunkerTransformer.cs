@@ -3,7 +3,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using StepWiser.ML.Data;
 using StepWiser.ML.Generation;
-using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Chunking;
 
@@ -170,5 +169,5 @@ public sealed class StepChunkerTransformer : ITransformer
 #pragma warning restore CS0649
 
     private sealed record Manifest(string Stage, int Version, string InputColumnName, string OutputColumnName, string ChunkCountColumnName,
-        string RepairsColumnName, string FallbackColumnName, ChunkingMode Mode, Reasoning.MalformedChunkPolicy MalformedPolicy, ChunkingMode Fallback, int BatchSize, int SegmenterMaxNewTokens);
+        string RepairsColumnName, string FallbackColumnName, ChunkingMode Mode, MalformedChunkPolicy MalformedPolicy, ChunkingMode Fallback, int BatchSize, int SegmenterMaxNewTokens);
 }

@@ -1,4 +1,3 @@
-using StepWiser.ML.Training;
 
 namespace StepWiser.ML.Judging;
 

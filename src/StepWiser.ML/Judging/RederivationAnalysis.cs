@@ -1,5 +1,5 @@
+using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
-using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Judging;
 

@@ -2,7 +2,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using StepWiser.ML.Data;
 using StepWiser.ML.Tokenization;
-using StepWiser.ML.Training;
 
 namespace StepWiser.ML.Judging;
 

@@ -1,5 +1,4 @@
 using StepWiser.ML.Models;
-using StepWiser.ML.Training;
 
 namespace StepWiser.ML.Judging;
 

@@ -8,7 +8,7 @@ namespace StepWiser.ML.Models;
 /// Grouped-query self-attention with rotary embeddings: each key/value head serves
 /// <c>heads / kvHeads</c> consecutive query heads. q/k/v biases as the config says; o_proj without bias (Qwen2).
 /// </summary>
-public sealed class Attention : nn.Module
+internal sealed class Attention : nn.Module
 {
     private readonly ModelConfig _config;
     private readonly int _layerIndex;

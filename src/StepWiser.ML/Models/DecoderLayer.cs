@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace StepWiser.ML.Models;
 
 /// <summary>One pre-norm transformer block: attention and SwiGLU MLP, each with a residual connection.</summary>
-public sealed class DecoderLayer : nn.Module
+internal sealed class DecoderLayer : nn.Module
 {
     [ComponentName(Name = "self_attn")] private readonly Attention _selfAttn;
     [ComponentName(Name = "mlp")] private readonly Mlp _mlp;

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace StepWiser.ML.Models;
 
 /// <summary>The decoder stack (Hugging Face's <c>model.*</c>): token embedding, layers and the final norm.</summary>
-public sealed class DecoderModel : nn.Module
+internal sealed class DecoderModel : nn.Module
 {
     private readonly ModelConfig _config;
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace StepWiser.ML.Models;
 
 /// <summary>SwiGLU feed-forward block: <c>down(silu(gate(x)) * up(x))</c>, no biases.</summary>
-public sealed class Mlp : nn.Module<Tensor, Tensor>
+internal sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "gate_proj")] private readonly Projection _gateProj;
     [ComponentName(Name = "up_proj")] private readonly Projection _upProj;

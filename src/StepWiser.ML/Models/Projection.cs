@@ -9,7 +9,7 @@ namespace StepWiser.ML.Models;
 /// Unlike <c>nn.Linear</c> it allocates without initialising, so a large checkpoint is not
 /// randomly initialised before its weights are loaded, and it can be built on the meta device.
 /// </summary>
-public sealed class Projection : nn.Module<Tensor, Tensor>
+internal sealed class Projection : nn.Module<Tensor, Tensor>
 {
     /// <summary>(out, in) weight matrix.</summary>
     public readonly Parameter weight;

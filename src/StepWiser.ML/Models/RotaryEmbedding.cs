@@ -6,7 +6,7 @@ namespace StepWiser.ML.Models;
 /// Rotary position embedding in the rotate-half form used by Qwen2 and Llama:
 /// <c>inv_freq = theta^(-2i/d)</c>, angles = position × inv_freq, applied to queries and keys.
 /// </summary>
-public static class RotaryEmbedding
+internal static class RotaryEmbedding
 {
     /// <summary>
     /// Cosine and sine tables for the given positions: (B, T) → two (B, 1, T, D) tensors, broadcastable over heads.

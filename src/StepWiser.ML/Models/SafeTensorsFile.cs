@@ -3,14 +3,6 @@ using static TorchSharp.torch;
 
 namespace StepWiser.ML.Models;
 
-/// <summary>One tensor's entry in a safetensors header.</summary>
-/// <param name="Name">Tensor name, e.g. <c>model.norm.weight</c>.</param>
-/// <param name="DType">Safetensors dtype code (<c>F32</c>, <c>BF16</c>, ...).</param>
-/// <param name="Shape">Tensor shape.</param>
-/// <param name="Begin">Start of the data, relative to the data section.</param>
-/// <param name="End">End (exclusive) of the data, relative to the data section.</param>
-public sealed record SafeTensorsEntry(string Name, string DType, long[] Shape, long Begin, long End);
-
 /// <summary>
 /// Reader for the safetensors format (8-byte little-endian header length, JSON header, raw data).
 /// Every structural problem is reported as an <see cref="InvalidDataException"/> naming the file and tensor.

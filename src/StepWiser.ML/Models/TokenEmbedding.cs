@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace StepWiser.ML.Models;
 
 /// <summary>Token embedding table with the Hugging Face parameter name <c>weight</c>, allocated without initialising.</summary>
-public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
+internal sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 {
     /// <summary>(vocab, hidden) embedding matrix.</summary>
     public readonly Parameter weight;

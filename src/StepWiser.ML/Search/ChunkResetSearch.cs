@@ -1,6 +1,6 @@
+using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
-using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Search;
 

@@ -1,6 +1,7 @@
+using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.AnswerChecking;
 
 namespace StepWiser.ML.Selection;
 

@@ -9,7 +9,7 @@ namespace StepWiser.ML.Tokenization;
 /// with <c>normalized: false</c> are matched on the raw text first): <c>&lt;|im_start|&gt;</c> followed by U+0338 stays
 /// the special token instead of turning <c>&gt;</c> + U+0338 into <c>≯</c>.
 /// </summary>
-public sealed class NfcNormalizer : Normalizer
+internal sealed class NfcNormalizer : Normalizer
 {
     private readonly AddedTokenScanner _protected;
 

@@ -14,7 +14,7 @@ namespace StepWiser.ML.Tokenization;
 /// mark or a symbol), and a split that would fall between the two units of a pair is joined. Added (special) tokens are
 /// split out first, as with <see cref="RegexPreTokenizer"/>.
 /// </summary>
-public sealed class UnicodeRegexPreTokenizer : PreTokenizer
+internal sealed class UnicodeRegexPreTokenizer : PreTokenizer
 {
     private readonly Regex _regex;
     private readonly AddedTokenScanner _special;

@@ -1,7 +1,7 @@
 namespace StepWiser.ML.Training;
 
 /// <summary>Linear warm-up to the peak rate, then cosine decay to <c>peak × minRatio</c> at the last step.</summary>
-public static class LearningRateSchedule
+internal static class LearningRateSchedule
 {
     /// <summary>Learning rate for 0-based update <paramref name="step"/> of <paramref name="totalSteps"/>.</summary>
     public static double At(long step, long totalSteps, double peak, long warmupSteps, double minRatio)

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML;
+using StepWiser.ML.Chunking;
 using StepWiser.ML.Data;
-using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Worlds;
 

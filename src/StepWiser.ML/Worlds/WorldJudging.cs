@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
-using StepWiser.ML.Reasoning;
 
 namespace StepWiser.ML.Worlds;
 

@@ -2,11 +2,6 @@ using StepWiser.ML.Models;
 
 namespace StepWiser.ML.Worlds;
 
-/// <summary>One validation check of the policy recipe.</summary>
-/// <param name="Updates">Updates done when the check ran.</param>
-/// <param name="Accuracy">Temperature-1 accuracy on the validation problems (<see cref="WorldPolicy.ValidationSplit"/>).</param>
-public sealed record PolicyCheck(int Updates, double Accuracy);
-
 /// <summary>What <see cref="WorldPolicy.TrainToBand"/> did.</summary>
 /// <param name="Model">The trained policy (the caller disposes it).</param>
 /// <param name="Updates">Updates the policy was trained for: the check that landed in the band, or <see cref="WorldPolicyOptions.Steps"/>.</param>

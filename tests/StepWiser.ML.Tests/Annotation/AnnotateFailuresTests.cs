@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using StepWiser.ML.Samples.Serving;
+using StepWiser.ML.Serving;
 using StepWiser.ML.Tests.Infrastructure;
 using StepWiser.ML.Tokenization;
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using StepWiser.ML.Annotation;
-using StepWiser.ML.Samples.Serving;
 using StepWiser.ML.Tests.Infrastructure;
 
 namespace StepWiser.ML.Tests.Annotation;
@@ -14,7 +13,7 @@ namespace StepWiser.ML.Tests.Annotation;
 [TestClass]
 public sealed class AnnotateKillResumeTests
 {
-    private static readonly string SamplesDll = typeof(OpenAICompatibleServer).Assembly.Location;
+    private static readonly string SamplesDll = typeof(StepWiser.ML.Samples.Commands.Cli).Assembly.Location;
 
     [TestMethod]
     public void AKilledRunResumesWithoutLosingOrRepeatingRolloutsAndGivesTheSameLabels()

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Generation;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.AnswerChecking;
 using StepWiser.ML.Tests.Infrastructure;
 using StepWiser.ML.Worlds;
 

@@ -1,4 +1,4 @@
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.Chunking;
 
 namespace StepWiser.ML.Tests.Chunking;
 

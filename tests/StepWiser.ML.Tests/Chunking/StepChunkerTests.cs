@@ -2,7 +2,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
-using StepWiser.ML.Reasoning;
 using StepWiser.ML.Tests.Infrastructure;
 using StepWiser.ML.Worlds;
 

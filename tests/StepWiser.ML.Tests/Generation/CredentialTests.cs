@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Models;
-using StepWiser.ML.Samples.Serving;
+using StepWiser.ML.Serving;
 using StepWiser.ML.Tokenization;
 
 namespace StepWiser.ML.Tests.Generation;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Models;
-using StepWiser.ML.Samples.Serving;
+using StepWiser.ML.Serving;
 using StepWiser.ML.Tokenization;
 using StepWiser.ML.Training;
 

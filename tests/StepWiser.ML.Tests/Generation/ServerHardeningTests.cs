@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Models;
-using StepWiser.ML.Samples.Serving;
+using StepWiser.ML.Serving;
 using StepWiser.ML.Tokenization;
 
 namespace StepWiser.ML.Tests.Generation;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using StepWiser.ML.Samples.Serving;
 
 namespace StepWiser.ML.Tests.Infrastructure;
 
@@ -7,7 +6,7 @@ namespace StepWiser.ML.Tests.Infrastructure;
 internal static class SamplesApp
 {
     /// <summary>The app's assembly (the tests reference it, so it is built beside them).</summary>
-    public static string Dll { get; } = typeof(OpenAICompatibleServer).Assembly.Location;
+    public static string Dll { get; } = typeof(StepWiser.ML.Samples.Commands.Cli).Assembly.Location;
 
     /// <summary>
     /// Runs <c>dotnet app.dll args…</c> with the StepWiser API-key variables removed from its environment; a run past

@@ -160,7 +160,7 @@ public sealed class JudgeTests
             var output = Path.Combine(dir, "out.jsonl");
             var start = new System.Diagnostics.ProcessStartInfo("dotnet")
             {
-                ArgumentList = { typeof(StepWiser.ML.Samples.Serving.OpenAICompatibleServer).Assembly.Location, "evaluate", "--judge", Path.Combine(dir, "judge"), "--input", input, "--output", output },
+                ArgumentList = { typeof(StepWiser.ML.Samples.Commands.Cli).Assembly.Location, "evaluate", "--judge", Path.Combine(dir, "judge"), "--input", input, "--output", output },
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };

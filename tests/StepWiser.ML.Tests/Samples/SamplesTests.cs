@@ -3,7 +3,6 @@ using StepWiser.ML.Annotation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Samples.Commands;
 using StepWiser.ML.Samples.Reporting;
-using StepWiser.ML.Samples.Serving;
 using StepWiser.ML.Samples.Stages;
 using StepWiser.ML.Tests.Infrastructure;
 
@@ -95,7 +94,7 @@ public sealed class SamplesTests
 
     private static (int ExitCode, string Output) Run(string arguments)
     {
-        var start = new ProcessStartInfo("dotnet", $"\"{typeof(OpenAICompatibleServer).Assembly.Location}\" {arguments}") { RedirectStandardError = true, RedirectStandardOutput = true };
+        var start = new ProcessStartInfo("dotnet", $"\"{typeof(StepWiser.ML.Samples.Commands.Cli).Assembly.Location}\" {arguments}") { RedirectStandardError = true, RedirectStandardOutput = true };
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using StepWiser.ML.Reasoning;
+using StepWiser.ML.Chunking;
+using StepWiser.ML.AnswerChecking;
 using StepWiser.ML.Worlds;
 
 namespace StepWiser.ML.Tests.Worlds;

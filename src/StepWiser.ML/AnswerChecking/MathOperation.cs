@@ -1,0 +1,36 @@
+namespace StepWiser.ML.AnswerChecking;
+
+/// <summary>The instructions of a compiled <see cref="MathExpression"/> (postfix order, evaluated on a stack).</summary>
+internal enum MathOperation : byte
+{
+    Number,
+    Variable,
+    Pi,
+    ImaginaryUnit,
+    Infinity,
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Power,
+    Negate,
+    Factorial,
+    Binomial,
+    Root,
+    Sqrt,
+    Sin,
+    Cos,
+    Tan,
+    Cot,
+    Sec,
+    Csc,
+    Arcsin,
+    Arccos,
+    Arctan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Ln,
+    LogBase,
+    Exp,
+}

@@ -1,0 +1,75 @@
+namespace StepWiser.ML.Judging;
+
+/// <summary>Options of <see cref="GrpoTrainer"/> (docs/judging-evaluation-search.md, "GRPO"; DAPO-style token-level loss, no KL by default).</summary>
+public sealed class GrpoOptions
+{
+    /// <summary>RL steps (one batch of prompts each).</summary>
+    public int Steps { get; set; } = 100;
+
+    /// <summary>Prompts per RL step (paper: 1024).</summary>
+    public int PromptsPerStep { get; set; } = 16;
+
+    /// <summary>Responses sampled per prompt, G (paper: 4).</summary>
+    public int GroupSize { get; set; } = 4;
+
+    /// <summary>Responses per optimiser update; a step with more responses makes several updates (paper: 256 of 4096).</summary>
+    public int MiniBatchSize { get; set; } = 64;
+
+    /// <summary>Learning rate (paper: 1e-6 for 1.5B/7B models; small models need more).</summary>
+    public double LearningRate { get; set; } = 1e-5;
+
+    /// <summary>Linear warm-up steps of the learning rate, then constant.</summary>
+    public int WarmupSteps { get; set; } = 5;
+
+    /// <summary>Lower clip ε_low of the ratio (paper: 0.2).</summary>
+    public double ClipLow { get; set; } = 0.2;
+
+    /// <summary>Upper clip ε_high ("clip-higher", paper: 0.28).</summary>
+    public double ClipHigh { get; set; } = 0.28;
+
+    /// <summary>Weight of the k3 KL estimate to the initial model (default 0: off, the common choice).</summary>
+    public double KlCoefficient { get; set; }
+
+    /// <summary>Sampling temperature of the responses (default 1).</summary>
+    public float Temperature { get; set; } = 1.0f;
+
+    /// <summary>Longest response in tokens.</summary>
+    public int MaxNewTokens { get; set; } = 64;
+
+    /// <summary>Subtracted from the reward of an unparseable response (default 0: it simply earns 0).</summary>
+    public double FormatPenalty { get; set; }
+
+    /// <summary>Sample half the prompts of each step from positive and half from negative examples (on by default: the paper found it essential).</summary>
+    public bool BalancePrompts { get; set; } = true;
+
+    /// <summary>Global gradient-norm clip; 0 disables it.</summary>
+    public double MaxGradNorm { get; set; } = 1.0;
+
+    /// <summary>Seed of prompt sampling and response sampling.</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>CSV file receiving one line of metrics per step; null for none.</summary>
+    public string? LogCsvPath { get; set; }
+
+    /// <summary>Folder for checkpoints and exact resume; null disables them.</summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Steps between checkpoints.</summary>
+    public int CheckpointEvery { get; set; } = 25;
+
+    /// <summary>Throws naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "must be at least 1");
+        if (PromptsPerStep < 1) throw new ArgumentOutOfRangeException(nameof(PromptsPerStep), PromptsPerStep, "must be at least 1");
+        if (GroupSize < 2) throw new ArgumentOutOfRangeException(nameof(GroupSize), GroupSize, "must be at least 2 (advantages are relative to the group)");
+        if (MiniBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(MiniBatchSize), MiniBatchSize, "must be at least 1");
+        if (LearningRate <= 0) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "must be positive");
+        if (ClipLow is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(ClipLow), ClipLow, "must be in (0, 1)");
+        if (ClipHigh <= 0) throw new ArgumentOutOfRangeException(nameof(ClipHigh), ClipHigh, "must be positive");
+        if (KlCoefficient < 0) throw new ArgumentOutOfRangeException(nameof(KlCoefficient), KlCoefficient, "must be >= 0");
+        if (Temperature <= 0) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "must be positive (RL samples)");
+        if (MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "must be at least 1");
+        if (CheckpointEvery < 1) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "must be at least 1");
+    }
+}
