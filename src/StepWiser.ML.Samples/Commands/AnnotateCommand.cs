@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using StepWiser.ML.Chunking;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Generation;
@@ -69,7 +67,7 @@ internal static class AnnotateCommand
                 if (trlPath == outputPath) return Cli.Fail("annotate: --trl and --output name the same file.");
             }
             if (parse.GetValue(store) is { } storeDir) Cli.CheckOutputFolder("--store", storeDir.FullName);
-            var rows = ReadInput(inputFile.FullName);
+            var rows = AnnotationJsonl.Read(inputFile.FullName);
             if (rows.Count == 0) return Cli.Fail($"annotate: {inputFile.FullName} holds no solutions (empty or blank lines only); nothing written.");
 
             ITextGenerator generator;
@@ -117,7 +115,7 @@ internal static class AnnotateCommand
             var results = await annotator.AnnotateAsync(rows.Select(r => r.Input).ToArray(), cancellationToken);
             var done = results.Count(r => r is not null);
             var incomplete = results.Count(r => r is { IsComplete: false });
-            WriteOutput(outputPath, rows, results);
+            AnnotationJsonl.Write(outputPath, rows, results);
             var trlScheme = parse.GetValue(scheme);
             if (trlPath is not null)
                 TrlStepwiseFormat.Write(trlPath, rows.Zip(results).Where(x => x.Second is { IsComplete: true })
@@ -137,55 +135,5 @@ internal static class AnnotateCommand
         if (parts.Length == 2 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var i) && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var n) && n >= 1 && i >= 0 && i < n)
             return (i, n);
         throw new CliException($"annotate: --shard must be i/n with 0 <= i < n, got '{text}'.");
-    }
-
-    private sealed record InputRow(JsonObject Source, AnnotationInput Input);
-
-    private static List<InputRow> ReadInput(string path)
-    {
-        var rows = new List<InputRow>();
-        var number = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            number++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                var node = JsonNode.Parse(line) as JsonObject ?? throw new CliException("not a JSON object");
-                var prompt = node["prompt"] is JsonValue p && p.TryGetValue<string>(out var pt) ? pt : throw new CliException("needs \"prompt\" (a string)");
-                var answer = node["answer"] is JsonValue a ? a.ToString() : throw new CliException("needs \"answer\"");
-                var chunks = node["chunks"] is JsonArray list
-                    ? list.Select((c, k) => c is JsonValue v && v.TryGetValue<string>(out var text) ? text : throw new CliException($"chunk {k} is not a string")).ToArray()
-                    : node["solution"] is JsonValue s && s.TryGetValue<string>(out var solution) ? ChunkParser.ParseTags(solution).Chunks.ToArray()
-                    : throw new CliException("needs \"chunks\" (a list of strings) or \"solution\" (tagged text)");
-                if (chunks.Length == 0) throw new CliException("the solution has no chunks");
-                rows.Add(new InputRow(node, new AnnotationInput(prompt, chunks, answer)));
-            }
-            catch (Exception e) when (e is JsonException or CliException or FormatException or InvalidOperationException)
-            {
-                throw new CliException($"{path}:{number}: {e.Message}");
-            }
-        }
-        return rows;
-    }
-
-    private static void WriteOutput(string path, List<InputRow> rows, IReadOnlyList<AnnotationResult?> results)
-    {
-        StepWiser.ML.Data.AtomicFile.WriteText(path, writer =>
-        {
-            for (var i = 0; i < rows.Count; i++)
-            {
-                if (results[i] is not { } r) continue;
-                var o = rows[i].Source.DeepClone().AsObject();
-                o["chunks"] = new JsonArray(rows[i].Input.Chunks.Select(c => (JsonNode)c).ToArray());
-                o["q0"] = float.IsNaN(r.InitialValue) ? null : r.InitialValue;
-                o["values"] = new JsonArray(r.Values.Select(v => float.IsNaN(v) ? null : (JsonNode)v).ToArray());
-                o["failed_prefixes"] = r.FailedPrefixes;
-                // A step without a value gets no label: a solution with a missing value has null labels under every scheme.
-                foreach (var scheme in Enum.GetValues<LabelScheme>())
-                    o[$"labels_{scheme}"] = r.IsComplete ? new JsonArray(r.Labels(scheme).Select(b => (JsonNode)b).ToArray()) : null;
-                writer.WriteLine(o.ToJsonString());
-            }
-        });
     }
 }

@@ -15,43 +15,25 @@ public static class TrlStepwiseFormat
     /// <summary>Writes the examples (atomically: a temporary file renamed into place).</summary>
     public static void Write(string path, IEnumerable<StepwiseExample> examples)
     {
-        AtomicFile.WriteText(path, writer =>
-        {
-            foreach (var e in examples)
-            {
-                if (e.Completions.Count != e.Labels.Count)
-                    throw new ArgumentException($"example with prompt \"{TextPreview.Shorten(e.Prompt)}\" has {e.Completions.Count} completions but {e.Labels.Count} labels");
-                writer.WriteLine(JsonSerializer.Serialize(e, Json));
-            }
-        });
+        JsonLines.Write(path, examples, e => e.Completions.Count == e.Labels.Count
+            ? JsonSerializer.Serialize(e, Json)
+            : throw new ArgumentException($"example with prompt \"{TextPreview.Shorten(e.Prompt)}\" has {e.Completions.Count} completions but {e.Labels.Count} labels"));
     }
 
     /// <summary>Reads a file; a malformed line is an error naming the file and line.</summary>
-    public static IReadOnlyList<StepwiseExample> Read(string path)
+    public static IReadOnlyList<StepwiseExample> Read(string path) => JsonLines.Read(path, line =>
     {
-        var list = new List<StepwiseExample>();
-        var number = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            number++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            StepwiseExample? e;
-            try { e = JsonSerializer.Deserialize<StepwiseExample>(line, Json); }
-            catch (JsonException ex) { throw new InvalidDataException($"{path}:{number}: not a stepwise-supervision record ({ex.Message})", ex); }
-            if (e?.Prompt is null || e.Completions is null || e.Labels is null)
-                throw new InvalidDataException($"{path}:{number}: a record needs \"prompt\", \"completions\" and \"labels\"");
-            if (e.Completions.Count == 0)
-                throw new InvalidDataException($"{path}:{number}: the record has no completions");
-            for (var k = 0; k < e.Completions.Count; k++)
-                if (e.Completions[k] is null) throw new InvalidDataException($"{path}:{number}: completion {k} is null (completions are strings)");
-            if (e.Completions.Count == 0)
-                throw new InvalidDataException($"{path}:{number}: the record has no completions");
-            for (var k = 0; k < e.Completions.Count; k++)
-                if (e.Completions[k] is null) throw new InvalidDataException($"{path}:{number}: completion {k} is null (completions are strings)");
-            if (e.Completions.Count != e.Labels.Count)
-                throw new InvalidDataException($"{path}:{number}: {e.Completions.Count} completions but {e.Labels.Count} labels");
-            list.Add(e);
-        }
-        return list;
-    }
+        StepwiseExample? e;
+        try { e = JsonSerializer.Deserialize<StepwiseExample>(line, Json); }
+        catch (JsonException ex) { throw new InvalidDataException($"not a stepwise-supervision record ({ex.Message})", ex); }
+        if (e?.Prompt is null || e.Completions is null || e.Labels is null)
+            throw new InvalidDataException("a record needs \"prompt\", \"completions\" and \"labels\"");
+        if (e.Completions.Count == 0)
+            throw new InvalidDataException("the record has no completions");
+        for (var k = 0; k < e.Completions.Count; k++)
+            if (e.Completions[k] is null) throw new InvalidDataException($"completion {k} is null (completions are strings)");
+        if (e.Completions.Count != e.Labels.Count)
+            throw new InvalidDataException($"{e.Completions.Count} completions but {e.Labels.Count} labels");
+        return e;
+    });
 }

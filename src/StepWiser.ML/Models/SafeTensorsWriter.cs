@@ -30,8 +30,8 @@ public static class SafeTensorsWriter
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         int padded = (json.Length + 7) / 8 * 8;
 
-        string tmp = path + ".tmp";
-        using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        // Through a temporary file renamed into place: a crash never leaves half a checkpoint where a whole one was.
+        Data.AtomicFile.Write(path, stream =>
         {
             stream.Write(BitConverter.GetBytes((ulong)padded));
             stream.Write(json);
@@ -42,7 +42,6 @@ public static class SafeTensorsWriter
                 foreach (var slice in SafeTensorsFile.RowChunks(cpu))
                     using (slice) stream.Write(slice.bytes);
             }
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 }

@@ -106,34 +106,23 @@ public sealed partial class ArithmeticChainWorld
     /// <summary>Writes problems as JSON lines (every field of <see cref="WorldProblem"/>).</summary>
     public static void WriteJsonl(string path, IEnumerable<WorldProblem> problems)
     {
-        AtomicFile.WriteText(path, writer =>
-        {
-            foreach (var p in problems) writer.WriteLine(JsonSerializer.Serialize(p));
-        });
+        JsonLines.Write(path, problems, p => JsonSerializer.Serialize(p));
     }
 
     /// <summary>Reads problems written by <see cref="WriteJsonl"/>; a bad line is an error naming the file and line.</summary>
-    public static IReadOnlyList<WorldProblem> ReadJsonl(string path)
+    public static IReadOnlyList<WorldProblem> ReadJsonl(string path) => JsonLines.Read(path, line =>
     {
-        var problems = new List<WorldProblem>();
-        var number = 0;
-        foreach (var line in File.ReadLines(path))
+        try
         {
-            number++;
-            if (line.Length == 0) continue;
-            try
-            {
-                var p = JsonSerializer.Deserialize<JsonProblem>(line) ?? throw new InvalidDataException("null record");
-                var digits = p.Digits ?? 1;
-                problems.Add(new WorldProblem(p.Id, p.Start, p.Modulus, p.Operations.Select(o => new ChainOperation(o.Operator, o.Operand, o.Digits ?? digits)).ToArray(), p.Problem, p.Answer, p.ChunkedSolution, p.RawSolution, p.Chunks, digits));
-            }
-            catch (Exception e) when (e is JsonException or InvalidDataException or ArgumentNullException)
-            {
-                throw new InvalidDataException($"{path}:{number}: not a world problem ({e.Message})", e);
-            }
+            var p = JsonSerializer.Deserialize<JsonProblem>(line) ?? throw new InvalidDataException("null record");
+            var digits = p.Digits ?? 1;
+            return new WorldProblem(p.Id, p.Start, p.Modulus, p.Operations.Select(o => new ChainOperation(o.Operator, o.Operand, o.Digits ?? digits)).ToArray(), p.Problem, p.Answer, p.ChunkedSolution, p.RawSolution, p.Chunks, digits);
         }
-        return problems;
-    }
+        catch (Exception e) when (e is JsonException or InvalidDataException or ArgumentNullException)
+        {
+            throw new InvalidDataException($"not a world problem ({e.Message})", e);
+        }
+    });
 
     private sealed record JsonOperation(char Operator, int Operand, int? Digits);
 
