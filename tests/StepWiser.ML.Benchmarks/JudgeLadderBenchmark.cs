@@ -145,8 +145,9 @@ internal static class JudgeLadderBenchmark
     /// The solve-first judge: the step to judge on one line, then exactly the text a policy continues to solve (problem,
     /// history in chunk tags); the judge's analysis is its own next chunk, then whether the step is the same.
     /// </summary>
-    private static readonly JudgeTemplate SolveFirstTemplate = new("solve-first", input =>
-        "Judge: " + JudgeTemplate.OneLine(input.Chunk) + "\n" + RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History));
+    private static readonly JudgeTemplate SolveFirstTemplate = Environment.GetEnvironmentVariable("SOLVE_FIRST_TEMPLATE") == "after"
+        ? new("solve-after", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History) + "Judge: " + JudgeTemplate.OneLine(input.Chunk) + "\n")
+        : new("solve-first", input => "Judge: " + JudgeTemplate.OneLine(input.Chunk) + "\n" + RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History));
 
     /// <summary>The solve-first analyses, written by the judge's base model itself (greedy, one chunk): no gold, no label.</summary>
     private static Func<JudgeInput, string> SolveFirst(string judgeBase, LadderData data)
@@ -228,14 +229,14 @@ internal sealed record LadderData(
         var schemes = Enum.GetValues<LabelScheme>();
         var labelled = schemes.ToDictionary(s => s, s => TrlStepwiseFormat.Read(Path.Combine(from, $"labels-{s.ToString().ToLowerInvariant()}.jsonl")));
         // The main job holds out every fifth annotated problem; the ladder trains on the same rest.
-        var heldOut = labelled[LabelScheme.AbsoluteQ].Select(e => e.Prompt).Distinct().Where((_, i) => i % 5 == 0).ToHashSet();
-        var train = schemes.ToDictionary(s => s, s => (IReadOnlyList<StepwiseExample>)labelled[s].Where(e => !heldOut.Contains(e.Prompt)).ToArray());
+        var train = schemes.ToDictionary(s => s, s => HeldOutSplit.EveryNthPrompt(labelled[s], e => e.Prompt, every: 5).Train);
         var byText = world.Generate("annotate", 4000, 1).GroupBy(p => p.Problem).ToDictionary(g => g.Key, g => g.First());
         var gold = train[LabelScheme.AbsoluteQ].Select(e => e with { Labels = ArithmeticChainWorld.Check(byText[e.Prompt], e.Completions).ChunkIsCorrect.ToArray() }).ToArray();
         var benchmarkPath = Path.Combine(from, "world-benchmark.json");
         if (!File.Exists(benchmarkPath))   // the main job writes it; built the same way when the run stopped before
             ProcessBench.Write(benchmarkPath, WorldBenchmark.BuildAsync(policy, [("world", world)], 120, seed: 5).GetAwaiter().GetResult());
-        var benchmark = ProcessBench.Read(benchmarkPath).Select(r => { r.Subset = r.Steps.Length <= 4 ? "short" : r.Steps.Length <= 5 ? "medium" : "long"; return r; }).ToArray();
+        var subsetOf = WorldBenchmark.ByLength();
+        var benchmark = ProcessBench.Read(benchmarkPath).Select(r => { r.Subset = subsetOf(r); return r; }).ToArray();
 
         // Unlabelled steps: policy samples on a split of their own, every step with its own history.
         var unlabelled = WorldJudging.UnlabelledStepsAsync(policy, world, pretrainProblems).GetAwaiter().GetResult();

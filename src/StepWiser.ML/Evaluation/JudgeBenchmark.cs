@@ -30,4 +30,21 @@ public static class JudgeBenchmark
         }
         return new JudgeBenchmarkResult(metrics, StepAccuracy.Compute(labels, verdicts), judged);
     }
+
+    /// <summary>
+    /// Accuracy of the verdicts by step position (1 = first step) over the steps with a gold label (each step up to
+    /// and including the first error), for positions with at least <paramref name="minSteps"/> such steps.
+    /// </summary>
+    /// <param name="records">The benchmark records.</param>
+    /// <param name="judgments">The judgments of <see cref="EvaluateAsync"/>, in record order.</param>
+    /// <param name="minSteps">Positions with fewer labelled steps are left out (too few to mean anything).</param>
+    public static IReadOnlyList<(int Position, double Accuracy, int Steps)> AccuracyByPosition(IReadOnlyList<ProcessBenchRecord> records, IReadOnlyList<StepJudgment> judgments, int minSteps = 5)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(judgments);
+        if (records.Count != judgments.Count) throw new ArgumentException($"{records.Count} records but {judgments.Count} judgments", nameof(judgments));
+        var steps = records.SelectMany((b, r) => b.Steps.Select((_, k) => (Position: k, Right: (b.Label != k) == judgments[r].Verdicts[k])).Where(x => b.Label < 0 || x.Position <= b.Label));
+        return steps.GroupBy(x => x.Position).OrderBy(g => g.Key).Where(g => g.Count() >= minSteps)
+            .Select(g => (g.Key + 1, g.Average(x => x.Right ? 1.0 : 0.0), g.Count())).ToArray();
+    }
 }

@@ -16,9 +16,11 @@ public static class WorldBenchmark
     /// correct, from solutions sampled at <paramref name="temperature"/>. Incomplete solutions are skipped. A subset
     /// may come out smaller when the policy rarely makes (or rarely avoids) mistakes there. Solutions are sampled up to
     /// <paramref name="maxNewTokens"/> tokens (default: each world's <see cref="ArithmeticChainOptions.SolutionTokenBudget"/>).
+    /// <paramref name="subsetOf"/>, when given, names each record's subset instead of its world (for example
+    /// <see cref="ByLength"/>); record ids keep the world's name.
     /// </summary>
     public static async Task<IReadOnlyList<ProcessBenchRecord>> BuildAsync(ITextGenerator policy, IReadOnlyList<(string Subset, ArithmeticChainWorld World)> subsets,
-        int perSubset, int seed = 0, float temperature = 1.0f, int? maxNewTokens = null, CancellationToken cancellationToken = default)
+        int perSubset, int seed = 0, float temperature = 1.0f, int? maxNewTokens = null, Func<ProcessBenchRecord, string>? subsetOf = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(subsets);
@@ -50,6 +52,18 @@ public static class WorldBenchmark
             for (var i = 0; i < merged.Length; i++) merged[i].Id = $"{name}-{i}";
             records.AddRange(merged);
         }
+        if (subsetOf is not null)
+            foreach (var r in records) r.Subset = subsetOf(r);
         return records;
+    }
+
+    /// <summary>
+    /// Subsets by solution length, for scores per length the way ProcessBench reports per source: "short" (at most
+    /// <paramref name="shortMax"/> steps), "medium" (at most <paramref name="mediumMax"/>), "long" (more).
+    /// </summary>
+    public static Func<ProcessBenchRecord, string> ByLength(int shortMax = 4, int mediumMax = 5)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(mediumMax, shortMax);
+        return r => r.Steps.Length <= shortMax ? "short" : r.Steps.Length <= mediumMax ? "medium" : "long";
     }
 }

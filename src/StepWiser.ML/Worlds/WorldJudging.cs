@@ -140,6 +140,32 @@ public static partial class WorldJudging
     }
 
     /// <summary>
+    /// How well Monte-Carlo labels find the exact checker's errors (evaluation only; no label is ever taken from the
+    /// checker): over each solution's steps up to its first error, the share of right steps labelled positive and the
+    /// share of first errors labelled negative (NaN where there is no such step).
+    /// </summary>
+    /// <param name="checks">The checker's verdict on each solution.</param>
+    /// <param name="labels">Each solution's step labels, in the same order.</param>
+    public static (double RightPositive, double ErrorNegative) LabelAgreement(IReadOnlyList<StepCheck> checks, IReadOnlyList<IReadOnlyList<bool>> labels)
+    {
+        ArgumentNullException.ThrowIfNull(checks);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (checks.Count != labels.Count) throw new ArgumentException($"{checks.Count} checks but {labels.Count} label lists", nameof(labels));
+        int right = 0, rightPositive = 0, errors = 0, errorNegative = 0;
+        for (var i = 0; i < checks.Count; i++)
+        {
+            var first = checks[i].FirstErrorIndex;
+            var last = first < 0 ? labels[i].Count - 1 : first;
+            for (var k = 0; k <= last && k < labels[i].Count; k++)
+            {
+                if (k == first) { errors++; if (!labels[i][k]) errorNegative++; }
+                else { right++; if (labels[i][k]) rightPositive++; }
+            }
+        }
+        return (right == 0 ? double.NaN : rightPositive / (double)right, errors == 0 ? double.NaN : errorNegative / (double)errors);
+    }
+
+    /// <summary>
     /// Unlabelled steps for the judge's analysis stage: the policy's samples (2 per problem, T = 1, seed 3) on
     /// <paramref name="problems"/> problems of the world's own "judge-pretrain" split, every chunk with the history
     /// before it. No label and no checker output is attached.
