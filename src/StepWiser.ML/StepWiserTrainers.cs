@@ -11,4 +11,10 @@ public sealed class StepWiserTrainers
 
     /// <summary>The generative stepwise judge trained with GRPO on labelled steps.</summary>
     public StepwiseJudgeTrainer StepwiseJudge(StepwiseJudgeTrainerOptions options) => new(options);
+
+    /// <summary>
+    /// The discriminative baseline: the same backbone trained on the same labelled steps to emit "+" or "-" after the
+    /// step, no analysis (the paper's comparison is CoT or no CoT, nothing else).
+    /// </summary>
+    public DiscriminativeJudgeTrainer Discriminative(DiscriminativeJudgeTrainerOptions options) => new(options);
 }

@@ -4,7 +4,6 @@ using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.AnswerChecking;
-using StepWiser.ML.Search;
 
 namespace StepWiser.ML;
 
@@ -31,10 +30,4 @@ public sealed class StepWiserTransforms
     /// </summary>
     public MonteCarloAnnotatorEstimator AnnotateMonteCarlo(ITextGenerator policy, IAnswerVerifier verifier, MonteCarloOptions? options = null) =>
         new(_mlContext, policy, verifier, options ?? new MonteCarloOptions());
-
-    /// <summary>
-    /// Chunk-reset search over a prompt and a problem column: the policy writes one chunk at a time, the judge checks
-    /// it, a rejected chunk is written again (see <see cref="ChunkResetOptions"/> for tries and columns).
-    /// </summary>
-    public ChunkResetSearchTransformer ChunkResetSearch(ITextGenerator policy, IStepJudge judge, ChunkResetOptions? options = null) => new(policy, judge, options);
 }

@@ -57,6 +57,6 @@ internal static class SamplesCommand
         log.WriteLine("== 5. chunk-reset search ==");
         await SearchSample.RunAsync(policy, judge.Judge, world, log);
         log.WriteLine("== 6. data selection ==");
-        await SelectSample.RunAsync(policy, judge.Judge, world, log);
+        SelectSample.Run(policy, judge.Judge, world, log);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Search;
@@ -19,12 +20,23 @@ public static class SearchSample
         var alone = await policy.GenerateAsync(heldOut.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 3 })).ToArray());
         var aloneAccuracy = heldOut.Zip(alone).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.Samples[0].Text) ? 1.0 : 0.0);
 
-        var search = new ChunkResetSearch(policy, judge, new ChunkResetOptions { MaxTries = 5, ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = 3 });
-        var results = await search.SearchAsync(heldOut.Select(p => (p.Prompt, p.Problem)).ToArray());
-        var searched = heldOut.Zip(results).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.Solution) ? 1.0 : 0.0);
+        var ml = new MLContext(seed: 1);
+        var data = ArithmeticChainWorld.ToDataView(ml, heldOut);                       // Prompt, Problem, Answer, ...
+        var searched = ml.StepWiser().Search.ChunkReset(policy, judge, new ChunkResetOptions { MaxTries = 5, ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = 3 })
+            .Fit(data).Transform(data);                                                 // -> SearchedSolution, AcceptedTokens, RejectedTokens, Resets, ...
+        var results = ml.Data.CreateEnumerable<SearchRow>(searched, reuseRowObject: false).ToArray();
+        var searchedAccuracy = heldOut.Zip(results).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.SearchedSolution) ? 1.0 : 0.0);
         var rejected = results.Average(r => r.RejectedTokens);
 
-        log.WriteLine($"policy alone {aloneAccuracy:P1}; with chunk-reset {searched:P1} ({results.Average(r => r.AcceptedTokens):F0} accepted, {rejected:F0} rejected tokens, {results.Average(r => r.Resets):F1} resets per problem)");
-        return (aloneAccuracy, searched, rejected);
+        log.WriteLine($"policy alone {aloneAccuracy:P1}; with chunk-reset {searchedAccuracy:P1} ({results.Average(r => r.AcceptedTokens):F0} accepted, {rejected:F0} rejected tokens, {results.Average(r => r.Resets):F1} resets per problem)");
+        return (aloneAccuracy, searchedAccuracy, rejected);
+    }
+
+    private sealed class SearchRow
+    {
+        public string SearchedSolution { get; set; } = "";
+        public int AcceptedTokens { get; set; }
+        public int RejectedTokens { get; set; }
+        public int Resets { get; set; }
     }
 }

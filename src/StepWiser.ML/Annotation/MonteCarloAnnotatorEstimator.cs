@@ -20,7 +20,7 @@ public sealed class MonteCarloAnnotatorEstimator : IEstimator<MonteCarloAnnotato
     private readonly MonteCarloOptions _options;
 
     /// <summary>Creates the estimator; the options are validated here.</summary>
-    public MonteCarloAnnotatorEstimator(MLContext mlContext, ITextGenerator policy, IAnswerVerifier verifier, MonteCarloOptions options)
+    internal MonteCarloAnnotatorEstimator(MLContext mlContext, ITextGenerator policy, IAnswerVerifier verifier, MonteCarloOptions options)
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _policy = policy ?? throw new ArgumentNullException(nameof(policy));

@@ -17,7 +17,7 @@ public sealed class StepChunkerEstimator : IEstimator<StepChunkerTransformer>
     private readonly StepChunkerOptions _options;
 
     /// <summary>Creates the estimator; the options are validated here.</summary>
-    public StepChunkerEstimator(MLContext mlContext, StepChunkerOptions options)
+    internal StepChunkerEstimator(MLContext mlContext, StepChunkerOptions options)
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));

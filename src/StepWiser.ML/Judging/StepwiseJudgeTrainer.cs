@@ -14,14 +14,7 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
 {
     private readonly StepwiseJudgeTrainerOptions _options;
 
-    /// <summary>Creates the trainer; the base model and tokenizer are required.</summary>
-    public StepwiseJudgeTrainer(StepwiseJudgeTrainerOptions options)
-    {
-        _options = options ?? throw new ArgumentNullException(nameof(options));
-        if (options.BaseModel is null) throw new ArgumentException("BaseModel is required", nameof(options));
-        if (options.TokenizerJson is null) throw new ArgumentException("TokenizerJson is required", nameof(options));
-        options.Grpo.Validate();
-    }
+    internal StepwiseJudgeTrainer(StepwiseJudgeTrainerOptions options) => _options = options ?? throw new ArgumentNullException(nameof(options));
 
     /// <summary>Per-step metrics of the last <see cref="Fit"/>.</summary>
     public IReadOnlyList<GrpoStepMetrics> LastMetrics { get; private set; } = [];
@@ -62,7 +55,9 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
     /// <inheritdoc />
     public StepwiseJudgeTransformer Fit(IDataView input)
     {
+        ArgumentNullException.ThrowIfNull(input);
         var o = _options;
+        o.Validate();
         var examples = ReadExamples(input, o.ProblemColumnName, o.HistoryColumnName, o.ChunkColumnName, o.LabelColumnName);
         var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(o.TokenizerJson!)));
         LastMetrics = new GrpoTrainer(o.BaseModel!, tokenizer, o.Template, o.Grpo).Train(examples, o.Progress);

@@ -40,4 +40,17 @@ public sealed class StepwiseJudgeTrainerOptions
 
     /// <summary>Free-form metadata saved in the judge's manifest (e.g. the label scheme).</summary>
     public Dictionary<string, string> Metadata { get; set; } = [];
+
+    /// <summary>Throws naming the first missing or invalid option (called by <c>Fit</c>).</summary>
+    public void Validate()
+    {
+        if (BaseModel is null) throw new ArgumentException("BaseModel is required", nameof(BaseModel));
+        if (TokenizerJson is null) throw new ArgumentException("TokenizerJson is required", nameof(TokenizerJson));
+        ArgumentNullException.ThrowIfNull(Template, nameof(Template));
+        ArgumentNullException.ThrowIfNull(Grpo, nameof(Grpo));
+        ArgumentNullException.ThrowIfNull(Judge, nameof(Judge));
+        Grpo.Validate();
+        Data.ColumnReader.RequireNames((nameof(ProblemColumnName), ProblemColumnName), (nameof(HistoryColumnName), HistoryColumnName), (nameof(ChunkColumnName), ChunkColumnName),
+            (nameof(LabelColumnName), LabelColumnName));
+    }
 }

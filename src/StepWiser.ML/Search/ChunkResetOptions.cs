@@ -54,6 +54,9 @@ public sealed class ChunkResetOptions
     /// <summary>Problems searched together when used as a transformer (one batched policy and judge call per round).</summary>
     public int BatchSize { get; set; } = 32;
 
+    /// <summary>A copy, so that a fitted transformer does not change when the caller's options object does.</summary>
+    internal ChunkResetOptions Snapshot() => (ChunkResetOptions)MemberwiseClone();
+
     /// <summary>Throws naming the first invalid option.</summary>
     public void Validate()
     {

@@ -198,6 +198,40 @@ public sealed class JudgeTests
         Assert.IsLessThan(0.2f, scores[1]);
     }
 
+    [TestMethod]
+    public void DiscriminativeTrainerFromTheCatalogJudgesSolutionsAndSavesAndLoads()
+    {
+        var ml = new MLContext(seed: 1);
+        var random = new Random(3);
+        JudgeExample Make() { var good = random.Next(2) == 0; return new(new JudgeInput("p", [], good ? "ok" : "no"), good); }
+        var train = StepwiseJudgeTrainer.ToDataView(ml, Enumerable.Range(0, 200).Select(_ => Make()).ToArray());
+        using var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 2);
+        var trainer = ml.StepWiser().Trainers.Discriminative(new DiscriminativeJudgeTrainerOptions
+        {
+            BaseModel = model, TokenizerJson = BuiltInTokenizer.ToJson(), Template = Short,
+            Recipe = new JudgeRecipeOptions { WarmupSteps = 60, BatchSize = 16, WarmupLearningRate = 3e-3 },
+            Judge = new StepwiseJudgeOptions { StopAtFirstNegative = false },
+        });
+        using var judge = trainer.Fit(train);
+        var solutions = ml.Data.LoadFromEnumerable(new[] { new Row { Problem = "p", Chunks = ["ok", "no", "ok"] } });
+        var judged = judge.Transform(solutions);
+        CollectionAssert.AreEqual(new[] { true, false, true }, judged.GetColumn<bool[]>("Verdicts").Single());
+        Assert.AreEqual(1, judged.GetColumn<int>("FirstRejected").Single());
+
+        var dir = Path.Combine(Path.GetTempPath(), $"stepwiser-disc-{Guid.NewGuid():N}");
+        try
+        {
+            judge.Save(dir);
+            using var loaded = DiscriminativeJudgeTransformer.Load(dir, template: Short);
+            CollectionAssert.AreEqual(judged.GetColumn<float[]>("StepScores").Single(), loaded.Transform(solutions).GetColumn<float[]>("StepScores").Single());
+            Assert.AreEqual("discriminative", loaded.Metadata["trainer"]);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+
+        var missing = Assert.ThrowsExactly<ArgumentException>(() => ml.StepWiser().Trainers.Discriminative(new DiscriminativeJudgeTrainerOptions { TokenizerJson = "{}" }).Fit(train));
+        StringAssert.Contains(missing.Message, "BaseModel");
+    }
+
     // A short template keeps these seconds-long trainings about the learning rule, not about long-range attention.
     private static readonly JudgeTemplate Short = new("short", i => i.Chunk + " =>");
 

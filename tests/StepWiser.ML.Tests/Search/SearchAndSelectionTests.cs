@@ -46,16 +46,22 @@ public sealed class SearchAndSelectionTests
         var problems = Problems.Take(12).ToArray();
         var data = ArithmeticChainWorld.ToDataView(ml, problems);
         var options = new ChunkResetOptions { ChunkMaxNewTokens = 40, MaxChunks = 8, Seed = 3, BatchSize = 12 };
-        var searched = ml.StepWiser().Transforms.ChunkResetSearch(WorldPolicyFixture.Engine(), new OracleJudge(Problems), options).Transform(data);
+        var estimator = ml.StepWiser().Search.ChunkReset(WorldPolicyFixture.Engine(), new OracleJudge(Problems), options);
+        var input = ml.Transforms.CustomMapping<NoColumns, PromptRow>((_, _) => { }, null).GetOutputSchema(new SchemaShape([]));
+        var shape = estimator.GetOutputSchema(input);
+        Assert.IsTrue(shape.Any(c => c.Name == "SearchedChunks" && c.Kind == SchemaShape.Column.VectorKind.VariableVector));
+        Assert.IsTrue(shape.Any(c => c.Name == "Resets" && c.ItemType == NumberDataViewType.Int32));
+        var searched = estimator.Fit(data).Transform(data);
+        options.BatchSize = 1; // the fitted transformer keeps the options it was fitted with
 
-        var expected = await new ChunkResetSearch(WorldPolicyFixture.Engine(), new OracleJudge(Problems), options).SearchAsync(problems.Select(p => (p.Prompt, p.Problem)).ToArray());
+        var expected = await new ChunkResetSearch(WorldPolicyFixture.Engine(), new OracleJudge(Problems), new ChunkResetOptions { ChunkMaxNewTokens = 40, MaxChunks = 8, Seed = 3 }).SearchAsync(problems.Select(p => (p.Prompt, p.Problem)).ToArray());
         CollectionAssert.AreEqual(expected.Select(r => r.Solution).ToArray(), searched.GetColumn<string>("SearchedSolution").ToArray());
         CollectionAssert.AreEqual(expected.Select(r => r.Resets).ToArray(), searched.GetColumn<int>("Resets").ToArray());
         CollectionAssert.AreEqual(expected.Select(r => r.RejectedTokens).ToArray(), searched.GetColumn<int>("RejectedTokens").ToArray());
         Assert.AreEqual(expected.Sum(r => r.Chunks.Count), searched.GetColumn<string[]>("SearchedChunks").Sum(c => c.Length));
 
         var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() =>
-            ml.StepWiser().Transforms.ChunkResetSearch(WorldPolicyFixture.Engine(), new OracleJudge(Problems), new ChunkResetOptions { ProblemColumnName = "Question" }).Transform(data));
+            ml.StepWiser().Search.ChunkReset(WorldPolicyFixture.Engine(), new OracleJudge(Problems), new ChunkResetOptions { ProblemColumnName = "Question" }).Fit(data));
         StringAssert.Contains(missing.Message, "Question");
     }
 
@@ -87,6 +93,35 @@ public sealed class SearchAndSelectionTests
         var outcomeFlawless = withPick.Average(x => ArithmeticChainWorld.Check(x.p, x.s.OutcomeSelected!).FirstErrorIndex == -1 ? 1.0 : 0.0);
         Assert.IsGreaterThanOrEqualTo(outcomeFlawless, judgeFlawless);
         Assert.IsTrue(selected.Where(s => s.CorrectCount == 0).All(s => s.JudgeSelected is null));
+    }
+
+    [TestMethod]
+    public async Task SelectionAsATransformerGivesTheSameRowsAsSelectAsync_OracleJudge()
+    {
+        var ml = new MLContext(seed: 1);
+        var problems = Problems.Take(10).ToArray();
+        var data = ArithmeticChainWorld.ToDataView(ml, problems);
+        var sampling = new SamplingOptions { NumSamples = 4, MaxNewTokens = 120, Temperature = 1, Seed = 4 };
+        var selected = ml.StepWiser().Selection.ByJudge(WorldPolicyFixture.Engine(), new OracleJudge(Problems), new MathAnswerVerifier(),
+            new JudgeDataSelectionOptions { Sampling = sampling, Seed = 2, BatchSize = problems.Length }).Fit(data).Transform(data);
+        var expected = await JudgeDataSelection.SelectAsync(WorldPolicyFixture.Engine(), new OracleJudge(Problems), new MathAnswerVerifier(),
+            problems.Select(p => (p.Prompt, p.Problem, p.AnswerText)).ToArray(), sampling, seed: 2);
+        CollectionAssert.AreEqual(expected.Select(r => r.JudgeSelected ?? "").ToArray(), selected.GetColumn<string>("JudgeSelected").ToArray());
+        CollectionAssert.AreEqual(expected.Select(r => r.OutcomeSelected ?? "").ToArray(), selected.GetColumn<string>("OutcomeSelected").ToArray());
+        CollectionAssert.AreEqual(expected.Select(r => r.CorrectCount).ToArray(), selected.GetColumn<int>("CorrectCount").ToArray());
+        Assert.IsTrue(expected.Any(r => r.JudgeSelected is not null), "some prompt has a correct sample");
+
+        var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.StepWiser().Selection.ByJudge(WorldPolicyFixture.Engine(), new OracleJudge(Problems), new MathAnswerVerifier(),
+            new JudgeDataSelectionOptions { ReferenceColumnName = "Gold" }).Fit(data));
+        StringAssert.Contains(missing.Message, "Gold");
+    }
+
+    private sealed class NoColumns;
+
+    private sealed class PromptRow
+    {
+        public string Prompt { get; set; } = "";
+        public string Problem { get; set; } = "";
     }
 
     /// <summary>A judge that knows the answer key: the world's exact checker (a test double for a trained judge).</summary>

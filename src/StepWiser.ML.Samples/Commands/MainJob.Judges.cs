@@ -1,0 +1,214 @@
+using System.Text;
+using StepWiser.ML.Annotation;
+using StepWiser.ML.Evaluation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Models;
+using StepWiser.ML.Samples.Reporting;
+using StepWiser.ML.Tokenization;
+using StepWiser.ML.Training;
+using StepWiser.ML.Worlds;
+
+namespace StepWiser.ML.Samples.Commands;
+
+internal static partial class MainJob
+{
+    private sealed partial class Run
+    {
+        private IReadOnlyList<ProcessBenchRecord> _bench = [];
+        private IReadOnlyList<JudgeInput> _unlabelled = [];
+        private Func<JudgeInput, string>? _rederive;
+        private readonly Func<JudgeInput, string> _compare = WorldJudging.CompareAnalysis;
+
+        /// <summary>
+        /// 4-5. Judges (JudgeRecipe): the analysis on unlabelled policy steps, then verdicts from Monte-Carlo labels, then
+        /// GRPO; the discriminative baseline from the same weights on the same steps. Evaluated on the held-out benchmark
+        /// (gold from the exact checker, evaluation only). Returns the judge for search and selection, chosen without
+        /// gold, and the discriminative judge on its labels.
+        /// </summary>
+        public async Task<(ChosenJudge? Best, ChosenJudge? Disc)> JudgesAsync(Labelled labelled)
+        {
+            await PrepareJudgeDataAsync(labelled);
+            var goldSteps = _bench.Sum(b => b.Label < 0 ? b.Steps.Length : b.Label + 1);
+            _report.AppendLine(F($"\n## Judges: what each learned from\n\n{JudgeProvenance(_preset, _unlabelled.Count, labelled.Train)}\n"));
+            _report.AppendLine(F($"## Evaluation: held-out benchmark ({_bench.Count} solutions, {goldSteps} gold steps; gold first errors from the exact checker)\n"));
+            _report.AppendLine((_preset.JudgeSeeds > 1 ? F($"Mean ± standard deviation over {_preset.JudgeSeeds} judge seeds. ") : "") + "ProcessBench F1 per subset (by solution length) and its mean; balanced step accuracy (mean of the accuracies on positive and on negative steps) against the gold labels of the benchmark's steps up to each first error, and against the held-out Monte-Carlo labels of the judge's scheme (steps up to each first negative).\n");
+            var subsets = _bench.Select(b => b.Subset).Distinct().ToArray();
+            _report.AppendLine("| judge | " + string.Join(" | ", subsets) + " | Avg. F1 | balanced (gold) | gold positive / negative | balanced (MC) |\n|---|" + string.Concat(subsets.Select(_ => "---|")) + "---|---|---|---|");
+            var scores = new Dictionary<string, List<(ProcessBenchMetrics Metrics, StepAccuracy Gold, StepAccuracy Mc)>>();
+            var evalCsv = new StringBuilder("judge,seed,subset,error_accuracy,correct_accuracy,f1\n");
+            var stepCsv = new StringBuilder("judge,seed,gold_accuracy,gold_balanced,gold_positive,gold_negative,mc_balanced\n");
+            var chosen = new List<ChosenJudge>();
+            var byPosition = new List<Series>();
+            for (var seed = 1; seed <= _preset.JudgeSeeds; seed++)
+            {
+                var trained = TrainJudges(Recipe(_preset, seed), seed, labelled.Train);
+                await _ui.RunAsync($"evaluating {trained.Count} judges (seed {seed})", trained.Count, "judges", async bar =>
+                {
+                    var done = 0;
+                    foreach (var (name, scheme, judge) in trained)
+                    {
+                        var (result, mcAcc) = await EvaluateAsync(judge, labelled.HeldOut[scheme]);
+                        (scores.TryGetValue(name, out var list) ? list : scores[name] = []).Add((result.Metrics, result.GoldSteps, mcAcc));
+                        foreach (var sub in result.Metrics.Subsets) evalCsv.AppendLine(F($"\"{name}\",{seed},{sub.Subset},{sub.ErrorAccuracy:F4},{sub.CorrectAccuracy:F4},{sub.F1:F4}"));
+                        stepCsv.AppendLine(F($"\"{name}\",{seed},{result.GoldSteps.Accuracy:F4},{result.GoldSteps.Balanced:F4},{result.GoldSteps.PositiveAccuracy:F4},{result.GoldSteps.NegativeAccuracy:F4},{mcAcc.Balanced:F4}"));
+                        if (seed == 1)
+                        {
+                            chosen.Add(new ChosenJudge(name, scheme, judge, mcAcc.Balanced));
+                            var points = JudgeBenchmark.AccuracyByPosition(_bench, result.Judgments);
+                            byPosition.Add(new Series(name, points.Select(p => (double)p.Position).ToArray(), points.Select(p => p.Accuracy).ToArray()));
+                        }
+                        bar.Report(++done, $"{name}: F1 {ProcessBenchMetrics.Percent(result.Metrics.AverageF1)}");
+                        Stage(F($"  {name} (seed {seed}): average F1 {ProcessBenchMetrics.Percent(result.Metrics.AverageF1)}, balanced step accuracy {100 * result.GoldSteps.Balanced:F1} % (gold), {100 * mcAcc.Balanced:F1} % (held-out MC)"));
+                    }
+                    return 0;
+                });
+            }
+            ReportScores(scores, subsets);
+            File.WriteAllText(Path.Combine(_output, "evaluation.csv"), evalCsv.ToString());
+            File.WriteAllText(Path.Combine(_output, "step-accuracy.csv"), stepCsv.ToString());
+            Plots.Lines(Path.Combine(_output, "judge-accuracy-by-step.png"), "Judge accuracy by step position (gold labels, held-out benchmark)", "step position", "accuracy", byPosition, 0, 1);
+            // The judge for search and selection is chosen without gold: the generative judge with the best balanced
+            // accuracy on the held-out Monte-Carlo labels of seed 1.
+            var best = chosen.Where(j => j.Judge is StepwiseJudge).OrderByDescending(j => double.IsNaN(j.McBalanced) ? -1 : j.McBalanced).FirstOrDefault();
+            return (best, best is null ? null : chosen.FirstOrDefault(j => j.Judge is DiscriminativeJudge && j.Scheme == best.Scheme));
+        }
+
+        /// <summary>The held-out benchmark (subsets by length), the unlabelled steps of the analysis stage and, when the preset asks, the policy's re-derivations.</summary>
+        private async Task PrepareJudgeDataAsync(Labelled labelled)
+        {
+            _bench = await WorldBenchmark.BuildAsync(_policy, [("world", _world)], _preset.BenchmarkPerSubset * 3, seed: 5, subsetOf: WorldBenchmark.ByLength(), cancellationToken: _ct);
+            ProcessBench.Write(Path.Combine(_output, "world-benchmark.json"), _bench);
+            _unlabelled = await WorldJudging.UnlabelledStepsAsync(_policy, _world, _preset.PretrainProblems, _ct);
+            if (!_preset.Rederive) return;
+            var inputs = _unlabelled.Concat(labelled.Train.Values.SelectMany(e => e).Select(e => e.Input)).ToArray();
+            var analyses = await _ui.RunAsync($"policy re-derives {inputs.Length} steps (world-independent analysis)", 1, "passes", async bar =>
+            {
+                var a = await RederivationAnalysis.ComputeAsync(_policy, inputs, i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History), cancellationToken: _ct);
+                bar.Report(1);
+                return a;
+            });
+            _rederive = RederivationAnalysis.Lookup(inputs, analyses);
+        }
+
+        /// <summary>One judge on the benchmark (gold) and on the held-out Monte-Carlo labels of its scheme.</summary>
+        private async Task<(JudgeBenchmarkResult Result, StepAccuracy Mc)> EvaluateAsync(IStepJudge judge, JudgeExample[] heldOut)
+        {
+            var result = await JudgeBenchmark.EvaluateAsync(judge, _bench, _ct);
+            var mc = await judge.JudgeStepsAsync(heldOut.Select(e => e.Input).ToArray(), _ct);
+            return (result, StepAccuracy.Compute(heldOut.Select(e => e.Label).ToArray(), mc.Select(v => v.Positive).ToArray()));
+        }
+
+        private void ReportScores(Dictionary<string, List<(ProcessBenchMetrics Metrics, StepAccuracy Gold, StepAccuracy Mc)>> scores, string[] subsets)
+        {
+            foreach (var (name, runs) in scores)
+            {
+                var subsetF1 = subsets.Select(sub => Stat(runs.Select(r => r.Metrics.Subsets.FirstOrDefault(x => x.Subset == sub)?.F1 ?? double.NaN)));
+                _report.AppendLine($"| {name} | " + string.Join(" | ", subsetF1) + $" | **{Stat(runs.Select(r => r.Metrics.AverageF1))}** | **{Stat(runs.Select(r => r.Gold.Balanced))}** | "
+                    + $"{Stat(runs.Select(r => r.Gold.PositiveAccuracy))} / {Stat(runs.Select(r => r.Gold.NegativeAccuracy))} | {Stat(runs.Select(r => r.Mc.Balanced))} |");
+            }
+        }
+
+        /// <summary>The judges of one seed: warm-up and RL on Abs-Q, RL on the other schemes, the re-derivation variant, and a discriminative baseline per scheme.</summary>
+        private List<(string Name, LabelScheme Scheme, IStepJudge Judge)> TrainJudges(JudgeRecipeOptions recipe, int seed, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples)
+        {
+            var suffix = _preset.JudgeSeeds > 1 ? $"-seed{seed}" : "";
+            var judges = new List<(string, LabelScheme, IStepJudge)>();
+            var pre = Pretrained("analysis-world", _compare, recipe, suffix);
+            const string warmName = "StepWiser warm-up (no RL), Abs-Q";
+            judges.Add((warmName, LabelScheme.AbsoluteQ, Generative(warmName, LabelScheme.AbsoluteQ, pre, _compare, recipe, seed, suffix, examples, rl: false)));
+            // The RL judge continues from the warm-up judge just saved (the same weights its own verdict stage would give).
+            judges.Add(("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, Generative("StepWiser RL, Abs-Q", LabelScheme.AbsoluteQ, Path.Combine(_output, $"judge-{Slug(warmName)}{suffix}"), _compare, recipe, seed, suffix, examples, rl: true, warmedUp: true)));
+            // A scheme whose selected steps hold one label only cannot train a judge (tiny runs); it is skipped with a line.
+            var schemes = (_preset.AllVariants ? Enum.GetValues<LabelScheme>() : [LabelScheme.AbsoluteQ])
+                .Where(s => s == LabelScheme.AbsoluteQ || (examples[s].Any(e => e.Label) && examples[s].Any(e => !e.Label)) || Skip(s)).ToArray();
+            foreach (var scheme in schemes.Where(s => s != LabelScheme.AbsoluteQ))
+                judges.Add(($"StepWiser RL, {Short(scheme)}", scheme, Generative($"StepWiser RL, {Short(scheme)}", scheme, pre, _compare, recipe, seed, suffix, examples, rl: true)));
+            if (_rederive is not null)
+            {
+                var preB = Pretrained("analysis-rederive", _rederive, recipe, suffix);
+                judges.Add(("StepWiser RL, Abs-Q, re-derivation analysis", LabelScheme.AbsoluteQ, Generative("StepWiser RL, Abs-Q, re-derivation analysis", LabelScheme.AbsoluteQ, preB, _rederive, recipe, seed, suffix, examples, rl: true)));
+            }
+            foreach (var scheme in schemes)
+            {
+                var disc = _ui.Run($"discriminative baseline ({Short(scheme)}, {recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
+                    _ml.StepWiser().Trainers.Discriminative(new DiscriminativeJudgeTrainerOptions
+                    {
+                        BaseModel = HuggingFaceCheckpoint.Load(pre), TokenizerJson = BuiltInTokenizer.ToJson(), Recipe = recipe,
+                        Progress = Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))),
+                    }).Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme])));
+                _owners.Add(disc);
+                judges.Add(($"discriminative (+/−), {Short(scheme)}", scheme, disc.Judge));
+            }
+            return judges;
+        }
+
+        private bool Skip(LabelScheme scheme)
+        {
+            _ui.Line($"skipping {Short(scheme)} judges: its training steps have one label only");
+            return false;
+        }
+
+        /// <summary>The analysis stage from the policy's weights, saved as <c>judge-{name}</c>.</summary>
+        private string Pretrained(string name, Func<JudgeInput, string> analysis, JudgeRecipeOptions recipe, string suffix)
+        {
+            var dir = Path.Combine(_output, $"judge-{name}{suffix}");
+            using var model = HuggingFaceCheckpoint.Load(_policyDir);
+            _ui.Run($"analysis stage ({name}, {recipe.PretrainSteps} steps)", Math.Max(1, recipe.PretrainSteps), "steps", bar =>
+                JudgeRecipe.Pretrain(model, _tokenizer, JudgeTemplate.Compact, _unlabelled, analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), _ct));
+            HuggingFaceCheckpoint.Save(model, dir);
+            return dir;
+        }
+
+        /// <summary>A generative judge: the verdict stage (unless <paramref name="warmedUp"/>), then GRPO when <paramref name="rl"/>; saved with its provenance.</summary>
+        private IStepJudge Generative(string name, LabelScheme scheme, string from, Func<JudgeInput, string> analysis, JudgeRecipeOptions recipe, int seed, string suffix,
+            IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples, bool rl, bool warmedUp = false)
+        {
+            var model = HuggingFaceCheckpoint.Load(from);
+            if (!warmedUp)
+                _ui.Run($"verdict stage: {name} ({recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
+                    JudgeRecipe.WarmUp(model, _tokenizer, JudgeTemplate.Compact, examples[scheme], analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), _ct));
+            var judgeOptions = new StepwiseJudgeOptions { MaxNewTokens = recipe.Grpo.MaxNewTokens };
+            var metadata = new Dictionary<string, string> { ["scheme"] = scheme.ToString(), ["analysis"] = analysis == _compare ? "world" : "re-derivation", ["rl_steps"] = (rl ? recipe.Grpo.Steps : 0).ToString(Inv) };
+            StepwiseJudgeTransformer transformer;
+            if (rl)
+            {
+                var grpo = recipe.Grpo;
+                grpo.LogCsvPath = Path.Combine(_output, $"grpo-{Slug(name)}{suffix}.csv");
+                IReadOnlyList<GrpoStepMetrics> metrics = [];
+                transformer = _ui.Run($"GRPO: {name} ({grpo.Steps} steps)", grpo.Steps, "steps", bar =>
+                {
+                    var trainer = _ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
+                    {
+                        BaseModel = model, TokenizerJson = BuiltInTokenizer.ToJson(), Grpo = grpo, Judge = judgeOptions, Metadata = metadata,
+                        Progress = Progress<GrpoStepMetrics>(m => bar.Report(m.Step, F($"reward {m.MeanReward:F2} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {Cli.Num(m.Entropy)}, clipped {m.ClipFraction:P0}"))),
+                    });
+                    var fitted = trainer.Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme]));
+                    metrics = trainer.LastMetrics;
+                    return fitted;
+                });
+                grpo.LogCsvPath = null;
+                if (seed == 1) _curves.Add((name, metrics));
+            }
+            else
+                transformer = new StepwiseJudgeTransformer(model, BuiltInTokenizer.ToJson(), JudgeTemplate.Compact, judgeOptions, metadata);
+            transformer.Save(Path.Combine(_output, $"judge-{Slug(name)}{suffix}"));
+            _owners.Add(transformer);
+            return transformer.Judge;
+        }
+    }
+
+    private static JudgeRecipeOptions Recipe(MainJobPreset preset, int seed) => new()
+    {
+        PretrainSteps = preset.PretrainSteps, WarmupSteps = preset.WarmupSteps, Seed = seed, PretrainBalanceBy = JudgeRecipeOptions.BySameOrDifferent,
+        Grpo = new GrpoOptions { Steps = preset.GrpoSteps, PromptsPerStep = preset.GrpoPrompts, GroupSize = 4, MiniBatchSize = 32, LearningRate = 1e-4, KlCoefficient = 0.2, MaxNewTokens = 128, WarmupSteps = 5, Seed = seed },
+    };
+
+    private static string JudgeProvenance(MainJobPreset preset, int unlabelled, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples) =>
+        F($"Every judge starts from the policy's weights. **Analysis stage** ({preset.PretrainSteps} updates of 32): prompt → analysis on {unlabelled:N0} unlabelled steps of policy samples (no label), balanced on the analysis's own conclusion (Same/Different). ")
+        + "The **world analysis** (`WorldJudging.CompareAnalysis`) finds the problem's next instruction, recomputes it from the history's last value and compares it with the step; it is computed from problem, history and chunk only, but encodes this world's rules. "
+        + "The **re-derivation analysis** (`RederivationAnalysis`, world-independent) quotes the policy's own greedy re-derivation of the step and compares. "
+        + F($"**Verdict stage** ({preset.WarmupSteps} updates of 32): analysis + `\\boxed{{…}}` of the step's Monte-Carlo label, on the training solutions' steps up to each first negative label, balanced 50/50 ")
+        + $"({string.Join(", ", examples.Select(e => F($"{e.Key}: {e.Value.Length} steps, {e.Value.Count(x => x.Label)} positive")))}). "
+        + F($"**GRPO** ({preset.GrpoSteps} steps × {preset.GrpoPrompts} prompts × 4 responses, lr 1e-4, KL 0.2 to the warmed-up judge, clip 0.2/0.28): reward 1 when the verdict equals the Monte-Carlo label, same steps. ")
+        + "The **discriminative** judge starts from the same weights after the analysis stage and trains on the same selected, balanced steps for the same updates, emitting `+`/`-`. No gold label reaches any training stage; gold labels only score the benchmark.";
+}

@@ -1,0 +1,155 @@
+using System.Text;
+using System.Text.Json;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Models;
+using StepWiser.ML.Samples.Reporting;
+using StepWiser.ML.Search;
+using StepWiser.ML.Selection;
+using StepWiser.ML.Tokenization;
+using StepWiser.ML.Training;
+using StepWiser.ML.Worlds;
+
+namespace StepWiser.ML.Samples.Commands;
+
+internal static partial class MainJob
+{
+    private sealed partial class Run
+    {
+        /// <summary>6. Chunk-reset search on held-out problems: the policy alone, with the chosen judge (and, over several seeds, the discriminative judge on the same labels).</summary>
+        public async Task SearchAsync(ChosenJudge? best, ChosenJudge? disc)
+        {
+            _report.AppendLine(F($"\n## Chunk-reset search ({_heldOut.Count} held-out problems, up to 5 tries per chunk, the last try kept)\n\n| method | accuracy | ± 1 s.e. | accepted tokens / problem | rejected tokens / problem | judge calls / problem |\n|---|---|---|---|---|---|"));
+            var searchCsv = new StringBuilder("method,accuracy,accepted_tokens,rejected_tokens,judge_calls\n");
+            var searchPoints = new List<LabelledPoint>();
+            var alone = await _policy.GenerateAsync(_heldOut.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { MaxNewTokens = SolutionTokens, Temperature = 1, Seed = 9 })).ToArray(), _ct);
+            var aloneAcc = _heldOut.Zip(alone).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.Samples[0].Text) ? 1.0 : 0.0);
+            var aloneTokens = alone.Average(r => r.Samples[0].TokenIds.Count);
+            _report.AppendLine(F($"| policy alone | {100 * aloneAcc:F1} % | {100 * StandardError(aloneAcc, _heldOut.Count):F1} | {aloneTokens:F0} | 0 | 0 |"));
+            searchCsv.AppendLine(F($"policy alone,{aloneAcc:F4},{aloneTokens:F1},0,0"));
+            searchPoints.Add(new LabelledPoint("policy alone", aloneTokens, aloneAcc));
+            var problems = ArithmeticChainWorld.ToDataView(_ml, _heldOut);
+            var searchJudges = (_preset.JudgeSeeds > 1 ? new[] { best, disc } : [best]).OfType<ChosenJudge>().ToArray();
+            _ui.Run($"chunk-reset search ({_heldOut.Count} problems × {searchJudges.Length} judges)", searchJudges.Length, "judges", bar =>
+            {
+                var done = 0;
+                foreach (var j in searchJudges)
+                {
+                    var options = new ChunkResetOptions { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = 9, BatchSize = _heldOut.Count };
+                    var searched = _ml.StepWiser().Search.ChunkReset(_policy, j.Judge, options).Fit(problems).Transform(problems);
+                    var results = _ml.Data.CreateEnumerable<SearchRow>(searched, reuseRowObject: false).ToArray();
+                    var acc = _heldOut.Zip(results).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.SearchedSolution) ? 1.0 : 0.0);
+                    var (accepted, rejected, calls) = (results.Average(r => r.AcceptedTokens), results.Average(r => r.RejectedTokens), results.Average(r => r.JudgeCalls));
+                    _report.AppendLine(F($"| + {j.Name} | {100 * acc:F1} % | {100 * StandardError(acc, _heldOut.Count):F1} | {accepted:F0} | {rejected:F0} | {calls:F1} |"));
+                    searchCsv.AppendLine(F($"\"{j.Name}\",{acc:F4},{accepted:F1},{rejected:F1},{calls:F2}"));
+                    searchPoints.Add(new LabelledPoint(j.Name, accepted + rejected, acc));
+                    bar.Report(++done, F($"{j.Name}: {100 * acc:F1} %"));
+                }
+                return 0;
+            });
+            _report.AppendLine(F($"\nThe judge for search and selection is the generative judge with the best balanced accuracy on held-out Monte-Carlo labels (no gold): {best?.Name}."));
+            File.WriteAllText(Path.Combine(_output, "search.csv"), searchCsv.ToString());
+            Plots.Points(Path.Combine(_output, "search-accuracy-vs-tokens.png"), "Chunk-reset search: accuracy vs generated tokens", "generated tokens per problem (accepted + rejected)", "accuracy", searchPoints, 0, 1);
+        }
+
+        /// <summary>7. Judge-selected vs outcome-selected correct solutions, then the policy fine-tuned on each.</summary>
+        public async Task SelectAsync(ChosenJudge? best)
+        {
+            if (best is null) return;
+            var prompts = _world.Generate("select", _preset.SelectionPrompts, 1);
+            var picks = _ui.Run($"data selection ({prompts.Count} prompts × {_preset.SelectionSamples} samples)", 1, "passes", bar =>
+            {
+                var data = ArithmeticChainWorld.ToDataView(_ml, prompts);
+                var options = new JudgeDataSelectionOptions { Sampling = new SamplingOptions { NumSamples = _preset.SelectionSamples, MaxNewTokens = SolutionTokens, Temperature = 1, Seed = 11 }, Seed = 1, BatchSize = prompts.Count };
+                var selected = _ml.StepWiser().Selection.ByJudge(_policy, best.Judge, _verifier, options).Fit(data).Transform(data);
+                bar.Report(1);
+                return _ml.Data.CreateEnumerable<SelectionRow>(selected, reuseRowObject: false).Where(s => s.JudgeSelected.Length > 0).ToArray();
+            });
+            _report.AppendLine(F($"\n## Data selection ({picks.Length} prompts with a correct sample, N = {_preset.SelectionSamples}, {_preset.FineTuneSteps} fine-tuning steps)\n\n| training data | held-out accuracy |\n|---|---|\n| none (the policy) | {100 * _baseline.Accuracy:F1} % |"));
+            if (picks.Length == 0) _report.AppendLine("\nNo prompt had a correct sample, so there is nothing to fine-tune on (the policy needs more training).");
+            foreach (var (name, pick) in picks.Length == 0 ? [] : new[] { ("outcome-only selection", (Func<SelectionRow, string>)(s => s.OutcomeSelected)), ("StepWiser judge selection", s => s.JudgeSelected) })
+            {
+                using var tuned = HuggingFaceCheckpoint.Load(_policyDir);
+                _ui.Run($"fine-tuning on {name}", _preset.FineTuneSteps, "steps", bar =>
+                    new SftTrainer(tuned, _tokenizer, new SftOptions { Steps = _preset.FineTuneSteps, BatchSize = 16, LearningRate = 3e-4, WarmupSteps = 5 })
+                        .Train(picks.Select(s => new SftExample(s.Prompt, pick(s))).ToArray(), Progress<TrainingProgress>(p => bar.Report(p.Step)), _ct));
+                var eval = await WorldPolicy.EvaluateAsync(new LocalTextGenerator(tuned, _tokenizer), _heldOut, new SamplingOptions { NumSamples = 4, MaxNewTokens = SolutionTokens, Temperature = 1, Seed = 1 }, _ct);
+                _report.AppendLine(F($"| {name} | {100 * eval.Accuracy:F1} % |"));
+            }
+        }
+
+        /// <summary>8. GRPO curves (CSV per run, PNG of all runs) and the report.</summary>
+        public void Finish()
+        {
+            if (_curves.Count > 0)
+            {
+                Plots.Lines(Path.Combine(_output, "grpo-reward.png"), "GRPO mean reward (moving average of 5 steps)", "RL step", "mean reward",
+                    _curves.Select(c => new Series(c.Name, c.Metrics.Select(m => (double)m.Step).ToArray(), Plots.Smooth(c.Metrics.Select(m => m.MeanReward).ToArray(), 5))), 0, 1);
+                Plots.Lines(Path.Combine(_output, "grpo-entropy.png"), "GRPO policy entropy (nats per token)", "RL step", "entropy",
+                    _curves.Select(c => new Series(c.Name, c.Metrics.Select(m => (double)m.Step).ToArray(), c.Metrics.Select(m => m.Entropy).ToArray())));
+            }
+            _report.AppendLine("\n## GRPO curves\n\n![reward](grpo-reward.png)\n\n![entropy](grpo-entropy.png)\n\nPer-step metrics of every RL run are in `grpo-*.csv` (reward, reward by class, zero-advantage share, entropy, response length, clip fraction).\n");
+            foreach (var (name, m) in _curves)
+            {
+                var seconds = Math.Max(1e-9, m.Sum(x => x.TotalSeconds));
+                _report.AppendLine(F($"- {name}: reward {m.Take(5).Average(x => x.MeanReward):F2} (first 5 steps) → {m.TakeLast(5).Average(x => x.MeanReward):F2} (last 5); entropy {Cli.Num(m[0].Entropy)} → {Cli.Num(m[^1].Entropy)}; clipped tokens {m.Average(x => x.ClipFraction):P1} on average; {seconds / m.Count:F1} s a step, of which generation {m.Sum(x => x.GenerationSeconds) / seconds:P0}, updates {m.Sum(x => x.UpdateSeconds) / seconds:P0}, the rest {m.Sum(x => x.OtherSeconds) / seconds:P0}"));
+            }
+            _report.AppendLine("\n## Plots\n\n![judge accuracy by step](judge-accuracy-by-step.png)\n\n![search accuracy vs tokens](search-accuracy-vs-tokens.png)\n");
+            _report.AppendLine("\n## Files\n\n- `policy/`, `judge-*/`: models in Hugging Face layout (judges with `stepwiser-judge.json`; load with `StepwiseJudgeTransformer.Load`).\n- `solutions.jsonl`: the policy's sampled solutions in the format `annotate --input` reads.\n- `labels-*.jsonl`: Monte-Carlo labels per scheme (TRL stepwise format; `train-judge --input` reads them).\n- `world-benchmark.json`: the held-out benchmark (ProcessBench format; `evaluate --input` reads it).\n- `evaluation.csv`, `step-accuracy.csv`, `search.csv`, `grpo-*.csv`: the tables' numbers.\n- `rollouts/`: the rollout store (a rerun reuses it).");
+            _report.AppendLine(F($"\nTotal time {_ui.Elapsed:mm\\:ss}."));
+            File.WriteAllText(Path.Combine(_output, "report.md"), _report.ToString());
+            Console.WriteLine();
+            Console.WriteLine(_report.ToString());
+            Stage($"done; results in {Path.GetFullPath(_output)}");
+        }
+    }
+
+    /// <summary>1. The policy: trained into the preset's band and saved with a manifest, or reused when the folder holds one for this preset.</summary>
+    private static string TrainOrReusePolicy(StageConsole ui, ArithmeticChainWorld world, MainJobPreset preset, string policyDir, CancellationToken cancellationToken)
+    {
+        var manifestPath = Path.Combine(policyDir, "stepwiser-policy.json");
+        if (File.Exists(Path.Combine(policyDir, "config.json")))
+        {
+            var manifest = File.Exists(manifestPath) ? JsonSerializer.Deserialize<PolicyManifest>(File.ReadAllText(manifestPath)) : null;
+            if (manifest is null || manifest.Preset != preset.Name || manifest.Difficulty != preset.Difficulty)
+                throw new CliException($"{policyDir} holds a policy trained {(manifest is null ? "by an unknown recipe" : $"for preset '{manifest.Preset}'")}, not for preset '{preset.Name}'; choose another --output or remove that folder");
+            var validation = manifest.ValidationAccuracy is { } v ? F($"validation accuracy {100 * v:F1} %") : "no accuracy band";
+            ui.Line($"reusing policy from {policyDir} (preset {manifest.Preset}, {manifest.Updates} updates, {validation})");
+            return F($"reused from {policyDir}: {manifest.Updates} updates, {validation}");
+        }
+        var options = preset.ShortRecipe
+            ? new WorldPolicyOptions { Steps = preset.PolicySteps, BatchSize = 32, LearningRate = 5e-3, TrainProblems = 4000, TargetAccuracy = null }
+            : new WorldPolicyOptions { Steps = preset.PolicySteps, TargetAccuracy = preset.PolicyBand };
+        var training = ui.Run($"training the policy (at most {options.Steps} SFT steps{(options.TargetAccuracy is { } b ? $", until validation accuracy is in {b}" : "")})", options.Steps, "steps", bar =>
+            WorldPolicy.TrainToBand(world, options, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}, {p.TokensPerSecond:N0} tok/s"))), cancellationToken));
+        using (training.Model)
+        {
+            var accuracy = training.ValidationAccuracy;
+            var checks = string.Join(", ", training.Checks.TakeLast(4).Select(c => F($"{c.Updates}: {100 * c.Accuracy:F0} %")));
+            if (options.TargetAccuracy is { } band && !training.InBand)
+                throw new CliException(F($"the policy ended outside its accuracy band {band} after {training.Updates} updates (last checks {checks}); the judge results would be meaningless, so the run stops here (try another --threads value or a larger --preset)"));
+            HuggingFaceCheckpoint.Save(training.Model, policyDir);
+            BuiltInTokenizer.Save(policyDir);
+            File.WriteAllText(manifestPath, JsonSerializer.Serialize(new PolicyManifest(preset.Name, preset.Difficulty, training.Updates, accuracy, training.Threads)));
+            return training.Checks.Count == 0 ? F($"{training.Updates} updates (no accuracy band)")
+                : F($"{training.Updates} updates, stopped at validation accuracy {100 * accuracy!.Value:F1} % (band {options.TargetAccuracy}; checks {checks})");
+        }
+    }
+
+    private sealed class SearchRow
+    {
+        public string SearchedSolution { get; set; } = "";
+        public int AcceptedTokens { get; set; }
+        public int RejectedTokens { get; set; }
+        public int JudgeCalls { get; set; }
+    }
+
+    private sealed class SelectionRow
+    {
+        public string Prompt { get; set; } = "";
+        public string JudgeSelected { get; set; } = "";
+        public string OutcomeSelected { get; set; } = "";
+    }
+
+    private sealed record PolicyManifest(string Preset, double Difficulty, int Updates, double? ValidationAccuracy, int Threads);
+}

@@ -1,0 +1,96 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Annotation;
+using StepWiser.ML.AnswerChecking;
+using StepWiser.ML.Chunking;
+using StepWiser.ML.Evaluation;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Models;
+using StepWiser.ML.Worlds;
+
+namespace StepWiser.ML.Samples.Stages;
+
+/// <summary>
+/// The whole method through the one front door, <c>mlContext.StepWiser()</c>: chunk and annotate the policy's
+/// solutions, train the judge with GRPO, evaluate it on a ProcessBench-style benchmark, search with it and select data
+/// with it. The region between the <c>pipeline</c> markers is docs/pipeline.md's example, word for word (a test
+/// checks that, and runs this method).
+/// </summary>
+public static class PipelineExample
+{
+    /// <summary>What the example produced.</summary>
+    public sealed record Outcome(int LabelledSteps, int PositiveSteps, ProcessBenchMetrics Metrics, string[] SearchedSolutions, string[] JudgeSelected);
+
+    /// <summary>Runs every stage on <paramref name="problems"/> problems; the judge is trained in place from <paramref name="judgeBase"/>.</summary>
+    public static Outcome Run(ITextGenerator policy, CausalLM judgeBase, string tokenizerJson, ArithmeticChainWorld world, int problems = 8, int rlSteps = 2)
+    {
+        // <pipeline>
+        var ml = new MLContext(seed: 1);
+        var sw = ml.StepWiser();
+        var verifier = new MathAnswerVerifier();
+
+        // Solutions of the policy (any ITextGenerator: a local model or a vLLM/SGLang server), one row each.
+        var prompts = world.Generate("pipeline", problems, seed: 1);
+        var sampled = policy.GenerateAsync(prompts.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 4, Seed = 1 })).ToArray()).GetAwaiter().GetResult();
+        var data = ml.Data.LoadFromEnumerable(prompts.Zip(sampled).SelectMany(x => x.Second.Samples.Select(s =>
+            new SolutionRow { Problem = x.First.Problem, Prompt = x.First.Prompt, Solution = s.Text, Answer = x.First.AnswerText })));
+
+        // Chunk each solution, then label every chunk by Monte-Carlo rollouts of the policy (Abs-Q by default).
+        var annotated = sw.Transforms.ChunkSteps(new StepChunkerOptions { MalformedPolicy = MalformedChunkPolicy.Repair })  // Solution -> Chunks
+            .Append(sw.Transforms.AnnotateMonteCarlo(policy, verifier, new MonteCarloOptions { Rollouts = 4 }))
+            .Fit(data).Transform(data);                                                 // -> StepValues, InitialValue, StepLabels
+
+        // One row per labelled step (up to each solution's first negative; a row with failed rollouts has no labels), then the judge trained with GRPO.
+        var steps = ml.Data.CreateEnumerable<AnnotatedRow>(annotated, reuseRowObject: false).Where(r => r.FailedPrefixes == 0)
+            .SelectMany(r => JudgeExample.FromSolution(r.Problem, r.Chunks, r.StepLabels, StepSelection.UpToFirstNegative)).ToArray();
+        using var judge = sw.Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
+        {
+            BaseModel = judgeBase, TokenizerJson = tokenizerJson, Grpo = new GrpoOptions { Steps = rlSteps, PromptsPerStep = 4 },
+            Judge = new StepwiseJudgeOptions { ChunksColumnName = "Steps" },            // ProcessBench's column of steps
+        }).Fit(StepwiseJudgeTrainer.ToDataView(ml, steps));                             // Problem, History, Chunk, Label
+
+        // A held-out ProcessBench-style benchmark (gold first errors from the exact checker: evaluation only), judged and scored.
+        var benchmark = ml.Data.LoadFromEnumerable(WorldBenchmark.BuildAsync(policy, [("world", world)], 12, seed: 5).GetAwaiter().GetResult());
+        var metrics = sw.Evaluation.Evaluate(judge.Transform(benchmark));               // F1 per subset and their mean
+
+        // Chunk-reset search with the judge, and judge-selected training data, on held-out problems.
+        var heldOut = ArithmeticChainWorld.ToDataView(ml, world.Generate("pipeline-heldout", problems, seed: 2));  // Prompt, Problem, Answer
+        var searched = sw.Search.ChunkReset(policy, judge.Judge).Fit(heldOut).Transform(heldOut);              // -> SearchedSolution, ...
+        var selected = sw.Selection.ByJudge(policy, judge.Judge, verifier, samples: 4).Fit(heldOut).Transform(heldOut);  // -> JudgeSelected, OutcomeSelected, ...
+        // </pipeline>
+        return new Outcome(steps.Length, steps.Count(s => s.Label), metrics, searched.GetColumn<string>("SearchedSolution").ToArray(), selected.GetColumn<string>("JudgeSelected").ToArray());
+    }
+
+    /// <summary>A solution row: the input of chunking and annotation.</summary>
+    public sealed class SolutionRow
+    {
+        /// <summary>The problem the judge reads.</summary>
+        public string Problem { get; set; } = "";
+
+        /// <summary>The prompt the policy completed.</summary>
+        public string Prompt { get; set; } = "";
+
+        /// <summary>The policy's solution (chunk-tagged).</summary>
+        public string Solution { get; set; } = "";
+
+        /// <summary>The reference answer.</summary>
+        public string Answer { get; set; } = "";
+    }
+
+    /// <summary>The columns of an annotated row that the judge's training needs.</summary>
+    public sealed class AnnotatedRow
+    {
+        /// <summary>The problem.</summary>
+        public string Problem { get; set; } = "";
+
+        /// <summary>The chunks.</summary>
+        [VectorType] public string[] Chunks { get; set; } = [];
+
+        /// <summary>The label of every chunk under the annotation's scheme.</summary>
+        [VectorType] public bool[] StepLabels { get; set; } = [];
+
+        /// <summary>Prefixes whose rollouts failed (their values are missing, so the row is not used).</summary>
+        public int FailedPrefixes { get; set; }
+    }
+}

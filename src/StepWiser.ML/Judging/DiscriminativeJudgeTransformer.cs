@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Data;
+using StepWiser.ML.Models;
+using StepWiser.ML.Tokenization;
+using static TorchSharp.torch;
+
+namespace StepWiser.ML.Judging;
+
+/// <summary>
+/// The discriminative baseline as an ML.NET transformer: reads the problem (text) and chunks (text vector) and adds
+/// per-step verdicts (bool vector), scores P("+") (float vector) and the first rejected step (int, −1 if none), with
+/// the column names of its <see cref="StepwiseJudgeOptions"/>. Saves to and loads from a folder like the generative
+/// judge (model in Hugging Face layout, tokenizer, manifest).
+/// </summary>
+public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
+{
+    internal const string StageName = "JudgeStepsDiscriminative";
+    private const string ManifestFile = "stepwiser-discriminative-judge.json";
+    private readonly CausalLM _model;
+    private readonly string _tokenizerJson;
+    private readonly JudgeTemplate _template;
+    private readonly StepwiseJudgeOptions _options;
+
+    internal DiscriminativeJudgeTransformer(DiscriminativeJudge judge, CausalLM model, string tokenizerJson, JudgeTemplate template, StepwiseJudgeOptions options, IReadOnlyDictionary<string, string> metadata)
+    {
+        Judge = judge;
+        _model = model;
+        _tokenizerJson = tokenizerJson;
+        _template = template;
+        _options = options;
+        Metadata = metadata;
+    }
+
+    /// <summary>The judge doing the work (an <see cref="IStepJudge"/> for search, selection and evaluation).</summary>
+    public DiscriminativeJudge Judge { get; }
+
+    /// <summary>Training metadata stored in the manifest.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => false;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ColumnReader.Require(inputSchema, _options.ProblemColumnName, TextDataViewType.Instance, StageName);
+        ColumnReader.Require(inputSchema, _options.ChunksColumnName, new VectorDataViewType(TextDataViewType.Instance), StageName);
+        return BatchMappedDataView<(string, string[]), StepJudgment>.AppendColumns(inputSchema, Outputs());
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        GetOutputSchema(input.Schema);
+        var o = _options;
+        return new BatchMappedDataView<(string, string[]), StepJudgment>(input, [o.ProblemColumnName, o.ChunksColumnName], row =>
+        {
+            var problem = ColumnReader.Text(row, o.ProblemColumnName);
+            var chunks = ColumnReader.TextVector(row, o.ChunksColumnName);
+            return () => (problem(), chunks());
+        }, Outputs(), batch => StepJudging.JudgeSolutionsAsync(Judge, batch.Select(b => (b.Item1, (IReadOnlyList<string>)b.Item2)).ToArray(), o.StopAtFirstNegative).GetAwaiter().GetResult(), o.BatchSize);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
+        throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
+
+    /// <summary>Not supported: use <see cref="Save(string)"/> and <see cref="Load"/>.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("Save a DiscriminativeJudgeTransformer with Save(folder) and load it with DiscriminativeJudgeTransformer.Load(folder).");
+
+    /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout) and a manifest.</summary>
+    public void Save(string directory)
+    {
+        HuggingFaceCheckpoint.Save(_model, directory);
+        AtomicFile.WriteText(Path.Combine(directory, "tokenizer.json"), w => w.Write(_tokenizerJson));
+        var o = _options;
+        var manifest = new Manifest(StageName, 1, _template.Name, o.ProblemColumnName, o.ChunksColumnName, o.VerdictsColumnName, o.ScoresColumnName, o.FirstRejectedColumnName,
+            o.StopAtFirstNegative, o.BatchSize, new Dictionary<string, string>(Metadata));
+        AtomicFile.WriteText(Path.Combine(directory, ManifestFile), w => w.Write(JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true })));
+    }
+
+    /// <summary>Loads a judge written by <see cref="Save"/>; a custom template must be passed again (its name is checked).</summary>
+    public static DiscriminativeJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null)
+    {
+        var path = Path.Combine(directory, ManifestFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{directory}: no {ManifestFile}; not a saved discriminative judge", path);
+        Manifest m;
+        try { m = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(path)) ?? throw new InvalidDataException("empty manifest"); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: malformed manifest ({e.Message})", e); }
+        template ??= JudgeTemplate.FromName(m.Template) ?? throw new InvalidDataException($"{path}: template '{m.Template}' is not built in; pass it to Load");
+        if (template.Name != m.Template) throw new ArgumentException($"the judge was saved with template '{m.Template}', not '{template.Name}'", nameof(template));
+        var options = new StepwiseJudgeOptions
+        {
+            ProblemColumnName = m.ProblemColumnName, ChunksColumnName = m.ChunksColumnName, VerdictsColumnName = m.VerdictsColumnName, ScoresColumnName = m.ScoresColumnName,
+            FirstRejectedColumnName = m.FirstRejectedColumnName, StopAtFirstNegative = m.StopAtFirstNegative, BatchSize = m.BatchSize,
+        };
+        var tokenizerJson = File.ReadAllText(Path.Combine(directory, "tokenizer.json"));
+        var model = HuggingFaceCheckpoint.Load(directory, device);
+        var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(tokenizerJson)));
+        return new DiscriminativeJudgeTransformer(new DiscriminativeJudge(model, tokenizer, template), model, tokenizerJson, template, options, m.Metadata);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _model.Dispose();
+
+    private OutputColumn<StepJudgment>[] Outputs()
+    {
+        var o = _options;
+        return
+        [
+            OutputColumn<StepJudgment>.BooleanVector(o.VerdictsColumnName, j => j.Verdicts),
+            OutputColumn<StepJudgment>.SingleVector(o.ScoresColumnName, j => j.Scores),
+            OutputColumn<StepJudgment>.Int32(o.FirstRejectedColumnName, j => j.FirstRejected),
+        ];
+    }
+
+    private sealed record Manifest(string Stage, int Version, string Template, string ProblemColumnName, string ChunksColumnName, string VerdictsColumnName, string ScoresColumnName,
+        string FirstRejectedColumnName, bool StopAtFirstNegative, int BatchSize, Dictionary<string, string> Metadata);
+}

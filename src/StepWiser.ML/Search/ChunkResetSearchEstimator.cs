@@ -1,0 +1,67 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.Data;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
+
+namespace StepWiser.ML.Search;
+
+/// <summary>
+/// Chunk-reset search as an ML.NET estimator (<c>mlContext.StepWiser().Search.ChunkReset</c>): nothing is learned, so
+/// <see cref="Fit"/> checks the prompt and problem columns and returns the <see cref="ChunkResetSearchTransformer"/>
+/// over the policy and the judge. It exists so that search composes in a pipeline like the other stages.
+/// </summary>
+public sealed class ChunkResetSearchEstimator : IEstimator<ChunkResetSearchTransformer>
+{
+    private readonly MLContext _mlContext;
+    private readonly ITextGenerator _policy;
+    private readonly IStepJudge _judge;
+    private readonly ChunkResetOptions _options;
+
+    internal ChunkResetSearchEstimator(MLContext mlContext, ITextGenerator policy, IStepJudge judge, ChunkResetOptions options)
+    {
+        _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
+        _policy = policy ?? throw new ArgumentNullException(nameof(policy));
+        _judge = judge ?? throw new ArgumentNullException(nameof(judge));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+    }
+
+    /// <inheritdoc />
+    public ChunkResetSearchTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var transformer = new ChunkResetSearchTransformer(_policy, _judge, _options.Snapshot());
+        transformer.GetOutputSchema(input.Schema);
+        return transformer;
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        _options.Validate();
+        ColumnReader.Require(inputSchema, _options.PromptColumnName, TextDataViewType.Instance, vector: false, ChunkResetSearchTransformer.StageName);
+        ColumnReader.Require(inputSchema, _options.ProblemColumnName, TextDataViewType.Instance, vector: false, ChunkResetSearchTransformer.StageName);
+        return SchemaShapes.Append<ShapeHolder>(_mlContext, inputSchema, new Dictionary<string, string>
+        {
+            [nameof(ShapeHolder.Solution)] = _options.SolutionColumnName,
+            [nameof(ShapeHolder.Chunks)] = _options.ChunksColumnName,
+            [nameof(ShapeHolder.AcceptedTokens)] = _options.AcceptedTokensColumnName,
+            [nameof(ShapeHolder.RejectedTokens)] = _options.RejectedTokensColumnName,
+            [nameof(ShapeHolder.JudgeCalls)] = _options.JudgeCallsColumnName,
+            [nameof(ShapeHolder.Resets)] = _options.ResetsColumnName,
+        });
+    }
+
+#pragma warning disable CS0649 // assigned by ML.NET's schema reflection only
+    internal sealed class ShapeHolder
+    {
+        public ReadOnlyMemory<char> Solution;
+        [VectorType] public ReadOnlyMemory<char>[] Chunks = [];
+        public int AcceptedTokens;
+        public int RejectedTokens;
+        public int JudgeCalls;
+        public int Resets;
+    }
+#pragma warning restore CS0649
+}

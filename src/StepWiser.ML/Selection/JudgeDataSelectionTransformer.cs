@@ -1,0 +1,82 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StepWiser.ML.AnswerChecking;
+using StepWiser.ML.Data;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
+
+namespace StepWiser.ML.Selection;
+
+/// <summary>
+/// Judge-based data selection as an ML.NET transformer: reads a prompt, a problem and a reference-answer column and
+/// adds the judge-selected and the outcome-selected correct solution, the judge's score and the sample counts per row
+/// (<see cref="JudgeDataSelection.SelectAsync"/> over <see cref="JudgeDataSelectionOptions.BatchSize"/> rows at a
+/// time). Lazy; nothing is learned and nothing is saved: the policy and the judge are saved on their own.
+/// </summary>
+public sealed class JudgeDataSelectionTransformer : ITransformer
+{
+    internal const string StageName = "SelectByJudge";
+    private readonly ITextGenerator _policy;
+    private readonly IStepJudge _judge;
+    private readonly IAnswerVerifier _verifier;
+    private readonly JudgeDataSelectionOptions _options;
+
+    internal JudgeDataSelectionTransformer(ITextGenerator policy, IStepJudge judge, IAnswerVerifier verifier, JudgeDataSelectionOptions options)
+    {
+        _policy = policy ?? throw new ArgumentNullException(nameof(policy));
+        _judge = judge ?? throw new ArgumentNullException(nameof(judge));
+        _verifier = verifier ?? throw new ArgumentNullException(nameof(verifier));
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options.Snapshot();
+    }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => false;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var o = _options;
+        ColumnReader.Require(inputSchema, o.PromptColumnName, TextDataViewType.Instance, StageName);
+        ColumnReader.Require(inputSchema, o.ProblemColumnName, TextDataViewType.Instance, StageName);
+        ColumnReader.Require(inputSchema, o.ReferenceColumnName, TextDataViewType.Instance, StageName);
+        return BatchMappedDataView<(string, string, string), SelectionResult>.AppendColumns(inputSchema, Outputs());
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        GetOutputSchema(input.Schema);
+        var o = _options;
+        return new BatchMappedDataView<(string, string, string), SelectionResult>(input, [o.PromptColumnName, o.ProblemColumnName, o.ReferenceColumnName], row =>
+        {
+            var prompt = ColumnReader.Text(row, o.PromptColumnName);
+            var problem = ColumnReader.Text(row, o.ProblemColumnName);
+            var reference = ColumnReader.Text(row, o.ReferenceColumnName);
+            return () => (prompt(), problem(), reference());
+        }, Outputs(), batch => JudgeDataSelection.SelectAsync(_policy, _judge, _verifier, batch, o.Sampling, o.Seed).GetAwaiter().GetResult(), o.BatchSize);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
+        throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
+
+    /// <summary>Not supported: selection has no state of its own; save the policy and the judge.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("JudgeDataSelectionTransformer has nothing to save: save the policy (HuggingFaceCheckpoint.Save) and the judge (StepwiseJudgeTransformer.Save) and build it again.");
+
+    internal OutputColumn<SelectionResult>[] Outputs()
+    {
+        var o = _options;
+        return
+        [
+            OutputColumn<SelectionResult>.Text(o.JudgeSelectedColumnName, r => r.JudgeSelected ?? ""),
+            OutputColumn<SelectionResult>.Single(o.JudgeScoreColumnName, r => r.JudgeScore),
+            OutputColumn<SelectionResult>.Text(o.OutcomeSelectedColumnName, r => r.OutcomeSelected ?? ""),
+            OutputColumn<SelectionResult>.Int32(o.SampledColumnName, r => r.Sampled),
+            OutputColumn<SelectionResult>.Int32(o.CorrectCountColumnName, r => r.CorrectCount),
+        ];
+    }
+}

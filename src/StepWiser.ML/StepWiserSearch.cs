@@ -1,0 +1,25 @@
+using Microsoft.ML;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Search;
+
+namespace StepWiser.ML;
+
+/// <summary>Inference-time search with a judge, reached from <c>mlContext.StepWiser().Search</c>.</summary>
+public sealed class StepWiserSearch
+{
+    private readonly MLContext _mlContext;
+
+    internal StepWiserSearch(MLContext mlContext) => _mlContext = mlContext;
+
+    /// <summary>
+    /// Chunk-reset search over a prompt and a problem column: the policy writes one chunk at a time, the judge checks
+    /// it, a rejected chunk is written again (see <see cref="ChunkResetOptions"/> for tries, lengths and columns).
+    /// </summary>
+    public ChunkResetSearchEstimator ChunkReset(ITextGenerator policy, IStepJudge judge, ChunkResetOptions options) =>
+        new(_mlContext, policy, judge, options ?? throw new ArgumentNullException(nameof(options)));
+
+    /// <summary>Chunk-reset search reading <paramref name="promptColumnName"/> and <paramref name="problemColumnName"/>, with up to <paramref name="maxTries"/> tries per chunk.</summary>
+    public ChunkResetSearchEstimator ChunkReset(ITextGenerator policy, IStepJudge judge, string promptColumnName = "Prompt", string problemColumnName = "Problem", int maxTries = 5) =>
+        new(_mlContext, policy, judge, new ChunkResetOptions { PromptColumnName = promptColumnName, ProblemColumnName = problemColumnName, MaxTries = maxTries });
+}
