@@ -7,13 +7,20 @@ using StepWiser.ML.Samples.Commands;
 var output = new Option<string>("--output") { Description = "Output folder (a rerun reuses the trained policy and the rollout store there).", DefaultValueFactory = _ => Path.Combine("out", "main") };
 var preset = new Option<string>("--preset") { Description = "smoke (about 45 s idle on 2 cores; proves every stage runs, numbers meaningless), quick, default (the reported run; see docs/results.md for its measured time) or large.", DefaultValueFactory = _ => "default" };
 var threads = new Option<int>("--threads") { Description = "Torch threads for the whole run (results are deterministic for a given count and differ across counts; the docs' tables use 2).", DefaultValueFactory = _ => 2 };
-var root = new RootCommand("StepWiser.ML samples: the main job and tools around it.") { output, preset, threads };
+var annotationProblems = new Option<int?>("--annotation-problems") { Description = "Problems sampled for Monte-Carlo annotation (default: the preset's; only prompts with both right and wrong samples are kept). More problems, more labelled steps for the judges." };
+var root = new RootCommand("StepWiser.ML samples: the main job and tools around it.") { output, preset, threads, annotationProblems };
 root.SetAction(async (parse, ct) =>
 {
     var count = parse.GetValue(threads);
     if (count < 1) throw new CliException($"--threads must be at least 1 (got {count})");
+    var chosen = MainJobPreset.Get(parse.GetValue(preset)!);
+    if (parse.GetValue(annotationProblems) is { } problems)
+    {
+        if (problems < 1) throw new CliException($"--annotation-problems must be at least 1 (got {problems})");
+        chosen = chosen with { AnnotationProblems = problems };
+    }
     using var pinned = StepWiser.ML.Training.TorchThreads.Pin(count);
-    return await MainJob.RunAsync(parse.GetValue(output)!, MainJobPreset.Get(parse.GetValue(preset)!), ct);
+    return await MainJob.RunAsync(parse.GetValue(output)!, chosen, ct);
 });
 var demo = new Command("demo", "Foundation demo: train a small model to reverse digits, save/load it in Hugging Face layout, generate.") { };
 demo.SetAction((parse, _) => DigitReversalDemo.RunAsync(Path.Combine("out", "foundation")));

@@ -20,7 +20,8 @@ internal static class JudgeLadderBenchmark
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static void Run(string from, IReadOnlyList<int> seeds, IReadOnlySet<string>? rows, JudgeRecipeOptions recipe, int pretrainProblems, bool balancePretrain, int baseUpdates = 0, double baseLearningRate = 3e-4)
+    public static void Run(string from, IReadOnlyList<int> seeds, IReadOnlySet<string>? rows, JudgeRecipeOptions recipe, int pretrainProblems, bool balancePretrain, int baseUpdates = 0, double baseLearningRate = 3e-4,
+        string? judgeModel = null)
     {
         if (balancePretrain) recipe.PretrainBalanceBy = a => a.EndsWith("Same.", StringComparison.Ordinal);
         var clock = Stopwatch.StartNew();
@@ -37,17 +38,27 @@ internal static class JudgeLadderBenchmark
         try
         {
             var judgeBase = policyDir;
+            if (judgeModel is not null && baseUpdates < 1) throw new ArgumentException("--judge-model needs --base-updates N (the judge base is trained from scratch on the world's solutions)");
             if (baseUpdates > 0)
             {
-                // The judge's base: the policy's own supervised recipe continued for more updates (no judge labels).
+                // The judge's base: the policy's own supervised recipe continued for more updates (no judge labels), or,
+                // with --judge-model, that recipe from scratch on a model of another size.
                 var start = clock.Elapsed;
-                using var model = HuggingFaceCheckpoint.Load(policyDir);
+                var config = judgeModel switch
+                {
+                    null => null,
+                    "tiny" => BuiltInModels.Tiny,
+                    "small" => BuiltInModels.Small,
+                    "medium" => BuiltInModels.Medium,
+                    _ => throw new ArgumentException($"--judge-model {judgeModel}: expected tiny, small or medium"),
+                };
+                using var model = config is null ? HuggingFaceCheckpoint.Load(policyDir) : CausalLM.CreateRandom(config, seed: 7);
                 var examples = WorldPolicy.TrainingProblems(world, new WorldPolicyOptions()).Select(WorldPolicy.ToExample).ToArray();
                 new SftTrainer(model, tokenizer, new SftOptions { Steps = baseUpdates, BatchSize = new WorldPolicyOptions().BatchSize, LearningRate = baseLearningRate, WarmupSteps = Math.Min(100, baseUpdates / 10), MaxSequenceLength = 768, Seed = 7 }).Train(examples);
                 judgeBase = Path.Combine(scratch, "judge-base");
                 HuggingFaceCheckpoint.Save(model, judgeBase);
                 var check = WorldPolicy.EvaluateAsync(new LocalTextGenerator(model, tokenizer), world.Generate("heldout", 200, 1), new SamplingOptions { NumSamples = 1, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 1 }).GetAwaiter().GetResult();
-                Console.WriteLine(F($"judge base: the policy + {baseUpdates} supervised updates at lr {baseLearningRate}: T = 1 accuracy {100 * check.Accuracy:F1} % on 200 held-out problems ({(clock.Elapsed - start).TotalMinutes:F1} min)"));
+                Console.WriteLine(F($"judge base: {(config is null ? "the policy +" : $"a {judgeModel} model ({model.ParameterCount:N0} parameters) from scratch,")} {baseUpdates} supervised updates at lr {baseLearningRate}: T = 1 accuracy {100 * check.Accuracy:F1} % on 200 held-out problems ({(clock.Elapsed - start).TotalMinutes:F1} min)"));
             }
             Func<JudgeInput, string>? solveFirst = null;
             foreach (var seed in seeds)

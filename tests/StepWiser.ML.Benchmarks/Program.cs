@@ -38,7 +38,8 @@ if (suite is "judge-ladder")
     if (Arg("--judge-tokens") is { } jt) recipe.Grpo.MaxNewTokens = int.Parse(jt);
     JudgeLadderBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"),
         (Arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToArray(), Arg("--rows")?.Split(',').ToHashSet(), recipe, int.Parse(Arg("--pretrain-problems") ?? "600"), !args.Contains("--no-pretrain-balance"),
-        int.Parse(Arg("--base-updates") ?? "0"), double.Parse(Arg("--base-lr") ?? "3e-4", System.Globalization.CultureInfo.InvariantCulture));
+        int.Parse(Arg("--base-updates") ?? "0"), double.Parse(Arg("--base-lr") ?? "3e-4", System.Globalization.CultureInfo.InvariantCulture),
+        Arg("--judge-model"));
     return;
 }
 if (suite is "all" or "tokenizer") TokenizerBenchmark.Run(repeats);

@@ -77,9 +77,9 @@ internal static class AnnotateCommand
             {
                 if (!File.Exists(Path.Combine(policyDir.FullName, "config.json"))) return Cli.Fail($"annotate: --policy {policyDir.FullName} is not a Hugging Face checkpoint (no config.json).");
                 if (!File.Exists(Path.Combine(policyDir.FullName, "tokenizer.json"))) return Cli.Fail($"annotate: --policy {policyDir.FullName} has no tokenizer.json.");
-                var lm = HuggingFaceCheckpoint.Load(policyDir.FullName);
+                var lm = ModelBundle.Load(policyDir.FullName);
                 owned = lm;
-                generator = new LocalTextGenerator(lm, HuggingFaceTokenizer.Load(policyDir.FullName));
+                generator = new LocalTextGenerator(lm);
                 identity = HuggingFaceCheckpoint.Fingerprint(policyDir.FullName);
             }
             else

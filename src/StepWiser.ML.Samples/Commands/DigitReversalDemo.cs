@@ -45,8 +45,8 @@ internal static class DigitReversalDemo
         BuiltInTokenizer.Save(modelDir);
         Console.WriteLine($"Saved in Hugging Face layout: {modelDir} ({string.Join(", ", Directory.GetFiles(modelDir).Select(Path.GetFileName))})");
 
-        using var reloaded = HuggingFaceCheckpoint.Load(modelDir);
-        var engine = new LocalTextGenerator(reloaded, HuggingFaceTokenizer.Load(modelDir));
+        using var reloaded = ModelBundle.Load(modelDir);
+        var engine = new LocalTextGenerator(reloaded);
         clock.Restart();
         var answers = await engine.GenerateAsync(heldOut.Select(e => GenerationRequest.FromText(e.Prompt, SamplingOptions.Greedy(12))).ToArray());
         int correct = heldOut.Zip(answers).Count(p => p.Second.Samples[0].Text == p.First.Response);

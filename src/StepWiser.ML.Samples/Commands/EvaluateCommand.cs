@@ -31,8 +31,7 @@ internal static class EvaluateCommand
             var records = files.SelectMany(f => take > 0 ? ProcessBench.Read(f.FullName).Take(take) : ProcessBench.Read(f.FullName)).ToArray();
             if (records.Length == 0) return Cli.Fail($"evaluate: {string.Join(", ", files.Select(f => f.Name))} hold{(files.Length == 1 ? "s" : "")} no records; nothing to evaluate (no output written).");
             var ml = new MLContext();
-            using var transformer = StepwiseJudgeTransformer.Load(judgeDir.FullName);
-            transformer.Judge.Options.ChunksColumnName = "Steps";
+            using var transformer = StepwiseJudgeTransformer.Load(judgeDir.FullName, configure: o => o with { ChunksColumnName = "Steps" });
             var predicted = new int[records.Length];
             var verdicts = new bool[records.Length][];
             var clock = System.Diagnostics.Stopwatch.StartNew();

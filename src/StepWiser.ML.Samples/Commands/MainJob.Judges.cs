@@ -93,7 +93,7 @@ internal static partial class MainJob
         /// <summary>One judge on the benchmark (gold) and on the held-out Monte-Carlo labels of its scheme.</summary>
         private async Task<(JudgeBenchmarkResult Result, StepAccuracy Mc)> EvaluateAsync(IStepJudge judge, JudgeExample[] heldOut)
         {
-            var result = await JudgeBenchmark.EvaluateAsync(judge, _bench, _ct);
+            var result = await _ml.StepWiser().Evaluation.EvaluateJudgeAsync(judge, _bench, _ct);
             var mc = await judge.JudgeStepsAsync(heldOut.Select(e => e.Input).ToArray(), _ct);
             return (result, StepAccuracy.Compute(heldOut.Select(e => e.Label).ToArray(), mc.Select(v => v.Positive).ToArray()));
         }
@@ -133,10 +133,11 @@ internal static partial class MainJob
                 var disc = _ui.Run($"discriminative baseline ({Short(scheme)}, {recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
                     _ml.StepWiser().Trainers.Discriminative(new DiscriminativeJudgeTrainerOptions
                     {
-                        BaseModel = HuggingFaceCheckpoint.Load(pre), TokenizerJson = BuiltInTokenizer.ToJson(), Recipe = recipe,
+                        Model = ModelBundle.BuiltIn(HuggingFaceCheckpoint.Load(pre)), Recipe = recipe,
                         Progress = Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))),
                     }).Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme])));
                 _owners.Add(disc);
+                disc.Save(Path.Combine(_output, $"judge-discriminative-{Slug(Short(scheme))}{suffix}"));
                 judges.Add(($"discriminative (+/−), {Short(scheme)}", scheme, disc.Judge));
             }
             return judges;
@@ -179,7 +180,7 @@ internal static partial class MainJob
                 {
                     var trainer = _ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
                     {
-                        BaseModel = model, TokenizerJson = BuiltInTokenizer.ToJson(), Grpo = grpo, Judge = judgeOptions, Metadata = metadata,
+                        Model = ModelBundle.BuiltIn(model), Grpo = grpo, Judge = judgeOptions, Metadata = metadata,
                         Progress = Progress<GrpoStepMetrics>(m => bar.Report(m.Step, F($"reward {m.MeanReward:F2} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {Cli.Num(m.Entropy)}, clipped {m.ClipFraction:P0}"))),
                     });
                     var fitted = trainer.Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme]));
@@ -190,7 +191,7 @@ internal static partial class MainJob
                 if (seed == 1) _curves.Add((name, metrics));
             }
             else
-                transformer = new StepwiseJudgeTransformer(model, BuiltInTokenizer.ToJson(), JudgeTemplate.Compact, judgeOptions, metadata);
+                transformer = new StepwiseJudgeTransformer(ModelBundle.BuiltIn(model), JudgeTemplate.Compact, judgeOptions, metadata);
             transformer.Save(Path.Combine(_output, $"judge-{Slug(name)}{suffix}"));
             _owners.Add(transformer);
             return transformer.Judge;

@@ -149,7 +149,7 @@ internal static partial class MainJob
         private void ReportLabels(IReadOnlyList<AnnotatedSolution> usable, int trainCount, Labelled labelled)
         {
             _report.AppendLine("## Monte-Carlo labels\n");
-            _report.AppendLine(F($"{usable.Count} annotated solutions ({trainCount} for training, the rest of every fifth problem held out); labelled steps in `labels-*.jsonl` (TRL stepwise format, all solutions).\n"));
+            _report.AppendLine(F($"{usable.Count} annotated solutions of the {_mixedPrompts} prompts (of {_problems.Count} sampled) with both right and wrong samples ({trainCount} for training, the rest of every fifth problem held out); labelled steps in `labels-*.jsonl` (TRL stepwise format, all solutions).\n"));
             var byProblem = _problems.GroupBy(p => p.Problem).ToDictionary(g => g.Key, g => g.First());
             var checks = usable.Select(s => ArithmeticChainWorld.Check(byProblem[s.Problem], s.Chunks)).ToArray();
             _report.AppendLine("Training and held-out steps are each solution's steps up to its first negative label (the steps the judges train on).\n");

@@ -75,12 +75,11 @@ internal static class TrainJudgeCommand
 
             var ml = new MLContext(seed: parse.GetValue(seed));
             var data = StepwiseJudgeTrainer.ToDataView(ml, examples);
-            using var model = HuggingFaceCheckpoint.Load(baseDir.FullName, torchDevice);
+            using var model = ModelBundle.Load(baseDir.FullName, torchDevice);
             var total = parse.GetValue(steps);
             var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
             {
-                BaseModel = model,
-                TokenizerJson = File.ReadAllText(tokenizerPath),
+                Model = model,
                 Template = judgeTemplate,
                 Judge = new StepwiseJudgeOptions { MaxNewTokens = parse.GetValue(maxTokens) },
                 Grpo = new GrpoOptions
@@ -108,25 +107,15 @@ internal static class TrainJudgeCommand
         switch (name)
         {
             case "compact": return JudgeTemplate.Compact;
+            case "auto": return JudgeTemplate.ForCheckpoint(checkpoint);
             case "chat":
-            case "auto":
+                // Unlike auto, an explicit --template chat fails when the checkpoint has no usable chat template.
                 var config = Path.Combine(checkpoint, "tokenizer_config.json");
-                ChatTemplate? chat = null;
-                if (File.Exists(config))
-                {
-                    try { chat = ChatTemplate.FromTokenizerConfig(config); }
-                    catch (Exception e) when (e is InvalidDataException or NotSupportedException)
-                    {
-                        if (name == "chat") throw new CliException($"train-judge: --template chat but {config}: {e.Message}");
-                    }
-                }
-                if (chat is null && name == "chat") throw new CliException($"train-judge: --template chat needs a tokenizer_config.json with a chat template in {checkpoint}.");
-                return chat is null || IsBuiltInTokenizer(checkpoint) ? JudgeTemplate.Compact : JudgeTemplate.Chat(chat);
+                if (!File.Exists(config)) throw new CliException($"train-judge: --template chat needs a tokenizer_config.json with a chat template in {checkpoint}.");
+                try { return JudgeTemplate.Chat(ChatTemplate.FromTokenizerConfig(config)); }
+                catch (Exception e) when (e is InvalidDataException or NotSupportedException) { throw new CliException($"train-judge: --template chat but {config}: {e.Message}"); }
             default:
                 throw new CliException($"train-judge: unknown --template '{name}' (auto, compact or chat).");
         }
     }
-
-    // The built-in tokenizer's checkpoints (the world's small models) were never trained on chat turns.
-    private static bool IsBuiltInTokenizer(string checkpoint) => File.ReadAllText(Path.Combine(checkpoint, "tokenizer.json")) == BuiltInTokenizer.ToJson();
 }

@@ -17,8 +17,7 @@ public static class EvaluateSample
         var ml = new MLContext(seed: 1);
         var benchmark = ProcessBench.Load(ml, benchmarkFiles.ToArray());   // columns Id, Generator, Problem, Steps, FinalAnswerCorrect, Label, Subset
 
-        using var judge = StepwiseJudgeTransformer.Load(judgeDir);
-        judge.Judge.Options.ChunksColumnName = "Steps";                    // ProcessBench calls its chunks "Steps"
+        using var judge = StepwiseJudgeTransformer.Load(judgeDir, configure: o => o with { ChunksColumnName = "Steps" });  // ProcessBench calls its chunks "Steps"
         var judged = judge.Transform(benchmark);
 
         var metrics = ml.StepWiser().Evaluation.Evaluate(judged, predictedColumn: "FirstRejected", goldColumn: "Label", subsetColumn: "Subset");

@@ -23,7 +23,7 @@ public static class PipelineExample
     public sealed record Outcome(int LabelledSteps, int PositiveSteps, ProcessBenchMetrics Metrics, string[] SearchedSolutions, string[] JudgeSelected);
 
     /// <summary>Runs every stage on <paramref name="problems"/> problems; the judge is trained in place from <paramref name="judgeBase"/>.</summary>
-    public static Outcome Run(ITextGenerator policy, CausalLM judgeBase, string tokenizerJson, ArithmeticChainWorld world, int problems = 8, int rlSteps = 2)
+    public static Outcome Run(ITextGenerator policy, ModelBundle judgeBase, ArithmeticChainWorld world, int problems = 8, int rlSteps = 2)
     {
         // <pipeline>
         var ml = new MLContext(seed: 1);
@@ -46,7 +46,7 @@ public static class PipelineExample
             .SelectMany(r => JudgeExample.FromSolution(r.Problem, r.Chunks, r.StepLabels, StepSelection.UpToFirstNegative)).ToArray();
         using var judge = sw.Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
         {
-            BaseModel = judgeBase, TokenizerJson = tokenizerJson, Grpo = new GrpoOptions { Steps = rlSteps, PromptsPerStep = 4 },
+            Model = judgeBase, Grpo = new GrpoOptions { Steps = rlSteps, PromptsPerStep = 4 },      // trained in place
             Judge = new StepwiseJudgeOptions { ChunksColumnName = "Steps" },            // ProcessBench's column of steps
         }).Fit(StepwiseJudgeTrainer.ToDataView(ml, steps));                             // Problem, History, Chunk, Label
 

@@ -21,8 +21,7 @@ public static class TrainJudgeSample
 
         var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
         {
-            BaseModel = HuggingFaceCheckpoint.Load(baseModelDir),
-            TokenizerJson = File.ReadAllText(Path.Combine(baseModelDir, "tokenizer.json")),
+            Model = ModelBundle.Load(baseModelDir),                    // weights, tokenizer.json (and a chat template, if any)
             Template = JudgeTemplate.Compact,                       // JudgeTemplate.Chat(ChatTemplate.Qwen25) for instruct models
             Grpo = new GrpoOptions { Steps = steps, PromptsPerStep = 8, GroupSize = 4, MiniBatchSize = 16, LearningRate = 5e-4, MaxNewTokens = 64, BalancePrompts = true },
             Judge = new StepwiseJudgeOptions { MaxNewTokens = 64 },

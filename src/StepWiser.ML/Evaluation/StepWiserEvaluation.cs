@@ -12,6 +12,15 @@ public sealed class StepWiserEvaluation
     }
 
     /// <summary>
+    /// Judges every step of every record with <paramref name="judge"/> (each with the record's own earlier steps as
+    /// history, no stopping) and scores it: ProcessBench F1 per subset from the first rejected step, and balanced
+    /// accuracy on the steps whose gold label is known (each step up to and including the first error), with the
+    /// judgments themselves. Any <see cref="Judging.IStepJudge"/>: a generative judge, the discriminative baseline, a remote one.
+    /// </summary>
+    public Task<JudgeBenchmarkResult> EvaluateJudgeAsync(Judging.IStepJudge judge, IReadOnlyList<ProcessBenchRecord> records, CancellationToken cancellationToken = default) =>
+        JudgeBenchmark.EvaluateAsync(judge, records, cancellationToken);
+
+    /// <summary>
     /// ProcessBench metrics from an <see cref="IDataView"/> holding the predicted first rejected step (int, e.g. the
     /// judge transformer's "FirstRejected"), the gold first-error index (int, ProcessBench's "Label") and the subset
     /// (text). With <paramref name="verdictsColumn"/> and <paramref name="stepLabelsColumn"/> (bool vectors) it also

@@ -21,6 +21,12 @@ public sealed class LocalTextGenerator : ITextGenerator
     private readonly HashSet<long> _eos;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>The engine over a model bundle (its model and tokenizer; the bundle stays the caller's to dispose).</summary>
+    public LocalTextGenerator(ModelBundle model, LocalGeneratorOptions? options = null)
+        : this((model ?? throw new ArgumentNullException(nameof(model))).Model, model.Tokenizer, options)
+    {
+    }
+
     /// <summary>Creates the engine; the model is switched to evaluation mode.</summary>
     public LocalTextGenerator(CausalLM model, Tokenizer tokenizer, LocalGeneratorOptions? options = null)
     {

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using StepWiser.ML.Tokenization;
 
 namespace StepWiser.ML.Judging;
 
@@ -22,15 +21,14 @@ public sealed class DiscriminativeJudgeTrainer : IEstimator<DiscriminativeJudgeT
         var o = _options;
         o.Validate();
         var examples = StepwiseJudgeTrainer.ReadExamples(input, o.ProblemColumnName, o.HistoryColumnName, o.ChunkColumnName, o.LabelColumnName);
-        var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(o.TokenizerJson!)));
-        var judge = JudgeRecipe.TrainDiscriminative(o.BaseModel!, tokenizer, o.Template, examples, o.Recipe, o.Progress);
+        var judge = JudgeRecipe.TrainDiscriminative(o.Model!.Model, o.Model.Tokenizer, o.Template, examples, o.Recipe, o.Progress);
         var metadata = new Dictionary<string, string>
         {
             ["trainer"] = "discriminative",
             ["updates"] = o.Recipe.WarmupSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["training_examples"] = examples.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        return new DiscriminativeJudgeTransformer(judge, o.BaseModel!, o.TokenizerJson!, o.Template, o.Judge, metadata);
+        return new DiscriminativeJudgeTransformer(judge, o.Model, o.Template, o.Judge, metadata);
     }
 
     /// <inheritdoc />

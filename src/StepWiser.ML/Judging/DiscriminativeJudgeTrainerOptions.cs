@@ -10,11 +10,11 @@ namespace StepWiser.ML.Judging;
 /// </summary>
 public sealed class DiscriminativeJudgeTrainerOptions
 {
-    /// <summary>The model the judge starts from; for a fair comparison, the generative judge's weights before its verdict stage. Required.</summary>
-    public CausalLM? BaseModel { get; set; }
-
-    /// <summary>tokenizer.json text of the base model (saved with the judge). Required.</summary>
-    public string? TokenizerJson { get; set; }
+    /// <summary>
+    /// The model the judge starts from, with its tokenizer; for a fair comparison, the generative judge's weights before
+    /// its verdict stage. Trained in place; the fitted judge takes ownership of it. Required.
+    /// </summary>
+    public ModelBundle? Model { get; set; }
 
     /// <summary>Prompt template (default <see cref="JudgeTemplate.Compact"/>).</summary>
     public JudgeTemplate Template { get; set; } = JudgeTemplate.Compact;
@@ -48,8 +48,7 @@ public sealed class DiscriminativeJudgeTrainerOptions
     /// <summary>Throws naming the first missing or invalid option.</summary>
     public void Validate()
     {
-        if (BaseModel is null) throw new ArgumentException("BaseModel is required", nameof(BaseModel));
-        if (TokenizerJson is null) throw new ArgumentException("TokenizerJson is required", nameof(TokenizerJson));
+        if (Model is null) throw new ArgumentException("Model (the base model with its tokenizer) is required", nameof(Model));
         ArgumentNullException.ThrowIfNull(Template, nameof(Template));
         ArgumentNullException.ThrowIfNull(Recipe, nameof(Recipe));
         ArgumentNullException.ThrowIfNull(Judge, nameof(Judge));

@@ -18,16 +18,14 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
 {
     internal const string StageName = "JudgeStepsDiscriminative";
     private const string ManifestFile = "stepwiser-discriminative-judge.json";
-    private readonly CausalLM _model;
-    private readonly string _tokenizerJson;
+    private readonly ModelBundle _model;
     private readonly JudgeTemplate _template;
     private readonly StepwiseJudgeOptions _options;
 
-    internal DiscriminativeJudgeTransformer(DiscriminativeJudge judge, CausalLM model, string tokenizerJson, JudgeTemplate template, StepwiseJudgeOptions options, IReadOnlyDictionary<string, string> metadata)
+    internal DiscriminativeJudgeTransformer(DiscriminativeJudge judge, ModelBundle model, JudgeTemplate template, StepwiseJudgeOptions options, IReadOnlyDictionary<string, string> metadata)
     {
         Judge = judge;
         _model = model;
-        _tokenizerJson = tokenizerJson;
         _template = template;
         _options = options;
         Metadata = metadata;
@@ -35,6 +33,9 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
 
     /// <summary>The judge doing the work (an <see cref="IStepJudge"/> for search, selection and evaluation).</summary>
     public DiscriminativeJudge Judge { get; }
+
+    /// <summary>The model with its tokenizer (owned by the transformer).</summary>
+    public ModelBundle Model => _model;
 
     /// <summary>Training metadata stored in the manifest.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
@@ -75,8 +76,7 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
     /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout) and a manifest.</summary>
     public void Save(string directory)
     {
-        HuggingFaceCheckpoint.Save(_model, directory);
-        AtomicFile.WriteText(Path.Combine(directory, "tokenizer.json"), w => w.Write(_tokenizerJson));
+        _model.Save(directory);
         var o = _options;
         var manifest = new Manifest(StageName, 1, _template.Name, o.ProblemColumnName, o.ChunksColumnName, o.VerdictsColumnName, o.ScoresColumnName, o.FirstRejectedColumnName,
             o.StopAtFirstNegative, o.BatchSize, new Dictionary<string, string>(Metadata));
@@ -98,10 +98,8 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
             ProblemColumnName = m.ProblemColumnName, ChunksColumnName = m.ChunksColumnName, VerdictsColumnName = m.VerdictsColumnName, ScoresColumnName = m.ScoresColumnName,
             FirstRejectedColumnName = m.FirstRejectedColumnName, StopAtFirstNegative = m.StopAtFirstNegative, BatchSize = m.BatchSize,
         };
-        var tokenizerJson = File.ReadAllText(Path.Combine(directory, "tokenizer.json"));
-        var model = HuggingFaceCheckpoint.Load(directory, device);
-        var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(tokenizerJson)));
-        return new DiscriminativeJudgeTransformer(new DiscriminativeJudge(model, tokenizer, template), model, tokenizerJson, template, options, m.Metadata);
+        var model = ModelBundle.Load(directory, device);
+        return new DiscriminativeJudgeTransformer(new DiscriminativeJudge(model.Model, model.Tokenizer, template), model, template, options, m.Metadata);
     }
 
     /// <inheritdoc />

@@ -64,6 +64,23 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
         return string.Join(' ', chunk.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries));
     }
 
+    /// <summary>
+    /// The template for a judge trained from the checkpoint in <paramref name="checkpointDirectory"/>: the chat template
+    /// of its <c>tokenizer_config.json</c> when it has one (an instruct model such as Qwen2.5-Instruct), otherwise
+    /// <see cref="Compact"/>; the built-in world's checkpoints (the built-in tokenizer) never saw chat turns, so they get
+    /// <see cref="Compact"/> too. A chat template this library cannot render is treated as none.
+    /// </summary>
+    public static JudgeTemplate ForCheckpoint(string checkpointDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(checkpointDirectory);
+        var tokenizer = Path.Combine(checkpointDirectory, "tokenizer.json");
+        if (File.Exists(tokenizer) && File.ReadAllText(tokenizer) == BuiltInTokenizer.ToJson()) return Compact;
+        var config = Path.Combine(checkpointDirectory, "tokenizer_config.json");
+        if (!File.Exists(config)) return Compact;
+        try { return Chat(ChatTemplate.FromTokenizerConfig(config)); }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException) { return Compact; }
+    }
+
     /// <summary>The full instruction as a chat conversation rendered by <paramref name="chat"/> with a generation prompt.</summary>
     public static JudgeTemplate Chat(ChatTemplate chat) => new($"chat-{chat.Flavor}", input => chat.Render(
     [

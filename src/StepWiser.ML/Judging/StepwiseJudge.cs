@@ -9,8 +9,8 @@ namespace StepWiser.ML.Judging;
 /// </summary>
 public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate template, StepwiseJudgeOptions? options = null) : IStepJudge
 {
-    /// <summary>The options.</summary>
-    public StepwiseJudgeOptions Options { get; } = options ?? new StepwiseJudgeOptions();
+    /// <summary>The options (immutable; validated here).</summary>
+    public StepwiseJudgeOptions Options { get; } = Validated(options ?? new StepwiseJudgeOptions());
 
     /// <summary>The prompt template.</summary>
     public JudgeTemplate Template { get; } = template ?? throw new ArgumentNullException(nameof(template));
@@ -38,4 +38,10 @@ public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate templa
     /// <summary>Judges whole solutions, step by step, batched across solutions.</summary>
     public Task<IReadOnlyList<StepJudgment>> JudgeAsync(IReadOnlyList<(string Problem, IReadOnlyList<string> Chunks)> solutions, CancellationToken cancellationToken = default) =>
         StepJudging.JudgeSolutionsAsync(this, solutions, Options.StopAtFirstNegative, cancellationToken);
+
+    private static StepwiseJudgeOptions Validated(StepwiseJudgeOptions options)
+    {
+        options.Validate();
+        return options;
+    }
 }

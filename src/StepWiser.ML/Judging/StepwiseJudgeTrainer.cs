@@ -59,8 +59,7 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         var o = _options;
         o.Validate();
         var examples = ReadExamples(input, o.ProblemColumnName, o.HistoryColumnName, o.ChunkColumnName, o.LabelColumnName);
-        var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(o.TokenizerJson!)));
-        LastMetrics = new GrpoTrainer(o.BaseModel!, tokenizer, o.Template, o.Grpo).Train(examples, o.Progress);
+        LastMetrics = new GrpoTrainer(o.Model!.Model, o.Model.Tokenizer, o.Template, o.Grpo).Train(examples, o.Progress);
         var metadata = new Dictionary<string, string>(o.Metadata)
         {
             ["trainer"] = "grpo",
@@ -68,7 +67,7 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
             ["balanced_prompts"] = o.Grpo.BalancePrompts.ToString(),
             ["training_examples"] = examples.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        return new StepwiseJudgeTransformer(o.BaseModel!, o.TokenizerJson!, o.Template, o.Judge, metadata);
+        return new StepwiseJudgeTransformer(o.Model, o.Template, o.Judge, metadata);
     }
 
     /// <inheritdoc />

@@ -8,11 +8,11 @@ namespace StepWiser.ML.Judging;
 /// </summary>
 public sealed class StepwiseJudgeTrainerOptions
 {
-    /// <summary>The model the judge starts from (the paper: the chunk-tuned instruct model; here: a format-warmed-up model). Required.</summary>
-    public CausalLM? BaseModel { get; set; }
-
-    /// <summary>tokenizer.json text of the base model (saved with the judge). Required.</summary>
-    public string? TokenizerJson { get; set; }
+    /// <summary>
+    /// The model the judge starts from, with its tokenizer (the paper: the chunk-tuned instruct model; here: a
+    /// format-warmed-up model). Trained in place; the fitted judge takes ownership of it. Required.
+    /// </summary>
+    public ModelBundle? Model { get; set; }
 
     /// <summary>Prompt template (default <see cref="JudgeTemplate.Compact"/>).</summary>
     public JudgeTemplate Template { get; set; } = JudgeTemplate.Compact;
@@ -44,8 +44,7 @@ public sealed class StepwiseJudgeTrainerOptions
     /// <summary>Throws naming the first missing or invalid option (called by <c>Fit</c>).</summary>
     public void Validate()
     {
-        if (BaseModel is null) throw new ArgumentException("BaseModel is required", nameof(BaseModel));
-        if (TokenizerJson is null) throw new ArgumentException("TokenizerJson is required", nameof(TokenizerJson));
+        if (Model is null) throw new ArgumentException("Model (the base model with its tokenizer) is required", nameof(Model));
         ArgumentNullException.ThrowIfNull(Template, nameof(Template));
         ArgumentNullException.ThrowIfNull(Grpo, nameof(Grpo));
         ArgumentNullException.ThrowIfNull(Judge, nameof(Judge));

@@ -19,16 +19,13 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
 {
     internal const string StageName = "JudgeSteps";
     private const string ManifestFile = "stepwiser-judge.json";
-    private readonly CausalLM? _model;
-    private readonly string? _tokenizerJson;
+    private readonly ModelBundle? _model;
 
-    /// <summary>A judge over a local model. <paramref name="tokenizerJson"/> is the tokenizer.json text saved with it.</summary>
-    public StepwiseJudgeTransformer(CausalLM model, string tokenizerJson, JudgeTemplate template, StepwiseJudgeOptions? options = null, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>A judge over a local model (the transformer takes ownership of the bundle: disposing the judge frees it).</summary>
+    public StepwiseJudgeTransformer(ModelBundle model, JudgeTemplate template, StepwiseJudgeOptions? options = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
-        _tokenizerJson = tokenizerJson ?? throw new ArgumentNullException(nameof(tokenizerJson));
-        var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(tokenizerJson)));
-        Judge = new StepwiseJudge(new LocalTextGenerator(model, tokenizer), template, options);
+        Judge = new StepwiseJudge(new LocalTextGenerator(model), template, options);
         Metadata = metadata ?? new Dictionary<string, string>();
     }
 
@@ -42,8 +39,8 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     /// <summary>The judge doing the work.</summary>
     public StepwiseJudge Judge { get; }
 
-    /// <summary>The local model, when there is one.</summary>
-    public CausalLM? Model => _model;
+    /// <summary>The local model with its tokenizer, when there is one.</summary>
+    public ModelBundle? Model => _model;
 
     /// <summary>Training metadata stored in the manifest (label scheme, steps, …).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
@@ -84,17 +81,20 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout, servable by vLLM) and a manifest.</summary>
     public void Save(string directory)
     {
-        if (_model is null || _tokenizerJson is null) throw new InvalidOperationException("This judge runs on a remote generator; there is no local model to save.");
-        HuggingFaceCheckpoint.Save(_model, directory);
-        File.WriteAllText(Path.Combine(directory, "tokenizer.json"), _tokenizerJson);
+        if (_model is null) throw new InvalidOperationException("This judge runs on a remote generator; there is no local model to save.");
+        _model.Save(directory);
         var o = Judge.Options;
         var manifest = new Manifest(StageName, 1, Judge.Template.Name, o.ProblemColumnName, o.ChunksColumnName, o.VerdictsColumnName, o.ScoresColumnName, o.RationalesColumnName,
             o.FirstRejectedColumnName, o.Votes, o.Temperature, o.MaxNewTokens, o.StopAtFirstNegative, o.BatchSize, o.Seed, new Dictionary<string, string>(Metadata));
         File.WriteAllText(Path.Combine(directory, ManifestFile), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    /// <summary>Loads a judge written by <see cref="Save"/>; a custom template must be passed again (its name is checked).</summary>
-    public static StepwiseJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null)
+    /// <summary>
+    /// Loads a judge written by <see cref="Save"/>; a custom template must be passed again (its name is checked).
+    /// <paramref name="configure"/> derives the options the loaded judge runs with from the saved ones, e.g.
+    /// <c>o =&gt; o with { ChunksColumnName = "Steps" }</c> for ProcessBench's column.
+    /// </summary>
+    public static StepwiseJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null, Func<StepwiseJudgeOptions, StepwiseJudgeOptions>? configure = null)
     {
         var path = Path.Combine(directory, ManifestFile);
         if (!File.Exists(path)) throw new FileNotFoundException($"{directory}: no {ManifestFile}; not a saved StepWiser judge", path);
@@ -109,8 +109,8 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
             RationalesColumnName = m.RationalesColumnName, FirstRejectedColumnName = m.FirstRejectedColumnName, Votes = m.Votes, Temperature = m.Temperature,
             MaxNewTokens = m.MaxNewTokens, StopAtFirstNegative = m.StopAtFirstNegative, BatchSize = m.BatchSize, Seed = m.Seed,
         };
-        var model = HuggingFaceCheckpoint.Load(directory, device);
-        return new StepwiseJudgeTransformer(model, File.ReadAllText(Path.Combine(directory, "tokenizer.json")), template, options, m.Metadata);
+        if (configure is not null) options = configure(options) ?? throw new InvalidOperationException("configure returned no options");
+        return new StepwiseJudgeTransformer(ModelBundle.Load(directory, device), template, options, m.Metadata);
     }
 
     /// <inheritdoc />

@@ -102,7 +102,7 @@ public sealed class ProcessBenchTests
             return all.Where(r => r.Label >= 0).Take(2).Concat(all.Where(r => r.Label == -1).Take(2));
         }).ToArray();
         var data = ml.Data.LoadFromEnumerable(records);
-        using var judge = new StepwiseJudgeTransformer(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 1), BuiltInTokenizer.ToJson(), JudgeTemplate.Compact,
+        using var judge = new StepwiseJudgeTransformer(ModelBundle.BuiltIn(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 1)), JudgeTemplate.Compact,
             new StepwiseJudgeOptions { ChunksColumnName = "Steps", MaxNewTokens = 4 });
         var judged = judge.Transform(data);
         var metrics = ml.StepWiser().Evaluation.Evaluate(judged);

@@ -112,7 +112,7 @@ public sealed class JudgeTests
             var ml = new MLContext();
             var rows = new[] { new Row { Problem = "Start with 1. Add 2. Work modulo 5.", Chunks = ["1+2=3", "The answer is \\boxed{3}."] }, new Row { Problem = "q", Chunks = ["a", "b", "c"] } };
             var data = ml.Data.LoadFromEnumerable(rows);
-            using var judge = new StepwiseJudgeTransformer(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 4), BuiltInTokenizer.ToJson(), JudgeTemplate.Compact,
+            using var judge = new StepwiseJudgeTransformer(ModelBundle.BuiltIn(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 4)), JudgeTemplate.Compact,
                 new StepwiseJudgeOptions { StopAtFirstNegative = false, MaxNewTokens = 12 }, new Dictionary<string, string> { ["scheme"] = "AbsoluteQ" });
             var first = judge.Transform(data);
             var rationales = first.GetColumn<string[]>("Rationales").ToArray();
@@ -146,14 +146,14 @@ public sealed class JudgeTests
                 JudgeTemplate.Compact, _ => "Checked.");
             var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 3);
             new SftTrainer(model, BuiltInTokenizer.Create(), new SftOptions { Steps = 120, BatchSize = 16, LearningRate = 3e-3, WarmupSteps = 8 }).Train(warmup);
-            using (var judge = new StepwiseJudgeTransformer(model, BuiltInTokenizer.ToJson(), JudgeTemplate.Compact, new StepwiseJudgeOptions { StopAtFirstNegative = false, MaxNewTokens = 40, Votes = 3, Seed = 7 }))
+            using (var judge = new StepwiseJudgeTransformer(ModelBundle.BuiltIn(model), JudgeTemplate.Compact, new StepwiseJudgeOptions { StopAtFirstNegative = false, MaxNewTokens = 40, Votes = 3, Seed = 7 }))
                 judge.Save(Path.Combine(dir, "judge"));
             var records = problems.Select((p, i) => new StepWiser.ML.Evaluation.ProcessBenchRecord { Id = $"w-{i}", Problem = p.Problem, Steps = p.Chunks.ToArray(), Label = -1, FinalAnswerCorrect = true, Subset = "fresh" }).ToArray();
             var input = Path.Combine(dir, "fresh.json");
             StepWiser.ML.Evaluation.ProcessBench.Write(input, records);
 
-            using var loaded = StepwiseJudgeTransformer.Load(Path.Combine(dir, "judge"));
-            loaded.Judge.Options.ChunksColumnName = "Steps";
+            using var loaded = StepwiseJudgeTransformer.Load(Path.Combine(dir, "judge"), configure: o => o with { ChunksColumnName = "Steps" });
+            Assert.AreEqual(7, loaded.Judge.Options.Seed, "configure starts from the saved options");
             var expected = loaded.Transform(new MLContext().Data.LoadFromEnumerable(records)).GetColumn<bool[]>("Verdicts").ToArray();
             Assert.IsTrue(expected.SelectMany(v => v).Distinct().Count() == 2, "the judge says both Positive and Negative, so the comparison means something");
 
@@ -208,7 +208,7 @@ public sealed class JudgeTests
         using var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 2);
         var trainer = ml.StepWiser().Trainers.Discriminative(new DiscriminativeJudgeTrainerOptions
         {
-            BaseModel = model, TokenizerJson = BuiltInTokenizer.ToJson(), Template = Short,
+            Model = ModelBundle.BuiltIn(model), Template = Short,
             Recipe = new JudgeRecipeOptions { WarmupSteps = 60, BatchSize = 16, WarmupLearningRate = 3e-3 },
             Judge = new StepwiseJudgeOptions { StopAtFirstNegative = false },
         });
@@ -228,8 +228,8 @@ public sealed class JudgeTests
         }
         finally { Directory.Delete(dir, recursive: true); }
 
-        var missing = Assert.ThrowsExactly<ArgumentException>(() => ml.StepWiser().Trainers.Discriminative(new DiscriminativeJudgeTrainerOptions { TokenizerJson = "{}" }).Fit(train));
-        StringAssert.Contains(missing.Message, "BaseModel");
+        var missing = Assert.ThrowsExactly<ArgumentException>(() => ml.StepWiser().Trainers.Discriminative(new DiscriminativeJudgeTrainerOptions()).Fit(train));
+        StringAssert.Contains(missing.Message, "Model");
     }
 
     // A short template keeps these seconds-long trainings about the learning rule, not about long-range attention.

@@ -193,6 +193,7 @@ public sealed class BadInputTests
                 // the main job and parse errors
                 (["--preset", "nope"], "unknown preset 'nope'"),
                 (["--threads", "0"], "--threads must be at least 1"),
+                (["--annotation-problems", "0"], "--annotation-problems must be at least 1"),
                 (["annotate", "--bogus"], "--bogus"),
                 (["frobnicate"], "frobnicate"),
             };

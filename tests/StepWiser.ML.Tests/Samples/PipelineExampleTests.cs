@@ -29,8 +29,8 @@ public sealed class PipelineExampleTests
     [TestMethod]
     public void TheExampleRunsEveryStageFromLabelsToSelection()
     {
-        using var judgeBase = HuggingFaceCheckpoint.Load(WorldPolicyFixture.Directory);
-        var outcome = PipelineExample.Run(WorldPolicyFixture.Engine(), judgeBase, BuiltInTokenizer.ToJson(), WorldPolicyFixture.World, problems: 6, rlSteps: 1);
+        using var judgeBase = ModelBundle.Load(WorldPolicyFixture.Directory);
+        var outcome = PipelineExample.Run(WorldPolicyFixture.Engine(), judgeBase, WorldPolicyFixture.World, problems: 6, rlSteps: 1);
 
         Assert.IsGreaterThan(0, outcome.PositiveSteps, "some labelled step is positive");
         Assert.IsLessThan(outcome.LabelledSteps, outcome.PositiveSteps, "some labelled step is negative");
