@@ -80,19 +80,14 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
         var o = _options;
         var manifest = new Manifest(StageName, 1, _template.Name, o.ProblemColumnName, o.ChunksColumnName, o.VerdictsColumnName, o.ScoresColumnName, o.FirstRejectedColumnName,
             o.StopAtFirstNegative, o.BatchSize, new Dictionary<string, string>(Metadata));
-        AtomicFile.WriteText(Path.Combine(directory, ManifestFile), w => w.Write(JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true })));
+        JudgeFolder.WriteManifest(directory, ManifestFile, manifest);
     }
 
     /// <summary>Loads a judge written by <see cref="Save"/>; a custom template must be passed again (its name is checked).</summary>
     public static DiscriminativeJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null)
     {
-        var path = Path.Combine(directory, ManifestFile);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{directory}: no {ManifestFile}; not a saved discriminative judge", path);
-        Manifest m;
-        try { m = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(path)) ?? throw new InvalidDataException("empty manifest"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: malformed manifest ({e.Message})", e); }
-        template ??= JudgeTemplate.FromName(m.Template) ?? throw new InvalidDataException($"{path}: template '{m.Template}' is not built in; pass it to Load");
-        if (template.Name != m.Template) throw new ArgumentException($"the judge was saved with template '{m.Template}', not '{template.Name}'", nameof(template));
+        var m = JudgeFolder.ReadManifest<Manifest>(directory, ManifestFile, "discriminative judge");
+        template = JudgeFolder.Template(m.Template, template, directory);
         var options = new StepwiseJudgeOptions
         {
             ProblemColumnName = m.ProblemColumnName, ChunksColumnName = m.ChunksColumnName, VerdictsColumnName = m.VerdictsColumnName, ScoresColumnName = m.ScoresColumnName,

@@ -86,7 +86,7 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
         var o = Judge.Options;
         var manifest = new Manifest(StageName, 1, Judge.Template.Name, o.ProblemColumnName, o.ChunksColumnName, o.VerdictsColumnName, o.ScoresColumnName, o.RationalesColumnName,
             o.FirstRejectedColumnName, o.Votes, o.Temperature, o.MaxNewTokens, o.StopAtFirstNegative, o.BatchSize, o.Seed, new Dictionary<string, string>(Metadata));
-        File.WriteAllText(Path.Combine(directory, ManifestFile), JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
+        JudgeFolder.WriteManifest(directory, ManifestFile, manifest);
     }
 
     /// <summary>
@@ -96,13 +96,8 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     /// </summary>
     public static StepwiseJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null, Func<StepwiseJudgeOptions, StepwiseJudgeOptions>? configure = null)
     {
-        var path = Path.Combine(directory, ManifestFile);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{directory}: no {ManifestFile}; not a saved StepWiser judge", path);
-        Manifest m;
-        try { m = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(path)) ?? throw new InvalidDataException("empty manifest"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: malformed manifest ({e.Message})", e); }
-        template ??= JudgeTemplate.FromName(m.Template) ?? throw new InvalidDataException($"{path}: template '{m.Template}' is not built in; pass it to Load");
-        if (template.Name != m.Template) throw new ArgumentException($"the judge was saved with template '{m.Template}', not '{template.Name}'", nameof(template));
+        var m = JudgeFolder.ReadManifest<Manifest>(directory, ManifestFile, "StepWiser judge");
+        template = JudgeFolder.Template(m.Template, template, directory);
         var options = new StepwiseJudgeOptions
         {
             ProblemColumnName = m.ProblemColumnName, ChunksColumnName = m.ChunksColumnName, VerdictsColumnName = m.VerdictsColumnName, ScoresColumnName = m.ScoresColumnName,

@@ -18,13 +18,6 @@ public sealed class CheckpointTests
     [TestCleanup]
     public void Cleanup() => Directory.Delete(_dir, recursive: true);
 
-    private static float[] Logits(CausalLM model)
-    {
-        using var noGrad = no_grad();
-        using var ids = tensor(new long[] { 5, 17, 42, 99, 3 }).unsqueeze(0);
-        return model.Forward(ids).data<float>().ToArray();
-    }
-
     [TestMethod]
     public void TokenizerFilesTravelWithTheCheckpoint()
     {
@@ -43,15 +36,15 @@ public sealed class CheckpointTests
     public void SaveThenLoadReproducesTheModelSingleFileAndSharded()
     {
         using var original = HuggingFaceCheckpoint.Load(TestData.PathOf("reference-models", "qwen2-tiny"));
-        var expected = Logits(original);
+        var expected = ModelProbe.Logits(original);
 
         HuggingFaceCheckpoint.Save(original, Path.Combine(_dir, "single"));
-        CollectionAssert.AreEqual(expected, Logits(HuggingFaceCheckpoint.Load(Path.Combine(_dir, "single"))));
+        CollectionAssert.AreEqual(expected, ModelProbe.Logits(HuggingFaceCheckpoint.Load(Path.Combine(_dir, "single"))));
 
         HuggingFaceCheckpoint.Save(original, Path.Combine(_dir, "sharded"), maxShardBytes: 60_000);
         Assert.IsTrue(File.Exists(Path.Combine(_dir, "sharded", HuggingFaceCheckpoint.IndexFile)));
         Assert.IsTrue(Directory.GetFiles(Path.Combine(_dir, "sharded"), "model-*-of-*.safetensors").Length > 2);
-        CollectionAssert.AreEqual(expected, Logits(HuggingFaceCheckpoint.Load(Path.Combine(_dir, "sharded"))));
+        CollectionAssert.AreEqual(expected, ModelProbe.Logits(HuggingFaceCheckpoint.Load(Path.Combine(_dir, "sharded"))));
     }
 
     [TestMethod]

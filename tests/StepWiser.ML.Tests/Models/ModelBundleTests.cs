@@ -9,13 +9,6 @@ namespace StepWiser.ML.Tests.Models;
 [TestClass]
 public sealed class ModelBundleTests
 {
-    private static float[] Logits(CausalLM model)
-    {
-        using var noGrad = no_grad();
-        using var ids = tensor(new long[] { 5, 17, 42, 99, 3 }).unsqueeze(0);
-        return model.Forward(ids).data<float>().ToArray();
-    }
-
     [TestMethod]
     public void ABundleSavesAndLoadsWeightsTokenizerAndChatTemplateTogether()
     {
@@ -29,7 +22,7 @@ public sealed class ModelBundleTests
 
             using (var loaded = ModelBundle.Load(dir))
             {
-                CollectionAssert.AreEqual(Logits(bundle.Model), Logits(loaded.Model));
+                CollectionAssert.AreEqual(ModelProbe.Logits(bundle.Model), ModelProbe.Logits(loaded.Model));
                 Assert.AreEqual(BuiltInTokenizer.ToJson(), loaded.TokenizerJson);
                 CollectionAssert.AreEqual(bundle.Tokenizer.EncodeToIds("Add 7. 3+7=10").ToArray(), loaded.Tokenizer.EncodeToIds("Add 7. 3+7=10").ToArray());
                 var text = new LocalTextGenerator(loaded).GenerateAsync([GenerationRequest.FromText("Add", SamplingOptions.Greedy(4))]).GetAwaiter().GetResult();
