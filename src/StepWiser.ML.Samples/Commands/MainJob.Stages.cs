@@ -136,20 +136,5 @@ internal static partial class MainJob
         }
     }
 
-    private sealed class SearchRow
-    {
-        public string SearchedSolution { get; set; } = "";
-        public int AcceptedTokens { get; set; }
-        public int RejectedTokens { get; set; }
-        public int JudgeCalls { get; set; }
-    }
-
-    private sealed class SelectionRow
-    {
-        public string Prompt { get; set; } = "";
-        public string JudgeSelected { get; set; } = "";
-        public string OutcomeSelected { get; set; } = "";
-    }
-
     private sealed record PolicyManifest(string Preset, double Difficulty, int Updates, double? ValidationAccuracy, int Threads);
 }

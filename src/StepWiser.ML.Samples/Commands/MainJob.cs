@@ -130,7 +130,7 @@ internal static partial class MainJob
                 using var annotator = _ml.StepWiser().Transforms.AnnotateMonteCarlo(_policy, _verifier, mcOptions).Fit(chunker.Transform(data));
                 return _ml.Data.CreateEnumerable<AnnotatedRow>(annotator.Transform(chunker.Transform(data)), reuseRowObject: false).ToArray();
             });
-            var usable = rows.Select(r => new AnnotatedSolution(r.Problem, r.Chunks, new AnnotationResult(r.InitialValue, r.StepValues, r.FailedPrefixes))).Where(s => s.IsComplete).ToArray();
+            var usable = rows.Select(r => r.ToSolution()).Where(s => s.IsComplete).ToArray();
             var (train, heldOut) = HeldOutSplit.EveryNthPrompt(usable, s => s.Problem, every: 5);
             var labelled = new Labelled(
                 Enum.GetValues<LabelScheme>().ToDictionary(s => s, s => JudgeRecipe.SelectSteps(train.Select(x => x.ToExample(s)), StepSelection.UpToFirstNegative).ToArray()),
@@ -196,22 +196,5 @@ internal static partial class MainJob
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
-    }
-
-    private sealed class SolutionRow
-    {
-        public string Problem { get; set; } = "";
-        public string Prompt { get; set; } = "";
-        public string Solution { get; set; } = "";
-        public string Answer { get; set; } = "";
-    }
-
-    private sealed class AnnotatedRow
-    {
-        public string Problem { get; set; } = "";
-        [VectorType] public string[] Chunks { get; set; } = [];
-        [VectorType] public float[] StepValues { get; set; } = [];
-        public float InitialValue { get; set; }
-        public int FailedPrefixes { get; set; }
     }
 }

@@ -9,6 +9,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using StepWiser.ML;
 using StepWiser.ML.Annotation;
+using StepWiser.ML.AnswerChecking;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Models;
 using StepWiser.ML.Tokenization;

@@ -1,5 +1,4 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Chunking;
 using StepWiser.ML.Generation;
@@ -25,7 +24,7 @@ public static class AnnotateSample
         // Solutions to label: a few samples per problem, as the policy writes them.
         var batch = world.Generate("annotate-sample", problems, seed: 1);
         var sampled = await policy.GenerateAsync(batch.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 4, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 2 })).ToArray());
-        var rows = batch.Zip(sampled).SelectMany(x => x.Second.Samples.Select(s => new Row { Problem = x.First.Problem, Prompt = x.First.Prompt, Solution = s.Text, Answer = x.First.AnswerText })).ToArray();
+        var rows = batch.Zip(sampled).SelectMany(x => x.Second.Samples.Select(s => new SolutionRow { Problem = x.First.Problem, Prompt = x.First.Prompt, Solution = s.Text, Answer = x.First.AnswerText })).ToArray();
         var data = ml.Data.LoadFromEnumerable(rows);
 
         // Chunk, then annotate: M rollouts per prefix, Abs-Q labels (a step is good when its prefix can still succeed).
@@ -33,28 +32,12 @@ public static class AnnotateSample
             .Append(ml.StepWiser().Transforms.AnnotateMonteCarlo(policy, verifier, new MonteCarloOptions { Rollouts = 4, MaxNewTokens = world.Options.SolutionTokenBudget, Scheme = LabelScheme.AbsoluteQ }));
         var annotated = pipeline.Fit(data).Transform(data);
 
-        var labelled = ml.Data.CreateEnumerable<Labelled>(annotated, reuseRowObject: false)
+        var labelled = ml.Data.CreateEnumerable<AnnotatedRow>(annotated, reuseRowObject: false)
             .Where(r => r.FailedPrefixes == 0 && r.StepLabels.Length == r.Chunks.Length)
             .Select(r => new StepwiseExample(r.Problem, r.Chunks, r.StepLabels)).ToArray();
         TrlStepwiseFormat.Write(trlPath, labelled);
         var steps = labelled.Sum(e => e.Labels.Count);
         log.WriteLine($"{labelled.Length} solutions, {steps} labelled steps, {100.0 * labelled.Sum(e => e.Labels.Count(l => l)) / Math.Max(1, steps):F1} % positive → {trlPath}");
         return labelled;
-    }
-
-    private sealed class Row
-    {
-        public string Problem { get; set; } = "";
-        public string Prompt { get; set; } = "";
-        public string Solution { get; set; } = "";
-        public string Answer { get; set; } = "";
-    }
-
-    private sealed class Labelled
-    {
-        public string Problem { get; set; } = "";
-        [VectorType] public string[] Chunks { get; set; } = [];
-        [VectorType] public bool[] StepLabels { get; set; } = [];
-        public int FailedPrefixes { get; set; }
     }
 }

@@ -61,36 +61,4 @@ public static class PipelineExample
         // </pipeline>
         return new Outcome(steps.Length, steps.Count(s => s.Label), metrics, searched.GetColumn<string>("SearchedSolution").ToArray(), selected.GetColumn<string>("JudgeSelected").ToArray());
     }
-
-    /// <summary>A solution row: the input of chunking and annotation.</summary>
-    public sealed class SolutionRow
-    {
-        /// <summary>The problem the judge reads.</summary>
-        public string Problem { get; set; } = "";
-
-        /// <summary>The prompt the policy completed.</summary>
-        public string Prompt { get; set; } = "";
-
-        /// <summary>The policy's solution (chunk-tagged).</summary>
-        public string Solution { get; set; } = "";
-
-        /// <summary>The reference answer.</summary>
-        public string Answer { get; set; } = "";
-    }
-
-    /// <summary>The columns of an annotated row that the judge's training needs.</summary>
-    public sealed class AnnotatedRow
-    {
-        /// <summary>The problem.</summary>
-        public string Problem { get; set; } = "";
-
-        /// <summary>The chunks.</summary>
-        [VectorType] public string[] Chunks { get; set; } = [];
-
-        /// <summary>The label of every chunk under the annotation's scheme.</summary>
-        [VectorType] public bool[] StepLabels { get; set; } = [];
-
-        /// <summary>Prefixes whose rollouts failed (their values are missing, so the row is not used).</summary>
-        public int FailedPrefixes { get; set; }
-    }
 }

@@ -31,12 +31,4 @@ public static class SearchSample
         log.WriteLine($"policy alone {aloneAccuracy:P1}; with chunk-reset {searchedAccuracy:P1} ({results.Average(r => r.AcceptedTokens):F0} accepted, {rejected:F0} rejected tokens, {results.Average(r => r.Resets):F1} resets per problem)");
         return (aloneAccuracy, searchedAccuracy, rejected);
     }
-
-    private sealed class SearchRow
-    {
-        public string SearchedSolution { get; set; } = "";
-        public int AcceptedTokens { get; set; }
-        public int RejectedTokens { get; set; }
-        public int Resets { get; set; }
-    }
 }

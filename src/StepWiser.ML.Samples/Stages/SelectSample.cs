@@ -14,33 +14,17 @@ namespace StepWiser.ML.Samples.Stages;
 public static class SelectSample
 {
     /// <summary>Returns the selection of every prompt (an empty pick where no sample was correct).</summary>
-    public static IReadOnlyList<Selection> Run(ITextGenerator policy, IStepJudge judge, ArithmeticChainWorld world, TextWriter log, int prompts = 16)
+    public static IReadOnlyList<SelectionRow> Run(ITextGenerator policy, IStepJudge judge, ArithmeticChainWorld world, TextWriter log, int prompts = 16)
     {
         var ml = new MLContext(seed: 1);
         var data = ArithmeticChainWorld.ToDataView(ml, world.Generate("select-sample", prompts, seed: 1));   // Prompt, Problem, Answer, ...
         var options = new JudgeDataSelectionOptions { Sampling = new SamplingOptions { NumSamples = 4, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 4 }, Seed = 1 };
         var selected = ml.StepWiser().Selection.ByJudge(policy, judge, new MathAnswerVerifier(), options)
             .Fit(data).Transform(data);                                                 // -> JudgeSelected, JudgeScore, OutcomeSelected, ...
-        var rows = ml.Data.CreateEnumerable<Selection>(selected, reuseRowObject: false).ToArray();
+        var rows = ml.Data.CreateEnumerable<SelectionRow>(selected, reuseRowObject: false).ToArray();
         var picked = rows.Where(s => s.JudgeSelected.Length > 0).ToArray();
         log.WriteLine($"{picked.Length}/{rows.Length} prompts with a correct sample; judge and outcome picks differ on {picked.Count(s => s.JudgeSelected != s.OutcomeSelected)}");
         foreach (var s in picked.Take(2)) log.WriteLine($"  {s.Problem}\n  judge pick (score {s.JudgeScore:F2}): {s.JudgeSelected.Replace("\n", " ", StringComparison.Ordinal)}");
         return rows;
-    }
-
-    /// <summary>One row of the selection's output.</summary>
-    public sealed class Selection
-    {
-        /// <summary>The problem.</summary>
-        public string Problem { get; set; } = "";
-
-        /// <summary>The judge's pick (empty when no sample was correct).</summary>
-        public string JudgeSelected { get; set; } = "";
-
-        /// <summary>Its mean chunk score.</summary>
-        public float JudgeScore { get; set; }
-
-        /// <summary>A random correct sample (empty when none).</summary>
-        public string OutcomeSelected { get; set; } = "";
     }
 }

@@ -19,6 +19,9 @@ public sealed class AnnotatedSolutionTests
         var missingValue = new AnnotatedSolution("p", ["a", "b"], new AnnotationResult(0.5f, [0.75f], 0));
         Assert.IsFalse(failed.IsComplete);
         Assert.IsFalse(missingValue.IsComplete, "fewer values than chunks");
+        var fromRow = new AnnotatedRow { Problem = "p", Chunks = ["a", "b"], InitialValue = 0.5f, StepValues = [0.75f, float.NaN], FailedPrefixes = 1 }.ToSolution();
+        Assert.IsFalse(fromRow.IsComplete, "an annotator row with a failed prefix gives an incomplete solution");
+        Assert.AreEqual(0.5f, fromRow.Values.InitialValue);
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => failed.ToExample(LabelScheme.RelativeRatio));
         StringAssert.Contains(e.Message, "without a value");
     }
