@@ -59,6 +59,9 @@ public sealed class StepChunkerOptions
         "Rewrite the solution with every logical step wrapped in <chunk> and </chunk>. Do not change any other character.\n" +
         $"Solution:\n{text}\nSegmented:\n";
 
+    /// <summary>A copy, so that a fitted stage does not change when the caller's options object does.</summary>
+    internal StepChunkerOptions Snapshot() => (StepChunkerOptions)MemberwiseClone();
+
     /// <summary>Throws naming the first invalid option.</summary>
     public void Validate()
     {

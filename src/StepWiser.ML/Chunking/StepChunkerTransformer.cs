@@ -17,10 +17,10 @@ public sealed class StepChunkerTransformer : ITransformer
     private readonly StepChunkerOptions _options;
     private long _rows, _repairs, _fallbacks, _rowsWithRepairs;
 
-    internal StepChunkerTransformer(StepChunkerOptions options) => _options = options;
+    internal StepChunkerTransformer(StepChunkerOptions options) => _options = options.Snapshot();
 
-    /// <summary>The options this stage runs with.</summary>
-    public StepChunkerOptions Options => _options;
+    /// <summary>A copy of the options this stage runs with; changing the copy changes nothing.</summary>
+    public StepChunkerOptions Options => _options.Snapshot();
 
     /// <summary>Rows chunked, tag repairs made, rows needing a repair, self-segmentations rejected (fall-backs) so far.</summary>
     public (long Rows, long Repairs, long RowsWithRepairs, long Fallbacks) Statistics =>

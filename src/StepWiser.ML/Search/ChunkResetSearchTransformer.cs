@@ -20,13 +20,15 @@ public sealed class ChunkResetSearchTransformer : ITransformer
     /// <summary>Creates the transformer over a policy and a judge (local or remote).</summary>
     public ChunkResetSearchTransformer(ITextGenerator policy, IStepJudge judge, ChunkResetOptions? options = null)
     {
-        Options = options ?? new ChunkResetOptions();
-        Options.Validate();
-        Search = new ChunkResetSearch(policy ?? throw new ArgumentNullException(nameof(policy)), judge ?? throw new ArgumentNullException(nameof(judge)), Options);
+        _options = (options ?? new ChunkResetOptions()).Snapshot();
+        _options.Validate();
+        Search = new ChunkResetSearch(policy ?? throw new ArgumentNullException(nameof(policy)), judge ?? throw new ArgumentNullException(nameof(judge)), _options);
     }
 
-    /// <summary>The options (columns, tries, lengths).</summary>
-    public ChunkResetOptions Options { get; }
+    private readonly ChunkResetOptions _options;
+
+    /// <summary>A copy of the options the transformer runs with (columns, tries, lengths); changing the copy changes nothing.</summary>
+    public ChunkResetOptions Options => _options.Snapshot();
 
     /// <summary>The search doing the work.</summary>
     public ChunkResetSearch Search { get; }
@@ -37,8 +39,8 @@ public sealed class ChunkResetSearchTransformer : ITransformer
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
-        ColumnReader.Require(inputSchema, Options.PromptColumnName, TextDataViewType.Instance, StageName);
-        ColumnReader.Require(inputSchema, Options.ProblemColumnName, TextDataViewType.Instance, StageName);
+        ColumnReader.Require(inputSchema, _options.PromptColumnName, TextDataViewType.Instance, StageName);
+        ColumnReader.Require(inputSchema, _options.ProblemColumnName, TextDataViewType.Instance, StageName);
         return BatchMappedDataView<(string, string), SearchResult>.AppendColumns(inputSchema, Outputs());
     }
 
@@ -46,7 +48,7 @@ public sealed class ChunkResetSearchTransformer : ITransformer
     public IDataView Transform(IDataView input)
     {
         GetOutputSchema(input.Schema);
-        var o = Options;
+        var o = _options;
         return new BatchMappedDataView<(string, string), SearchResult>(input, [o.PromptColumnName, o.ProblemColumnName], row =>
         {
             var prompt = ColumnReader.Text(row, o.PromptColumnName);
@@ -65,7 +67,7 @@ public sealed class ChunkResetSearchTransformer : ITransformer
 
     private OutputColumn<SearchResult>[] Outputs()
     {
-        var o = Options;
+        var o = _options;
         return
         [
             OutputColumn<SearchResult>.Text(o.SolutionColumnName, r => r.Solution),

@@ -52,7 +52,11 @@ public sealed class SearchAndSelectionTests
         Assert.IsTrue(shape.Any(c => c.Name == "SearchedChunks" && c.Kind == SchemaShape.Column.VectorKind.VariableVector));
         Assert.IsTrue(shape.Any(c => c.Name == "Resets" && c.ItemType == NumberDataViewType.Int32));
         var searched = estimator.Fit(data).Transform(data);
-        options.BatchSize = 1; // the fitted transformer keeps the options it was fitted with
+        var fitted = estimator.Fit(data);
+        options.BatchSize = 1;          // the fitted transformer keeps the options it was fitted with ...
+        fitted.Options.MaxTries = 1;    // ... and hands out a copy of them
+        Assert.AreEqual(12, fitted.Options.BatchSize);
+        Assert.AreEqual(5, fitted.Options.MaxTries);
 
         var expected = await new ChunkResetSearch(WorldPolicyFixture.Engine(), new OracleJudge(Problems), new ChunkResetOptions { ChunkMaxNewTokens = 40, MaxChunks = 8, Seed = 3 }).SearchAsync(problems.Select(p => (p.Prompt, p.Problem)).ToArray());
         CollectionAssert.AreEqual(expected.Select(r => r.Solution).ToArray(), searched.GetColumn<string>("SearchedSolution").ToArray());
