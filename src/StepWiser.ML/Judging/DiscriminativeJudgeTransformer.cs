@@ -44,26 +44,10 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
     public bool IsRowToRowMapper => false;
 
     /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        ColumnReader.Require(inputSchema, _options.ProblemColumnName, TextDataViewType.Instance, StageName);
-        ColumnReader.Require(inputSchema, _options.ChunksColumnName, new VectorDataViewType(TextDataViewType.Instance), StageName);
-        return BatchMappedDataView<(string, string[]), StepJudgment>.AppendColumns(inputSchema, Outputs());
-    }
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => JudgeColumns.OutputSchema(inputSchema, _options, rationales: false, StageName);
 
     /// <inheritdoc />
-    public IDataView Transform(IDataView input)
-    {
-        GetOutputSchema(input.Schema);
-        var o = _options;
-        return new BatchMappedDataView<(string, string[]), StepJudgment>(input, [o.ProblemColumnName, o.ChunksColumnName], row =>
-        {
-            var problem = ColumnReader.Text(row, o.ProblemColumnName);
-            var chunks = ColumnReader.TextVector(row, o.ChunksColumnName);
-            return () => (problem(), chunks());
-        }, Outputs(), batch => StepJudging.JudgeSolutionsAsync(Judge, batch.Select(b => (b.Item1, (IReadOnlyList<string>)b.Item2)).ToArray(), o.StopAtFirstNegative).GetAwaiter().GetResult(), o.BatchSize);
-    }
+    public IDataView Transform(IDataView input) => JudgeColumns.Transform(input, Judge, _options, rationales: false, StageName);
 
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
@@ -99,17 +83,6 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _model.Dispose();
-
-    private OutputColumn<StepJudgment>[] Outputs()
-    {
-        var o = _options;
-        return
-        [
-            OutputColumn<StepJudgment>.BooleanVector(o.VerdictsColumnName, j => j.Verdicts),
-            OutputColumn<StepJudgment>.SingleVector(o.ScoresColumnName, j => j.Scores),
-            OutputColumn<StepJudgment>.Int32(o.FirstRejectedColumnName, j => j.FirstRejected),
-        ];
-    }
 
     private sealed record Manifest(string Stage, int Version, string Template, string ProblemColumnName, string ChunksColumnName, string VerdictsColumnName, string ScoresColumnName,
         string FirstRejectedColumnName, bool StopAtFirstNegative, int BatchSize, Dictionary<string, string> Metadata);

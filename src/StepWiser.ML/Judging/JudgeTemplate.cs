@@ -75,10 +75,7 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
         ArgumentNullException.ThrowIfNull(checkpointDirectory);
         var tokenizer = Path.Combine(checkpointDirectory, "tokenizer.json");
         if (File.Exists(tokenizer) && File.ReadAllText(tokenizer) == BuiltInTokenizer.ToJson()) return Compact;
-        var config = Path.Combine(checkpointDirectory, "tokenizer_config.json");
-        if (!File.Exists(config)) return Compact;
-        try { return Chat(ChatTemplate.FromTokenizerConfig(config)); }
-        catch (Exception e) when (e is InvalidDataException or NotSupportedException) { return Compact; }
+        return ChatTemplate.FromCheckpoint(checkpointDirectory) is { } chat ? Chat(chat) : Compact;
     }
 
     /// <summary>The full instruction as a chat conversation rendered by <paramref name="chat"/> with a generation prompt.</summary>

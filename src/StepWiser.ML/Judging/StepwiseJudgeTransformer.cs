@@ -49,26 +49,10 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     public bool IsRowToRowMapper => false;
 
     /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
-    {
-        var o = Judge.Options;
-        ColumnReader.Require(inputSchema, o.ProblemColumnName, TextDataViewType.Instance, StageName);
-        ColumnReader.Require(inputSchema, o.ChunksColumnName, new VectorDataViewType(TextDataViewType.Instance), StageName);
-        return BatchMappedDataView<(string, string[]), StepJudgment>.AppendColumns(inputSchema, Outputs());
-    }
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => JudgeColumns.OutputSchema(inputSchema, Judge.Options, rationales: true, StageName);
 
     /// <inheritdoc />
-    public IDataView Transform(IDataView input)
-    {
-        GetOutputSchema(input.Schema);
-        var o = Judge.Options;
-        return new BatchMappedDataView<(string, string[]), StepJudgment>(input, [o.ProblemColumnName, o.ChunksColumnName], row =>
-        {
-            var problem = ColumnReader.Text(row, o.ProblemColumnName);
-            var chunks = ColumnReader.TextVector(row, o.ChunksColumnName);
-            return () => (problem(), chunks());
-        }, Outputs(), batch => Judge.JudgeAsync(batch.Select(b => (b.Item1, (IReadOnlyList<string>)b.Item2)).ToArray()).GetAwaiter().GetResult(), o.BatchSize);
-    }
+    public IDataView Transform(IDataView input) => JudgeColumns.Transform(input, Judge, Judge.Options, rationales: true, StageName);
 
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
@@ -110,18 +94,6 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _model?.Dispose();
-
-    private OutputColumn<StepJudgment>[] Outputs()
-    {
-        var o = Judge.Options;
-        return
-        [
-            OutputColumn<StepJudgment>.BooleanVector(o.VerdictsColumnName, j => j.Verdicts),
-            OutputColumn<StepJudgment>.SingleVector(o.ScoresColumnName, j => j.Scores),
-            OutputColumn<StepJudgment>.TextVector(o.RationalesColumnName, j => j.Rationales),
-            OutputColumn<StepJudgment>.Int32(o.FirstRejectedColumnName, j => j.FirstRejected),
-        ];
-    }
 
     private sealed record Manifest(string Stage, int Version, string Template, string ProblemColumnName, string ChunksColumnName, string VerdictsColumnName, string ScoresColumnName,
         string RationalesColumnName, string FirstRejectedColumnName, int Votes, float Temperature, int MaxNewTokens, bool StopAtFirstNegative, int BatchSize, long Seed, Dictionary<string, string> Metadata);

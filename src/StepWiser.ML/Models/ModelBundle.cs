@@ -51,13 +51,7 @@ public sealed class ModelBundle : IDisposable
         var tokenizerPath = Path.Combine(directory, "tokenizer.json");
         if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"{directory}: no tokenizer.json beside the weights", tokenizerPath);
         var tokenizerJson = File.ReadAllText(tokenizerPath);
-        ChatTemplate? chat = null;
-        var config = Path.Combine(directory, "tokenizer_config.json");
-        if (File.Exists(config))
-        {
-            try { chat = ChatTemplate.FromTokenizerConfig(config); }
-            catch (Exception e) when (e is InvalidDataException or NotSupportedException) { chat = null; }
-        }
+        var chat = ChatTemplate.FromCheckpoint(directory);
         var model = HuggingFaceCheckpoint.Load(directory, device);
         try { return new ModelBundle(model, tokenizerJson, chat); }
         catch { model.Dispose(); throw; }

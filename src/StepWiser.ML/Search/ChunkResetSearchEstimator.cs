@@ -30,7 +30,7 @@ public sealed class ChunkResetSearchEstimator : IEstimator<ChunkResetSearchTrans
     public ChunkResetSearchTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var transformer = new ChunkResetSearchTransformer(_policy, _judge, _options.Snapshot());
+        var transformer = new ChunkResetSearchTransformer(_policy, _judge, _options);
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }
@@ -42,26 +42,14 @@ public sealed class ChunkResetSearchEstimator : IEstimator<ChunkResetSearchTrans
         _options.Validate();
         ColumnReader.Require(inputSchema, _options.PromptColumnName, TextDataViewType.Instance, vector: false, ChunkResetSearchTransformer.StageName);
         ColumnReader.Require(inputSchema, _options.ProblemColumnName, TextDataViewType.Instance, vector: false, ChunkResetSearchTransformer.StageName);
-        return SchemaShapes.Append<ShapeHolder>(_mlContext, inputSchema, new Dictionary<string, string>
+        return SchemaShapes.Append<SearchRow>(_mlContext, inputSchema, new Dictionary<string, string>
         {
-            [nameof(ShapeHolder.Solution)] = _options.SolutionColumnName,
-            [nameof(ShapeHolder.Chunks)] = _options.ChunksColumnName,
-            [nameof(ShapeHolder.AcceptedTokens)] = _options.AcceptedTokensColumnName,
-            [nameof(ShapeHolder.RejectedTokens)] = _options.RejectedTokensColumnName,
-            [nameof(ShapeHolder.JudgeCalls)] = _options.JudgeCallsColumnName,
-            [nameof(ShapeHolder.Resets)] = _options.ResetsColumnName,
+            [nameof(SearchRow.SearchedSolution)] = _options.SolutionColumnName,
+            [nameof(SearchRow.SearchedChunks)] = _options.ChunksColumnName,
+            [nameof(SearchRow.AcceptedTokens)] = _options.AcceptedTokensColumnName,
+            [nameof(SearchRow.RejectedTokens)] = _options.RejectedTokensColumnName,
+            [nameof(SearchRow.JudgeCalls)] = _options.JudgeCallsColumnName,
+            [nameof(SearchRow.Resets)] = _options.ResetsColumnName,
         });
     }
-
-#pragma warning disable CS0649 // assigned by ML.NET's schema reflection only
-    internal sealed class ShapeHolder
-    {
-        public ReadOnlyMemory<char> Solution;
-        [VectorType] public ReadOnlyMemory<char>[] Chunks = [];
-        public int AcceptedTokens;
-        public int RejectedTokens;
-        public int JudgeCalls;
-        public int Resets;
-    }
-#pragma warning restore CS0649
 }

@@ -49,6 +49,18 @@ public sealed partial class ChatTemplate
     public string? DefaultSystemPrompt { get; }
 
     /// <summary>
+    /// The chat template of the checkpoint in <paramref name="directory"/>: its <c>tokenizer_config.json</c>'s, or null
+    /// when there is no such file or its template is missing or not one this library renders.
+    /// </summary>
+    internal static ChatTemplate? FromCheckpoint(string directory)
+    {
+        var config = Path.Combine(directory, "tokenizer_config.json");
+        if (!File.Exists(config)) return null;
+        try { return FromTokenizerConfig(config); }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException) { return null; }
+    }
+
+    /// <summary>
     /// Reads <c>chat_template</c> from a <c>tokenizer_config.json</c> and picks the matching flavor and default system
     /// prompt. Throws <see cref="NotSupportedException"/> naming the file when the template is not ChatML.
     /// </summary>
