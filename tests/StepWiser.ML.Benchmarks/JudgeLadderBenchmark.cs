@@ -32,7 +32,7 @@ internal static class JudgeLadderBenchmark
         var world = new ArithmeticChainWorld();
         var data = LadderData.Load(from, world, policy, pretrainProblems);
         Console.WriteLine(F($"judge ladder on {from}: {data.Train[LabelScheme.AbsoluteQ].Count} training solutions, {data.Unlabelled.Count} unlabelled steps, benchmark {data.Benchmark.Count} solutions ({clock.Elapsed:mm\\:ss} to prepare)"));
-        Console.WriteLine("| row | seed | Avg. F1 | balanced gold step acc. | positive acc. | negative acc. | conclusion = world teacher's | minutes |\n|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| row | seed | Avg. F1 | balanced gold step acc. | positive acc. | negative acc. | conclusion = world teacher's | calibrated: threshold, Avg. F1, balanced | minutes |\n|---|---|---|---|---|---|---|---|---|");
         bool Want(string name) => rows is null || rows.Contains(name);
         var scratch = Directory.CreateTempSubdirectory("judge-ladder").FullName;
         try
@@ -74,12 +74,15 @@ internal static class JudgeLadderBenchmark
                     HuggingFaceCheckpoint.Save(model, dir);
                     return dir;
                 }
-                void Row(string name, Func<IStepJudge> train)
+                void Row(string name, Func<IStepJudge> train, LabelScheme scheme = LabelScheme.AbsoluteQ)
                 {
                     if (!Want(name)) return;
                     var start = clock.Elapsed;
                     var judge = train();
                     var result = JudgeBenchmark.EvaluateAsync(judge, data.Benchmark).GetAwaiter().GetResult();
+                    // The same judge with its acceptance threshold chosen on the held-out Monte-Carlo labels (no gold).
+                    var choice = JudgeCalibration.ChooseThresholdAsync(judge, data.HeldOut[scheme]).GetAwaiter().GetResult();
+                    var calibrated = JudgeBenchmark.EvaluateAsync(JudgeCalibration.WithThreshold(judge, choice.Threshold), data.Benchmark).GetAwaiter().GetResult();
                     (judge as IDisposable)?.Dispose();
                     var g = result.GoldSteps;
                     // How often the judge's own conclusion (Same/Different) equals the world teacher's on the gold steps (generative rows).
@@ -108,7 +111,7 @@ internal static class JudgeLadderBenchmark
                         }
                     }
                     var agreement = agree.Count == 0 ? "—" : F($"{100.0 * agree.Count(a => a) / agree.Count:F1}");
-                    Console.WriteLine(F($"| {name} | {seed} | {100 * result.Metrics.AverageF1:F1} | {100 * g.Balanced:F1} | {100 * g.PositiveAccuracy:F1} | {100 * g.NegativeAccuracy:F1} | {agreement} | {(clock.Elapsed - start).TotalMinutes:F1} |"));
+                    Console.WriteLine(F($"| {name} | {seed} | {100 * result.Metrics.AverageF1:F1} | {100 * g.Balanced:F1} | {100 * g.PositiveAccuracy:F1} | {100 * g.NegativeAccuracy:F1} | {agreement} | {choice.Threshold:F3}, {100 * calibrated.Metrics.AverageF1:F1}, {100 * calibrated.GoldSteps.Balanced:F1} | {(clock.Elapsed - start).TotalMinutes:F1} |"));
                 }
                 Func<JudgeInput, string> compare = WorldJudging.CompareAnalysis;
                 // The ceiling: the discriminative judge on gold labels of the same training solutions (evaluation only).
@@ -124,8 +127,8 @@ internal static class JudgeLadderBenchmark
                 if (Want("gen-absq-solve-first") || Want("disc-absq-solve-first")) solveFirst ??= SolveFirst(judgeBase, data);
                 Row("gen-absq-solve-first", () => Gen(Pretrained("pre-solve-first", solveFirst!, SolveFirstTemplate), absQ, solveFirst!, o, rl: false, SolveFirstTemplate));
                 Row("disc-absq-solve-first", () => Disc(Pretrained("pre-solve-first", solveFirst!, SolveFirstTemplate), absQ, o, SolveFirstTemplate));
-                Row("gen-relratio-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeRatio], o.StepSelection), compare, o, rl: false));
-                Row("gen-releff-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeEffective], o.StepSelection), compare, o, rl: false));
+                Row("gen-relratio-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeRatio], o.StepSelection), compare, o, rl: false), LabelScheme.RelativeRatio);
+                Row("gen-releff-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeEffective], o.StepSelection), compare, o, rl: false), LabelScheme.RelativeEffective);
             }
         }
         finally
@@ -233,7 +236,8 @@ internal sealed record LadderData(
     IReadOnlyList<JudgeInput> Unlabelled,
     Func<JudgeInput, string> Rederive,
     IReadOnlyList<ProcessBenchRecord> Benchmark,
-    IReadOnlyList<JudgeInput> AllInputs)
+    IReadOnlyList<JudgeInput> AllInputs,
+    IReadOnlyDictionary<LabelScheme, IReadOnlyList<StepwiseExample>> HeldOut)
 {
     public static LadderData Load(string from, ArithmeticChainWorld world, ITextGenerator policy, int pretrainProblems)
     {
@@ -241,6 +245,7 @@ internal sealed record LadderData(
         var labelled = schemes.ToDictionary(s => s, s => TrlStepwiseFormat.Read(Path.Combine(from, $"labels-{s.ToString().ToLowerInvariant()}.jsonl")));
         // The main job holds out every fifth annotated problem; the ladder trains on the same rest.
         var train = schemes.ToDictionary(s => s, s => HeldOutSplit.EveryNthPrompt(labelled[s], e => e.Prompt, every: 5).Train);
+        var heldOut = schemes.ToDictionary(s => s, s => HeldOutSplit.EveryNthPrompt(labelled[s], e => e.Prompt, every: 5).HeldOut);
         var byText = world.Generate("annotate", 4000, 1).GroupBy(p => p.Problem).ToDictionary(g => g.Key, g => g.First());
         var gold = train[LabelScheme.AbsoluteQ].Select(e => e with { Labels = ArithmeticChainWorld.Check(byText[e.Prompt], e.Completions).ChunkIsCorrect.ToArray() }).ToArray();
         var benchmarkPath = Path.Combine(from, "world-benchmark.json");
@@ -256,6 +261,6 @@ internal sealed record LadderData(
             .SelectMany(e => JudgeExample.FromSolution(e.Prompt, e.Completions, e.Labels).Select(x => x.Input)).ToArray();
         var all = unlabelled.Concat(labelledInputs).ToArray();
         var analyses = RederivationAnalysis.ComputeAsync(policy, all, i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History)).GetAwaiter().GetResult();
-        return new LadderData(train, gold, unlabelled, RederivationAnalysis.Lookup(all, analyses), benchmark, all);
+        return new LadderData(train, gold, unlabelled, RederivationAnalysis.Lookup(all, analyses), benchmark, all, heldOut);
     }
 }

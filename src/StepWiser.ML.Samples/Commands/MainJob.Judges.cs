@@ -36,41 +36,55 @@ internal static partial class MainJob
             _report.AppendLine("| judge | " + string.Join(" | ", subsets) + " | Avg. F1 | balanced (gold) | gold positive / negative | balanced (MC) |\n|---|" + string.Concat(subsets.Select(_ => "---|")) + "---|---|---|---|");
             var scores = new Dictionary<string, List<(ProcessBenchMetrics Metrics, StepAccuracy Gold, StepAccuracy Mc)>>();
             var evalCsv = new StringBuilder("judge,seed,subset,error_accuracy,correct_accuracy,f1\n");
-            var stepCsv = new StringBuilder("judge,seed,gold_accuracy,gold_balanced,gold_positive,gold_negative,mc_balanced\n");
+            var stepCsv = new StringBuilder("judge,seed,threshold,gold_accuracy,gold_balanced,gold_positive,gold_negative,mc_balanced\n");
             var chosen = new List<ChosenJudge>();
             var byPosition = new List<Series>();
+            var thresholds = new List<string>();
             for (var seed = 1; seed <= _preset.JudgeSeeds; seed++)
             {
                 var trained = TrainJudges(Recipe(_preset, seed), seed, labelled.Train);
-                await _ui.RunAsync($"evaluating {trained.Count} judges (seed {seed})", trained.Count, "judges", async bar =>
+                await _ui.RunAsync($"calibrating and evaluating {trained.Count} judges (seed {seed})", trained.Count, "judges", async bar =>
                 {
                     var done = 0;
                     foreach (var (name, scheme, judge) in trained)
                     {
-                        var (result, mcAcc) = await EvaluateAsync(judge, labelled.HeldOut[scheme]);
-                        (scores.TryGetValue(name, out var list) ? list : scores[name] = []).Add((result.Metrics, result.GoldSteps, mcAcc));
-                        foreach (var sub in result.Metrics.Subsets) evalCsv.AppendLine(F($"\"{name}\",{seed},{sub.Subset},{sub.ErrorAccuracy:F4},{sub.CorrectAccuracy:F4},{sub.F1:F4}"));
-                        stepCsv.AppendLine(F($"\"{name}\",{seed},{result.GoldSteps.Accuracy:F4},{result.GoldSteps.Balanced:F4},{result.GoldSteps.PositiveAccuracy:F4},{result.GoldSteps.NegativeAccuracy:F4},{mcAcc.Balanced:F4}"));
-                        if (seed == 1)
+                        // The same judge with an acceptance threshold chosen on the held-out Monte-Carlo labels of its scheme (no gold).
+                        // A tiny run whose held-out solutions are all right or all wrong cannot choose one; its judges are reported uncalibrated.
+                        var held = labelled.HeldOutSolutions[scheme];
+                        var choice = held.Any(e => e.Labels.All(l => l)) && held.Any(e => e.Labels.Any(l => !l))
+                            ? await JudgeCalibration.ChooseThresholdAsync(judge, held, _ct) : null;
+                        var calibrated = choice is null ? null : JudgeCalibration.WithThreshold(judge, choice.Threshold);
+                        if (seed == 1) thresholds.Add(choice is null ? $"{name}: none (the held-out solutions of {Short(scheme)} are all right or all wrong)" : F($"{name}: t = {choice.Threshold:F3} (held-out MC F1 {100 * choice.DefaultF1:F1} → {100 * choice.F1:F1})"));
+                        foreach (var (row, rowJudge) in calibrated is null ? [(name, judge)] : new[] { (name, judge), ($"{name}, calibrated", calibrated) })
                         {
-                            chosen.Add(new ChosenJudge(name, scheme, judge, mcAcc.Balanced));
-                            var points = JudgeBenchmark.AccuracyByPosition(_bench, result.Judgments);
-                            byPosition.Add(new Series(name, points.Select(p => (double)p.Position).ToArray(), points.Select(p => p.Accuracy).ToArray()));
+                            var (result, mcAcc) = await EvaluateAsync(rowJudge, labelled.HeldOut[scheme]);
+                            (scores.TryGetValue(row, out var list) ? list : scores[row] = []).Add((result.Metrics, result.GoldSteps, mcAcc));
+                            foreach (var sub in result.Metrics.Subsets) evalCsv.AppendLine(F($"\"{row}\",{seed},{sub.Subset},{sub.ErrorAccuracy:F4},{sub.CorrectAccuracy:F4},{sub.F1:F4}"));
+                            var t = rowJudge == judge ? "" : F($"{choice!.Threshold:F4}");
+                            stepCsv.AppendLine(F($"\"{row}\",{seed},{t},{result.GoldSteps.Accuracy:F4},{result.GoldSteps.Balanced:F4},{result.GoldSteps.PositiveAccuracy:F4},{result.GoldSteps.NegativeAccuracy:F4},{mcAcc.Balanced:F4}"));
+                            if (seed == 1 && rowJudge == judge)
+                            {
+                                var points = JudgeBenchmark.AccuracyByPosition(_bench, result.Judgments);
+                                byPosition.Add(new Series(name, points.Select(p => (double)p.Position).ToArray(), points.Select(p => p.Accuracy).ToArray()));
+                            }
+                            Stage(F($"  {row} (seed {seed}): average F1 {ProcessBenchMetrics.Percent(result.Metrics.AverageF1)}, balanced step accuracy {100 * result.GoldSteps.Balanced:F1} % (gold), {100 * mcAcc.Balanced:F1} % (held-out MC)"));
                         }
-                        bar.Report(++done, $"{name}: F1 {ProcessBenchMetrics.Percent(result.Metrics.AverageF1)}");
-                        Stage(F($"  {name} (seed {seed}): average F1 {ProcessBenchMetrics.Percent(result.Metrics.AverageF1)}, balanced step accuracy {100 * result.GoldSteps.Balanced:F1} % (gold), {100 * mcAcc.Balanced:F1} % (held-out MC)"));
+                        if (seed == 1) chosen.Add(choice is null ? new ChosenJudge(name, scheme, judge, double.NaN) : new ChosenJudge($"{name}, calibrated", scheme, calibrated!, choice.F1));
+                        bar.Report(++done, name);
                     }
                     return 0;
                 });
             }
             ReportScores(scores, subsets);
+            _report.AppendLine("\n\"Calibrated\" rows are the same judges accepting a step when its score (the judge's probability of Positive, read at its verdict token; P(\"+\") for the discriminative judge) is at least a threshold chosen to maximise ProcessBench-style F1 against the first negative Monte-Carlo label of the held-out annotated solutions of the judge's scheme (no gold). Thresholds (seed 1): "
+                + string.Join("; ", thresholds) + ".");
             File.WriteAllText(Path.Combine(_output, "evaluation.csv"), evalCsv.ToString());
             File.WriteAllText(Path.Combine(_output, "step-accuracy.csv"), stepCsv.ToString());
             Plots.Lines(Path.Combine(_output, "judge-accuracy-by-step.png"), "Judge accuracy by step position (gold labels, held-out benchmark)", "step position", "accuracy", byPosition, 0, 1);
-            // The judge for search and selection is chosen without gold: the generative judge with the best balanced
-            // accuracy on the held-out Monte-Carlo labels of seed 1.
-            var best = chosen.Where(j => j.Judge is StepwiseJudge).OrderByDescending(j => double.IsNaN(j.McBalanced) ? -1 : j.McBalanced).FirstOrDefault();
-            return (best, best is null ? null : chosen.FirstOrDefault(j => j.Judge is DiscriminativeJudge && j.Scheme == best.Scheme));
+            // The judge for search and selection is chosen without gold: the calibrated generative judge with the best F1
+            // on the held-out Monte-Carlo-labelled solutions (seed 1).
+            var best = chosen.Where(j => !j.Name.StartsWith("discriminative", StringComparison.Ordinal)).OrderByDescending(j => double.IsNaN(j.McF1) ? -1 : j.McF1).FirstOrDefault();
+            return (best, best is null ? null : chosen.FirstOrDefault(j => j.Name.StartsWith("discriminative", StringComparison.Ordinal) && j.Scheme == best.Scheme));
         }
 
         /// <summary>The held-out benchmark (subsets by length), the unlabelled steps of the analysis stage and, when the preset asks, the policy's re-derivations.</summary>

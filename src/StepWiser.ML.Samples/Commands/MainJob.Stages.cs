@@ -47,7 +47,7 @@ internal static partial class MainJob
                 }
                 return 0;
             });
-            _report.AppendLine(F($"\nThe judge for search and selection is the generative judge with the best balanced accuracy on held-out Monte-Carlo labels (no gold): {best?.Name}."));
+            _report.AppendLine(F($"\nThe judge for search and selection is the calibrated generative judge with the best F1 on the held-out Monte-Carlo-labelled solutions (no gold): {best?.Name}."));
             File.WriteAllText(Path.Combine(_output, "search.csv"), searchCsv.ToString());
             Plots.Points(Path.Combine(_output, "search-accuracy-vs-tokens.png"), "Chunk-reset search: accuracy vs generated tokens", "generated tokens per problem (accepted + rejected)", "accuracy", searchPoints, 0, 1);
         }

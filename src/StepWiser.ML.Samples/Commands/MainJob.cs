@@ -46,11 +46,12 @@ internal static partial class MainJob
         return 0;
     }
 
-    /// <summary>Labelled steps per scheme for training and for the held-out check, from one set of annotated solutions.</summary>
-    private sealed record Labelled(IReadOnlyDictionary<LabelScheme, JudgeExample[]> Train, IReadOnlyDictionary<LabelScheme, JudgeExample[]> HeldOut);
+    /// <summary>Labelled steps per scheme for training and for the held-out check, and the held-out solutions themselves (for choosing acceptance thresholds), from one set of annotated solutions.</summary>
+    private sealed record Labelled(IReadOnlyDictionary<LabelScheme, JudgeExample[]> Train, IReadOnlyDictionary<LabelScheme, JudgeExample[]> HeldOut,
+        IReadOnlyDictionary<LabelScheme, StepwiseExample[]> HeldOutSolutions);
 
-    /// <summary>A judge of the comparison with the scheme it learned from and its balanced accuracy on held-out Monte-Carlo labels.</summary>
-    private sealed record ChosenJudge(string Name, LabelScheme Scheme, IStepJudge Judge, double McBalanced);
+    /// <summary>A calibrated judge of the comparison with the scheme it learned from and its F1 on the held-out Monte-Carlo-labelled solutions its threshold was chosen on.</summary>
+    private sealed record ChosenJudge(string Name, LabelScheme Scheme, IStepJudge Judge, double McF1);
 
     private sealed partial class Run : IDisposable
     {
@@ -134,7 +135,8 @@ internal static partial class MainJob
             var (train, heldOut) = HeldOutSplit.EveryNthPrompt(usable, s => s.Problem, every: 5);
             var labelled = new Labelled(
                 Enum.GetValues<LabelScheme>().ToDictionary(s => s, s => JudgeRecipe.SelectSteps(train.Select(x => x.ToExample(s)), StepSelection.UpToFirstNegative).ToArray()),
-                Enum.GetValues<LabelScheme>().ToDictionary(s => s, s => JudgeRecipe.SelectSteps(heldOut.Select(x => x.ToExample(s)), StepSelection.UpToFirstNegative).ToArray()));
+                Enum.GetValues<LabelScheme>().ToDictionary(s => s, s => JudgeRecipe.SelectSteps(heldOut.Select(x => x.ToExample(s)), StepSelection.UpToFirstNegative).ToArray()),
+                Enum.GetValues<LabelScheme>().ToDictionary(s => s, s => heldOut.Select(x => x.ToExample(s)).ToArray()));
             foreach (var scheme in Enum.GetValues<LabelScheme>())
                 TrlStepwiseFormat.Write(Path.Combine(_output, $"labels-{Slug(scheme.ToString())}.jsonl"), usable.Select(s => s.ToExample(scheme)));
             var absQ = labelled.Train[LabelScheme.AbsoluteQ];

@@ -18,21 +18,63 @@ public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate templa
     /// <summary>The engine.</summary>
     public ITextGenerator Generator { get; } = generator ?? throw new ArgumentNullException(nameof(generator));
 
-    /// <summary>Judges single steps (no stop logic): the verdict by Maj@k, the score and the first response of each.</summary>
+    /// <summary>
+    /// Judges single steps (no stop logic): the verdict by Maj@k (or by <see cref="StepwiseJudgeOptions.AcceptanceThreshold"/>
+    /// on the score when set), the score and the first response of each. The score is the judge's probability of Positive,
+    /// averaged over the k responses: for each response, the probability the model gave the first token of its boxed
+    /// verdict word (one minus it for Negative, 0 for an unparseable response). It is read from the log-probabilities of
+    /// the local engine; a generator that cannot map tokens to text (a remote server) gives 1/0 per response, so the score
+    /// is then the share of Positive votes.
+    /// </summary>
     public async Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
     {
-        var sampling = Options.Votes == 1
+        var sampling = (Options.Votes == 1
             ? SamplingOptions.Greedy(Options.MaxNewTokens)
-            : new SamplingOptions { NumSamples = Options.Votes, MaxNewTokens = Options.MaxNewTokens, Temperature = Options.Temperature };
+            : new SamplingOptions { NumSamples = Options.Votes, MaxNewTokens = Options.MaxNewTokens, Temperature = Options.Temperature }) with { ReturnLogProbs = true };
         var requests = inputs.Select((input, i) => GenerationRequest.FromText(Template.Render(input), sampling with { Seed = Options.Seed * 1_000_003 + i * Options.Votes })).ToArray();
         var results = requests.Length == 0 ? [] : await Generator.GenerateAsync(requests, cancellationToken).ConfigureAwait(false);
+        Func<IEnumerable<int>, string>? decode = Generator is LocalTextGenerator local ? ids => local.Tokenizer.Decode(ids) : null;
         return results.Select(r =>
         {
             var verdicts = r.Samples.Select(s => VerdictParser.Parse(s.Text)).ToArray();
             var positive = verdicts.Count(v => v == Verdict.Positive);
             var negative = verdicts.Count(v => v == Verdict.Negative);
-            return new StepVerdict(positive > negative, positive / (float)verdicts.Length, r.Samples[0].Text, verdicts.Count(v => v == Verdict.Unparseable));
+            var score = (float)r.Samples.Select(s => PositiveProbability(s, decode)).Average();
+            var accepted = Options.AcceptanceThreshold is { } t ? score >= t : positive > negative;
+            return new StepVerdict(accepted, score, r.Samples[0].Text, verdicts.Count(v => v == Verdict.Unparseable));
         }).ToArray();
+    }
+
+    /// <summary>
+    /// P(Positive) of one response: the probability of the token that starts the verdict word of its last <c>\boxed{</c>
+    /// (the token where "Positive" and "Negative" part), taken as P(Positive) when the verdict is Positive and as
+    /// 1 − P(Positive) when it is Negative; 1/0 when the token cannot be located (no log-probabilities, or no
+    /// <paramref name="decode"/> to map tokens to text); 0 when unparseable.
+    /// </summary>
+    /// <param name="sample">A judge response generated with <see cref="SamplingOptions.ReturnLogProbs"/>.</param>
+    /// <param name="decode">The generator's detokenizer (token ids → text), or null.</param>
+    public static double PositiveProbability(GeneratedSample sample, Func<IEnumerable<int>, string>? decode)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        var verdict = VerdictParser.Parse(sample.Text);
+        if (verdict == Verdict.Unparseable) return 0;
+        var hard = verdict == Verdict.Positive ? 1.0 : 0.0;
+        if (decode is null || sample.LogProbs is not { } logProbs || logProbs.Count != sample.TokenIds.Count) return hard;
+        var open = sample.Text.LastIndexOf(@"\boxed{", StringComparison.Ordinal);
+        if (open < 0) return hard;
+        var word = open + 7;   // the first character of the verdict word
+        // The smallest token prefix whose text reaches past the verdict word's first character (binary search: prefix
+        // texts grow with the prefix).
+        int lo = 1, hi = sample.TokenIds.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (decode(sample.TokenIds.Take(mid)).Length > word) hi = mid; else lo = mid + 1;
+        }
+        if (decode(sample.TokenIds.Take(lo)).Length <= word) return hard;
+        var p = Math.Exp(logProbs[lo - 1]);
+        if (double.IsNaN(p)) return hard;
+        return verdict == Verdict.Positive ? p : 1 - p;
     }
 
     /// <summary>Judges whole solutions, step by step, batched across solutions.</summary>

@@ -8,6 +8,7 @@ namespace StepWiser.ML.Judging;
 public sealed record StepwiseJudgeOptions
 {
     private int _votes = 1;
+    private float? _threshold;
 
     /// <summary>Input column: the problem (text). Default "Problem".</summary>
     public string ProblemColumnName { get; init; } = "Problem";
@@ -18,7 +19,7 @@ public sealed record StepwiseJudgeOptions
     /// <summary>Output column: per-step verdicts, true = Positive (bool vector). Default "Verdicts".</summary>
     public string VerdictsColumnName { get; init; } = "Verdicts";
 
-    /// <summary>Output column: per-step scores, the share of Positive among the k sampled verdicts (float vector). Default "StepScores".</summary>
+    /// <summary>Output column: per-step scores, the judge's probability of Positive averaged over the k sampled verdicts (float vector; see <see cref="StepwiseJudge"/>). Default "StepScores".</summary>
     public string ScoresColumnName { get; init; } = "StepScores";
 
     /// <summary>Output column: per-step rationale of the first sample (text vector). Default "Rationales".</summary>
@@ -35,6 +36,17 @@ public sealed record StepwiseJudgeOptions
     {
         get => _votes;
         init => _votes = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(Votes), value, "must be at least 1");
+    }
+
+    /// <summary>
+    /// When set, a step is accepted when its score (the probability of Positive, averaged over the votes) is at least this
+    /// value, instead of by the majority of votes. Choose it without gold labels with
+    /// <see cref="JudgeCalibration.ChooseThresholdAsync"/> on held-out Monte-Carlo-labelled solutions. Default null.
+    /// </summary>
+    public float? AcceptanceThreshold
+    {
+        get => _threshold;
+        init => _threshold = value is null || (value >= 0 && value <= 1) ? value : throw new ArgumentOutOfRangeException(nameof(AcceptanceThreshold), value, "must be in [0, 1]");
     }
 
     /// <summary>Sampling temperature when <see cref="Votes"/> &gt; 1 (default 1).</summary>

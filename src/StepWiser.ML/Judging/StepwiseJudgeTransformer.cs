@@ -69,7 +69,7 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
         _model.Save(directory);
         var o = Judge.Options;
         var manifest = new Manifest(StageName, 1, Judge.Template.Name, o.ProblemColumnName, o.ChunksColumnName, o.VerdictsColumnName, o.ScoresColumnName, o.RationalesColumnName,
-            o.FirstRejectedColumnName, o.Votes, o.Temperature, o.MaxNewTokens, o.StopAtFirstNegative, o.BatchSize, o.Seed, new Dictionary<string, string>(Metadata));
+            o.FirstRejectedColumnName, o.Votes, o.Temperature, o.MaxNewTokens, o.StopAtFirstNegative, o.BatchSize, o.Seed, new Dictionary<string, string>(Metadata), o.AcceptanceThreshold);
         JudgeFolder.WriteManifest(directory, ManifestFile, manifest);
     }
 
@@ -86,7 +86,7 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
         {
             ProblemColumnName = m.ProblemColumnName, ChunksColumnName = m.ChunksColumnName, VerdictsColumnName = m.VerdictsColumnName, ScoresColumnName = m.ScoresColumnName,
             RationalesColumnName = m.RationalesColumnName, FirstRejectedColumnName = m.FirstRejectedColumnName, Votes = m.Votes, Temperature = m.Temperature,
-            MaxNewTokens = m.MaxNewTokens, StopAtFirstNegative = m.StopAtFirstNegative, BatchSize = m.BatchSize, Seed = m.Seed,
+            MaxNewTokens = m.MaxNewTokens, StopAtFirstNegative = m.StopAtFirstNegative, BatchSize = m.BatchSize, Seed = m.Seed, AcceptanceThreshold = m.AcceptanceThreshold,
         };
         if (configure is not null) options = configure(options) ?? throw new InvalidOperationException("configure returned no options");
         return new StepwiseJudgeTransformer(ModelBundle.Load(directory, device), template, options, m.Metadata);
@@ -96,5 +96,6 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     public void Dispose() => _model?.Dispose();
 
     private sealed record Manifest(string Stage, int Version, string Template, string ProblemColumnName, string ChunksColumnName, string VerdictsColumnName, string ScoresColumnName,
-        string RationalesColumnName, string FirstRejectedColumnName, int Votes, float Temperature, int MaxNewTokens, bool StopAtFirstNegative, int BatchSize, long Seed, Dictionary<string, string> Metadata);
+        string RationalesColumnName, string FirstRejectedColumnName, int Votes, float Temperature, int MaxNewTokens, bool StopAtFirstNegative, int BatchSize, long Seed, Dictionary<string, string> Metadata,
+        float? AcceptanceThreshold = null);
 }

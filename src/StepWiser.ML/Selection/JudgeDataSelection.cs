@@ -7,8 +7,8 @@ namespace StepWiser.ML.Selection;
 
 /// <summary>
 /// Stepwise rejection-sampling data selection (docs/judging-evaluation-search.md): sample N solutions per prompt, keep the correct ones,
-/// and pick the one with the highest mean chunk score from the judge (a chunk's score is the share of Positive among
-/// the judge's k sampled verdicts); outcome-only selection picks a random correct one instead. Fine-tune the policy on
+/// and pick the one with the highest mean chunk score from the judge (a chunk's score is the judge's probability that it
+/// is right, <see cref="Judging.StepVerdict.Score"/>); outcome-only selection picks a random correct one instead. Fine-tune the policy on
 /// either pick (e.g. with <see cref="Training.SftTrainer"/>) to compare them.
 /// </summary>
 public static class JudgeDataSelection

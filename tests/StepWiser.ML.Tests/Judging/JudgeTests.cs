@@ -113,13 +113,14 @@ public sealed class JudgeTests
             var rows = new[] { new Row { Problem = "Start with 1. Add 2. Work modulo 5.", Chunks = ["1+2=3", "The answer is \\boxed{3}."] }, new Row { Problem = "q", Chunks = ["a", "b", "c"] } };
             var data = ml.Data.LoadFromEnumerable(rows);
             using var judge = new StepwiseJudgeTransformer(ModelBundle.BuiltIn(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 4)), JudgeTemplate.Compact,
-                new StepwiseJudgeOptions { StopAtFirstNegative = false, MaxNewTokens = 12 }, new Dictionary<string, string> { ["scheme"] = "AbsoluteQ" });
+                new StepwiseJudgeOptions { StopAtFirstNegative = false, MaxNewTokens = 12, AcceptanceThreshold = 0.25f }, new Dictionary<string, string> { ["scheme"] = "AbsoluteQ" });
             var first = judge.Transform(data);
             var rationales = first.GetColumn<string[]>("Rationales").ToArray();
             judge.Save(dir);
             Assert.IsTrue(File.Exists(Path.Combine(dir, "config.json")) && File.Exists(Path.Combine(dir, "model.safetensors")) && File.Exists(Path.Combine(dir, "tokenizer.json")));
             using var loaded = StepwiseJudgeTransformer.Load(dir);
             Assert.AreEqual("AbsoluteQ", loaded.Metadata["scheme"]);
+            Assert.AreEqual(0.25f, loaded.Judge.Options.AcceptanceThreshold, "a calibrated threshold is saved with the judge");
             var second = loaded.Transform(data);
             CollectionAssert.AreEqual(rationales.SelectMany(r => r).ToArray(), second.GetColumn<string[]>("Rationales").SelectMany(r => r).ToArray());
             CollectionAssert.AreEqual(first.GetColumn<int>("FirstRejected").ToArray(), second.GetColumn<int>("FirstRejected").ToArray());

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using StepWiser.ML.Annotation;
+using StepWiser.ML.Evaluation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Worlds;
+
+/// <summary>
+/// Every judge a main job saved, before and after choosing its acceptance threshold on the held-out Monte-Carlo labels of
+/// its own scheme (every fifth annotated problem, as the main job holds out; no gold): Avg. F1 and balanced gold step
+/// accuracy on the main job's benchmark, and the F1 on the held-out labels the threshold was chosen on.
+/// Usage: --suite calibration --from OUT
+/// </summary>
+internal static class CalibrationBenchmark
+{
+    public static void Run(string from)
+    {
+        var clock = Stopwatch.StartNew();
+        var subsetOf = WorldBenchmark.ByLength();
+        var benchmark = ProcessBench.Read(Path.Combine(from, "world-benchmark.json")).Select(r => { r.Subset = subsetOf(r); return r; }).ToArray();
+        var heldOut = Enum.GetValues<LabelScheme>().ToDictionary(s => s.ToString(),
+            s => HeldOutSplit.EveryNthPrompt(TrlStepwiseFormat.Read(Path.Combine(from, $"labels-{s.ToString().ToLowerInvariant()}.jsonl")), e => e.Prompt, every: 5).HeldOut);
+        Console.WriteLine($"calibration on {from}: benchmark {benchmark.Length} solutions; held-out labelled solutions {heldOut["AbsoluteQ"].Count}");
+        Console.WriteLine("| judge | threshold | held-out MC F1 (default → chosen) | Avg. F1 (default → calibrated) | balanced gold (default → calibrated) | gold positive / negative (calibrated) |\n|---|---|---|---|---|---|");
+        foreach (var dir in Directory.GetDirectories(from, "judge-*").Order())
+        {
+            var name = Path.GetFileName(dir);
+            IStepJudge judge;
+            IDisposable owner;
+            string scheme;
+            if (File.Exists(Path.Combine(dir, "stepwiser-judge.json")))
+            {
+                var t = StepwiseJudgeTransformer.Load(dir);
+                (judge, owner, scheme) = (t.Judge, t, t.Metadata.GetValueOrDefault("scheme", "AbsoluteQ"));
+            }
+            else if (Directory.GetFiles(dir, "*.json").Any(f => Path.GetFileName(f).StartsWith("stepwiser-discriminative", StringComparison.Ordinal)))
+            {
+                var t = DiscriminativeJudgeTransformer.Load(dir);
+                (judge, owner, scheme) = (t.Judge, t, name.Contains("rel-ratio") ? "RelativeRatio" : name.Contains("rel-effective") ? "RelativeEffective" : "AbsoluteQ");
+            }
+            else continue;   // the analysis stage's checkpoints are not judges
+            using (owner)
+            {
+                var start = clock.Elapsed;
+                var choice = JudgeCalibration.ChooseThresholdAsync(judge, heldOut[scheme]).GetAwaiter().GetResult();
+                var before = JudgeBenchmark.EvaluateAsync(judge, benchmark).GetAwaiter().GetResult();
+                var after = JudgeBenchmark.EvaluateAsync(JudgeCalibration.WithThreshold(judge, choice.Threshold), benchmark).GetAwaiter().GetResult();
+                Console.WriteLine(F($"| {name} | {choice.Threshold:F3} | {100 * choice.DefaultF1:F1} → {100 * choice.F1:F1} | {100 * before.Metrics.AverageF1:F1} → {100 * after.Metrics.AverageF1:F1} | {100 * before.GoldSteps.Balanced:F1} → {100 * after.GoldSteps.Balanced:F1} | {100 * after.GoldSteps.PositiveAccuracy:F1} / {100 * after.GoldSteps.NegativeAccuracy:F1} |"));
+                Console.Error.WriteLine(F($"  {name}: {(clock.Elapsed - start).TotalSeconds:F0} s"));
+            }
+        }
+        Console.WriteLine(F($"calibration: {clock.Elapsed:mm\\:ss} in total"));
+    }
+
+    private static string F(FormattableString s) => s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
