@@ -20,6 +20,13 @@ internal static class SftStepBenchmark
         using var ids = tensor(Enumerable.Range(0, batch * length).Select(_ => (long)random.Next(32, 127)).ToArray()).view(batch, length);
         using var targets = ids.roll(-1, 1).reshape(-1);
         using var optimizer = new AdamW(model.named_parameters());
+        var responseIndex = Enumerable.Range(0, batch * length).Where(i => i % length >= length - length / 4 && i % length < length - 1).Select(i => (long)i).ToArray();
+        using var responseAt = tensor(responseIndex);
+        using var responseTargets = targets.index_select(0, responseAt);
+        var maskedTargets = Enumerable.Repeat(-100L, batch * length).ToArray();
+        var flatTargets = targets.data<long>().ToArray();
+        foreach (var i in responseIndex) maskedTargets[i] = flatTargets[i];
+        using var masked = tensor(maskedTargets);
         Tensor Loss()
         {
             var logits = model.Forward(ids);
@@ -36,6 +43,24 @@ internal static class SftStepBenchmark
                 optimizer.ZeroGrad();
                 Loss().backward();
                 nn.utils.clip_grad_norm_(optimizer.Parameters, 1.0);
+                optimizer.Update(1e-4);
+            },
+            // A whole update whose loss covers only the last quarter of each row (an analysis stage's response share):
+            // the output head over every position, then the loss at those positions (before), against the head at
+            // those positions only (CausalLM.ForwardAt, what SftTrainer and GrpoTrainer do now).
+            () =>
+            {
+                using var s = NewDisposeScope();
+                optimizer.ZeroGrad();
+                var logits = model.Forward(ids);
+                nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), masked, ignore_index: -100).backward();
+                optimizer.Update(1e-4);
+            },
+            () =>
+            {
+                using var s = NewDisposeScope();
+                optimizer.ZeroGrad();
+                nn.functional.cross_entropy(model.ForwardAt(ids, responseAt), responseTargets).backward();
                 optimizer.Update(1e-4);
             },
         ];
@@ -60,5 +85,6 @@ internal static class SftStepBenchmark
         Console.WriteLine($"| clip + AdamW | {step - fwdBwd:F1} | {(step - fwdBwd) / step:P0} |");
         Console.WriteLine($"| whole update | {step:F1} | 100 % |");
         Console.WriteLine($"matrix-product rate: {flops / (step / 1000) / 1e9:F1} GFLOP/s; {60000 / step:F0} updates a minute");
+        Console.WriteLine($"loss on the last quarter of positions: output head everywhere {median[4]:F1} ms vs only there {median[5]:F1} ms = {median[4] / median[5]:F2}x");
     }
 }

@@ -149,14 +149,18 @@ public sealed class GrpoTrainer
             }
             var device = _model.Device;
             var input = tensor(ids, device: device).view(mini.Length, maxLen);                        // (B, T), right-padded
-            var targets = input.roll(-1, 1);                                                          // (B, T): token t + 1 at t
+            // Only the positions that predict a response token carry loss: the output head, log-softmax, KL and
+            // entropy run on those N positions alone (flat indices b·T + t).
+            var at = Enumerable.Range(0, mask.Length).Where(i => mask[i] > 0).Select(i => (long)i).ToArray();
+            var index = tensor(at, device: device);
+            var targets = tensor(at.Select(i => ids[i + 1]).ToArray(), device: device);               // (N): token t + 1 at t (never past a row's end)
             // Log-probs of the tempered distribution the responses were sampled from, as the sampler returned them.
-            var logits = _model.Forward(input).to(ScalarType.Float32) / _options.Temperature;       // (B, T, V)
-            var logProbsAll = nn.functional.log_softmax(logits, -1);                                  // (B, T, V)
-            var logProbs = logProbsAll.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                // (B, T)
-            var m = tensor(mask, device: device).view(mini.Length, maxLen);
-            var old = tensor(oldLogProbs, device: device).view(mini.Length, maxLen);
-            var adv = tensor(advantages, device: device).view(mini.Length, maxLen);
+            var logits = _model.ForwardAt(input, index).to(ScalarType.Float32) / _options.Temperature;   // (N, V)
+            var logProbsAll = nn.functional.log_softmax(logits, -1);                                  // (N, V)
+            var logProbs = logProbsAll.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                // (N)
+            var m = ones(at.Length, device: device);
+            var old = tensor(at.Select(i => oldLogProbs[i]).ToArray(), device: device);
+            var adv = tensor(at.Select(i => advantages[i]).ToArray(), device: device);
             var ratio = (logProbs - old).exp();
             var unclipped = ratio * adv;
             var clippedObjective = ratio.clamp(1 - _options.ClipLow, 1 + _options.ClipHigh) * adv;
@@ -164,7 +168,7 @@ public sealed class GrpoTrainer
             if (reference is not null)
             {
                 using var noGrad = no_grad();
-                var refLogProbs = nn.functional.log_softmax(reference.Forward(input).to(ScalarType.Float32) / _options.Temperature, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+                var refLogProbs = nn.functional.log_softmax(reference.ForwardAt(input, index).to(ScalarType.Float32) / _options.Temperature, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
                 noGrad.Dispose();
                 // k3 estimator of KL(current || reference): exp(ref − cur) − (ref − cur) − 1, gradient through cur.
                 var diff = refLogProbs - logProbs;
@@ -179,7 +183,7 @@ public sealed class GrpoTrainer
             using (no_grad())
             {
                 var probs = logProbsAll.exp();
-                var entropy = -(probs * logProbsAll).sum(-1);                                         // (B, T)
+                var entropy = -(probs * logProbsAll).sum(-1);                                         // (N)
                 entropySum += (entropy * m).sum().item<float>();
                 var wasClipped = (unclipped > clippedObjective).to(ScalarType.Float32);                // the clipped term was the active one
                 clipped += (wasClipped * m).sum().item<float>();

@@ -83,6 +83,21 @@ public sealed class CausalLM : nn.Module
         return Logits(Hidden(inputIds, positions)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Teacher-forced logits (N, vocab) at N chosen positions of a (B, T) batch, given as flat indices b·T + t into it
+    /// (plain causal attention, as <see cref="Forward"/>). The output head runs on those positions only, which is what a
+    /// loss over response tokens needs: for a small model with a large vocabulary the head over every position is a
+    /// large share of a training step.
+    /// </summary>
+    public Tensor ForwardAt(Tensor inputIds, Tensor flatPositions)
+    {
+        using var scope = NewDisposeScope();
+        var positions = arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(inputIds.shape[0], -1);
+        var hidden = Hidden(inputIds, positions);                                                      // (B, T, H)
+        var chosen = hidden.reshape(-1, hidden.shape[2]).index_select(0, flatPositions);               // (N, H)
+        return Logits(chosen).MoveToOuterDisposeScope();                                              // (N, V)
+    }
+
     /// <summary>Number of parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.NumberOfElements);
 }

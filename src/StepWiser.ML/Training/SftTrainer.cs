@@ -125,11 +125,12 @@ public sealed class SftTrainer
             // Position t predicts token t+1; only response tokens are targets.
             for (int t = Math.Max(0, e.ResponseStart - 1); t < e.Ids.Length - 1; t++) labels[b * maxLen + t] = e.Ids[t + 1];
         }
+        // The output head and the loss run only where a response token is predicted.
+        var at = Enumerable.Range(0, labels.Length).Where(i => labels[i] != IgnoreIndex).Select(i => (long)i).ToArray();
         var input = tensor(ids, device: _model.Device).view(batch.Count, maxLen);                    // (B, T), right-padded
-        var target = tensor(labels, device: _model.Device).view(-1);                                 // (B*T)
-        var logits = _model.Forward(input);                                                           // (B, T, V)
-        return nn.functional.cross_entropy(logits.view(-1, logits.shape[2]).to(ScalarType.Float32), target,
-            ignore_index: IgnoreIndex, reduction: nn.Reduction.Sum);
+        var target = tensor(at.Select(i => labels[i]).ToArray(), device: _model.Device);             // (N)
+        var logits = _model.ForwardAt(input, tensor(at, device: _model.Device));                     // (N, V)
+        return nn.functional.cross_entropy(logits.to(ScalarType.Float32), target, reduction: nn.Reduction.Sum);
     }
 
     private Encoded Encode(SftExample example, int index)
