@@ -42,6 +42,14 @@ public sealed class LocalTextGenerator : ITextGenerator
     /// <summary>The tokenizer this engine uses.</summary>
     public Tokenizer Tokenizer => _tokenizer;
 
+    /// <summary>Where this engine's generation time went since it was made or <see cref="ResetProfile"/> was called (KV-cache path).</summary>
+    public GenerationProfile Profile => new(TimeSpan.FromTicks(_prefillTicks), TimeSpan.FromTicks(_forwardTicks), TimeSpan.FromTicks(_samplingTicks), TimeSpan.FromTicks(_bookkeepingTicks), _steps);
+
+    /// <summary>Starts <see cref="Profile"/> again from zero.</summary>
+    public void ResetProfile() => _prefillTicks = _forwardTicks = _samplingTicks = _bookkeepingTicks = _steps = 0;
+
+    private long _prefillTicks, _forwardTicks, _samplingTicks, _bookkeepingTicks, _steps;
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
     {
@@ -117,6 +125,7 @@ public sealed class LocalTextGenerator : ITextGenerator
         int maxLen = groups.Max(g => g.First().Prompt.Length);
         int capacity = maxLen + batch.Max(r => r.Options.MaxNewTokens);
         using var cache = new KvCache(_model.Config, promptCount, capacity, _model.Device, _model.DType);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         Tensor logits;
         using (var scope = NewDisposeScope())
@@ -157,10 +166,16 @@ public sealed class LocalTextGenerator : ITextGenerator
         }
 
         var sampleRows = active.Select(r => r.SamplerRow).ToList();
+        _prefillTicks += clock.Elapsed.Ticks;
+        clock.Restart();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            _bookkeepingTicks += clock.Elapsed.Ticks;                                               // the last step's tensors freed
+            clock.Restart();
             var (tokens, logProbs) = TokenSampler.Sample(logits, sampleRows);
+            _samplingTicks += clock.Elapsed.Ticks;
+            clock.Restart();
             logits.Dispose();
             var keep = new List<long>();
             for (int i = 0; i < active.Count; i++)
@@ -180,9 +195,14 @@ public sealed class LocalTextGenerator : ITextGenerator
             var pos = tensor(active.Select(r => (long)(r.Prompt.Length + r.Generated.Count - 1)).ToArray(), device: _model.Device).view(rows, 1);
             cache.MarkValid(ones(rows, 1, dtype: ScalarType.Bool, device: _model.Device));
             var stepMask = cache.Valid.narrow(1, 0, cache.Length + 1).view(rows, 1, 1, cache.Length + 1);                      // (R, 1, 1, L+1)
+            _bookkeepingTicks += clock.Elapsed.Ticks;
+            clock.Restart();
             var hidden = _model.Hidden(next, pos, stepMask, cache);                                                             // (R, 1, hidden)
             cache.Advance(1);
             logits = _model.Logits(hidden.squeeze(1)).MoveToOuterDisposeScope();                                               // (R, V)
+            _forwardTicks += clock.Elapsed.Ticks;
+            clock.Restart();
+            _steps++;
         }
     }
 

@@ -41,6 +41,21 @@ public sealed class LocalTextGeneratorTests
     }
 
     [TestMethod]
+    public void TheProfileCountsDecodeStepsAndSplitsTheirTime()
+    {
+        var engine = Engine("qwen2-tiny");
+        Assert.AreEqual(0, engine.Profile.Steps);
+        var results = engine.Generate(Prompts.Select(p => Request(p, SamplingOptions.Greedy(12))).ToArray());
+        var profile = engine.Profile;
+        // One decode step per token after the first (the first comes from the prefill's logits), for the longest row.
+        Assert.AreEqual(results.Max(r => r.Samples[0].TokenIds.Count) - 1, profile.Steps);
+        Assert.IsTrue(profile.Prefill > TimeSpan.Zero && profile.Forward > TimeSpan.Zero && profile.Sampling > TimeSpan.Zero && profile.Bookkeeping >= TimeSpan.Zero, profile.ToString());
+        Assert.AreEqual(profile.Prefill + profile.Forward + profile.Sampling + profile.Bookkeeping, profile.Total);
+        engine.ResetProfile();
+        Assert.AreEqual(GenerationProfile.Empty, engine.Profile);
+    }
+
+    [TestMethod]
     public void MixedLengthBatchEqualsEachPromptAlone()
     {
         var engine = Engine("qwen2-tiny");
