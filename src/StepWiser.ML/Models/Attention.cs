@@ -32,8 +32,9 @@ internal sealed class Attention : nn.Module
     }
 
     /// <summary>
-    /// (B, T, hidden) → (B, T, hidden). <paramref name="mask"/> is a (B, 1, T, L) boolean "may attend" mask over
-    /// all L = cached + T key positions, or null for plain causal attention without cache (training).
+    /// (B, T, hidden) → (B, T, hidden). <paramref name="mask"/> is a boolean "may attend" mask over all L = cached + T
+    /// key positions, already tiled for the folded query heads: (B, 1, G·T, L) with G = heads / kv heads (the
+    /// (B, 1, T, L) mask repeated G times along its third axis), or null for plain causal attention without cache (training).
     /// </summary>
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
     {
@@ -61,10 +62,9 @@ internal sealed class Attention : nn.Module
         else
         {
             // Fold the query heads of one kv head into the query axis so keys and values are never copied:
-            // (B, H, T, D) -> (B, KV, G*T, D), with the (B, 1, T, L) mask tiled to (B, 1, G*T, L).
+            // (B, H, T, D) -> (B, KV, G*T, D); the mask comes tiled to (B, 1, G*T, L) (DecoderModel does it once).
             var qFolded = q.reshape(b, kv, groups * t, d);
-            var maskFolded = groups > 1 ? mask.repeat(1, 1, groups, 1) : mask;
-            attended = nn.functional.scaled_dot_product_attention(qFolded, k, v, maskFolded)
+            attended = nn.functional.scaled_dot_product_attention(qFolded, k, v, mask)
                 .view(b, h, t, d);                                                                    // (B, KV, G*T, D) -> (B, H, T, D)
         }
         var merged = attended.transpose(1, 2).reshape(b, t, h * d);                                   // (B, H, T, D) -> (B, T, H*D)

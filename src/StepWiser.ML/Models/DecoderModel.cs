@@ -36,7 +36,11 @@ internal sealed class DecoderModel : nn.Module
         using var scope = NewDisposeScope();
         var x = _embedTokens.forward(inputIds);
         var (cos, sin) = RotaryEmbedding.Tables(positions, _config.HeadDim, _config.RopeTheta, x.dtype);
-        foreach (var layer in _layers) x = layer.Forward(x, cos, sin, mask, cache);
+        // Attention folds the query heads of one kv head into the query axis; the (B, 1, T, L) mask is tiled to match
+        // once here, not in every layer.
+        var groups = _config.NumAttentionHeads / _config.KeyValueHeads;
+        var folded = mask is not null && groups > 1 ? mask.repeat(1, 1, groups, 1) : mask;              // (B, 1, G*T, L)
+        foreach (var layer in _layers) x = layer.Forward(x, cos, sin, folded, cache);
         return _norm.forward(x).MoveToOuterDisposeScope();
     }
 }

@@ -23,9 +23,11 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var x32 = x.to(ScalarType.Float32);
+        var wide = x.dtype == ScalarType.Float32;                                                    // no conversion calls for fp32
+        var x32 = wide ? x : x.to(ScalarType.Float32);
         var variance = x32.pow(2).mean([-1L], keepdim: true);
-        var normed = (x32 * torch.rsqrt(variance + _eps)).to(x.dtype);
+        var normed = x32 * torch.rsqrt(variance + _eps);
+        if (!wide) normed = normed.to(x.dtype);
         return (weight * normed).MoveToOuterDisposeScope();
     }
 }
