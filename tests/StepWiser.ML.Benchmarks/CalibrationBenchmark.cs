@@ -8,18 +8,20 @@ using StepWiser.ML.Worlds;
 /// Every judge a main job saved, before and after choosing its acceptance threshold on the held-out Monte-Carlo labels of
 /// its own scheme (every fifth annotated problem, as the main job holds out; no gold): Avg. F1 and balanced gold step
 /// accuracy on the main job's benchmark, and the F1 on the held-out labels the threshold was chosen on.
-/// Usage: --suite calibration --from OUT
+/// With <c>--votes K</c> the generative judges sample K responses a step at temperature 1 (Maj@K; the score is the mean
+/// probability of Positive over them) instead of one greedy response.
+/// Usage: --suite calibration --from OUT [--votes K]
 /// </summary>
 internal static class CalibrationBenchmark
 {
-    public static void Run(string from)
+    public static void Run(string from, int votes = 1)
     {
         var clock = Stopwatch.StartNew();
         var subsetOf = WorldBenchmark.ByLength();
         var benchmark = ProcessBench.Read(Path.Combine(from, "world-benchmark.json")).Select(r => { r.Subset = subsetOf(r); return r; }).ToArray();
         var heldOut = Enum.GetValues<LabelScheme>().ToDictionary(s => s.ToString(),
             s => HeldOutSplit.EveryNthPrompt(TrlStepwiseFormat.Read(Path.Combine(from, $"labels-{s.ToString().ToLowerInvariant()}.jsonl")), e => e.Prompt, every: 5).HeldOut);
-        Console.WriteLine($"calibration on {from}: benchmark {benchmark.Length} solutions; held-out labelled solutions {heldOut["AbsoluteQ"].Count}");
+        Console.WriteLine($"calibration on {from}: benchmark {benchmark.Length} solutions; held-out labelled solutions {heldOut["AbsoluteQ"].Count}; generative judges {(votes > 1 ? $"Maj@{votes} at T = 1" : "greedy")}");
         Console.WriteLine("| judge | threshold | held-out MC F1 (default → chosen) | Avg. F1 (default → calibrated) | balanced gold (default → calibrated) | gold positive / negative (calibrated) |\n|---|---|---|---|---|---|");
         foreach (var dir in Directory.GetDirectories(from, "judge-*").Order())
         {
@@ -29,7 +31,7 @@ internal static class CalibrationBenchmark
             string scheme;
             if (File.Exists(Path.Combine(dir, "stepwiser-judge.json")))
             {
-                var t = StepwiseJudgeTransformer.Load(dir);
+                var t = StepwiseJudgeTransformer.Load(dir, configure: o => votes > 1 ? o with { Votes = votes, Temperature = 1 } : o);
                 (judge, owner, scheme) = (t.Judge, t, t.Metadata.GetValueOrDefault("scheme", "AbsoluteQ"));
             }
             else if (Directory.GetFiles(dir, "*.json").Any(f => Path.GetFileName(f).StartsWith("stepwiser-discriminative", StringComparison.Ordinal)))

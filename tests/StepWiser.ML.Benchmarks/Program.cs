@@ -50,7 +50,7 @@ if (suite is "analysis-curve")
         double.Parse(Arg("--pretrain-lr") ?? "3e-3", System.Globalization.CultureInfo.InvariantCulture), int.Parse(Arg("--pretrain-problems") ?? "600"), int.Parse(Arg("--seed") ?? "1"), Arg("--scratch"), Arg("--format") ?? "compare", int.Parse(Arg("--batch") ?? "32"));
     return;
 }
-if (suite is "calibration") { CalibrationBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required")); return; }
+if (suite is "calibration") { CalibrationBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), int.Parse(Arg("--votes") ?? "1")); return; }
 if (suite is "fusion") { FusionBenchmark.Run(repeats); return; }
 if (suite is "peer") { PeerBenchmark.Run(size, repeats); return; }
 if (suite is "grpo-step") { GrpoStepBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), int.Parse(Arg("--steps") ?? "10")); return; }

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """The peer of `--suite peer`: greedy generation with a plain PyTorch eager KV-cache loop, in the style of
 Hugging Face's `generate` (prefill the prompts, then one token a step, keys and values concatenated to a cache),
-over a Qwen2/Llama checkpoint in Hugging Face layout (config.json + one model.safetensors).
+over a Qwen2/Llama checkpoint in Hugging Face layout (config.json + one model.safetensors); and, with "train" in the
+request, supervised steps in the style of a plain PyTorch training loop (logits at every position, cross-entropy on
+the response positions, backward, gradient clipping at 1.0, torch.optim.AdamW).
 
 Install its one Debian package:  sudo apt-get install --no-install-recommends python3-torch
 
 Usage: torch_generate.py CHECKPOINT REQUEST.json RESULT.json
 REQUEST: {"prompts": [[ids...], ...] (all of one length), "max_new_tokens": N, "threads": T, "repeats": R}
 RESULT:  {"tokens": [[ids...], ...], "seconds": best of R, "torch": version}
+TRAIN REQUEST: {"train": {"batches": [[[ids...] x B] x S], "response_start": P, "lr": LR, "weight_decay": WD}, "threads": T, "repeats": R}
+TRAIN RESULT:  {"seconds": best of R for the S steps, "losses": [first run's loss per step], "torch": version}
 Exit code 3 with a line on stderr when torch is missing (the benchmark then reports "peer not available").
 """
 import json
@@ -69,8 +73,9 @@ class Model:
         bias = self.w.get(name + ".bias")
         return torch.nn.functional.linear(x, self.w[name + ".weight"], bias)
 
-    def forward(self, ids, cache, start):
-        """ids (B, T) at positions start..start+T-1; cache: list of (k, v) per layer or None. Returns last logits."""
+    def forward(self, ids, cache, start, every_position=False):
+        """ids (B, T) at positions start..start+T-1; cache: list of (k, v) per layer or None. Returns the last
+        position's logits (or every position's with every_position) and the new cache."""
         b, t = ids.shape
         x = self.w["model.embed_tokens.weight"][ids]
         positions = torch.arange(start, start + t)
@@ -97,7 +102,7 @@ class Model:
             h = self.rms(x, self.w[p + ".post_attention_layernorm.weight"])
             gate = torch.nn.functional.silu(self.linear(h, p + ".mlp.gate_proj"))
             x = x + self.linear(gate * self.linear(h, p + ".mlp.up_proj"), p + ".mlp.down_proj")
-        x = self.rms(x[:, -1], self.w["model.norm.weight"])
+        x = self.rms(x if every_position else x[:, -1], self.w["model.norm.weight"])
         return x @ self.lm_head.T, new_cache
 
 
@@ -115,12 +120,47 @@ def generate(model, prompts, max_new):
     return torch.stack(out, dim=1).tolist()
 
 
+def train(model, spec, repeats):
+    """Times len(batches) supervised steps from the same starting weights, best of `repeats`."""
+    start_weights = {k: v.clone() for k, v in model.w.items()}
+    batches = [torch.tensor(b, dtype=torch.long) for b in spec["batches"]]
+    p = spec["response_start"]
+    best, losses = None, None
+    for r in range(repeats + 1):                       # the first run warms up
+        model.w = {k: v.clone().requires_grad_(True) for k, v in start_weights.items()}
+        model.lm_head = model.w.get("lm_head.weight", model.w["model.embed_tokens.weight"])
+        params = list(model.w.values())
+        optimizer = torch.optim.AdamW(params, lr=spec["lr"], weight_decay=spec["weight_decay"])
+        run_losses = []
+        start = time.perf_counter()
+        for ids in batches:
+            optimizer.zero_grad()
+            logits, _ = model.forward(ids, None, 0, every_position=True)          # (B, T, V)
+            # Position t predicts token t + 1; the loss covers the response tokens.
+            loss = torch.nn.functional.cross_entropy(logits[:, p - 1:-1].reshape(-1, logits.shape[-1]), ids[:, p:].reshape(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            run_losses.append(loss.item())
+        seconds = time.perf_counter() - start
+        if r == 0:
+            losses = run_losses
+            continue
+        best = seconds if best is None else min(best, seconds)
+    return best, losses
+
+
 def main():
     checkpoint, request_path, result_path = sys.argv[1:4]
     with open(request_path) as f:
         request = json.load(f)
     torch.set_num_threads(request["threads"])
     model = Model(checkpoint)
+    if "train" in request:
+        seconds, losses = train(model, request["train"], request.get("repeats", 3))
+        with open(result_path, "w") as f:
+            json.dump({"seconds": seconds, "losses": losses, "torch": torch.__version__}, f)
+        return
     best, tokens = None, None
     generate(model, request["prompts"][:1], 4)  # warm-up
     for _ in range(request.get("repeats", 3)):
