@@ -67,6 +67,9 @@ internal static partial class MainJob
             });
             _report.AppendLine(F($"\n## Data selection ({picks.Length} prompts with a correct sample, N = {_preset.SelectionSamples}, {_preset.FineTuneSteps} fine-tuning steps)\n\n| training data | held-out accuracy |\n|---|---|\n| none (the policy) | {100 * _baseline.Accuracy:F1} % |"));
             if (picks.Length == 0) _report.AppendLine("\nNo prompt had a correct sample, so there is nothing to fine-tune on (the policy needs more training).");
+            // How much the comparison can show: prompts with more than one correct sample, and prompts where the two picks differ.
+            var choices = picks.Count(p => p.CorrectCount > 1);
+            var differ = picks.Count(p => p.JudgeSelected != p.OutcomeSelected);
             foreach (var (name, pick) in picks.Length == 0 ? [] : new[] { ("outcome-only selection", (Func<SelectionRow, string>)(s => s.OutcomeSelected)), ("StepWiser judge selection", s => s.JudgeSelected) })
             {
                 using var tuned = HuggingFaceCheckpoint.Load(_policyDir);
@@ -76,6 +79,8 @@ internal static partial class MainJob
                 var eval = await WorldPolicy.EvaluateAsync(new LocalTextGenerator(tuned, _tokenizer), _heldOut, new SamplingOptions { NumSamples = 4, MaxNewTokens = SolutionTokens, Temperature = 1, Seed = 1 }, _ct);
                 _report.AppendLine(F($"| {name} | {100 * eval.Accuracy:F1} % |"));
             }
+            if (picks.Length > 0)
+                _report.AppendLine(F($"\n{choices} of the {picks.Length} prompts had more than one correct sample to choose from; the judge's pick differs from the outcome-only pick on {differ}."));
         }
 
         /// <summary>8. GRPO curves (CSV per run, PNG of all runs) and the report.</summary>
