@@ -10,6 +10,8 @@ using static TorchSharp.torch;
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite namespaces   (the namespace graph of docs/architecture.md)
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite knob [--steps 4000] [--problems 60]   (issue 4; not in "all": ~8 min)
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite policy-band [--seeds 1,2,3] [--threads 1,2] [--band 0.35,0.7] [--every 100] [--steps 3000] [--validation 32]   (not in "all": ~20 min)
+//   Not in "all" either, each documented with its command in docs/benchmarks.md: --suite judge-ladder, analysis-curve,
+//   calibration [--votes K], peer, fusion, grpo-step, sft-step (all but peer/fusion/sft-step read a main job's --from OUT).
 string size = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault() ?? "medium";
 int repeats = int.Parse(args.SkipWhile(a => a != "--repeats").Skip(1).FirstOrDefault() ?? "3");
 string suite = args.SkipWhile(a => a != "--suite").Skip(1).FirstOrDefault() ?? "all";
