@@ -69,7 +69,8 @@ internal static partial class MainJob
                             }
                             Stage(F($"  {row} (seed {seed}): average F1 {ProcessBenchMetrics.Percent(result.Metrics.AverageF1)}, balanced step accuracy {100 * result.GoldSteps.Balanced:F1} % (gold), {100 * mcAcc.Balanced:F1} % (held-out MC)"));
                         }
-                        if (seed == 1) chosen.Add(choice is null ? new ChosenJudge(name, scheme, judge, double.NaN) : new ChosenJudge($"{name}, calibrated", scheme, calibrated!, choice.F1));
+                        if (seed == 1) chosen.Add(choice is null ? new ChosenJudge(name, scheme, judge, judge is DiscriminativeJudge, double.NaN)
+                            : new ChosenJudge($"{name}, calibrated", scheme, calibrated!, judge is DiscriminativeJudge, choice.F1));
                         bar.Report(++done, name);
                     }
                     return 0;
@@ -83,8 +84,8 @@ internal static partial class MainJob
             Plots.Lines(Path.Combine(_output, "judge-accuracy-by-step.png"), "Judge accuracy by step position (gold labels, held-out benchmark)", "step position", "accuracy", byPosition, 0, 1);
             // The judge for search and selection is chosen without gold: the calibrated generative judge with the best F1
             // on the held-out Monte-Carlo-labelled solutions (seed 1).
-            var best = chosen.Where(j => !j.Name.StartsWith("discriminative", StringComparison.Ordinal)).OrderByDescending(j => double.IsNaN(j.McF1) ? -1 : j.McF1).FirstOrDefault();
-            return (best, best is null ? null : chosen.FirstOrDefault(j => j.Name.StartsWith("discriminative", StringComparison.Ordinal) && j.Scheme == best.Scheme));
+            var best = chosen.Where(j => !j.Discriminative).OrderByDescending(j => double.IsNaN(j.McF1) ? -1 : j.McF1).FirstOrDefault();
+            return (best, best is null ? null : chosen.FirstOrDefault(j => j.Discriminative && j.Scheme == best.Scheme));
         }
 
         /// <summary>The held-out benchmark (subsets by length), the unlabelled steps of the analysis stage and, when the preset asks, the policy's re-derivations.</summary>

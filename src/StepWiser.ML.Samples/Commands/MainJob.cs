@@ -50,8 +50,8 @@ internal static partial class MainJob
     private sealed record Labelled(IReadOnlyDictionary<LabelScheme, JudgeExample[]> Train, IReadOnlyDictionary<LabelScheme, JudgeExample[]> HeldOut,
         IReadOnlyDictionary<LabelScheme, StepwiseExample[]> HeldOutSolutions);
 
-    /// <summary>A calibrated judge of the comparison with the scheme it learned from and its F1 on the held-out Monte-Carlo-labelled solutions its threshold was chosen on.</summary>
-    private sealed record ChosenJudge(string Name, LabelScheme Scheme, IStepJudge Judge, double McF1);
+    /// <summary>A calibrated judge of the comparison with the scheme it learned from, whether it is the discriminative baseline, and its F1 on the held-out Monte-Carlo-labelled solutions its threshold was chosen on.</summary>
+    private sealed record ChosenJudge(string Name, LabelScheme Scheme, IStepJudge Judge, bool Discriminative, double McF1);
 
     private sealed partial class Run : IDisposable
     {

@@ -130,9 +130,12 @@ public sealed class GrpoTrainer
             optimizer.ZeroGrad();
             var maxLen = mini.Max(r => r.Prompt.Length + r.Response.Length);
             var ids = new long[mini.Length * maxLen];
-            var mask = new float[mini.Length * maxLen];
-            var oldLogProbs = new float[mini.Length * maxLen];
-            var advantages = new float[mini.Length * maxLen];
+            // Only the N positions that predict a response token carry loss, so the output head, log-softmax, KL and
+            // entropy run on those alone: their flat indices b·T + t, targets, old log-probs and advantages.
+            var at = new List<long>();
+            var targetIds = new List<long>();
+            var oldLogProbs = new List<float>();
+            var advantages = new List<float>();
             for (var b = 0; b < mini.Length; b++)
             {
                 var r = mini[b];
@@ -141,26 +144,22 @@ public sealed class GrpoTrainer
                 {
                     ids[b * maxLen + r.Prompt.Length + t] = r.Response[t];
                     // Position p predicts token p + 1: response token t is predicted at prompt length − 1 + t.
-                    var p = b * maxLen + r.Prompt.Length - 1 + t;
-                    mask[p] = 1;
-                    oldLogProbs[p] = r.OldLogProbs[t];
-                    advantages[p] = (float)r.Advantage;
+                    at.Add(b * maxLen + r.Prompt.Length - 1 + t);
+                    targetIds.Add(r.Response[t]);
+                    oldLogProbs.Add(r.OldLogProbs[t]);
+                    advantages.Add((float)r.Advantage);
                 }
             }
             var device = _model.Device;
             var input = tensor(ids, device: device).view(mini.Length, maxLen);                        // (B, T), right-padded
-            // Only the positions that predict a response token carry loss: the output head, log-softmax, KL and
-            // entropy run on those N positions alone (flat indices b·T + t).
-            var at = Enumerable.Range(0, mask.Length).Where(i => mask[i] > 0).Select(i => (long)i).ToArray();
-            var index = tensor(at, device: device);
-            var targets = tensor(at.Select(i => ids[i + 1]).ToArray(), device: device);               // (N): token t + 1 at t (never past a row's end)
+            var index = tensor(at.ToArray(), device: device);
+            var targets = tensor(targetIds.ToArray(), device: device);                                 // (N)
             // Log-probs of the tempered distribution the responses were sampled from, as the sampler returned them.
             var logits = _model.ForwardAt(input, index).to(ScalarType.Float32) / _options.Temperature;   // (N, V)
             var logProbsAll = nn.functional.log_softmax(logits, -1);                                  // (N, V)
             var logProbs = logProbsAll.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                // (N)
-            var m = ones(at.Length, device: device);
-            var old = tensor(at.Select(i => oldLogProbs[i]).ToArray(), device: device);
-            var adv = tensor(at.Select(i => advantages[i]).ToArray(), device: device);
+            var old = tensor(oldLogProbs.ToArray(), device: device);
+            var adv = tensor(advantages.ToArray(), device: device);
             var ratio = (logProbs - old).exp();
             var unclipped = ratio * adv;
             var clippedObjective = ratio.clamp(1 - _options.ClipLow, 1 + _options.ClipHigh) * adv;
@@ -174,8 +173,7 @@ public sealed class GrpoTrainer
                 var diff = refLogProbs - logProbs;
                 perToken = perToken + _options.KlCoefficient * (diff.exp() - diff - 1);
             }
-            var count = m.sum();
-            var loss = (perToken * m).sum() / count;                                                  // token-level aggregation
+            var loss = perToken.sum() / (float)at.Count;                                              // token-level aggregation
             loss.backward();
             if (_options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(optimizer.Parameters, _options.MaxGradNorm);
             optimizer.Update(lr);
@@ -184,10 +182,10 @@ public sealed class GrpoTrainer
             {
                 var probs = logProbsAll.exp();
                 var entropy = -(probs * logProbsAll).sum(-1);                                         // (N)
-                entropySum += (entropy * m).sum().item<float>();
+                entropySum += entropy.sum().item<float>();
                 var wasClipped = (unclipped > clippedObjective).to(ScalarType.Float32);                // the clipped term was the active one
-                clipped += (wasClipped * m).sum().item<float>();
-                tokens += count.item<float>();
+                clipped += wasClipped.sum().item<float>();
+                tokens += at.Count;
             }
         }
         _model.eval();

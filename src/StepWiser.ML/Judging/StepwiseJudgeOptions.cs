@@ -41,7 +41,8 @@ public sealed record StepwiseJudgeOptions
     /// <summary>
     /// When set, a step is accepted when its score (the probability of Positive, averaged over the votes) is at least this
     /// value, instead of by the majority of votes. Choose it without gold labels with
-    /// <see cref="JudgeCalibration.ChooseThresholdAsync"/> on held-out Monte-Carlo-labelled solutions. Default null.
+    /// <c>JudgeCalibration.ChooseThresholdAsync</c> (in the evaluation namespace) on held-out Monte-Carlo-labelled
+    /// solutions. Default null.
     /// </summary>
     public float? AcceptanceThreshold
     {

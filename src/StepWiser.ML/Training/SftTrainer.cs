@@ -12,8 +12,6 @@ namespace StepWiser.ML.Training;
 /// </summary>
 public sealed class SftTrainer
 {
-    private const long IgnoreIndex = -100;
-
     private readonly CausalLM _model;
     private readonly Tokenizer _tokenizer;
     private readonly SftOptions _options;
@@ -116,20 +114,23 @@ public sealed class SftTrainer
     {
         int maxLen = batch.Max(e => e.Ids.Length);
         var ids = new long[batch.Count * maxLen];
-        var labels = new long[batch.Count * maxLen];
-        Array.Fill(labels, IgnoreIndex);
+        // The output head and the loss run only where a response token is predicted: those flat positions b·T + t.
+        var at = new List<long>();
+        var labels = new List<long>();
         for (int b = 0; b < batch.Count; b++)
         {
             var e = batch[b];
             for (int t = 0; t < e.Ids.Length; t++) ids[b * maxLen + t] = e.Ids[t];
             // Position t predicts token t+1; only response tokens are targets.
-            for (int t = Math.Max(0, e.ResponseStart - 1); t < e.Ids.Length - 1; t++) labels[b * maxLen + t] = e.Ids[t + 1];
+            for (int t = Math.Max(0, e.ResponseStart - 1); t < e.Ids.Length - 1; t++)
+            {
+                at.Add(b * maxLen + t);
+                labels.Add(e.Ids[t + 1]);
+            }
         }
-        // The output head and the loss run only where a response token is predicted.
-        var at = Enumerable.Range(0, labels.Length).Where(i => labels[i] != IgnoreIndex).Select(i => (long)i).ToArray();
         var input = tensor(ids, device: _model.Device).view(batch.Count, maxLen);                    // (B, T), right-padded
-        var target = tensor(at.Select(i => labels[i]).ToArray(), device: _model.Device);             // (N)
-        var logits = _model.ForwardAt(input, tensor(at, device: _model.Device));                     // (N, V)
+        var target = tensor(labels.ToArray(), device: _model.Device);                                // (N)
+        var logits = _model.ForwardAt(input, tensor(at.ToArray(), device: _model.Device));          // (N, V)
         return nn.functional.cross_entropy(logits.to(ScalarType.Float32), target, reduction: nn.Reduction.Sum);
     }
 

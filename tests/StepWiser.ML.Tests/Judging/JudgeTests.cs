@@ -24,6 +24,23 @@ public sealed class JudgeTests
     public void VerdictParsingIsStrictAndTotal(string response, Verdict expected) => Assert.AreEqual(expected, VerdictParser.Parse(response));
 
     [TestMethod]
+    [DataRow(@"Same. \boxed{Positive}", 0.8, 0.8)]
+    [DataRow(@"Different. \boxed{Negative}", 0.7, 0.3)]
+    [DataRow(@"\boxed{Negative} then \boxed{Positive}", 0.6, 0.6)]
+    public void PositiveProbabilityIsReadAtTheVerdictWordsFirstToken(string text, double pChosen, double expected)
+    {
+        // One token per character; every token has log-probability log 0.99 except the verdict word's first letter.
+        var ids = text.Select(c => (int)c).ToArray();
+        var at = text.LastIndexOf(@"\boxed{", StringComparison.Ordinal) + 7;
+        var logProbs = ids.Select((_, i) => (float)Math.Log(i == at ? pChosen : 0.99)).ToArray();
+        var sample = new GeneratedSample(text, ids, FinishReason.EndOfSequence, logProbs);
+        static string Decode(IEnumerable<int> t) => new(t.Select(i => (char)i).ToArray());
+        Assert.AreEqual(expected, StepwiseJudge.PositiveProbability(sample, Decode), 1e-5);
+        Assert.AreEqual(text.EndsWith("{Negative}", StringComparison.Ordinal) ? 0.0 : 1.0, StepwiseJudge.PositiveProbability(sample, null), "without a decoder: the verdict itself");
+        Assert.AreEqual(0.0, StepwiseJudge.PositiveProbability(sample with { Text = "no verdict" }, Decode), "unparseable");
+    }
+
+    [TestMethod]
     public void TemplatesCarryProblemHistoryAndChunk()
     {
         var input = new JudgeInput("Start with 3. Add 4. Work modulo 9.", ["Add 4.\n\n3+4=7"], "The answer is \\boxed{7}.");

@@ -1,8 +1,8 @@
 using StepWiser.ML.Annotation;
-using StepWiser.ML.Generation;
+using StepWiser.ML.Evaluation;
 using StepWiser.ML.Judging;
 
-namespace StepWiser.ML.Tests.Judging;
+namespace StepWiser.ML.Tests.Evaluation;
 
 [TestClass]
 public sealed class JudgeCalibrationTests
@@ -50,23 +50,6 @@ public sealed class JudgeCalibrationTests
         StringAssert.Contains(e.Message, "solution 0 has 2 steps but 1 labels");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => JudgeCalibration.WithThreshold(judge, 1.5f));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new StepwiseJudgeOptions { AcceptanceThreshold = -0.1f });
-    }
-
-    [TestMethod]
-    [DataRow(@"Same. \boxed{Positive}", 0.8, 0.8)]
-    [DataRow(@"Different. \boxed{Negative}", 0.7, 0.3)]
-    [DataRow(@"\boxed{Negative} then \boxed{Positive}", 0.6, 0.6)]
-    public void PositiveProbabilityIsReadAtTheVerdictWordsFirstToken(string text, double pChosen, double expected)
-    {
-        // One token per character; every token has log-probability log 0.99 except the verdict word's first letter.
-        var ids = text.Select(c => (int)c).ToArray();
-        var at = text.LastIndexOf(@"\boxed{", StringComparison.Ordinal) + 7;
-        var logProbs = ids.Select((_, i) => (float)Math.Log(i == at ? pChosen : 0.99)).ToArray();
-        var sample = new GeneratedSample(text, ids, FinishReason.EndOfSequence, logProbs);
-        static string Decode(IEnumerable<int> t) => new(t.Select(i => (char)i).ToArray());
-        Assert.AreEqual(expected, StepwiseJudge.PositiveProbability(sample, Decode), 1e-5);
-        Assert.AreEqual(text.EndsWith("{Negative}", StringComparison.Ordinal) ? 0.0 : 1.0, StepwiseJudge.PositiveProbability(sample, null), "without a decoder: the verdict itself");
-        Assert.AreEqual(0.0, StepwiseJudge.PositiveProbability(sample with { Text = "no verdict" }, Decode), "unparseable");
     }
 
     /// <summary>A judge that scores each step by its text and accepts at 0.5 (a mock: the calibration arithmetic is what is tested).</summary>

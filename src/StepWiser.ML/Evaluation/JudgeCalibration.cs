@@ -1,6 +1,7 @@
 using StepWiser.ML.Annotation;
+using StepWiser.ML.Judging;
 
-namespace StepWiser.ML.Judging;
+namespace StepWiser.ML.Evaluation;
 
 /// <summary>
 /// The threshold <see cref="JudgeCalibration.ChooseThresholdAsync(IStepJudge, IReadOnlyList{StepwiseExample}, CancellationToken)"/> chose, and the
@@ -66,17 +67,10 @@ public static class JudgeCalibration
         return new ThresholdJudge(judge, threshold);
     }
 
-    /// <summary>ProcessBench's F1 over one set: accuracy on erroneous solutions (exact first index), on correct ones (none rejected), their harmonic mean.</summary>
     private static (double F1, double Error, double Correct) Score(int[] gold, int[] predicted)
     {
-        int errors = 0, errorsRight = 0, correct = 0, correctRight = 0;
-        for (var i = 0; i < gold.Length; i++)
-        {
-            if (gold[i] >= 0) { errors++; if (predicted[i] == gold[i]) errorsRight++; }
-            else { correct++; if (predicted[i] < 0) correctRight++; }
-        }
-        double e = errorsRight / (double)errors, c = correctRight / (double)correct;
-        return (e + c == 0 ? 0 : 2 * e * c / (e + c), e, c);
+        var s = ProcessBenchMetrics.Compute(gold.Select((g, i) => ("held-out", g, predicted[i]))).Subsets[0];
+        return (s.F1, s.ErrorAccuracy, s.CorrectAccuracy);
     }
 
     private static int IndexOfFalse(IReadOnlyList<bool> values)
