@@ -22,4 +22,12 @@ public sealed class StepWiserSearch
     /// <summary>Chunk-reset search reading <paramref name="promptColumnName"/> and <paramref name="problemColumnName"/>, with up to <paramref name="maxTries"/> tries per chunk.</summary>
     public ChunkResetSearchEstimator ChunkReset(ITextGenerator policy, IStepJudge judge, string promptColumnName = "Prompt", string problemColumnName = "Problem", int maxTries = 5) =>
         new(_mlContext, policy, judge, new ChunkResetOptions { PromptColumnName = promptColumnName, ProblemColumnName = problemColumnName, MaxTries = maxTries });
+
+    /// <summary>
+    /// The policy alone, written the way chunk-reset search writes it (chunk by chunk, the same attempt seeds, every chunk
+    /// accepted): with the same options as a search it is that search's paired baseline (see
+    /// <see cref="ChunkResetSearch.PolicyAlone"/>). Adds the same columns.
+    /// </summary>
+    public ChunkResetSearchEstimator PolicyAlone(ITextGenerator policy, ChunkResetOptions options) =>
+        new(_mlContext, policy, ChunkResetSearch.AcceptEveryChunk, options ?? throw new ArgumentNullException(nameof(options)));
 }

@@ -16,34 +16,55 @@ internal static partial class MainJob
 {
     private sealed partial class Run
     {
-        /// <summary>6. Chunk-reset search on held-out problems: the policy alone, with the chosen judge (and, over several seeds, the discriminative judge on the same labels).</summary>
+        /// <summary>Search seeds: each problem is searched once per seed, and the policy alone is drawn with the same seeds (a paired comparison).</summary>
+        private static readonly int[] SearchSeeds = [9, 10, 11];
+
+        /// <summary>
+        /// 6. Chunk-reset search on held-out problems, paired: the policy alone writes chunk by chunk with the same attempt
+        /// seeds as the search (<see cref="ChunkResetSearch.PolicyAlone"/>), so both draw the same first attempts until
+        /// the judge first rejects one; each problem is searched with three seeds. Then the chosen judge (and, over several
+        /// judge seeds, the discriminative judge on the same labels).
+        /// </summary>
         public async Task SearchAsync(ChosenJudge? best, ChosenJudge? disc)
         {
-            _report.AppendLine(F($"\n## Chunk-reset search ({_heldOut.Count} held-out problems, up to 5 tries per chunk, the last try kept)\n\n| method | accuracy | ± 1 s.e. | accepted tokens / problem | rejected tokens / problem | judge calls / problem |\n|---|---|---|---|---|---|"));
-            var searchCsv = new StringBuilder("method,accuracy,accepted_tokens,rejected_tokens,judge_calls\n");
+            var runs = _heldOut.Count * SearchSeeds.Length;
+            _report.AppendLine(F($"\n## Chunk-reset search ({_heldOut.Count} held-out problems × {SearchSeeds.Length} search seeds, up to 5 tries per chunk, the last try kept)\n"));
+            _report.AppendLine(F($"The policy alone is drawn chunk by chunk with the same seeds as the search (every chunk accepted), so the two share every first attempt until the judge first rejects a chunk: the paired difference (per problem and seed, ± its standard error over the {runs} pairs) is the judge's effect, without the sampling noise of two unrelated runs. Accuracy ± 1 s.e. over the {runs} searches.\n"));
+            _report.AppendLine("| method | accuracy | ± 1 s.e. | difference from the policy alone | accepted tokens / problem | rejected tokens / problem | judge calls / problem |\n|---|---|---|---|---|---|---|");
+            var searchCsv = new StringBuilder("method,accuracy,paired_difference,paired_difference_se,accepted_tokens,rejected_tokens,judge_calls\n");
             var searchPoints = new List<LabelledPoint>();
-            var alone = await _policy.GenerateAsync(_heldOut.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { MaxNewTokens = SolutionTokens, Temperature = 1, Seed = 9 })).ToArray(), _ct);
-            var aloneAcc = _heldOut.Zip(alone).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.Samples[0].Text) ? 1.0 : 0.0);
-            var aloneTokens = alone.Average(r => r.Samples[0].TokenIds.Count);
-            _report.AppendLine(F($"| policy alone | {100 * aloneAcc:F1} % | {100 * StandardError(aloneAcc, _heldOut.Count):F1} | {aloneTokens:F0} | 0 | 0 |"));
-            searchCsv.AppendLine(F($"policy alone,{aloneAcc:F4},{aloneTokens:F1},0,0"));
-            searchPoints.Add(new LabelledPoint("policy alone", aloneTokens, aloneAcc));
             var problems = ArithmeticChainWorld.ToDataView(_ml, _heldOut);
+            ChunkResetOptions Options(int seed) => new() { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = seed, BatchSize = _heldOut.Count };
+            SearchRow[] Searched(ChunkResetSearchTransformer t) => _ml.Data.CreateEnumerable<SearchRow>(t.Transform(problems), reuseRowObject: false).ToArray();
+            double[] Correct(IEnumerable<SearchRow> rows) => _heldOut.Zip(rows).Select(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.SearchedSolution) ? 1.0 : 0.0).ToArray();
+
+            // The policy alone: the same search with a judge that accepts every chunk.
+            var aloneRows = SearchSeeds.SelectMany(seed => Searched(_ml.StepWiser().Search.PolicyAlone(_policy, Options(seed)).Fit(problems))).ToArray();
+            var alone = SearchSeeds.Select((_, k) => Correct(aloneRows.Skip(k * _heldOut.Count).Take(_heldOut.Count))).SelectMany(c => c).ToArray();
+            var aloneTokens = aloneRows.Average(r => r.AcceptedTokens);
+            _report.AppendLine(F($"| policy alone | {100 * alone.Average():F1} % | {100 * StandardError(alone.Average(), runs):F1} | — | {aloneTokens:F0} | 0 | 0 |"));
+            searchCsv.AppendLine(F($"policy alone,{alone.Average():F4},0,0,{aloneTokens:F1},0,0"));
+            searchPoints.Add(new LabelledPoint("policy alone", aloneTokens, alone.Average()));
+
             var searchJudges = (_preset.JudgeSeeds > 1 ? new[] { best, disc } : [best]).OfType<ChosenJudge>().ToArray();
-            _ui.Run($"chunk-reset search ({_heldOut.Count} problems × {searchJudges.Length} judges)", searchJudges.Length, "judges", bar =>
+            _ui.Run($"chunk-reset search ({_heldOut.Count} problems × {SearchSeeds.Length} seeds × {searchJudges.Length} judges)", searchJudges.Length * SearchSeeds.Length, "searches", bar =>
             {
                 var done = 0;
                 foreach (var j in searchJudges)
                 {
-                    var options = new ChunkResetOptions { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = 9, BatchSize = _heldOut.Count };
-                    var searched = _ml.StepWiser().Search.ChunkReset(_policy, j.Judge, options).Fit(problems).Transform(problems);
-                    var results = _ml.Data.CreateEnumerable<SearchRow>(searched, reuseRowObject: false).ToArray();
-                    var acc = _heldOut.Zip(results).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.SearchedSolution) ? 1.0 : 0.0);
-                    var (accepted, rejected, calls) = (results.Average(r => r.AcceptedTokens), results.Average(r => r.RejectedTokens), results.Average(r => r.JudgeCalls));
-                    _report.AppendLine(F($"| + {j.Name} | {100 * acc:F1} % | {100 * StandardError(acc, _heldOut.Count):F1} | {accepted:F0} | {rejected:F0} | {calls:F1} |"));
-                    searchCsv.AppendLine(F($"\"{j.Name}\",{acc:F4},{accepted:F1},{rejected:F1},{calls:F2}"));
+                    var rows = new List<SearchRow>();
+                    foreach (var seed in SearchSeeds)
+                    {
+                        rows.AddRange(Searched(_ml.StepWiser().Search.ChunkReset(_policy, j.Judge, Options(seed)).Fit(problems)));
+                        bar.Report(++done, F($"{j.Name}, seed {seed}"));
+                    }
+                    var correct = SearchSeeds.Select((_, k) => Correct(rows.Skip(k * _heldOut.Count).Take(_heldOut.Count))).SelectMany(c => c).ToArray();
+                    var (mean, se) = PairedDifference(correct, alone);
+                    var acc = correct.Average();
+                    var (accepted, rejected, calls) = (rows.Average(r => r.AcceptedTokens), rows.Average(r => r.RejectedTokens), rows.Average(r => r.JudgeCalls));
+                    _report.AppendLine(F($"| + {j.Name} | {100 * acc:F1} % | {100 * StandardError(acc, runs):F1} | {100 * mean:+0.0;-0.0;0.0} ± {100 * se:F1} | {accepted:F0} | {rejected:F0} | {calls:F1} |"));
+                    searchCsv.AppendLine(F($"\"{j.Name}\",{acc:F4},{mean:F4},{se:F4},{accepted:F1},{rejected:F1},{calls:F2}"));
                     searchPoints.Add(new LabelledPoint(j.Name, accepted + rejected, acc));
-                    bar.Report(++done, F($"{j.Name}: {100 * acc:F1} %"));
                 }
                 return 0;
             });

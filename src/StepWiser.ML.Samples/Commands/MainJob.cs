@@ -173,6 +173,15 @@ internal static partial class MainJob
 
     private static double StandardError(double p, int n) => n == 0 ? double.NaN : Math.Sqrt(p * (1 - p) / n);
 
+    /// <summary>The mean of the pairwise differences <c>a[i] - b[i]</c> and its standard error.</summary>
+    private static (double Mean, double StandardError) PairedDifference(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        var d = a.Zip(b, (x, y) => x - y).ToArray();
+        if (d.Length < 2) return (d.Length == 1 ? d[0] : double.NaN, double.NaN);
+        var mean = d.Average();
+        return (mean, Math.Sqrt(d.Sum(x => (x - mean) * (x - mean)) / (d.Length - 1) / d.Length));
+    }
+
     /// <summary>Percent with one decimal; "n/a" where undefined.</summary>
     private static string Pct(double share) => double.IsNaN(share) ? "n/a" : F($"{100 * share:F1} %");
 

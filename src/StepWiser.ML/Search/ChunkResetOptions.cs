@@ -7,10 +7,10 @@ public sealed class ChunkResetOptions
     public int MaxTries { get; set; } = 5;
 
     /// <summary>
-    /// After the last rejected attempt: keep it and go on (true, the default and the natural reading of the paper), or
-    /// stop the solution there (false).
+    /// What happens to a chunk whose every attempt was rejected (the paper leaves it open): keep the last attempt and go
+    /// on (the default, the natural reading), keep the attempt the judge scored highest, or stop the solution there.
     /// </summary>
-    public bool KeepLastAttempt { get; set; } = true;
+    public AfterRejectedTries AfterMaxTries { get; set; } = AfterRejectedTries.KeepLast;
 
     /// <summary>Most chunks per solution.</summary>
     public int MaxChunks { get; set; } = 16;
@@ -65,6 +65,7 @@ public sealed class ChunkResetOptions
         if (ChunkMaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(ChunkMaxNewTokens), ChunkMaxNewTokens, "must be at least 1");
         if (Temperature < 0) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "must be >= 0");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
+        if (!Enum.IsDefined(AfterMaxTries)) throw new ArgumentOutOfRangeException(nameof(AfterMaxTries), AfterMaxTries, "must be KeepLast, KeepBest or Stop");
         Data.ColumnReader.RequireNames((nameof(PromptColumnName), PromptColumnName), (nameof(ProblemColumnName), ProblemColumnName), (nameof(SolutionColumnName), SolutionColumnName),
             (nameof(ChunksColumnName), ChunksColumnName), (nameof(AcceptedTokensColumnName), AcceptedTokensColumnName), (nameof(RejectedTokensColumnName), RejectedTokensColumnName),
             (nameof(JudgeCallsColumnName), JudgeCallsColumnName), (nameof(ResetsColumnName), ResetsColumnName));

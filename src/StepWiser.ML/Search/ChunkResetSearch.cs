@@ -19,20 +19,34 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
     private readonly ChunkResetOptions _options = Validated(options ?? new ChunkResetOptions());
     private readonly Func<string, string> _problemOf = problemOf ?? (p => p.Trim());
 
-    /// <summary>Searches a solution for each (prompt, problem).</summary>
+    /// <summary>
+    /// The policy alone, written the way search writes it: chunk by chunk with the same attempt seeds, every chunk
+    /// accepted. Against a search with a judge and the same options this is a paired baseline: both draw the same
+    /// first attempt of every chunk until the judge first rejects one, so their difference is the judge's doing, not
+    /// sampling noise between two unrelated runs.
+    /// </summary>
+    public static ChunkResetSearch PolicyAlone(ITextGenerator policy, ChunkResetOptions? options = null, Func<string, string>? problemOf = null) =>
+        new(policy, AcceptEveryChunk, options, problemOf);
+
+    /// <summary>A judge that accepts every chunk (score 1): the judge of <see cref="PolicyAlone"/>.</summary>
+    public static IStepJudge AcceptEveryChunk { get; } = new AcceptEveryStep();
+
+    /// <summary>
+    /// Searches a solution for each (prompt, problem). The seed of an attempt depends on <see cref="ChunkResetOptions.Seed"/>,
+    /// the problem's place in the list, the chunk's index and the attempt's number only, not on which other problems
+    /// are still being searched.
+    /// </summary>
     public async Task<IReadOnlyList<SearchResult>> SearchAsync(IReadOnlyList<(string Prompt, string Problem)> problems, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(problems);
-        var states = problems.Select(p => new State(p.Prompt, p.Problem)).ToArray();
-        var round = 0;
+        var states = problems.Select((p, i) => new State(p.Prompt, p.Problem, i)).ToArray();
         while (states.Any(s => !s.Done))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var active = states.Where(s => !s.Done).ToArray();
             var sampling = new SamplingOptions { MaxNewTokens = _options.ChunkMaxNewTokens, Temperature = _options.Temperature, Stop = [ChunkParser.CloseTag] };
-            var requests = active.Select((s, i) => GenerationRequest.FromText(s.Prefix(_options.Separator), sampling with { Seed = _options.Seed * 1_000_003 + round * 10_007L + i })).ToArray();
+            var requests = active.Select(s => GenerationRequest.FromText(s.Prefix(_options.Separator), sampling with { Seed = AttemptSeed(_options.Seed, s.Index, s.Chunks.Count, s.Attempts.Count) })).ToArray();
             var outputs = await policy.GenerateAsync(requests, cancellationToken).ConfigureAwait(false);
-            round++;
 
             var toJudge = new List<(State State, string Chunk, int Tokens)>();
             for (var i = 0; i < active.Length; i++)
@@ -52,18 +66,32 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
             {
                 var (state, chunk, tokens) = toJudge[j];
                 state.JudgeCalls++;
-                state.Tries++;
-                if (verdicts[j].Positive || state.Tries >= _options.MaxTries)
+                state.Attempts.Add((chunk, tokens, verdicts[j].Score));
+                if (verdicts[j].Positive)
                 {
-                    if (!verdicts[j].Positive)
+                    state.Accept(state.Attempts.Count - 1, _options.MaxChunks);
+                }
+                else if (state.Attempts.Count >= _options.MaxTries)
+                {
+                    state.KeptAfterMaxTries++;
+                    switch (_options.AfterMaxTries)
                     {
-                        state.KeptAfterMaxTries++;
-                        if (!_options.KeepLastAttempt) { state.RejectedTokens += tokens; state.Done = true; continue; }
+                        case AfterRejectedTries.Stop:
+                            state.RejectedTokens += tokens;
+                            state.Done = true;
+                            break;
+                        case AfterRejectedTries.KeepBest:
+                            var best = 0;
+                            for (var a = 1; a < state.Attempts.Count; a++)
+                                if (state.Attempts[a].Score >= state.Attempts[best].Score) best = a;
+                            state.RejectedTokens += tokens;
+                            state.RejectedTokens -= state.Attempts[best].Tokens;
+                            state.Accept(best, _options.MaxChunks);
+                            break;
+                        default:
+                            state.Accept(state.Attempts.Count - 1, _options.MaxChunks);
+                            break;
                     }
-                    state.Chunks.Add(chunk);
-                    state.AcceptedTokens += tokens;
-                    state.Tries = 0;
-                    if (chunk.Contains(@"\boxed", StringComparison.Ordinal) || state.Chunks.Count >= _options.MaxChunks) state.Done = true;
                 }
                 else
                 {
@@ -73,6 +101,23 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
             }
         }
         return states.Select(s => new SearchResult(ChunkParser.Wrap(s.Chunks, _options.Separator), s.Chunks, s.AcceptedTokens, s.RejectedTokens, s.JudgeCalls, s.Resets, s.KeptAfterMaxTries)).ToArray();
+    }
+
+    /// <summary>A seed per (search seed, problem, chunk, attempt), mixed so that neighbouring tuples give unrelated streams.</summary>
+    internal static long AttemptSeed(long seed, int problem, int chunk, int attempt)
+    {
+        unchecked
+        {
+            var x = (ulong)seed;
+            foreach (var part in new[] { (ulong)problem, (ulong)chunk, (ulong)attempt })
+            {
+                x = (x ^ part) + 0x9E3779B97F4A7C15UL;
+                x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+                x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+                x ^= x >> 31;
+            }
+            return (long)(x >> 1);
+        }
     }
 
     /// <inheritdoc />
@@ -96,15 +141,33 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
         return o;
     }
 
-    private sealed class State(string prompt, string problem)
+    private sealed class State(string prompt, string problem, int index)
     {
         public string Prompt { get; } = prompt;
         public string Problem { get; } = problem;
+        public int Index { get; } = index;
         public List<string> Chunks { get; } = [];
-        public int Tries;
+        public List<(string Chunk, int Tokens, float Score)> Attempts { get; } = [];
         public int AcceptedTokens, RejectedTokens, JudgeCalls, Resets, KeptAfterMaxTries;
         public bool Done;
 
         public string Prefix(string separator) => Prompt + string.Concat(Chunks.Select(c => ChunkParser.OpenTag + c + ChunkParser.CloseTag + separator));
+
+        /// <summary>Accepts attempt <paramref name="attempt"/> of the current chunk and moves on to the next chunk.</summary>
+        public void Accept(int attempt, int maxChunks)
+        {
+            var (chunk, tokens, _) = Attempts[attempt];
+            Chunks.Add(chunk);
+            AcceptedTokens += tokens;
+            Attempts.Clear();
+            if (chunk.Contains(@"\boxed", StringComparison.Ordinal) || Chunks.Count >= maxChunks) Done = true;
+        }
+    }
+
+    /// <summary>The judge of <see cref="PolicyAlone"/>: accepts every step.</summary>
+    private sealed class AcceptEveryStep : IStepJudge
+    {
+        public Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<StepVerdict>>(inputs.Select(_ => new StepVerdict(true, 1f, "", 0)).ToArray());
     }
 }

@@ -72,11 +72,72 @@ public sealed class SearchAndSelectionTests
     [TestMethod]
     public async Task TheSearchIsAnITextGeneratorAndStopsOnRequestAfterMaxTries_OracleJudge()
     {
-        ITextGenerator searched = new ChunkResetSearch(WorldPolicyFixture.Engine(), new RejectAll(), new ChunkResetOptions { MaxTries = 2, KeepLastAttempt = false, ChunkMaxNewTokens = 40 },
+        ITextGenerator searched = new ChunkResetSearch(WorldPolicyFixture.Engine(), new RejectAll(), new ChunkResetOptions { MaxTries = 2, AfterMaxTries = AfterRejectedTries.Stop, ChunkMaxNewTokens = 40 },
             problemOf: prompt => prompt.Trim());
         var result = await searched.GenerateAsync([GenerationRequest.FromText(Problems[0].Prompt, new SamplingOptions { NumSamples = 2 })]);
         Assert.HasCount(2, result[0].Samples);
         Assert.IsTrue(result[0].Samples.All(s => s.Text.Length == 0), "every chunk rejected twice, and the solution stops there");
+    }
+
+    [TestMethod]
+    public async Task ThePolicyAloneBaselineIsPairedWithTheSearch_OracleJudge()
+    {
+        // The same options, so both draw the same first attempt of every chunk: wherever the search reached a point the
+        // baseline also reached (the same accepted chunks before it), its first attempt there is the baseline's chunk,
+        // whatever the other problems in the batch were doing.
+        var policy = WorldPolicyFixture.Engine();
+        var options = new ChunkResetOptions { ChunkMaxNewTokens = 40, MaxChunks = 8, Seed = 5 };
+        var problems = Problems.Select(p => (p.Prompt, p.Problem)).ToArray();
+        var alone = await ChunkResetSearch.PolicyAlone(policy, options).SearchAsync(problems);
+        var judge = new Recording(new OracleJudge(Problems));
+        var searched = await new ChunkResetSearch(policy, judge, options).SearchAsync(problems);
+        Assert.IsTrue(alone.All(r => r.Resets == 0 && r.RejectedTokens == 0 && r.JudgeCalls == r.Chunks.Count && r.Chunks.Count > 0));
+        Assert.IsTrue(searched.Any(r => r.Resets > 0), "the exact judge rejected something");
+        var (shared, differ) = (0, 0);
+        for (var i = 0; i < Problems.Count; i++)
+        {
+            var attempts = judge.Seen.Where(x => x.Problem == Problems[i].Problem).ToArray();
+            for (var c = 0; c < alone[i].Chunks.Count; c++)
+            {
+                var history = alone[i].Chunks.Take(c).ToArray();
+                var first = attempts.FirstOrDefault(x => x.History.SequenceEqual(history));
+                if (first is null) break; // the search went elsewhere before this chunk
+                Assert.AreEqual(alone[i].Chunks[c], first.Chunk, $"problem {i}, chunk {c}: the first attempt");
+                shared++;
+            }
+            if (searched[i].Solution != alone[i].Solution) differ++;
+        }
+        Assert.IsGreaterThanOrEqualTo(Problems.Count, shared, "every problem's first chunk is drawn alike");
+        Assert.IsGreaterThan(0, differ, "the judge changed some solutions");
+    }
+
+    [TestMethod]
+    public async Task AfterMaxTriesKeepBestKeepsTheAttemptTheJudgeScoredHighest_ScriptedJudge()
+    {
+        var judge = new RejectAllScoringByHash();
+        var problems = Problems.Take(6).Select(p => (p.Prompt, p.Problem)).ToArray();
+        var results = await new ChunkResetSearch(WorldPolicyFixture.Engine(), judge,
+            new ChunkResetOptions { MaxTries = 3, AfterMaxTries = AfterRejectedTries.KeepBest, ChunkMaxNewTokens = 40, MaxChunks = 3, Seed = 2 }).SearchAsync(problems);
+        var kept = 0;
+        foreach (var (problem, result) in problems.Zip(results))
+        {
+            for (var c = 0; c < result.Chunks.Count; c++)
+            {
+                var history = string.Join("\u0001", result.Chunks.Take(c));
+                var attempts = judge.Seen.Where(x => x.Problem == problem.Problem && x.History == history).Select(x => x.Chunk).ToArray();
+                Assert.HasCount(3, attempts, $"three attempts at chunk {c}");
+                var best = attempts.Select((a, i) => (a, i)).OrderByDescending(x => RejectAllScoringByHash.Score(x.a)).ThenByDescending(x => x.i).First().a;
+                Assert.AreEqual(best, result.Chunks[c]);
+                kept++;
+            }
+            Assert.AreEqual(result.Chunks.Count, result.KeptAfterMaxTries);
+            Assert.IsGreaterThanOrEqualTo(2 * result.Chunks.Count, result.Resets); // and any rejected attempts of a chunk the policy then ended
+        }
+        Assert.IsGreaterThan(0, kept);
+        Assert.IsTrue(judge.Seen.GroupBy(x => (x.Problem, x.History)).Any(g => g.Count() == 3 && RejectAllScoringByHash.Score(g.Last().Chunk) < g.Max(x => RejectAllScoringByHash.Score(x.Chunk))),
+            "on some chunk the best attempt is not the last one, so KeepBest differs from KeepLast");
+        var invalid = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ChunkResetOptions { AfterMaxTries = (AfterRejectedTries)7 }.Validate());
+        StringAssert.Contains(invalid.Message, "AfterMaxTries");
     }
 
     [TestMethod]
@@ -142,6 +203,38 @@ public sealed class SearchAndSelectionTests
                 return new StepVerdict(ok, ok ? 1f : 0f, ok ? @"\boxed{Positive}" : @"\boxed{Negative}", 0);
             }).ToArray();
             return Task.FromResult(verdicts);
+        }
+    }
+
+    /// <summary>Records every input it passes on to the judge it wraps.</summary>
+    private sealed class Recording(IStepJudge inner) : IStepJudge
+    {
+        public List<JudgeInput> Seen { get; } = [];
+
+        public Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
+        {
+            Seen.AddRange(inputs);
+            return inner.JudgeStepsAsync(inputs, cancellationToken);
+        }
+    }
+
+    /// <summary>Rejects every step and scores it by a hash of its text (a scripted judge).</summary>
+    private sealed class RejectAllScoringByHash : IStepJudge
+    {
+        public List<(string Problem, string History, string Chunk)> Seen { get; } = [];
+
+        public Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
+        {
+            foreach (var i in inputs) Seen.Add((i.Problem, string.Join("\u0001", i.History), i.Chunk));
+            return Task.FromResult<IReadOnlyList<StepVerdict>>(inputs.Select(i => new StepVerdict(false, Score(i.Chunk), @"\boxed{Negative}", 0)).ToArray());
+        }
+
+        /// <summary>A score in [0, 1) from the chunk's characters (deterministic, unrelated to its correctness).</summary>
+        public static float Score(string chunk)
+        {
+            var h = 17;
+            foreach (var c in chunk) h = unchecked(h * 31 + c);
+            return (h & 0xFFFF) / 65536f;
         }
     }
 
