@@ -26,20 +26,8 @@ internal static class CalibrationBenchmark
         foreach (var dir in Directory.GetDirectories(from, "judge-*").Order())
         {
             var name = Path.GetFileName(dir);
-            IStepJudge judge;
-            IDisposable owner;
-            string scheme;
-            if (File.Exists(Path.Combine(dir, "stepwiser-judge.json")))
-            {
-                var t = StepwiseJudgeTransformer.Load(dir, configure: o => votes > 1 ? o with { Votes = votes, Temperature = 1 } : o);
-                (judge, owner, scheme) = (t.Judge, t, t.Metadata.GetValueOrDefault("scheme", "AbsoluteQ"));
-            }
-            else if (Directory.GetFiles(dir, "*.json").Any(f => Path.GetFileName(f).StartsWith("stepwiser-discriminative", StringComparison.Ordinal)))
-            {
-                var t = DiscriminativeJudgeTransformer.Load(dir);
-                (judge, owner, scheme) = (t.Judge, t, name.Contains("rel-ratio") ? "RelativeRatio" : name.Contains("rel-effective") ? "RelativeEffective" : "AbsoluteQ");
-            }
-            else continue;   // the analysis stage's checkpoints are not judges
+            if (SavedJudges.Load(dir, o => votes > 1 ? o with { Votes = votes, Temperature = 1 } : o) is not { } loaded) continue;   // the analysis stage's checkpoints are not judges
+            var (judge, owner, scheme) = loaded;
             using (owner)
             {
                 var start = clock.Elapsed;

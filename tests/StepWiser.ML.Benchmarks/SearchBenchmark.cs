@@ -46,19 +46,7 @@ internal static class SearchBenchmark
         foreach (var name in names)
         {
             var dir = Path.Combine(from, name);
-            IStepJudge judge;
-            IDisposable owner;
-            string scheme;
-            if (File.Exists(Path.Combine(dir, "stepwiser-judge.json")))
-            {
-                var t = StepwiseJudgeTransformer.Load(dir);
-                (judge, owner, scheme) = (t.Judge, t, t.Metadata.GetValueOrDefault("scheme", "AbsoluteQ"));
-            }
-            else
-            {
-                var t = DiscriminativeJudgeTransformer.Load(dir);
-                (judge, owner, scheme) = (t.Judge, t, name.Contains("rel-ratio") ? "RelativeRatio" : name.Contains("rel-effective") ? "RelativeEffective" : "AbsoluteQ");
-            }
+            var (judge, owner, scheme) = SavedJudges.Load(dir) ?? throw new ArgumentException($"{dir} holds no judge");
             using (owner)
             {
                 var label = name;
