@@ -14,7 +14,7 @@ using StepWiser.ML.Worlds;
 /// (<see cref="ChunkResetSearch.PolicyAlone"/>, the same attempt seeds) and each named judge, calibrated on the
 /// held-out Monte-Carlo labels of its scheme (no gold) or at its own verdicts, with the last or the best-scored attempt
 /// kept after five rejections. Reports accuracy, the paired difference from the policy alone with its standard error
-/// (over problems × seeds), tokens, and, from the gold checker (evaluation only), how often the judge accepted the
+/// (the problem as the unit, its seeds averaged first), tokens, and, from the gold checker (evaluation only), how often the judge accepted the
 /// distinct chunks it saw that were right and that were wrong during the search: a reset helps on average only when the first
 /// is larger than the second.
 /// Usage: --suite search --from OUT [--judges judge-a,judge-b] [--seeds 9,10,11] [--problems 200] [--uncalibrated]
@@ -33,11 +33,11 @@ internal static class SearchBenchmark
         var heldOut = Enum.GetValues<LabelScheme>().ToDictionary(s => s.ToString(),
             s => HeldOutSplit.EveryNthPrompt(TrlStepwiseFormat.Read(Path.Combine(from, $"labels-{s.ToString().ToLowerInvariant()}.jsonl")), e => e.Prompt, every: 5).HeldOut);
         var pairs = problems.Select(p => (p.Prompt, p.Problem)).ToArray();
-        ChunkResetOptions Opt(int seed, AfterRejectedTries after) => new() { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = seed, BatchSize = problemCount, AfterMaxTries = after };
+        ChunkResetOptions Opt(int seed, AfterMaxTries after) => new() { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = seed, BatchSize = problemCount, AfterMaxTries = after };
 
         Console.WriteLine(F($"search on {from}: {problemCount} held-out problems, seeds {string.Join(",", seeds)}, judges {(calibrate ? "calibrated on held-out MC labels" : "at their own verdicts")}"));
         var alone = seeds.ToDictionary(s => s, s =>
-            ChunkResetSearch.PolicyAlone(policy, Opt(s, AfterRejectedTries.KeepLast)).SearchAsync(pairs).GetAwaiter().GetResult()
+            ChunkResetSearch.PolicyAlone(policy, Opt(s, AfterMaxTries.KeepLast)).SearchAsync(pairs).GetAwaiter().GetResult()
                 .Select((r, i) => ArithmeticChainWorld.IsCorrect(problems[i], r.Solution) ? 1.0 : 0.0).ToArray());
         var aloneAll = seeds.SelectMany(s => alone[s]).ToArray();
         Console.WriteLine(F($"policy alone (chunk by chunk): {100 * aloneAll.Average():F1} % (per seed {string.Join(" / ", seeds.Select(s => (100 * alone[s].Average()).ToString("F1", CultureInfo.InvariantCulture)))}) [{clock.Elapsed:mm\\:ss}]"));
@@ -56,7 +56,7 @@ internal static class SearchBenchmark
                     judge = JudgeCalibration.WithThreshold(judge, choice.Threshold);
                     label += F($", t = {choice.Threshold:F3}");
                 }
-                foreach (var after in new[] { AfterRejectedTries.KeepLast, AfterRejectedTries.KeepBest })
+                foreach (var after in new[] { AfterMaxTries.KeepLast, AfterMaxTries.KeepBest })
                 {
                     var counting = new GoldCounting(judge, byText);
                     var correct = new List<double>();
@@ -76,8 +76,10 @@ internal static class SearchBenchmark
                     }
                     var n = diffs.Count;
                     var contested = counting.Contested();
-                    var mean = diffs.Average();
-                    var se = Math.Sqrt(diffs.Sum(d => (d - mean) * (d - mean)) / (n - 1) / n);
+                    // The problem is the unit: its seeds are averaged first (they are not independent draws).
+                    var perProblem = Enumerable.Range(0, problemCount).Select(i => Enumerable.Range(0, seeds.Count).Average(k => diffs[k * problemCount + i])).ToArray();
+                    var mean = perProblem.Average();
+                    var se = Math.Sqrt(perProblem.Sum(d => (d - mean) * (d - mean)) / (problemCount - 1) / problemCount);
                     Console.WriteLine(F($"| {label} | {after} | {100 * correct.Average():F1} % | {100 * mean:+0.0;-0.0} ± {100 * se:F1} | {accepted / n:F0} / {rejected / n:F0} | {100 * counting.AcceptRight:F1} % of {counting.Right} | {100 * counting.AcceptWrong:F1} % of {counting.Wrong} | {100 * contested.AcceptRight:F1} % / {100 * contested.AcceptWrong:F1} % ({contested.States}) |"));
                 }
             }

@@ -27,9 +27,8 @@ internal static partial class MainJob
         /// </summary>
         public async Task SearchAsync(ChosenJudge? best, ChosenJudge? disc)
         {
-            var runs = _heldOut.Count * SearchSeeds.Length;
             _report.AppendLine(F($"\n## Chunk-reset search ({_heldOut.Count} held-out problems × {SearchSeeds.Length} search seeds, up to 5 tries per chunk, the last try kept)\n"));
-            _report.AppendLine(F($"The policy alone is drawn chunk by chunk with the same seeds as the search (every chunk accepted), so the two share every first attempt until the judge first rejects a chunk: the paired difference (per problem and seed, ± its standard error over the {runs} pairs) is the judge's effect, without the sampling noise of two unrelated runs. Accuracy ± 1 s.e. over the {runs} searches.\n"));
+            _report.AppendLine(F($"The policy alone is drawn chunk by chunk with the same seeds as the search (every chunk accepted), so the two share every first attempt until the judge first rejects a chunk: the paired difference is the judge's effect, without the sampling noise of two unrelated runs. Standard errors take the problem as the unit (each problem's {SearchSeeds.Length} seeds averaged first: they are not independent draws), n = {_heldOut.Count}.\n"));
             _report.AppendLine("| method | accuracy | ± 1 s.e. | difference from the policy alone | accepted tokens / problem | rejected tokens / problem | judge calls / problem |\n|---|---|---|---|---|---|---|");
             var searchCsv = new StringBuilder("method,accuracy,paired_difference,paired_difference_se,accepted_tokens,rejected_tokens,judge_calls\n");
             var searchPoints = new List<LabelledPoint>();
@@ -42,7 +41,7 @@ internal static partial class MainJob
             var aloneRows = SearchSeeds.SelectMany(seed => Searched(_ml.StepWiser().Search.PolicyAlone(_policy, Options(seed)).Fit(problems))).ToArray();
             var alone = SearchSeeds.Select((_, k) => Correct(aloneRows.Skip(k * _heldOut.Count).Take(_heldOut.Count))).SelectMany(c => c).ToArray();
             var aloneTokens = aloneRows.Average(r => r.AcceptedTokens);
-            _report.AppendLine(F($"| policy alone | {100 * alone.Average():F1} % | {100 * StandardError(alone.Average(), runs):F1} | — | {aloneTokens:F0} | 0 | 0 |"));
+            _report.AppendLine(F($"| policy alone | {100 * alone.Average():F1} % | {100 * PerProblem(alone, _heldOut.Count).StandardError:F1} | — | {aloneTokens:F0} | 0 | 0 |"));
             searchCsv.AppendLine(F($"policy alone,{alone.Average():F4},0,0,{aloneTokens:F1},0,0"));
             searchPoints.Add(new LabelledPoint("policy alone", aloneTokens, alone.Average()));
 
@@ -59,10 +58,10 @@ internal static partial class MainJob
                         bar.Report(++done, F($"{j.Name}, seed {seed}"));
                     }
                     var correct = SearchSeeds.Select((_, k) => Correct(rows.Skip(k * _heldOut.Count).Take(_heldOut.Count))).SelectMany(c => c).ToArray();
-                    var (mean, se) = PairedDifference(correct, alone);
+                    var (mean, se) = PerProblem(correct.Zip(alone, (x, y) => x - y).ToArray(), _heldOut.Count);
                     var acc = correct.Average();
                     var (accepted, rejected, calls) = (rows.Average(r => r.AcceptedTokens), rows.Average(r => r.RejectedTokens), rows.Average(r => r.JudgeCalls));
-                    _report.AppendLine(F($"| + {j.Name} | {100 * acc:F1} % | {100 * StandardError(acc, runs):F1} | {100 * mean:+0.0;-0.0;0.0} ± {100 * se:F1} | {accepted:F0} | {rejected:F0} | {calls:F1} |"));
+                    _report.AppendLine(F($"| + {j.Name} | {100 * acc:F1} % | {100 * PerProblem(correct, _heldOut.Count).StandardError:F1} | {100 * mean:+0.0;-0.0;0.0} ± {100 * se:F1} | {accepted:F0} | {rejected:F0} | {calls:F1} |"));
                     searchCsv.AppendLine(F($"\"{j.Name}\",{acc:F4},{mean:F4},{se:F4},{accepted:F1},{rejected:F1},{calls:F2}"));
                     searchPoints.Add(new LabelledPoint(j.Name, accepted + rejected, acc));
                 }

@@ -171,15 +171,18 @@ internal static partial class MainJob
         }
     }
 
-    private static double StandardError(double p, int n) => n == 0 ? double.NaN : Math.Sqrt(p * (1 - p) / n);
 
-    /// <summary>The mean of the pairwise differences <c>a[i] - b[i]</c> and its standard error.</summary>
-    private static (double Mean, double StandardError) PairedDifference(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    /// <summary>
+    /// The mean of per-problem values measured under several seeds, and its standard error with the problem as the unit:
+    /// <paramref name="values"/> holds seed after seed (<c>values[k * problems + i]</c>); each problem's values are averaged
+    /// over the seeds first, because one problem's seeds are not independent draws (the policy repeats itself).
+    /// </summary>
+    private static (double Mean, double StandardError) PerProblem(IReadOnlyList<double> values, int problems)
     {
-        var d = a.Zip(b, (x, y) => x - y).ToArray();
-        if (d.Length < 2) return (d.Length == 1 ? d[0] : double.NaN, double.NaN);
-        var mean = d.Average();
-        return (mean, Math.Sqrt(d.Sum(x => (x - mean) * (x - mean)) / (d.Length - 1) / d.Length));
+        var seeds = values.Count / problems;
+        var m = Enumerable.Range(0, problems).Select(i => Enumerable.Range(0, seeds).Average(k => values[k * problems + i])).ToArray();
+        var mean = m.Average();
+        return (mean, m.Length < 2 ? double.NaN : Math.Sqrt(m.Sum(x => (x - mean) * (x - mean)) / (m.Length - 1) / m.Length));
     }
 
     /// <summary>Percent with one decimal; "n/a" where undefined.</summary>

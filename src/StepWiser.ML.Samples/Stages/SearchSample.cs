@@ -8,7 +8,8 @@ namespace StepWiser.ML.Samples.Stages;
 
 /// <summary>
 /// Stage 5, chunk-reset search: the policy writes one chunk at a time, the judge checks it, and a rejected chunk is
-/// thrown away and written again (up to five tries). Compared with the policy alone on the same problems.
+/// thrown away and written again (up to five tries). Compared with the policy alone on the same problems, written the
+/// same way with the same attempt seeds (every chunk accepted), so the two differ only where the judge rejected a chunk.
 /// </summary>
 public static class SearchSample
 {
@@ -17,12 +18,13 @@ public static class SearchSample
     {
         var heldOut = world.Generate("search-sample", problems, seed: 1);
 
-        var alone = await policy.GenerateAsync(heldOut.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 3 })).ToArray());
-        var aloneAccuracy = heldOut.Zip(alone).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.Samples[0].Text) ? 1.0 : 0.0);
-
         var ml = new MLContext(seed: 1);
         var data = ArithmeticChainWorld.ToDataView(ml, heldOut);                       // Prompt, Problem, Answer, ...
-        var searched = ml.StepWiser().Search.ChunkReset(policy, judge, new ChunkResetOptions { MaxTries = 5, ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = 3 })
+        var options = new ChunkResetOptions { MaxTries = 5, ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = 3 };
+        var alone = ml.Data.CreateEnumerable<SearchRow>(ml.StepWiser().Search.PolicyAlone(policy, options).Fit(data).Transform(data), reuseRowObject: false);
+        var aloneAccuracy = heldOut.Zip(alone).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.SearchedSolution) ? 1.0 : 0.0);
+
+        var searched = ml.StepWiser().Search.ChunkReset(policy, judge, options)
             .Fit(data).Transform(data);                                                 // -> SearchedSolution, AcceptedTokens, RejectedTokens, Resets, ...
         var results = ml.Data.CreateEnumerable<SearchRow>(searched, reuseRowObject: false).ToArray();
         var searchedAccuracy = heldOut.Zip(results).Average(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.SearchedSolution) ? 1.0 : 0.0);

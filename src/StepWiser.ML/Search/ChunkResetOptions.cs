@@ -10,7 +10,15 @@ public sealed class ChunkResetOptions
     /// What happens to a chunk whose every attempt was rejected (the paper leaves it open): keep the last attempt and go
     /// on (the default, the natural reading), keep the attempt the judge scored highest, or stop the solution there.
     /// </summary>
-    public AfterRejectedTries AfterMaxTries { get; set; } = AfterRejectedTries.KeepLast;
+    public AfterMaxTries AfterMaxTries { get; set; } = AfterMaxTries.KeepLast;
+
+    /// <summary>Obsolete: true is <see cref="AfterMaxTries.KeepLast"/>, false <see cref="AfterMaxTries.Stop"/>.</summary>
+    [Obsolete("Use AfterMaxTries (KeepLast, KeepBest or Stop).")]
+    public bool KeepLastAttempt
+    {
+        get => AfterMaxTries != AfterMaxTries.Stop;
+        set => AfterMaxTries = value ? AfterMaxTries.KeepLast : AfterMaxTries.Stop;
+    }
 
     /// <summary>Most chunks per solution.</summary>
     public int MaxChunks { get; set; } = 16;
@@ -51,6 +59,9 @@ public sealed class ChunkResetOptions
     /// <summary>Output column of resets (int). Default "Resets".</summary>
     public string ResetsColumnName { get; set; } = "Resets";
 
+    /// <summary>Output column (int): chunks whose every attempt was rejected (then kept or, with <see cref="AfterMaxTries.Stop"/>, where the solution stopped).</summary>
+    public string ExhaustedChunksColumnName { get; set; } = "ExhaustedChunks";
+
     /// <summary>Problems searched together when used as a transformer (one batched policy and judge call per round).</summary>
     public int BatchSize { get; set; } = 32;
 
@@ -68,6 +79,6 @@ public sealed class ChunkResetOptions
         if (!Enum.IsDefined(AfterMaxTries)) throw new ArgumentOutOfRangeException(nameof(AfterMaxTries), AfterMaxTries, "must be KeepLast, KeepBest or Stop");
         Data.ColumnReader.RequireNames((nameof(PromptColumnName), PromptColumnName), (nameof(ProblemColumnName), ProblemColumnName), (nameof(SolutionColumnName), SolutionColumnName),
             (nameof(ChunksColumnName), ChunksColumnName), (nameof(AcceptedTokensColumnName), AcceptedTokensColumnName), (nameof(RejectedTokensColumnName), RejectedTokensColumnName),
-            (nameof(JudgeCallsColumnName), JudgeCallsColumnName), (nameof(ResetsColumnName), ResetsColumnName));
+            (nameof(JudgeCallsColumnName), JudgeCallsColumnName), (nameof(ResetsColumnName), ResetsColumnName), (nameof(ExhaustedChunksColumnName), ExhaustedChunksColumnName));
     }
 }

@@ -36,10 +36,16 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
     /// the problem's place in the list, the chunk's index and the attempt's number only, not on which other problems
     /// are still being searched.
     /// </summary>
-    public async Task<IReadOnlyList<SearchResult>> SearchAsync(IReadOnlyList<(string Prompt, string Problem)> problems, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<SearchResult>> SearchAsync(IReadOnlyList<(string Prompt, string Problem)> problems, CancellationToken cancellationToken = default) =>
+        SearchAsync(problems, null, cancellationToken);
+
+    /// <summary>Searches with each problem's seed index given (the transformer passes the row's index in its input, so that batches do not share seeds).</summary>
+    internal async Task<IReadOnlyList<SearchResult>> SearchAsync(IReadOnlyList<(string Prompt, string Problem)> problems, IReadOnlyList<long>? seedIndices, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(problems);
-        var states = problems.Select((p, i) => new State(p.Prompt, p.Problem, i)).ToArray();
+        if (seedIndices is not null && seedIndices.Count != problems.Count) throw new ArgumentException($"{seedIndices.Count} seed indices for {problems.Count} problems", nameof(seedIndices));
+        var states = problems.Select((p, i) => new State(p.Prompt, p.Problem, seedIndices?[i] ?? i)).ToArray();
+        var judging = !ReferenceEquals(judge, AcceptEveryChunk);
         while (states.Any(s => !s.Done))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -65,7 +71,7 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
             for (var j = 0; j < toJudge.Count; j++)
             {
                 var (state, chunk, tokens) = toJudge[j];
-                state.JudgeCalls++;
+                if (judging) state.JudgeCalls++;
                 state.Attempts.Add((chunk, tokens, verdicts[j].Score));
                 if (verdicts[j].Positive)
                 {
@@ -73,14 +79,14 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
                 }
                 else if (state.Attempts.Count >= _options.MaxTries)
                 {
-                    state.KeptAfterMaxTries++;
+                    state.ExhaustedChunks++;
                     switch (_options.AfterMaxTries)
                     {
-                        case AfterRejectedTries.Stop:
+                        case AfterMaxTries.Stop:
                             state.RejectedTokens += tokens;
                             state.Done = true;
                             break;
-                        case AfterRejectedTries.KeepBest:
+                        case AfterMaxTries.KeepBest:
                             var best = 0;
                             for (var a = 1; a < state.Attempts.Count; a++)
                                 if (state.Attempts[a].Score >= state.Attempts[best].Score) best = a;
@@ -100,11 +106,11 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
                 }
             }
         }
-        return states.Select(s => new SearchResult(ChunkParser.Wrap(s.Chunks, _options.Separator), s.Chunks, s.AcceptedTokens, s.RejectedTokens, s.JudgeCalls, s.Resets, s.KeptAfterMaxTries)).ToArray();
+        return states.Select(s => new SearchResult(ChunkParser.Wrap(s.Chunks, _options.Separator), s.Chunks, s.AcceptedTokens, s.RejectedTokens, s.JudgeCalls, s.Resets, s.ExhaustedChunks)).ToArray();
     }
 
     /// <summary>A seed per (search seed, problem, chunk, attempt), mixed so that neighbouring tuples give unrelated streams.</summary>
-    internal static long AttemptSeed(long seed, int problem, int chunk, int attempt)
+    internal static long AttemptSeed(long seed, long problem, int chunk, int attempt)
     {
         unchecked
         {
@@ -116,7 +122,7 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
                 x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
                 x ^= x >> 31;
             }
-            return (long)(x >> 1);
+            return (long)(x >> 33); // 31 bits: some OpenAI-compatible servers read the seed as a 32-bit integer
         }
     }
 
@@ -141,14 +147,14 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
         return o;
     }
 
-    private sealed class State(string prompt, string problem, int index)
+    private sealed class State(string prompt, string problem, long index)
     {
         public string Prompt { get; } = prompt;
         public string Problem { get; } = problem;
-        public int Index { get; } = index;
+        public long Index { get; } = index;
         public List<string> Chunks { get; } = [];
         public List<(string Chunk, int Tokens, float Score)> Attempts { get; } = [];
-        public int AcceptedTokens, RejectedTokens, JudgeCalls, Resets, KeptAfterMaxTries;
+        public int AcceptedTokens, RejectedTokens, JudgeCalls, Resets, ExhaustedChunks;
         public bool Done;
 
         public string Prefix(string separator) => Prompt + string.Concat(Chunks.Select(c => ChunkParser.OpenTag + c + ChunkParser.CloseTag + separator));

@@ -50,6 +50,7 @@ public sealed class ChunkResetSearchEstimator : IEstimator<ChunkResetSearchTrans
             [nameof(SearchRow.RejectedTokens)] = _options.RejectedTokensColumnName,
             [nameof(SearchRow.JudgeCalls)] = _options.JudgeCallsColumnName,
             [nameof(SearchRow.Resets)] = _options.ResetsColumnName,
+            [nameof(SearchRow.ExhaustedChunks)] = _options.ExhaustedChunksColumnName,
         });
     }
 }

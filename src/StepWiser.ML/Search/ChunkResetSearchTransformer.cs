@@ -8,9 +8,9 @@ namespace StepWiser.ML.Search;
 
 /// <summary>
 /// Chunk-reset search as an ML.NET transformer: reads a prompt and a problem column (text) and adds the searched
-/// solution (text), its accepted chunks (text vector) and the accepted tokens, rejected tokens, judge calls and resets
-/// (int) per row. Lazy and batched (<see cref="ChunkResetOptions.BatchSize"/> problems per search, which share the
-/// rounds of batched policy and judge calls; attempt seeds depend on the row's place in its batch). Nothing is learned
+/// solution (text), its accepted chunks (text vector) and the accepted tokens, rejected tokens, judge calls, resets
+/// and exhausted chunks (int) per row. Lazy and batched (<see cref="ChunkResetOptions.BatchSize"/> problems per search, which share the
+/// rounds of batched policy and judge calls; attempt seeds depend on the row's index in the input, not on the batch). Nothing is learned
 /// and there is no state to save: the policy and the judge are saved on their own.
 /// </summary>
 public sealed class ChunkResetSearchTransformer : ITransformer
@@ -41,7 +41,7 @@ public sealed class ChunkResetSearchTransformer : ITransformer
     {
         ColumnReader.Require(inputSchema, _options.PromptColumnName, TextDataViewType.Instance, StageName);
         ColumnReader.Require(inputSchema, _options.ProblemColumnName, TextDataViewType.Instance, StageName);
-        return BatchMappedDataView<(string, string), SearchResult>.AppendColumns(inputSchema, Outputs());
+        return BatchMappedDataView<(string Prompt, string Problem, long Row), SearchResult>.AppendColumns(inputSchema, Outputs());
     }
 
     /// <inheritdoc />
@@ -49,12 +49,12 @@ public sealed class ChunkResetSearchTransformer : ITransformer
     {
         GetOutputSchema(input.Schema);
         var o = _options;
-        return new BatchMappedDataView<(string, string), SearchResult>(input, [o.PromptColumnName, o.ProblemColumnName], row =>
+        return new BatchMappedDataView<(string Prompt, string Problem, long Row), SearchResult>(input, [o.PromptColumnName, o.ProblemColumnName], row =>
         {
             var prompt = ColumnReader.Text(row, o.PromptColumnName);
             var problem = ColumnReader.Text(row, o.ProblemColumnName);
-            return () => (prompt(), problem());
-        }, Outputs(), batch => Search.SearchAsync(batch).GetAwaiter().GetResult(), o.BatchSize);
+            return () => (prompt(), problem(), row.Position);
+        }, Outputs(), batch => Search.SearchAsync(batch.Select(b => (b.Prompt, b.Problem)).ToArray(), batch.Select(b => b.Row).ToArray(), CancellationToken.None).GetAwaiter().GetResult(), o.BatchSize);
     }
 
     /// <inheritdoc />
@@ -76,6 +76,7 @@ public sealed class ChunkResetSearchTransformer : ITransformer
             OutputColumn<SearchResult>.Int32(o.RejectedTokensColumnName, r => r.RejectedTokens),
             OutputColumn<SearchResult>.Int32(o.JudgeCallsColumnName, r => r.JudgeCalls),
             OutputColumn<SearchResult>.Int32(o.ResetsColumnName, r => r.Resets),
+            OutputColumn<SearchResult>.Int32(o.ExhaustedChunksColumnName, r => r.ExhaustedChunks),
         ];
     }
 }

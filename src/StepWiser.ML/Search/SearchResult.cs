@@ -4,8 +4,8 @@ namespace StepWiser.ML.Search;
 /// <param name="Solution">The accepted chunks in the policy format (tags and separators).</param>
 /// <param name="Chunks">The accepted chunks.</param>
 /// <param name="AcceptedTokens">Tokens of the accepted chunks (0 when the engine does not report token ids).</param>
-/// <param name="RejectedTokens">Tokens of the rejected attempts.</param>
-/// <param name="JudgeCalls">Steps judged.</param>
+/// <param name="RejectedTokens">Tokens of the discarded attempts (a rejected attempt kept after <see cref="ChunkResetOptions.MaxTries"/> counts as accepted).</param>
+/// <param name="JudgeCalls">Steps judged (0 for <see cref="ChunkResetSearch.PolicyAlone"/>, which judges nothing).</param>
 /// <param name="Resets">Rejected attempts that were regenerated.</param>
-/// <param name="KeptAfterMaxTries">Chunks kept after their last attempt was also rejected.</param>
-public sealed record SearchResult(string Solution, IReadOnlyList<string> Chunks, int AcceptedTokens, int RejectedTokens, int JudgeCalls, int Resets, int KeptAfterMaxTries);
+/// <param name="ExhaustedChunks">Chunks whose every attempt was rejected: kept (<see cref="AfterMaxTries.KeepLast"/>, <see cref="AfterMaxTries.KeepBest"/>) or where the solution stopped (<see cref="AfterMaxTries.Stop"/>).</param>
+public sealed record SearchResult(string Solution, IReadOnlyList<string> Chunks, int AcceptedTokens, int RejectedTokens, int JudgeCalls, int Resets, int ExhaustedChunks);

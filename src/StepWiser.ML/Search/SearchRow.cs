@@ -22,4 +22,7 @@ public sealed class SearchRow
 
     /// <summary>Chunks written again after a rejection.</summary>
     public int Resets { get; set; }
+
+    /// <summary>Chunks whose every attempt was rejected.</summary>
+    public int ExhaustedChunks { get; set; }
 }

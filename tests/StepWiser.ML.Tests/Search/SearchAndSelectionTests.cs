@@ -35,7 +35,7 @@ public sealed class SearchAndSelectionTests
         {
             var check = ArithmeticChainWorld.Check(problem, result.Solution);
             // Every chunk the exact judge accepted is correct; only chunks kept after five rejections can be wrong.
-            Assert.IsTrue(check.FirstErrorIndex == -1 || result.KeptAfterMaxTries > 0, result.Solution);
+            Assert.IsTrue(check.FirstErrorIndex == -1 || result.ExhaustedChunks > 0, result.Solution);
         }
     }
 
@@ -72,7 +72,7 @@ public sealed class SearchAndSelectionTests
     [TestMethod]
     public async Task TheSearchIsAnITextGeneratorAndStopsOnRequestAfterMaxTries_OracleJudge()
     {
-        ITextGenerator searched = new ChunkResetSearch(WorldPolicyFixture.Engine(), new RejectAll(), new ChunkResetOptions { MaxTries = 2, AfterMaxTries = AfterRejectedTries.Stop, ChunkMaxNewTokens = 40 },
+        ITextGenerator searched = new ChunkResetSearch(WorldPolicyFixture.Engine(), new RejectAll(), new ChunkResetOptions { MaxTries = 2, AfterMaxTries = AfterMaxTries.Stop, ChunkMaxNewTokens = 40 },
             problemOf: prompt => prompt.Trim());
         var result = await searched.GenerateAsync([GenerationRequest.FromText(Problems[0].Prompt, new SamplingOptions { NumSamples = 2 })]);
         Assert.HasCount(2, result[0].Samples);
@@ -91,7 +91,7 @@ public sealed class SearchAndSelectionTests
         var alone = await ChunkResetSearch.PolicyAlone(policy, options).SearchAsync(problems);
         var judge = new Recording(new OracleJudge(Problems));
         var searched = await new ChunkResetSearch(policy, judge, options).SearchAsync(problems);
-        Assert.IsTrue(alone.All(r => r.Resets == 0 && r.RejectedTokens == 0 && r.JudgeCalls == r.Chunks.Count && r.Chunks.Count > 0));
+        Assert.IsTrue(alone.All(r => r.Resets == 0 && r.RejectedTokens == 0 && r.JudgeCalls == 0 && r.Chunks.Count > 0), "the baseline judges nothing");
         Assert.IsTrue(searched.Any(r => r.Resets > 0), "the exact judge rejected something");
         var (shared, differ) = (0, 0);
         for (var i = 0; i < Problems.Count; i++)
@@ -112,15 +112,43 @@ public sealed class SearchAndSelectionTests
     }
 
     [TestMethod]
+    public async Task AttemptSeedsDoNotDependOnTheOtherProblems_StubPolicy()
+    {
+        // The stub writes its seed into each chunk. Problem 0's first chunk is rejected and, with Stop, it leaves the
+        // search at once, so from the second round on the others are fewer in the batch than in the baseline: their
+        // chunks (their seeds) must not change. Under the old round-and-batch-place seeds they did.
+        var problems = Enumerable.Range(0, 4).Select(i => ($"prompt {i}", $"P{i}")).ToArray();
+        var options = new ChunkResetOptions { MaxTries = 1, AfterMaxTries = AfterMaxTries.Stop, Seed = 3 };
+        var alone = await ChunkResetSearch.PolicyAlone(new SeedEchoPolicy(), options).SearchAsync(problems);
+        var searched = await new ChunkResetSearch(new SeedEchoPolicy(), new RejectProblem("P0"), options).SearchAsync(problems);
+        Assert.IsEmpty(searched[0].Chunks);
+        Assert.AreEqual(1, searched[0].ExhaustedChunks);
+        for (var i = 1; i < problems.Length; i++)
+        {
+            Assert.HasCount(SeedEchoPolicy.Chunks, searched[i].Chunks);
+            CollectionAssert.AreEqual(alone[i].Chunks.ToArray(), searched[i].Chunks.ToArray(), $"problem {i}");
+        }
+        var seeds = alone.SelectMany(r => r.Chunks).ToArray();
+        Assert.HasCount(seeds.Length, seeds.Distinct().ToArray(), "every (problem, chunk) draws its own seed");
+
+        // As a transformer, the seeds follow the row's index in the input, not its batch.
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(problems.Select(p => new PromptRow { Prompt = p.Item1, Problem = p.Item2 }).ToArray());
+        string[] Solutions(int batch) => ml.StepWiser().Search.PolicyAlone(new SeedEchoPolicy(), new ChunkResetOptions { Seed = 3, BatchSize = batch }).Fit(data).Transform(data).GetColumn<string>("SearchedSolution").ToArray();
+        CollectionAssert.AreEqual(Solutions(4), Solutions(1));
+        CollectionAssert.AreEqual(alone.Select(r => r.Solution).ToArray(), Solutions(3));
+    }
+
+    [TestMethod]
     public async Task AfterMaxTriesKeepBestKeepsTheAttemptTheJudgeScoredHighest_ScriptedJudge()
     {
         var judge = new RejectAllScoringByHash();
         var problems = Problems.Take(6).Select(p => (p.Prompt, p.Problem)).ToArray();
-        var results = await new ChunkResetSearch(WorldPolicyFixture.Engine(), judge,
-            new ChunkResetOptions { MaxTries = 3, AfterMaxTries = AfterRejectedTries.KeepBest, ChunkMaxNewTokens = 40, MaxChunks = 3, Seed = 2 }).SearchAsync(problems);
-        var kept = 0;
+        var results = await new ChunkResetSearch(new SeedEchoPolicy(), judge,
+            new ChunkResetOptions { MaxTries = 3, AfterMaxTries = AfterMaxTries.KeepBest, Seed = 2 }).SearchAsync(problems);
         foreach (var (problem, result) in problems.Zip(results))
         {
+            Assert.HasCount(SeedEchoPolicy.Chunks, result.Chunks);
             for (var c = 0; c < result.Chunks.Count; c++)
             {
                 var history = string.Join("\u0001", result.Chunks.Take(c));
@@ -128,15 +156,17 @@ public sealed class SearchAndSelectionTests
                 Assert.HasCount(3, attempts, $"three attempts at chunk {c}");
                 var best = attempts.Select((a, i) => (a, i)).OrderByDescending(x => RejectAllScoringByHash.Score(x.a)).ThenByDescending(x => x.i).First().a;
                 Assert.AreEqual(best, result.Chunks[c]);
-                kept++;
             }
-            Assert.AreEqual(result.Chunks.Count, result.KeptAfterMaxTries);
-            Assert.IsGreaterThanOrEqualTo(2 * result.Chunks.Count, result.Resets); // and any rejected attempts of a chunk the policy then ended
+            var all = judge.Seen.Where(x => x.Problem == problem.Problem).Select(x => SeedEchoPolicy.Tokens(x.Chunk)).Sum();
+            Assert.AreEqual(result.Chunks.Sum(SeedEchoPolicy.Tokens), result.AcceptedTokens, "accepted tokens are the kept attempts'");
+            Assert.AreEqual(all - result.AcceptedTokens, result.RejectedTokens, "rejected tokens are every other attempt's");
+            Assert.AreEqual(result.Chunks.Count, result.ExhaustedChunks);
+            Assert.AreEqual(2 * result.Chunks.Count, result.Resets);
+            Assert.AreEqual(3 * result.Chunks.Count, result.JudgeCalls);
         }
-        Assert.IsGreaterThan(0, kept);
         Assert.IsTrue(judge.Seen.GroupBy(x => (x.Problem, x.History)).Any(g => g.Count() == 3 && RejectAllScoringByHash.Score(g.Last().Chunk) < g.Max(x => RejectAllScoringByHash.Score(x.Chunk))),
             "on some chunk the best attempt is not the last one, so KeepBest differs from KeepLast");
-        var invalid = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ChunkResetOptions { AfterMaxTries = (AfterRejectedTries)7 }.Validate());
+        var invalid = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new ChunkResetOptions { AfterMaxTries = (AfterMaxTries)7 }.Validate());
         StringAssert.Contains(invalid.Message, "AfterMaxTries");
     }
 
@@ -204,6 +234,32 @@ public sealed class SearchAndSelectionTests
             }).ToArray();
             return Task.FromResult(verdicts);
         }
+    }
+
+    /// <summary>
+    /// A scripted policy: chunk n of a solution is "c{n} s{seed}" with (seed mod 5) + 1 token ids, and the solution ends
+    /// after <see cref="Chunks"/> chunks (a stub for an engine, so seeds and token counts are visible).
+    /// </summary>
+    private sealed class SeedEchoPolicy : ITextGenerator
+    {
+        public const int Chunks = 3;
+
+        public static int Tokens(string chunk) => (int)(long.Parse(chunk[(chunk.IndexOf(" s", StringComparison.Ordinal) + 2)..]) % 5) + 1;
+
+        public Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<GenerationResult>>(requests.Select(r =>
+            {
+                var written = r.Prompt!.Split("</chunk>").Length - 1;
+                var text = written >= Chunks ? "" : $"<chunk>c{written} s{r.Options.Seed}";
+                return new GenerationResult([new GeneratedSample(text, text.Length == 0 ? [] : Enumerable.Range(0, Tokens(text)).ToArray(), FinishReason.Stop)]);
+            }).ToArray());
+    }
+
+    /// <summary>Rejects the steps of one problem, accepts all others (a scripted judge).</summary>
+    private sealed class RejectProblem(string problem) : IStepJudge
+    {
+        public Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<StepVerdict>>(inputs.Select(i => new StepVerdict(i.Problem != problem, i.Problem != problem ? 1f : 0f, "", 0)).ToArray());
     }
 
     /// <summary>Records every input it passes on to the judge it wraps.</summary>

@@ -1,7 +1,7 @@
 namespace StepWiser.ML.Search;
 
 /// <summary>What chunk-reset search does with a chunk whose every attempt the judge rejected.</summary>
-public enum AfterRejectedTries
+public enum AfterMaxTries
 {
     /// <summary>Keep the last attempt and go on.</summary>
     KeepLast,
