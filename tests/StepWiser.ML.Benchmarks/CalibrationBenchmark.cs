@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using StepWiser.ML.Annotation;
 using StepWiser.ML.Evaluation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Worlds;
@@ -19,14 +18,13 @@ internal static class CalibrationBenchmark
         var clock = Stopwatch.StartNew();
         var subsetOf = WorldBenchmark.ByLength();
         var benchmark = ProcessBench.Read(Path.Combine(from, "world-benchmark.json")).Select(r => { r.Subset = subsetOf(r); return r; }).ToArray();
-        var heldOut = Enum.GetValues<LabelScheme>().ToDictionary(s => s.ToString(),
-            s => HeldOutSplit.EveryNthPrompt(TrlStepwiseFormat.Read(Path.Combine(from, $"labels-{s.ToString().ToLowerInvariant()}.jsonl")), e => e.Prompt, every: 5).HeldOut);
+        var heldOut = MainJobFolder.HeldOutSolutions(from);
         Console.WriteLine($"calibration on {from}: benchmark {benchmark.Length} solutions; held-out labelled solutions {heldOut["AbsoluteQ"].Count}; generative judges {(votes > 1 ? $"Maj@{votes} at T = 1" : "greedy")}");
         Console.WriteLine("| judge | threshold | held-out MC F1 (default → chosen) | Avg. F1 (default → calibrated) | balanced gold (default → calibrated) | gold positive / negative (calibrated) |\n|---|---|---|---|---|---|");
         foreach (var dir in Directory.GetDirectories(from, "judge-*").Order())
         {
             var name = Path.GetFileName(dir);
-            if (SavedJudges.Load(dir, o => votes > 1 ? o with { Votes = votes, Temperature = 1 } : o) is not { } loaded) continue;   // the analysis stage's checkpoints are not judges
+            if (MainJobFolder.LoadJudge(dir, o => votes > 1 ? o with { Votes = votes, Temperature = 1 } : o) is not { } loaded) continue;   // the analysis stage's checkpoints are not judges
             var (judge, owner, scheme) = loaded;
             using (owner)
             {

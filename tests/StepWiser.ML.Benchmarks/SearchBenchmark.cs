@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using StepWiser.ML.Annotation;
 using StepWiser.ML.Evaluation;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
@@ -30,8 +29,7 @@ internal static class SearchBenchmark
         using var policyModel = HuggingFaceCheckpoint.Load(Path.Combine(from, "policy"));
         var policy = new LocalTextGenerator(policyModel, BuiltInTokenizer.Create());
         var names = judgeNames ?? ["judge-stepwiser-rl-rel-effective"];
-        var heldOut = Enum.GetValues<LabelScheme>().ToDictionary(s => s.ToString(),
-            s => HeldOutSplit.EveryNthPrompt(TrlStepwiseFormat.Read(Path.Combine(from, $"labels-{s.ToString().ToLowerInvariant()}.jsonl")), e => e.Prompt, every: 5).HeldOut);
+        var heldOut = MainJobFolder.HeldOutSolutions(from);
         var pairs = problems.Select(p => (p.Prompt, p.Problem)).ToArray();
         ChunkResetOptions Opt(int seed, AfterMaxTries after) => new() { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = seed, BatchSize = problemCount, AfterMaxTries = after };
 
@@ -46,7 +44,7 @@ internal static class SearchBenchmark
         foreach (var name in names)
         {
             var dir = Path.Combine(from, name);
-            var (judge, owner, scheme) = SavedJudges.Load(dir) ?? throw new ArgumentException($"{dir} holds no judge");
+            var (judge, owner, scheme) = MainJobFolder.LoadJudge(dir) ?? throw new ArgumentException($"{dir} holds no judge");
             using (owner)
             {
                 var label = name;

@@ -35,11 +35,12 @@ internal static partial class MainJob
             var problems = ArithmeticChainWorld.ToDataView(_ml, _heldOut);
             ChunkResetOptions Options(int seed) => new() { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = seed, BatchSize = _heldOut.Count };
             SearchRow[] Searched(ChunkResetSearchTransformer t) => _ml.Data.CreateEnumerable<SearchRow>(t.Transform(problems), reuseRowObject: false).ToArray();
-            double[] Correct(IEnumerable<SearchRow> rows) => _heldOut.Zip(rows).Select(x => ArithmeticChainWorld.IsCorrect(x.First, x.Second.SearchedSolution) ? 1.0 : 0.0).ToArray();
+            // 1 or 0 per search, seed after seed (row i is problem i mod n), the layout PerProblem reads.
+            double[] Correct(IReadOnlyList<SearchRow> rows) => rows.Select((r, i) => ArithmeticChainWorld.IsCorrect(_heldOut[i % _heldOut.Count], r.SearchedSolution) ? 1.0 : 0.0).ToArray();
 
             // The policy alone: the same search with a judge that accepts every chunk.
             var aloneRows = SearchSeeds.SelectMany(seed => Searched(_ml.StepWiser().Search.PolicyAlone(_policy, Options(seed)).Fit(problems))).ToArray();
-            var alone = SearchSeeds.Select((_, k) => Correct(aloneRows.Skip(k * _heldOut.Count).Take(_heldOut.Count))).SelectMany(c => c).ToArray();
+            var alone = Correct(aloneRows);
             var aloneTokens = aloneRows.Average(r => r.AcceptedTokens);
             _report.AppendLine(F($"| policy alone | {100 * alone.Average():F1} % | {100 * PerProblem(alone, _heldOut.Count).StandardError:F1} | — | {aloneTokens:F0} | 0 | 0 |"));
             searchCsv.AppendLine(F($"policy alone,{alone.Average():F4},0,0,{aloneTokens:F1},0,0"));
@@ -57,7 +58,7 @@ internal static partial class MainJob
                         rows.AddRange(Searched(_ml.StepWiser().Search.ChunkReset(_policy, j.Judge, Options(seed)).Fit(problems)));
                         bar.Report(++done, F($"{j.Name}, seed {seed}"));
                     }
-                    var correct = SearchSeeds.Select((_, k) => Correct(rows.Skip(k * _heldOut.Count).Take(_heldOut.Count))).SelectMany(c => c).ToArray();
+                    var correct = Correct(rows);
                     var (mean, se) = PerProblem(correct.Zip(alone, (x, y) => x - y).ToArray(), _heldOut.Count);
                     var acc = correct.Average();
                     var (accepted, rejected, calls) = (rows.Average(r => r.AcceptedTokens), rows.Average(r => r.RejectedTokens), rows.Average(r => r.JudgeCalls));

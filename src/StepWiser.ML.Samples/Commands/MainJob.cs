@@ -171,7 +171,6 @@ internal static partial class MainJob
         }
     }
 
-
     /// <summary>
     /// The mean of per-problem values measured under several seeds, and its standard error with the problem as the unit:
     /// <paramref name="values"/> holds seed after seed (<c>values[k * problems + i]</c>); each problem's values are averaged
