@@ -31,7 +31,7 @@ internal static class SearchBenchmark
         var names = judgeNames ?? ["judge-stepwiser-rl-rel-effective"];
         var heldOut = MainJobFolder.HeldOutSolutions(from);
         var pairs = problems.Select(p => (p.Prompt, p.Problem)).ToArray();
-        ChunkResetOptions Opt(int seed, AfterMaxTries after) => new() { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = seed, BatchSize = problemCount, AfterMaxTries = after };
+        ChunkResetOptions Opt(int seed, AfterMaxTries after) => new() { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = seed, BatchSize = problemCount, AfterMaxTries = after, ReuseVerdicts = true };
 
         Console.WriteLine(F($"search on {from}: {problemCount} held-out problems, seeds {string.Join(",", seeds)}, judges {(calibrate ? "calibrated on held-out MC labels" : "at their own verdicts")}"));
         var alone = seeds.ToDictionary(s => s, s =>

@@ -33,7 +33,7 @@ internal static partial class MainJob
             var searchCsv = new StringBuilder("method,accuracy,paired_difference,paired_difference_se,accepted_tokens,rejected_tokens,judge_calls\n");
             var searchPoints = new List<LabelledPoint>();
             var problems = ArithmeticChainWorld.ToDataView(_ml, _heldOut);
-            ChunkResetOptions Options(int seed) => new() { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = seed, BatchSize = _heldOut.Count };
+            ChunkResetOptions Options(int seed) => new() { ChunkMaxNewTokens = 48, MaxChunks = 10, Seed = seed, BatchSize = _heldOut.Count, ReuseVerdicts = true };   // the judges are greedy (one vote)
             SearchRow[] Searched(ChunkResetSearchTransformer t) => _ml.Data.CreateEnumerable<SearchRow>(t.Transform(problems), reuseRowObject: false).ToArray();
             // 1 or 0 per search, seed after seed (row i is problem i mod n), the layout PerProblem reads.
             double[] Correct(IReadOnlyList<SearchRow> rows) => rows.Select((r, i) => ArithmeticChainWorld.IsCorrect(_heldOut[i % _heldOut.Count], r.SearchedSolution) ? 1.0 : 0.0).ToArray();
@@ -68,7 +68,7 @@ internal static partial class MainJob
                 }
                 return 0;
             });
-            _report.AppendLine(F($"\nThe judge for search and selection is the calibrated generative judge with the best F1 on the held-out Monte-Carlo-labelled solutions (no gold): {best?.Name}."));
+            _report.AppendLine(F($"\nThe judge for search and selection is the calibrated generative judge with the best F1 on the held-out Monte-Carlo-labelled solutions (no gold): {best?.Name}. Judge calls are the calls made: a chunk the policy draws again word for word at the same point takes the verdict it got there before (`ReuseVerdicts`; the judges are greedy, so the search is the same)."));
             File.WriteAllText(Path.Combine(_output, "search.csv"), searchCsv.ToString());
             Plots.Points(Path.Combine(_output, "search-accuracy-vs-tokens.png"), "Chunk-reset search: accuracy vs generated tokens", "generated tokens per problem (accepted + rejected)", "accuracy", searchPoints, 0, 1);
         }

@@ -20,6 +20,15 @@ public sealed class ChunkResetOptions
         set => AfterMaxTries = value ? AfterMaxTries.KeepLast : AfterMaxTries.Stop;
     }
 
+    /// <summary>
+    /// When true, a chunk the policy draws again word for word at the same point of a solution takes the verdict the
+    /// judge gave it there before, without a judge call (<c>JudgeCalls</c> counts the calls made). For a deterministic
+    /// judge (greedy analysis, as the built-in recipe's judges) the search is the same, only cheaper: a small or
+    /// confident policy often redraws a rejected chunk unchanged. For a judge that samples its analysis it removes the
+    /// second opinion a redraw would get, so it is off by default.
+    /// </summary>
+    public bool ReuseVerdicts { get; set; }
+
     /// <summary>Most chunks per solution.</summary>
     public int MaxChunks { get; set; } = 16;
 

@@ -67,11 +67,28 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
                 toJudge.Add((active[i], text[ChunkParser.OpenTag.Length..].Trim(), sample.TokenIds.Count));
             }
             if (toJudge.Count == 0) continue;
-            var verdicts = await judge.JudgeStepsAsync(toJudge.Select(t => new JudgeInput(t.State.Problem, t.State.Chunks.ToArray(), t.Chunk)).ToArray(), cancellationToken).ConfigureAwait(false);
+            // With ReuseVerdicts, a chunk drawn again word for word at the same point takes the verdict it got before.
+            var verdicts = new StepVerdict[toJudge.Count];
+            var fresh = new List<int>();
+            for (var j = 0; j < toJudge.Count; j++)
+            {
+                if (_options.ReuseVerdicts && toJudge[j].State.Verdicts.TryGetValue(toJudge[j].Chunk, out var earlier)) verdicts[j] = earlier;
+                else fresh.Add(j);
+            }
+            if (fresh.Count > 0)
+            {
+                var judged = await judge.JudgeStepsAsync(fresh.Select(j => new JudgeInput(toJudge[j].State.Problem, toJudge[j].State.Chunks.ToArray(), toJudge[j].Chunk)).ToArray(), cancellationToken).ConfigureAwait(false);
+                for (var f = 0; f < fresh.Count; f++)
+                {
+                    var (state, chunk, _) = toJudge[fresh[f]];
+                    verdicts[fresh[f]] = judged[f];
+                    if (judging) state.JudgeCalls++;
+                    if (_options.ReuseVerdicts) state.Verdicts[chunk] = judged[f];
+                }
+            }
             for (var j = 0; j < toJudge.Count; j++)
             {
                 var (state, chunk, tokens) = toJudge[j];
-                if (judging) state.JudgeCalls++;
                 state.Attempts.Add((chunk, tokens, verdicts[j].Score));
                 if (verdicts[j].Positive)
                 {
@@ -154,6 +171,8 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
         public long Index { get; } = index;
         public List<string> Chunks { get; } = [];
         public List<(string Chunk, int Tokens, float Score)> Attempts { get; } = [];
+        /// <summary>Verdicts given at the current point (<see cref="ChunkResetOptions.ReuseVerdicts"/>), by chunk text.</summary>
+        public Dictionary<string, StepVerdict> Verdicts { get; } = new(StringComparer.Ordinal);
         public int AcceptedTokens, RejectedTokens, JudgeCalls, Resets, ExhaustedChunks;
         public bool Done;
 
@@ -166,6 +185,7 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
             Chunks.Add(chunk);
             AcceptedTokens += tokens;
             Attempts.Clear();
+            Verdicts.Clear();
             if (chunk.Contains(@"\boxed", StringComparison.Ordinal) || Chunks.Count >= maxChunks) Done = true;
         }
     }

@@ -171,6 +171,40 @@ public sealed class SearchAndSelectionTests
     }
 
     [TestMethod]
+    public async Task ReusedVerdictsGiveTheSameSearchWithFewerJudgeCalls_OracleJudge()
+    {
+        // The world policy redraws some rejected chunks word for word; with a deterministic judge, reusing the verdict
+        // such a redraw got before changes nothing but the number of calls.
+        var problems = Problems.Select(p => (p.Prompt, p.Problem)).ToArray();
+        ChunkResetOptions Options(bool reuse) => new() { ChunkMaxNewTokens = 40, MaxChunks = 8, Seed = 3, ReuseVerdicts = reuse };
+        var plainJudge = new CountingJudge(new OracleJudge(Problems));
+        var plain = await new ChunkResetSearch(WorldPolicyFixture.Engine(), plainJudge, Options(false)).SearchAsync(problems);
+        var reusingJudge = new CountingJudge(new OracleJudge(Problems));
+        var reusing = await new ChunkResetSearch(WorldPolicyFixture.Engine(), reusingJudge, Options(true)).SearchAsync(problems);
+        for (var i = 0; i < problems.Length; i++)
+        {
+            Assert.AreEqual(plain[i].Solution, reusing[i].Solution);
+            Assert.AreEqual((plain[i].AcceptedTokens, plain[i].RejectedTokens, plain[i].Resets, plain[i].ExhaustedChunks),
+                (reusing[i].AcceptedTokens, reusing[i].RejectedTokens, reusing[i].Resets, reusing[i].ExhaustedChunks));
+        }
+        Assert.AreEqual(plain.Sum(r => r.JudgeCalls), plainJudge.Steps, "without reuse every attempt is judged");
+        Assert.AreEqual(reusing.Sum(r => r.JudgeCalls), reusingJudge.Steps, "JudgeCalls counts the calls made");
+        Assert.IsLessThan(plainJudge.Steps, reusingJudge.Steps, $"{reusingJudge.Steps} judged steps with reuse, {plainJudge.Steps} without");
+    }
+
+    /// <summary>Counts the steps a judge is asked about.</summary>
+    private sealed class CountingJudge(IStepJudge inner) : IStepJudge
+    {
+        public int Steps;
+
+        public Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
+        {
+            Steps += inputs.Count;
+            return inner.JudgeStepsAsync(inputs, cancellationToken);
+        }
+    }
+
+    [TestMethod]
     public async Task JudgeSelectionPrefersFlawlessCorrectSolutions_OracleJudge()
     {
         var policy = WorldPolicyFixture.Engine();
