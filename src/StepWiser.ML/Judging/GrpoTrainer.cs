@@ -151,11 +151,29 @@ public sealed class GrpoTrainer
                 }
             }
             var device = _model.Device;
-            var input = tensor(ids, device: device).view(mini.Length, maxLen);                        // (B, T), right-padded
-            var index = tensor(at.ToArray(), device: device);
             var targets = tensor(targetIds.ToArray(), device: device);                                 // (N)
+            // The group's responses share their prompt: computed once per mini-batch (SharedPromptForward), or each
+            // response's full sequence on its own (the reference path; the same logits up to floating-point order).
+            Func<CausalLM, Tensor> forward;
+            if (_options.SharedPromptForward)
+            {
+                var promptIndex = new Dictionary<int[], int>(ReferenceEqualityComparer.Instance);
+                var prompts = new List<int[]>();
+                var rows = mini.Select(r =>
+                {
+                    if (!promptIndex.TryGetValue(r.Prompt, out var p)) { p = prompts.Count; promptIndex[r.Prompt] = p; prompts.Add(r.Prompt); }
+                    return (p, r.Response);
+                }).ToArray();
+                forward = m => m.ForwardShared(prompts, rows);
+            }
+            else
+            {
+                var input = tensor(ids, device: device).view(mini.Length, maxLen);                    // (B, T), right-padded
+                var index = tensor(at.ToArray(), device: device);
+                forward = m => m.ForwardAt(input, index);
+            }
             // Log-probs of the tempered distribution the responses were sampled from, as the sampler returned them.
-            var logits = _model.ForwardAt(input, index).to(ScalarType.Float32) / _options.Temperature;   // (N, V)
+            var logits = forward(_model).to(ScalarType.Float32) / _options.Temperature;                // (N, V)
             var logProbsAll = nn.functional.log_softmax(logits, -1);                                  // (N, V)
             var logProbs = logProbsAll.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                // (N)
             var old = tensor(oldLogProbs.ToArray(), device: device);
@@ -167,7 +185,7 @@ public sealed class GrpoTrainer
             if (reference is not null)
             {
                 using var noGrad = no_grad();
-                var refLogProbs = nn.functional.log_softmax(reference.ForwardAt(input, index).to(ScalarType.Float32) / _options.Temperature, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+                var refLogProbs = nn.functional.log_softmax(forward(reference).to(ScalarType.Float32) / _options.Temperature, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
                 noGrad.Dispose();
                 // k3 estimator of KL(current || reference): exp(ref − cur) − (ref − cur) − 1, gradient through cur.
                 var diff = refLogProbs - logProbs;

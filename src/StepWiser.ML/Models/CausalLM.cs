@@ -98,6 +98,70 @@ public sealed class CausalLM : nn.Module
         return Logits(chosen).MoveToOuterDisposeScope();                                              // (N, V)
     }
 
+    /// <summary>
+    /// Teacher-forced logits (N, vocab) for responses that share prompts (GRPO's groups): each distinct prompt is
+    /// computed once, left-padded, and its keys and values serve every response that continues it. Row j continues
+    /// <paramref name="prompts"/>[rows[j].Prompt]; the result holds, row after row, the logits that predict each of the
+    /// row's response tokens (N = the sum of the response lengths), exactly what <see cref="ForwardAt"/> gives at those
+    /// positions of the rows' full sequences, at the cost of one prompt forward per group instead of one per response.
+    /// Gradients flow into the shared prompt computation from every response.
+    /// </summary>
+    public Tensor ForwardShared(IReadOnlyList<int[]> prompts, IReadOnlyList<(int Prompt, int[] Response)> rows)
+    {
+        if (prompts.Count == 0 || rows.Count == 0) throw new ArgumentException("no prompt or no row");
+        if (prompts.Any(p => p.Length == 0) || rows.Any(r => r.Response.Length == 0)) throw new ArgumentException("every prompt and response needs a token");
+        using var scope = NewDisposeScope();
+        int g = prompts.Count, n = rows.Count, promptLength = prompts.Max(p => p.Length), t = rows.Max(r => r.Response.Length) - 1;
+        using var cache = new KvCache(Config, g, promptLength + t, Device, DType);
+
+        // The prompts, left-padded (a pad query sees only itself, so no softmax row is empty).
+        var ids = new long[g * promptLength];
+        var valid = new bool[g * promptLength];
+        for (var p = 0; p < g; p++)
+            for (int pad = promptLength - prompts[p].Length, k = 0; k < prompts[p].Length; k++)
+            {
+                ids[p * promptLength + pad + k] = prompts[p][k];
+                valid[p * promptLength + pad + k] = true;
+            }
+        var validT = tensor(valid, device: Device).view(g, promptLength);
+        var positions = (validT.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
+        cache.MarkValid(validT);
+        var causal = ones(promptLength, promptLength, dtype: ScalarType.Bool, device: Device).tril();
+        var mask = causal.unsqueeze(0).logical_and(validT.unsqueeze(1)).logical_or(eye(promptLength, dtype: ScalarType.Bool, device: Device).unsqueeze(0)).unsqueeze(1);
+        var promptHidden = Hidden(tensor(ids, device: Device).view(g, promptLength), positions, mask, cache);   // (G, P, H)
+        cache.Advance(promptLength);
+
+        // Each row takes its prompt's keys and values; the prompt's last position predicts the row's first token.
+        var rowPrompt = tensor(rows.Select(r => (long)r.Prompt).ToArray(), device: Device);
+        cache.SelectRows(rowPrompt);
+        var states = promptHidden[.., -1].index_select(0, rowPrompt);                                         // (N rows, H)
+        if (t > 0)
+        {
+            // Response tokens 0 … t−1 (right-padded; a real query never sees the pads after it) predict tokens 1 … t.
+            var responseIds = new long[n * t];
+            var responsePositions = new long[n * t];
+            for (var j = 0; j < n; j++)
+                for (var k = 0; k < t; k++)
+                {
+                    responseIds[j * t + k] = k < rows[j].Response.Length ? rows[j].Response[k] : 0;
+                    responsePositions[j * t + k] = prompts[rows[j].Prompt].Length + k;
+                }
+            cache.MarkValid(ones(n, t, dtype: ScalarType.Bool, device: Device));
+            var seen = cache.Valid.narrow(1, 0, promptLength).view(n, 1, 1, promptLength).expand(n, 1, t, promptLength);
+            var responseMask = cat([seen, ones(t, t, dtype: ScalarType.Bool, device: Device).tril().view(1, 1, t, t).expand(n, 1, t, t)], 3);   // (N, 1, t, P + t)
+            var responseHidden = Hidden(tensor(responseIds, device: Device).view(n, t), tensor(responsePositions, device: Device).view(n, t), responseMask, cache);
+            cache.Advance(t);
+            states = cat([states, responseHidden.reshape(n * t, -1)], 0);                                     // (N rows + N rows·t, H)
+        }
+        var at = new List<long>();
+        for (var j = 0; j < n; j++)
+        {
+            at.Add(j);
+            for (var k = 1; k < rows[j].Response.Length; k++) at.Add(n + (long)j * t + k - 1);
+        }
+        return Logits(states.index_select(0, tensor(at.ToArray(), device: Device))).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Number of parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.NumberOfElements);
 }

@@ -26,3 +26,49 @@ public sealed class ForwardAtTests
         }
     }
 }
+
+[TestClass]
+public sealed class ForwardSharedTests
+{
+    [TestMethod]
+    public void SharedPromptLogitsAndGradientsEqualThoseOfEachFullSequence()
+    {
+        // Three prompts of different lengths; five responses of different lengths, two groups of two and one of one,
+        // listed out of group order (a mini-batch may cut a group).
+        var rng = new Random(11);
+        int[] Tokens(int n) => Enumerable.Range(0, n).Select(_ => rng.Next(1, 256)).ToArray();
+        int[][] prompts = [Tokens(9), Tokens(4), Tokens(13)];
+        (int Prompt, int[] Response)[] rows = [(0, Tokens(5)), (2, Tokens(1)), (0, Tokens(7)), (1, Tokens(3)), (2, Tokens(6))];
+
+        var (sharedLogits, sharedGrads) = Run(model => model.ForwardShared(prompts, rows));
+        var (fullLogits, fullGrads) = Run(model =>
+        {
+            // The reference: every row's whole sequence, right-padded, logits at the positions that predict its response.
+            var length = rows.Max(r => prompts[r.Prompt].Length + r.Response.Length);
+            var ids = new long[rows.Length * length];
+            var at = new List<long>();
+            for (var b = 0; b < rows.Length; b++)
+            {
+                var sequence = prompts[rows[b].Prompt].Concat(rows[b].Response).ToArray();
+                for (var t = 0; t < sequence.Length; t++) ids[b * length + t] = sequence[t];
+                for (var t = 0; t < rows[b].Response.Length; t++) at.Add(b * length + prompts[rows[b].Prompt].Length - 1 + t);
+            }
+            return model.ForwardAt(tensor(ids).view(rows.Length, length), tensor(at.ToArray()));
+        });
+        Assert.AreEqual(rows.Sum(r => r.Response.Length), sharedLogits.shape[0]);
+        Assert.IsTrue(sharedLogits.allclose(fullLogits, rtol: 1e-4, atol: 1e-5), $"max logit difference {(sharedLogits - fullLogits).abs().max().item<float>()}");
+        foreach (var (name, grad) in fullGrads)
+            Assert.IsTrue(sharedGrads[name].allclose(grad, rtol: 1e-3, atol: 1e-6), $"{name}: max gradient difference {(sharedGrads[name] - grad).abs().max().item<float>()}");
+    }
+
+    /// <summary>Logits of a forward and the gradients of a loss that weighs every logit differently, on a fresh copy of one model.</summary>
+    private static (Tensor Logits, Dictionary<string, Tensor> Grads) Run(Func<CausalLM, Tensor> forward)
+    {
+        var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 3);
+        model.train();
+        var logits = forward(model);
+        var weights = arange(logits.NumberOfElements, dtype: ScalarType.Float32).view(logits.shape).sin();
+        (nn.functional.log_softmax(logits, -1) * weights).sum().backward();
+        return (logits.detach(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone()));
+    }
+}
