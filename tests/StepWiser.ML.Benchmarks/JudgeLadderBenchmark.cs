@@ -61,6 +61,7 @@ internal static class JudgeLadderBenchmark
                 Console.WriteLine(F($"judge base: {(config is null ? "the policy +" : $"a {judgeModel} model ({model.ParameterCount:N0} parameters) from scratch,")} {baseUpdates} supervised updates at lr {baseLearningRate}: T = 1 accuracy {100 * check.Accuracy:F1} % on 200 held-out problems ({(clock.Elapsed - start).TotalMinutes:F1} min)"));
             }
             Func<JudgeInput, string>? solveFirst = null;
+            (Func<JudgeInput, string> Analysis, JudgeTemplate Template)? blind = null;
             foreach (var seed in seeds)
             {
                 var o = WithSeed(recipe, seed);
@@ -127,6 +128,9 @@ internal static class JudgeLadderBenchmark
                 if (Want("gen-absq-solve-first") || Want("disc-absq-solve-first")) solveFirst ??= SolveFirst(judgeBase, data);
                 Row("gen-absq-solve-first", () => Gen(Pretrained("pre-solve-first", solveFirst!, SolveFirstTemplate), absQ, solveFirst!, o, rl: false, SolveFirstTemplate));
                 Row("disc-absq-solve-first", () => Disc(Pretrained("pre-solve-first", solveFirst!, SolveFirstTemplate), absQ, o, SolveFirstTemplate));
+                if (Want("gen-absq-blind") || Want("disc-absq-blind")) blind ??= Blind(judgeBase, data);
+                Row("gen-absq-blind", () => Gen(Pretrained("pre-blind", blind!.Value.Analysis, blind!.Value.Template), absQ, blind!.Value.Analysis, o, rl: false, blind!.Value.Template));
+                Row("disc-absq-blind", () => Disc(Pretrained("pre-blind", blind!.Value.Analysis, blind!.Value.Template), absQ, o, blind!.Value.Template));
                 Row("gen-relratio-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeRatio], o.StepSelection), compare, o, rl: false), LabelScheme.RelativeRatio);
                 Row("gen-releff-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeEffective], o.StepSelection), compare, o, rl: false), LabelScheme.RelativeEffective);
             }
@@ -189,6 +193,44 @@ internal static class JudgeLadderBenchmark
         }).ToArray();
         Console.WriteLine(F($"solve-first analyses by the judge base: {all.Count} steps, {100.0 * analyses.Count(a => a.EndsWith("Same.", StringComparison.Ordinal)) / all.Count:F1} % Same"));
         return RederivationAnalysis.Lookup(all, analyses);
+    }
+
+    /// <summary>
+    /// The blind judge (two passes): the judge base first writes its own next chunk from exactly the text a policy
+    /// solves from, without seeing the step (greedy, every step of the unlabelled, training, held-out and benchmark
+    /// solutions, computed once); the judge's prompt is that text, then its own chunk ("Mine: …") and the step ("Step:
+    /// …") on adjacent lines; its analysis compares the two (SOLVE_FIRST_CHECK=words: word by word) and concludes
+    /// Same/Different (string equality of two texts the judge sees: no gold, no label).
+    /// </summary>
+    private static (Func<JudgeInput, string> Analysis, JudgeTemplate Template) Blind(string judgeBase, LadderData data)
+    {
+        using var model = HuggingFaceCheckpoint.Load(judgeBase);
+        var generator = new LocalTextGenerator(model, BuiltInTokenizer.Create());
+        var inputs = data.AllInputs
+            .Concat(data.HeldOut.Values.SelectMany(v => v).SelectMany(e => JudgeExample.FromSolution(e.Prompt, e.Completions, e.Labels).Select(x => x.Input)))
+            .Concat(data.Benchmark.SelectMany(r => r.Steps.Select((c, k) => new JudgeInput(r.Problem, r.Steps.Take(k).ToArray(), c))))
+            .DistinctBy(i => i.Problem + "\u0002" + string.Join("\u0001", i.History) + "\u0002" + i.Chunk).ToArray();
+        var sampling = SamplingOptions.Greedy(64) with { Stop = [StepWiser.ML.Chunking.ChunkParser.CloseTag] };
+        var results = generator.GenerateAsync(inputs.Select(i => GenerationRequest.FromText(RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History), sampling)).ToArray()).GetAwaiter().GetResult();
+        var own = inputs.Select((input, i) =>
+        {
+            var text = results[i].Samples[0].Text.Trim();
+            if (text.StartsWith(StepWiser.ML.Chunking.ChunkParser.OpenTag, StringComparison.Ordinal)) text = text[StepWiser.ML.Chunking.ChunkParser.OpenTag.Length..];
+            return JudgeTemplate.OneLine(text.Replace(StepWiser.ML.Chunking.ChunkParser.CloseTag, "").Trim());
+        }).ToArray();
+        var ownOf = RederivationAnalysis.Lookup(inputs, own);
+        var mode = Environment.GetEnvironmentVariable("SOLVE_FIRST_CHECK");
+        var analyses = inputs.Select((input, i) =>
+        {
+            var step = JudgeTemplate.OneLine(input.Chunk);
+            var same = own[i].TrimEnd('.') == step.TrimEnd('.');
+            var check = mode == "words" ? "Check: " + WordCheck(own[i], input.Chunk) + ". " : "";
+            return check + (same ? "Same." : "Different.");
+        }).ToArray();
+        Console.WriteLine(F($"blind analyses by the judge base: {inputs.Length} steps, {100.0 * analyses.Count(a => a.EndsWith("Same.", StringComparison.Ordinal)) / inputs.Length:F1} % Same"));
+        var template = new JudgeTemplate("blind", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History)
+            + "Mine: " + ownOf(input) + "\nStep: " + JudgeTemplate.OneLine(input.Chunk) + "\n");
+        return (RederivationAnalysis.Lookup(inputs, analyses), template);
     }
 
     /// <summary>Word-by-word comparison of two texts: "Add=Add 95=95 01!06 …" (words are runs of letters and digits; a missing word is "?").</summary>
