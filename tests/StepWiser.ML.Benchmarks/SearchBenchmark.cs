@@ -39,8 +39,8 @@ internal static class SearchBenchmark
                 .Select((r, i) => ArithmeticChainWorld.IsCorrect(problems[i], r.Solution) ? 1.0 : 0.0).ToArray());
         var aloneAll = seeds.SelectMany(s => alone[s]).ToArray();
         Console.WriteLine(F($"policy alone (chunk by chunk): {100 * aloneAll.Average():F1} % (per seed {string.Join(" / ", seeds.Select(s => (100 * alone[s].Average()).ToString("F1", CultureInfo.InvariantCulture)))}) [{clock.Elapsed:mm\\:ss}]"));
-        Console.WriteLine("\n| judge | kept after 5 rejections | accuracy | paired difference ± s.e. | accepted / rejected tokens a problem | judge accepts distinct right chunks | judge accepts distinct wrong chunks | in contested states: accepts right / wrong (states) |\n|---|---|---|---|---|---|---|---|");
-        Console.WriteLine(F($"| policy alone | — | {100 * aloneAll.Average():F1} % | — | — | — | — | — |"));
+        Console.WriteLine("\n| judge | kept after 5 rejections | accuracy | paired difference ± s.e. | accepted / rejected tokens a problem | judge accepts distinct right chunks | judge accepts distinct wrong chunks | in contested states: accepts right / wrong (states) | judge calls a problem |\n|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine(F($"| policy alone | — | {100 * aloneAll.Average():F1} % | — | — | — | — | — | 0 |"));
         foreach (var name in names)
         {
             var dir = Path.Combine(from, name);
@@ -59,7 +59,7 @@ internal static class SearchBenchmark
                     var counting = new GoldCounting(judge, byText);
                     var correct = new List<double>();
                     var diffs = new List<double>();
-                    var (accepted, rejected) = (0.0, 0.0);
+                    var (accepted, rejected, calls) = (0.0, 0.0, 0.0);
                     foreach (var seed in seeds)
                     {
                         var results = new ChunkResetSearch(policy, counting, Opt(seed, after)).SearchAsync(pairs).GetAwaiter().GetResult();
@@ -70,6 +70,7 @@ internal static class SearchBenchmark
                             diffs.Add(ok - alone[seed][i]);
                             accepted += results[i].AcceptedTokens;
                             rejected += results[i].RejectedTokens;
+                            calls += results[i].JudgeCalls;
                         }
                     }
                     var n = diffs.Count;
@@ -78,7 +79,7 @@ internal static class SearchBenchmark
                     var perProblem = Enumerable.Range(0, problemCount).Select(i => Enumerable.Range(0, seeds.Count).Average(k => diffs[k * problemCount + i])).ToArray();
                     var mean = perProblem.Average();
                     var se = Math.Sqrt(perProblem.Sum(d => (d - mean) * (d - mean)) / (problemCount - 1) / problemCount);
-                    Console.WriteLine(F($"| {label} | {after} | {100 * correct.Average():F1} % | {100 * mean:+0.0;-0.0} ± {100 * se:F1} | {accepted / n:F0} / {rejected / n:F0} | {100 * counting.AcceptRight:F1} % of {counting.Right} | {100 * counting.AcceptWrong:F1} % of {counting.Wrong} | {100 * contested.AcceptRight:F1} % / {100 * contested.AcceptWrong:F1} % ({contested.States}) |"));
+                    Console.WriteLine(F($"| {label} | {after} | {100 * correct.Average():F1} % | {100 * mean:+0.0;-0.0} ± {100 * se:F1} | {accepted / n:F0} / {rejected / n:F0} | {100 * counting.AcceptRight:F1} % of {counting.Right} | {100 * counting.AcceptWrong:F1} % of {counting.Wrong} | {100 * contested.AcceptRight:F1} % / {100 * contested.AcceptWrong:F1} % ({contested.States}) | {calls / n:F1} |"));
                 }
             }
         }
