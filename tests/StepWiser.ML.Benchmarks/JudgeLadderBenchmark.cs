@@ -131,6 +131,7 @@ internal static class JudgeLadderBenchmark
                 if (Want("gen-absq-blind") || Want("disc-absq-blind")) blind ??= Blind(judgeBase, data);
                 Row("gen-absq-blind", () => Gen(Pretrained("pre-blind", blind!.Value.Analysis, blind!.Value.Template), absQ, blind!.Value.Analysis, o, rl: false, blind!.Value.Template));
                 Row("disc-absq-blind", () => Disc(Pretrained("pre-blind", blind!.Value.Analysis, blind!.Value.Template), absQ, o, blind!.Value.Template));
+                if (Want("compare-capacity") && seed == seeds[0]) CompareCapacity(judgeBase, data);
                 Row("gen-relratio-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeRatio], o.StepSelection), compare, o, rl: false), LabelScheme.RelativeRatio);
                 Row("gen-releff-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeEffective], o.StepSelection), compare, o, rl: false), LabelScheme.RelativeEffective);
             }
@@ -204,6 +205,109 @@ internal static class JudgeLadderBenchmark
     /// </summary>
     private static (Func<JudgeInput, string> Analysis, JudgeTemplate Template) Blind(string judgeBase, LadderData data)
     {
+        var (inputs, own) = OwnChunks(judgeBase, data);
+        var ownOf = RederivationAnalysis.Lookup(inputs, own);
+        var mode = Environment.GetEnvironmentVariable("SOLVE_FIRST_CHECK");
+        var analyses = inputs.Select((input, i) =>
+        {
+            var step = JudgeTemplate.OneLine(input.Chunk);
+            var same = own[i].TrimEnd('.') == step.TrimEnd('.');
+            var check = mode == "words" ? "Check: " + WordCheck(own[i], input.Chunk) + ". " : "";
+            return check + (same ? "Same." : "Different.");
+        }).ToArray();
+        Console.WriteLine(F($"blind analyses by the judge base: {inputs.Length} steps, {100.0 * analyses.Count(a => a.EndsWith("Same.", StringComparison.Ordinal)) / inputs.Length:F1} % Same"));
+        // BLIND_VIEW=zip: instead of two lines, one line of character pairs (own, step) aligned by position, "_" past
+        // the shorter one's end ("SS uu … 22 60" for 26 against 20): a diff view, so every comparison is between
+        // neighbouring tokens. A generic text operation (no world rule, no label), but a tool's view, not the judge's.
+        var template = Environment.GetEnvironmentVariable("BLIND_VIEW") == "zip"
+            ? new JudgeTemplate("blind-zip", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History)
+                + "Pairs: " + Zip(ownOf(input), JudgeTemplate.OneLine(input.Chunk)) + "\n")
+            : new JudgeTemplate("blind", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History)
+                + "Mine: " + ownOf(input) + "\nStep: " + JudgeTemplate.OneLine(input.Chunk) + "\n");
+        return (RederivationAnalysis.Lookup(inputs, analyses), template);
+    }
+
+    /// <summary>
+    /// How well models of three shapes, trained from scratch on this comparison alone, tell the judge base's blind chunk
+    /// from the step when the two sit on adjacent lines ("Mine: …\nStep: …\n" → "Same."/"Different.", string
+    /// equality of the two lines as the target: no gold, no label), balanced, on the unlabelled and training steps;
+    /// scored on the benchmark's gold steps (right steps should get "Same", first errors "Different"). Isolates the
+    /// comparison from everything else a judge does. COMPARE_STEPS (default 1500) updates of 32.
+    /// </summary>
+    private static void CompareCapacity(string judgeBase, LadderData data)
+    {
+        var (inputs, own) = OwnChunks(judgeBase, data);
+        var ownOf = RederivationAnalysis.Lookup(inputs, own);
+        string Prompt(JudgeInput i) => "Mine: " + ownOf(i) + "\nStep: " + JudgeTemplate.OneLine(i.Chunk) + "\n";
+        bool Same(JudgeInput i) => ownOf(i).TrimEnd('.') == JudgeTemplate.OneLine(i.Chunk).TrimEnd('.');
+        var train = data.AllInputs.Select(i => new SftExample(Prompt(i), Same(i) ? "Same." : "Different.")).ToArray();
+        var same = train.Where(e => e.Response == "Same.").ToArray();
+        var different = train.Where(e => e.Response != "Same.").ToArray();
+        var random = new Random(1);
+        var steps = int.Parse(Environment.GetEnvironmentVariable("COMPARE_STEPS") ?? "1500", Inv);
+        var balanced = Environment.GetEnvironmentVariable("COMPARE_SYNTHETIC") == "1"
+            // Synthetic pairs, as many as the updates use: one of the base's own chunks on both lines, or on the second
+            // line with one to three characters changed (a digit to another digit, a letter to another letter) — string
+            // comparison as a skill of its own, from text without any label.
+            ? Enumerable.Range(0, steps * 32).Select(k =>
+            {
+                var mine = ownOf(data.AllInputs[random.Next(data.AllInputs.Count)]);
+                if (k % 2 == 0) return new SftExample("Mine: " + mine + "\nStep: " + mine + "\n", "Same.");
+                var edited = Edit(mine, random);
+                return new SftExample("Mine: " + mine + "\nStep: " + edited + "\n", edited == mine ? "Same." : "Different.");
+            }).ToArray()
+            : Enumerable.Range(0, Math.Max(same.Length, different.Length) * 2).Select(k => k % 2 == 0 ? same[random.Next(same.Length)] : different[random.Next(different.Length)]).ToArray();
+        var gold = new List<(JudgeInput Input, bool Right)>();
+        foreach (var rec in data.Benchmark)
+            for (var k = 0; k <= (rec.Label < 0 ? rec.Steps.Length - 1 : rec.Label); k++)
+                gold.Add((new JudgeInput(rec.Problem, rec.Steps.Take(k).ToArray(), rec.Steps[k]), k != rec.Label));
+        Console.WriteLine(F($"comparison alone: {balanced.Length} balanced training pairs ({same.Length} Same, {different.Length} Different), {gold.Count} benchmark gold steps ({gold.Count(g => !g.Right)} first errors; the blind chunk differs from {gold.Count(g => !g.Right && !Same(g.Input))} of them and equals {gold.Count(g => g.Right && Same(g.Input))} of the {gold.Count(g => g.Right)} right steps), {steps} updates of 32"));
+        Console.WriteLine("| comparer (from scratch) | parameters | string truth: Same / Different right, % | gold: right steps \"Same\" / first errors \"Different\", % | balanced gold, % | minutes |\n|---|---|---|---|---|---|");
+        var shapes = new[] { ("tiny", "tiny (2 layers, 64 wide)", BuiltInModels.Tiny), ("tiny4", "tiny, 4 layers", BuiltInModels.Make(hidden: 64, layers: 4, heads: 4, kvHeads: 2, intermediate: 176)), ("small", "small (4 layers, 128 wide)", BuiltInModels.Small) };
+        var wanted = (Environment.GetEnvironmentVariable("COMPARE_MODELS") ?? "tiny,tiny4,small").Split(',');
+        foreach (var (_, name, config) in shapes.Where(x => wanted.Contains(x.Item1)))
+        {
+            var clock = Stopwatch.StartNew();
+            using var model = CausalLM.CreateRandom(config, seed: 7);
+            var tokenizer = BuiltInTokenizer.Create();
+            new SftTrainer(model, tokenizer, new SftOptions { Steps = steps, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 100, MaxSequenceLength = 160, Seed = 7 }).Train(balanced);
+            var generator = new LocalTextGenerator(model, tokenizer);
+            var said = generator.GenerateAsync(gold.Select(g => GenerationRequest.FromText(Prompt(g.Input), SamplingOptions.Greedy(3))).ToArray()).GetAwaiter().GetResult()
+                .Select(r => r.Samples[0].Text.TrimStart().StartsWith('S')).ToArray();
+            double Rate(Func<int, bool> where, Func<int, bool> ok) { var idx = Enumerable.Range(0, gold.Count).Where(where).ToArray(); return idx.Length == 0 ? double.NaN : 100.0 * idx.Count(ok) / idx.Length; }
+            var truthSame = Rate(i => Same(gold[i].Input), i => said[i]);
+            var truthDifferent = Rate(i => !Same(gold[i].Input), i => !said[i]);
+            var right = Rate(i => gold[i].Right, i => said[i]);
+            var errors = Rate(i => !gold[i].Right, i => !said[i]);
+            Console.WriteLine(F($"| {name} | {model.ParameterCount:N0} | {truthSame:F1} / {truthDifferent:F1} | {right:F1} / {errors:F1} | {(right + errors) / 2:F1} | {clock.Elapsed.TotalMinutes:F1} |"));
+        }
+    }
+
+    /// <summary>Two texts as character pairs aligned by position, separated by spaces; "_" stands past the end of the shorter one.</summary>
+    private static string Zip(string a, string b) =>
+        string.Join(' ', Enumerable.Range(0, Math.Max(a.Length, b.Length)).Select(i => $"{(i < a.Length ? a[i] : '_')}{(i < b.Length ? b[i] : '_')}"));
+
+    /// <summary>One to three characters of <paramref name="text"/> changed: a digit to another digit, a letter to another letter.</summary>
+    private static string Edit(string text, Random random)
+    {
+        var chars = text.ToCharArray();
+        var editable = Enumerable.Range(0, chars.Length).Where(i => char.IsLetterOrDigit(chars[i])).ToArray();
+        if (editable.Length == 0) return text;
+        for (var e = 1 + random.Next(3); e > 0; e--)
+        {
+            var i = editable[random.Next(editable.Length)];
+            var c = chars[i];
+            char other;
+            do other = char.IsDigit(c) ? (char)('0' + random.Next(10)) : char.IsUpper(c) ? (char)('A' + random.Next(26)) : (char)('a' + random.Next(26));
+            while (other == c);
+            chars[i] = other;
+        }
+        return new string(chars);
+    }
+
+    /// <summary>The judge base's own next chunk (greedy, without seeing the step) for every step of the unlabelled, training, held-out and benchmark solutions.</summary>
+    private static (JudgeInput[] Inputs, string[] Own) OwnChunks(string judgeBase, LadderData data)
+    {
         using var model = HuggingFaceCheckpoint.Load(judgeBase);
         var generator = new LocalTextGenerator(model, BuiltInTokenizer.Create());
         var inputs = data.AllInputs
@@ -218,19 +322,7 @@ internal static class JudgeLadderBenchmark
             if (text.StartsWith(StepWiser.ML.Chunking.ChunkParser.OpenTag, StringComparison.Ordinal)) text = text[StepWiser.ML.Chunking.ChunkParser.OpenTag.Length..];
             return JudgeTemplate.OneLine(text.Replace(StepWiser.ML.Chunking.ChunkParser.CloseTag, "").Trim());
         }).ToArray();
-        var ownOf = RederivationAnalysis.Lookup(inputs, own);
-        var mode = Environment.GetEnvironmentVariable("SOLVE_FIRST_CHECK");
-        var analyses = inputs.Select((input, i) =>
-        {
-            var step = JudgeTemplate.OneLine(input.Chunk);
-            var same = own[i].TrimEnd('.') == step.TrimEnd('.');
-            var check = mode == "words" ? "Check: " + WordCheck(own[i], input.Chunk) + ". " : "";
-            return check + (same ? "Same." : "Different.");
-        }).ToArray();
-        Console.WriteLine(F($"blind analyses by the judge base: {inputs.Length} steps, {100.0 * analyses.Count(a => a.EndsWith("Same.", StringComparison.Ordinal)) / inputs.Length:F1} % Same"));
-        var template = new JudgeTemplate("blind", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History)
-            + "Mine: " + ownOf(input) + "\nStep: " + JudgeTemplate.OneLine(input.Chunk) + "\n");
-        return (RederivationAnalysis.Lookup(inputs, analyses), template);
+        return (inputs, own);
     }
 
     /// <summary>Word-by-word comparison of two texts: "Add=Add 95=95 01!06 …" (words are runs of letters and digits; a missing word is "?").</summary>
