@@ -238,7 +238,10 @@ internal static class JudgeLadderBenchmark
     {
         var (inputs, own) = OwnChunks(judgeBase, data);
         var ownOf = RederivationAnalysis.Lookup(inputs, own);
-        string Prompt(JudgeInput i) => "Mine: " + ownOf(i) + "\nStep: " + JudgeTemplate.OneLine(i.Chunk) + "\n";
+        // COMPARE_VIEW=zip: the two texts as one line of aligned character pairs (the blind judge's diff view).
+        var zip = Environment.GetEnvironmentVariable("COMPARE_VIEW") == "zip";
+        string View(string mine, string step) => zip ? "Pairs: " + Zip(mine, step) + "\n" : "Mine: " + mine + "\nStep: " + step + "\n";
+        string Prompt(JudgeInput i) => View(ownOf(i), JudgeTemplate.OneLine(i.Chunk));
         bool Same(JudgeInput i) => ownOf(i).TrimEnd('.') == JudgeTemplate.OneLine(i.Chunk).TrimEnd('.');
         var train = data.AllInputs.Select(i => new SftExample(Prompt(i), Same(i) ? "Same." : "Different.")).ToArray();
         var same = train.Where(e => e.Response == "Same.").ToArray();
@@ -252,9 +255,9 @@ internal static class JudgeLadderBenchmark
             ? Enumerable.Range(0, steps * 32).Select(k =>
             {
                 var mine = ownOf(data.AllInputs[random.Next(data.AllInputs.Count)]);
-                if (k % 2 == 0) return new SftExample("Mine: " + mine + "\nStep: " + mine + "\n", "Same.");
+                if (k % 2 == 0) return new SftExample(View(mine, mine), "Same.");
                 var edited = Edit(mine, random);
-                return new SftExample("Mine: " + mine + "\nStep: " + edited + "\n", edited == mine ? "Same." : "Different.");
+                return new SftExample(View(mine, edited), edited == mine ? "Same." : "Different.");
             }).ToArray()
             : Enumerable.Range(0, Math.Max(same.Length, different.Length) * 2).Select(k => k % 2 == 0 ? same[random.Next(same.Length)] : different[random.Next(different.Length)]).ToArray();
         var gold = new List<(JudgeInput Input, bool Right)>();
@@ -270,7 +273,8 @@ internal static class JudgeLadderBenchmark
             var clock = Stopwatch.StartNew();
             using var model = CausalLM.CreateRandom(config, seed: 7);
             var tokenizer = BuiltInTokenizer.Create();
-            new SftTrainer(model, tokenizer, new SftOptions { Steps = steps, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 100, MaxSequenceLength = 160, Seed = 7 }).Train(balanced);
+            var trained = new SftTrainer(model, tokenizer, new SftOptions { Steps = steps, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 100, MaxSequenceLength = 160, Seed = 7 }).Train(balanced);
+            Console.WriteLine(F($"  {name}: loss per response token {trained.Losses.Take(100).Average():F3} (first 100 updates) -> {trained.Losses.TakeLast(100).Average():F3} (last 100)"));
             var generator = new LocalTextGenerator(model, tokenizer);
             var said = generator.GenerateAsync(gold.Select(g => GenerationRequest.FromText(Prompt(g.Input), SamplingOptions.Greedy(3))).ToArray()).GetAwaiter().GetResult()
                 .Select(r => r.Samples[0].Text.TrimStart().StartsWith('S')).ToArray();
