@@ -248,17 +248,21 @@ internal static class JudgeLadderBenchmark
         var different = train.Where(e => e.Response != "Same.").ToArray();
         var random = new Random(1);
         var steps = int.Parse(Environment.GetEnvironmentVariable("COMPARE_STEPS") ?? "1500", Inv);
-        var balanced = Environment.GetEnvironmentVariable("COMPARE_SYNTHETIC") == "1"
-            // Synthetic pairs, as many as the updates use: one of the base's own chunks on both lines, or on the second
-            // line with one to three characters changed (a digit to another digit, a letter to another letter) — string
-            // comparison as a skill of its own, from text without any label.
-            ? Enumerable.Range(0, steps * 32).Select(k =>
-            {
-                var mine = ownOf(data.AllInputs[random.Next(data.AllInputs.Count)]);
-                if (k % 2 == 0) return new SftExample(View(mine, mine), "Same.");
-                var edited = Edit(mine, random);
-                return new SftExample(View(mine, edited), edited == mine ? "Same." : "Different.");
-            }).ToArray()
+        // Synthetic pairs: one of the base's own chunks on both lines, or on the second line with one to three
+        // characters changed (a digit to another digit, a letter to another letter; COMPARE_EDITS=gross: another chunk
+        // altogether) — string comparison as a skill of its own, from text without any label.
+        var gross = Environment.GetEnvironmentVariable("COMPARE_EDITS") == "gross";
+        SftExample[] Synthetic(int count, Random r) => Enumerable.Range(0, count).Select(k =>
+        {
+            var mine = ownOf(data.AllInputs[r.Next(data.AllInputs.Count)]);
+            if (k % 2 == 0) return new SftExample(View(mine, mine), "Same.");
+            var edited = gross ? ownOf(data.AllInputs[r.Next(data.AllInputs.Count)]) : Edit(mine, r);
+            return new SftExample(View(mine, edited), edited == mine ? "Same." : "Different.");
+        }).ToArray();
+        var synthetic = Environment.GetEnvironmentVariable("COMPARE_SYNTHETIC") == "1";
+        var heldOutPairs = Synthetic(400, new Random(2));   // the same kind of pairs, never trained on (scored only with COMPARE_SYNTHETIC)
+        var balanced = synthetic
+            ? Synthetic(steps * 32, random)
             : Enumerable.Range(0, Math.Max(same.Length, different.Length) * 2).Select(k => k % 2 == 0 ? same[random.Next(same.Length)] : different[random.Next(different.Length)]).ToArray();
         var gold = new List<(JudgeInput Input, bool Right)>();
         foreach (var rec in data.Benchmark)
@@ -284,12 +288,31 @@ internal static class JudgeLadderBenchmark
             var right = Rate(i => gold[i].Right, i => said[i]);
             var errors = Rate(i => !gold[i].Right, i => !said[i]);
             Console.WriteLine(F($"| {name} | {model.ParameterCount:N0} | {truthSame:F1} / {truthDifferent:F1} | {right:F1} / {errors:F1} | {(right + errors) / 2:F1} | {clock.Elapsed.TotalMinutes:F1} |"));
+            if (synthetic)
+            {
+                var saidHeldOut = generator.GenerateAsync(heldOutPairs.Select(e => GenerationRequest.FromText(e.Prompt, SamplingOptions.Greedy(3))).ToArray()).GetAwaiter().GetResult()
+                    .Select(r => r.Samples[0].Text.TrimStart().StartsWith('S')).ToArray();
+                double HeldOut(bool sameLabel) { var idx = Enumerable.Range(0, heldOutPairs.Length).Where(i => (heldOutPairs[i].Response == "Same.") == sameLabel).ToArray(); return 100.0 * idx.Count(i => saidHeldOut[i] == sameLabel) / idx.Length; }
+                // Of the changed pairs: those whose changes are all digits (as in a slipped result) and the others.
+                var digitOnly = heldOutPairs.Select(e => e.Response != "Same." && DigitsOnlyChanged(e.Prompt)).ToArray();
+                double Caught(bool digits) { var idx = Enumerable.Range(0, heldOutPairs.Length).Where(i => heldOutPairs[i].Response != "Same." && digitOnly[i] == digits).ToArray(); return idx.Length == 0 ? double.NaN : 100.0 * idx.Count(i => !saidHeldOut[i]) / idx.Length; }
+                Console.WriteLine(F($"  {name}: on 400 held-out synthetic pairs of the training kind, Same right {HeldOut(true):F1} %, Different right {HeldOut(false):F1} % (digits-only changes {Caught(true):F1} % of {digitOnly.Count(d => d)}, others {Caught(false):F1} %)"));
+            }
         }
     }
 
     /// <summary>Two texts as character pairs aligned by position, separated by spaces; "_" stands past the end of the shorter one.</summary>
     private static string Zip(string a, string b) =>
         string.Join(' ', Enumerable.Range(0, Math.Max(a.Length, b.Length)).Select(i => $"{(i < a.Length ? a[i] : '_')}{(i < b.Length ? b[i] : '_')}"));
+
+    /// <summary>Whether the two texts of a Mine/Step prompt differ only in digits (at the same length).</summary>
+    private static bool DigitsOnlyChanged(string prompt)
+    {
+        var lines = prompt.Split('\n');
+        if (lines.Length < 2 || !lines[0].StartsWith("Mine: ", StringComparison.Ordinal)) return false;
+        var (a, b) = (lines[0]["Mine: ".Length..], lines[1]["Step: ".Length..]);
+        return a.Length == b.Length && Enumerable.Range(0, a.Length).All(i => a[i] == b[i] || (char.IsDigit(a[i]) && char.IsDigit(b[i])));
+    }
 
     /// <summary>One to three characters of <paramref name="text"/> changed: a digit to another digit, a letter to another letter.</summary>
     private static string Edit(string text, Random random)
