@@ -252,11 +252,12 @@ internal static class JudgeLadderBenchmark
         // characters changed (a digit to another digit, a letter to another letter; COMPARE_EDITS=gross: another chunk
         // altogether) — string comparison as a skill of its own, from text without any label.
         var gross = Environment.GetEnvironmentVariable("COMPARE_EDITS") == "gross";
+        var digitsOnly = Environment.GetEnvironmentVariable("COMPARE_EDITS") == "digits";   // only digits changed: well-formed lines, no shortcut
         SftExample[] Synthetic(int count, Random r) => Enumerable.Range(0, count).Select(k =>
         {
             var mine = ownOf(data.AllInputs[r.Next(data.AllInputs.Count)]);
             if (k % 2 == 0) return new SftExample(View(mine, mine), "Same.");
-            var edited = gross ? ownOf(data.AllInputs[r.Next(data.AllInputs.Count)]) : Edit(mine, r);
+            var edited = gross ? ownOf(data.AllInputs[r.Next(data.AllInputs.Count)]) : Edit(mine, r, digitsOnly);
             return new SftExample(View(mine, edited), edited == mine ? "Same." : "Different.");
         }).ToArray();
         var synthetic = Environment.GetEnvironmentVariable("COMPARE_SYNTHETIC") == "1";
@@ -314,11 +315,11 @@ internal static class JudgeLadderBenchmark
         return a.Length == b.Length && Enumerable.Range(0, a.Length).All(i => a[i] == b[i] || (char.IsDigit(a[i]) && char.IsDigit(b[i])));
     }
 
-    /// <summary>One to three characters of <paramref name="text"/> changed: a digit to another digit, a letter to another letter.</summary>
-    private static string Edit(string text, Random random)
+    /// <summary>One to three characters of <paramref name="text"/> changed: a digit to another digit, a letter to another letter (with <paramref name="digitsOnly"/>, digits only).</summary>
+    private static string Edit(string text, Random random, bool digitsOnly = false)
     {
         var chars = text.ToCharArray();
-        var editable = Enumerable.Range(0, chars.Length).Where(i => char.IsLetterOrDigit(chars[i])).ToArray();
+        var editable = Enumerable.Range(0, chars.Length).Where(i => digitsOnly ? char.IsDigit(chars[i]) : char.IsLetterOrDigit(chars[i])).ToArray();
         if (editable.Length == 0) return text;
         for (var e = 1 + random.Next(3); e > 0; e--)
         {
