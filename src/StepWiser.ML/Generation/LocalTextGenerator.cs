@@ -130,27 +130,7 @@ public sealed class LocalTextGenerator : ITextGenerator
         Tensor logits;
         using (var scope = NewDisposeScope())
         {
-            var ids = new long[promptCount * maxLen];
-            var valid = new bool[promptCount * maxLen];
-            for (int p = 0; p < promptCount; p++)
-            {
-                var prompt = groups[p].First().Prompt;
-                int pad = maxLen - prompt.Length;
-                for (int t = 0; t < prompt.Length; t++)
-                {
-                    ids[p * maxLen + pad + t] = prompt[t];
-                    valid[p * maxLen + pad + t] = true;
-                }
-            }
-            var idsT = tensor(ids, device: _model.Device).view(promptCount, maxLen);                 // (P, T), left-padded
-            var validT = tensor(valid, device: _model.Device).view(promptCount, maxLen);             // (P, T)
-            var positions = (validT.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);              // (P, T)
-            cache.MarkValid(validT);
-            var causal = ones(maxLen, maxLen, dtype: ScalarType.Bool, device: _model.Device).tril();
-            var diagonal = eye(maxLen, dtype: ScalarType.Bool, device: _model.Device);            // pad queries see themselves: no empty softmax rows
-            var mask = causal.unsqueeze(0).logical_and(validT.unsqueeze(1)).logical_or(diagonal.unsqueeze(0)).unsqueeze(1); // (P, 1, T, T)
-            var hidden = _model.Hidden(idsT, positions, mask, cache);                               // (P, T, hidden)
-            cache.Advance(maxLen);
+            var hidden = _model.Prefill(groups.Select(g => g.First().Prompt).ToArray(), cache);       // (P, T, hidden), left-padded
             logits = _model.Logits(hidden[.., -1]).MoveToOuterDisposeScope();                     // (P, V)
         }
 

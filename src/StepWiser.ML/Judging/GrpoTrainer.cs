@@ -128,30 +128,13 @@ public sealed class GrpoTrainer
         {
             using var scope = NewDisposeScope();
             optimizer.ZeroGrad();
-            var maxLen = mini.Max(r => r.Prompt.Length + r.Response.Length);
-            var ids = new long[mini.Length * maxLen];
             // Only the N positions that predict a response token carry loss, so the output head, log-softmax, KL and
-            // entropy run on those alone: their flat indices b·T + t, targets, old log-probs and advantages.
-            var at = new List<long>();
-            var targetIds = new List<long>();
-            var oldLogProbs = new List<float>();
-            var advantages = new List<float>();
-            for (var b = 0; b < mini.Length; b++)
-            {
-                var r = mini[b];
-                for (var t = 0; t < r.Prompt.Length; t++) ids[b * maxLen + t] = r.Prompt[t];
-                for (var t = 0; t < r.Response.Length; t++)
-                {
-                    ids[b * maxLen + r.Prompt.Length + t] = r.Response[t];
-                    // Position p predicts token p + 1: response token t is predicted at prompt length − 1 + t.
-                    at.Add(b * maxLen + r.Prompt.Length - 1 + t);
-                    targetIds.Add(r.Response[t]);
-                    oldLogProbs.Add(r.OldLogProbs[t]);
-                    advantages.Add((float)r.Advantage);
-                }
-            }
+            // entropy run on those alone: row after row, each response token's target, old log-prob and advantage.
+            var targetIds = mini.SelectMany(r => r.Response.Select(x => (long)x)).ToArray();
+            var oldLogProbs = mini.SelectMany(r => r.Response.Select((_, t) => r.OldLogProbs[t])).ToArray();
+            var advantages = mini.SelectMany(r => r.Response.Select(_ => (float)r.Advantage)).ToArray();
             var device = _model.Device;
-            var targets = tensor(targetIds.ToArray(), device: device);                                 // (N)
+            var targets = tensor(targetIds, device: device);                                 // (N)
             // The group's responses share their prompt: computed once per mini-batch (SharedPromptForward), or each
             // response's full sequence on its own (the reference path; the same logits up to floating-point order).
             Func<CausalLM, Tensor> forward;
@@ -168,6 +151,16 @@ public sealed class GrpoTrainer
             }
             else
             {
+                var maxLen = mini.Max(r => r.Prompt.Length + r.Response.Length);
+                var ids = new long[mini.Length * maxLen];
+                var at = new List<long>();                                                            // flat indices b·T + t
+                for (var b = 0; b < mini.Length; b++)
+                {
+                    var r = mini[b];
+                    r.Prompt.Concat(r.Response).Select(x => (long)x).ToArray().CopyTo(ids, b * maxLen);
+                    // Position p predicts token p + 1: response token t is predicted at prompt length − 1 + t.
+                    for (var t = 0; t < r.Response.Length; t++) at.Add(b * maxLen + r.Prompt.Length - 1 + t);
+                }
                 var input = tensor(ids, device: device).view(mini.Length, maxLen);                    // (B, T), right-padded
                 var index = tensor(at.ToArray(), device: device);
                 forward = m => m.ForwardAt(input, index);
@@ -176,8 +169,8 @@ public sealed class GrpoTrainer
             var logits = forward(_model).to(ScalarType.Float32) / _options.Temperature;                // (N, V)
             var logProbsAll = nn.functional.log_softmax(logits, -1);                                  // (N, V)
             var logProbs = logProbsAll.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                // (N)
-            var old = tensor(oldLogProbs.ToArray(), device: device);
-            var adv = tensor(advantages.ToArray(), device: device);
+            var old = tensor(oldLogProbs, device: device);
+            var adv = tensor(advantages, device: device);
             var ratio = (logProbs - old).exp();
             var unclipped = ratio * adv;
             var clippedObjective = ratio.clamp(1 - _options.ClipLow, 1 + _options.ClipHigh) * adv;
@@ -191,7 +184,7 @@ public sealed class GrpoTrainer
                 var diff = refLogProbs - logProbs;
                 perToken = perToken + _options.KlCoefficient * (diff.exp() - diff - 1);
             }
-            var loss = perToken.sum() / (float)at.Count;                                              // token-level aggregation
+            var loss = perToken.sum() / (float)targetIds.Length;                                             // token-level aggregation
             loss.backward();
             if (_options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(optimizer.Parameters, _options.MaxGradNorm);
             optimizer.Update(lr);
@@ -203,7 +196,7 @@ public sealed class GrpoTrainer
                 entropySum += entropy.sum().item<float>();
                 var wasClipped = (unclipped > clippedObjective).to(ScalarType.Float32);                // the clipped term was the active one
                 clipped += wasClipped.sum().item<float>();
-                tokens += at.Count;
+                tokens += targetIds.Length;
             }
         }
         _model.eval();

@@ -113,23 +113,7 @@ public sealed class CausalLM : nn.Module
         using var scope = NewDisposeScope();
         int g = prompts.Count, n = rows.Count, promptLength = prompts.Max(p => p.Length), t = rows.Max(r => r.Response.Length) - 1;
         using var cache = new KvCache(Config, g, promptLength + t, Device, DType);
-
-        // The prompts, left-padded (a pad query sees only itself, so no softmax row is empty).
-        var ids = new long[g * promptLength];
-        var valid = new bool[g * promptLength];
-        for (var p = 0; p < g; p++)
-            for (int pad = promptLength - prompts[p].Length, k = 0; k < prompts[p].Length; k++)
-            {
-                ids[p * promptLength + pad + k] = prompts[p][k];
-                valid[p * promptLength + pad + k] = true;
-            }
-        var validT = tensor(valid, device: Device).view(g, promptLength);
-        var positions = (validT.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
-        cache.MarkValid(validT);
-        var causal = ones(promptLength, promptLength, dtype: ScalarType.Bool, device: Device).tril();
-        var mask = causal.unsqueeze(0).logical_and(validT.unsqueeze(1)).logical_or(eye(promptLength, dtype: ScalarType.Bool, device: Device).unsqueeze(0)).unsqueeze(1);
-        var promptHidden = Hidden(tensor(ids, device: Device).view(g, promptLength), positions, mask, cache);   // (G, P, H)
-        cache.Advance(promptLength);
+        var promptHidden = Prefill(prompts, cache);                                                           // (G, P, H)
 
         // Each row takes its prompt's keys and values; the prompt's last position predicts the row's first token.
         var rowPrompt = tensor(rows.Select(r => (long)r.Prompt).ToArray(), device: Device);
@@ -160,6 +144,34 @@ public sealed class CausalLM : nn.Module
             for (var k = 1; k < rows[j].Response.Length; k++) at.Add(n + (long)j * t + k - 1);
         }
         return Logits(states.index_select(0, tensor(at.ToArray(), device: Device))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Computes <paramref name="prompts"/> left-padded to the longest into an empty <paramref name="cache"/> (one row
+    /// each; a pad query sees only itself, so no softmax row is empty; positions count real tokens from 0) and returns
+    /// the final hidden states (P, T, hidden); the last column is every prompt's last token. The prefill of the
+    /// generation engine and of <see cref="ForwardShared"/>.
+    /// </summary>
+    internal Tensor Prefill(IReadOnlyList<int[]> prompts, KvCache cache)
+    {
+        int count = prompts.Count, length = prompts.Max(p => p.Length);
+        var ids = new long[count * length];
+        var valid = new bool[count * length];
+        for (var p = 0; p < count; p++)
+            for (int pad = length - prompts[p].Length, k = 0; k < prompts[p].Length; k++)
+            {
+                ids[p * length + pad + k] = prompts[p][k];
+                valid[p * length + pad + k] = true;
+            }
+        var validT = tensor(valid, device: Device).view(count, length);                                       // (P, T)
+        var positions = (validT.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);                          // (P, T)
+        cache.MarkValid(validT);
+        var causal = ones(length, length, dtype: ScalarType.Bool, device: Device).tril();
+        var diagonal = eye(length, dtype: ScalarType.Bool, device: Device);
+        var mask = causal.unsqueeze(0).logical_and(validT.unsqueeze(1)).logical_or(diagonal.unsqueeze(0)).unsqueeze(1);   // (P, 1, T, T)
+        var hidden = Hidden(tensor(ids, device: Device).view(count, length), positions, mask, cache);         // (P, T, hidden)
+        cache.Advance(length);
+        return hidden;
     }
 
     /// <summary>Number of parameters.</summary>
