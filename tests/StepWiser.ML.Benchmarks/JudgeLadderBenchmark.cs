@@ -171,17 +171,12 @@ internal static class JudgeLadderBenchmark
     /// <summary>The solve-first analyses, written by the judge's base model itself (greedy, one chunk): no gold, no label.</summary>
     private static Func<JudgeInput, string> SolveFirst(string judgeBase, LadderData data)
     {
-        using var model = HuggingFaceCheckpoint.Load(judgeBase);
-        var generator = new LocalTextGenerator(model, BuiltInTokenizer.Create());
         var all = data.AllInputs;
-        var sampling = SamplingOptions.Greedy(64) with { Stop = [StepWiser.ML.Chunking.ChunkParser.CloseTag] };
-        var results = generator.GenerateAsync(all.Select(i => GenerationRequest.FromText(RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History), sampling)).ToArray()).GetAwaiter().GetResult();
+        var written = NextChunks(judgeBase, all);
         var analyses = all.Select((input, i) =>
         {
-            var own = results[i].Samples[0].Text.Trim();
-            if (own.StartsWith(StepWiser.ML.Chunking.ChunkParser.OpenTag, StringComparison.Ordinal)) own = own[StepWiser.ML.Chunking.ChunkParser.OpenTag.Length..];
-            own = own.Replace(StepWiser.ML.Chunking.ChunkParser.CloseTag, "").Trim();
-            var same = JudgeTemplate.OneLine(own).TrimEnd('.') == JudgeTemplate.OneLine(input.Chunk).TrimEnd('.');
+            var own = written[i];
+            var same = SameStep(own, input.Chunk);
             var mode = Environment.GetEnvironmentVariable("SOLVE_FIRST_CHECK");
             var check = mode switch
             {
@@ -210,8 +205,7 @@ internal static class JudgeLadderBenchmark
         var mode = Environment.GetEnvironmentVariable("SOLVE_FIRST_CHECK");
         var analyses = inputs.Select((input, i) =>
         {
-            var step = JudgeTemplate.OneLine(input.Chunk);
-            var same = own[i].TrimEnd('.') == step.TrimEnd('.');
+            var same = SameStep(own[i], input.Chunk);
             var check = mode == "words" ? "Check: " + WordCheck(own[i], input.Chunk) + ". " : "";
             return check + (same ? "Same." : "Different.");
         }).ToArray();
@@ -242,7 +236,7 @@ internal static class JudgeLadderBenchmark
         var zip = Environment.GetEnvironmentVariable("COMPARE_VIEW") == "zip";
         string View(string mine, string step) => zip ? "Pairs: " + Zip(mine, step) + "\n" : "Mine: " + mine + "\nStep: " + step + "\n";
         string Prompt(JudgeInput i) => View(ownOf(i), JudgeTemplate.OneLine(i.Chunk));
-        bool Same(JudgeInput i) => ownOf(i).TrimEnd('.') == JudgeTemplate.OneLine(i.Chunk).TrimEnd('.');
+        bool Same(JudgeInput i) => SameStep(ownOf(i), i.Chunk);
         var train = data.AllInputs.Select(i => new SftExample(Prompt(i), Same(i) ? "Same." : "Different.")).ToArray();
         var same = train.Where(e => e.Response == "Same.").ToArray();
         var different = train.Where(e => e.Response != "Same.").ToArray();
@@ -336,22 +330,30 @@ internal static class JudgeLadderBenchmark
     /// <summary>The judge base's own next chunk (greedy, without seeing the step) for every step of the unlabelled, training, held-out and benchmark solutions.</summary>
     private static (JudgeInput[] Inputs, string[] Own) OwnChunks(string judgeBase, LadderData data)
     {
-        using var model = HuggingFaceCheckpoint.Load(judgeBase);
-        var generator = new LocalTextGenerator(model, BuiltInTokenizer.Create());
         var inputs = data.AllInputs
             .Concat(data.HeldOut.Values.SelectMany(v => v).SelectMany(e => JudgeExample.FromSolution(e.Prompt, e.Completions, e.Labels).Select(x => x.Input)))
             .Concat(data.Benchmark.SelectMany(r => r.Steps.Select((c, k) => new JudgeInput(r.Problem, r.Steps.Take(k).ToArray(), c))))
             .DistinctBy(i => i.Problem + "\u0002" + string.Join("\u0001", i.History) + "\u0002" + i.Chunk).ToArray();
+        return (inputs, NextChunks(judgeBase, inputs).Select(JudgeTemplate.OneLine).ToArray());
+    }
+
+    /// <summary>What the model in <paramref name="judgeBase"/> writes as the next chunk of each input (greedy, from the policy's text, without seeing the step), tags removed.</summary>
+    private static string[] NextChunks(string judgeBase, IReadOnlyList<JudgeInput> inputs)
+    {
+        using var model = HuggingFaceCheckpoint.Load(judgeBase);
+        var generator = new LocalTextGenerator(model, BuiltInTokenizer.Create());
         var sampling = SamplingOptions.Greedy(64) with { Stop = [StepWiser.ML.Chunking.ChunkParser.CloseTag] };
         var results = generator.GenerateAsync(inputs.Select(i => GenerationRequest.FromText(RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History), sampling)).ToArray()).GetAwaiter().GetResult();
-        var own = inputs.Select((input, i) =>
+        return results.Select(r =>
         {
-            var text = results[i].Samples[0].Text.Trim();
+            var text = r.Samples[0].Text.Trim();
             if (text.StartsWith(StepWiser.ML.Chunking.ChunkParser.OpenTag, StringComparison.Ordinal)) text = text[StepWiser.ML.Chunking.ChunkParser.OpenTag.Length..];
-            return JudgeTemplate.OneLine(text.Replace(StepWiser.ML.Chunking.ChunkParser.CloseTag, "").Trim());
+            return text.Replace(StepWiser.ML.Chunking.ChunkParser.CloseTag, "").Trim();
         }).ToArray();
-        return (inputs, own);
     }
+
+    /// <summary>Whether a written chunk and the step are the same text (on one line, a final full stop ignored): the blind and solve-first conclusions.</summary>
+    private static bool SameStep(string written, string step) => JudgeTemplate.OneLine(written).TrimEnd('.') == JudgeTemplate.OneLine(step).TrimEnd('.');
 
     /// <summary>Word-by-word comparison of two texts: "Add=Add 95=95 01!06 …" (words are runs of letters and digits; a missing word is "?").</summary>
     private static string WordCheck(string expected, string step)
