@@ -50,6 +50,17 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
         return text.Append("New step ").Append(input.History.Count + 1).Append(": ").Append(OneLine(input.Chunk)).Append("\nAnalysis:").ToString();
     });
 
+    /// <summary>
+    /// The second pass of a <see cref="ReferenceJudge"/>: the judge's own reference (<see cref="JudgeInput.Reference"/>)
+    /// and the new step as aligned character pairs (<see cref="ReferenceComparison.Pairs"/>), then "Analysis:". The
+    /// problem and history are not shown again: the reference was written from them. An input without a reference is an
+    /// error naming the step.
+    /// </summary>
+    public static JudgeTemplate ReferencePairs { get; } = new("reference-pairs", input =>
+        "Compare your step with the new step.\nPairs: " + ReferenceComparison.Pairs(
+            input.Reference ?? throw new ArgumentException($"the step \"{Data.TextPreview.Shorten(input.Chunk)}\" has no reference: the reference-pairs template needs the judge's own step (ReferenceJudge writes it)"),
+            input.Chunk) + "\nAnalysis:");
+
     /// <summary>The sentences of a text: split after ".", "?" or "!" followed by white space, trimmed, empty ones dropped.</summary>
     public static IReadOnlyList<string> Sentences(string text)
     {
@@ -90,6 +101,7 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
     {
         "compact" => Compact,
         "numbered" => Numbered,
+        "reference-pairs" => ReferencePairs,
         "chat-ChatML" => Chat(ChatTemplate.ChatML),
         "chat-Qwen2" => Chat(ChatTemplate.Qwen25),
         "chat-Qwen3" => Chat(ChatTemplate.Qwen3),

@@ -34,12 +34,8 @@ public static class RederivationAnalysis
     public static async Task<IReadOnlyList<string>> ComputeAsync(ITextGenerator policy, IReadOnlyList<JudgeInput> inputs, Func<JudgeInput, string> prefixOf,
         int maxNewTokens = 64, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(policy);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(prefixOf);
-        var sampling = SamplingOptions.Greedy(maxNewTokens) with { Stop = [ChunkParser.CloseTag] };
-        var results = inputs.Count == 0 ? [] : await policy.GenerateAsync(inputs.Select(i => GenerationRequest.FromText(prefixOf(i), sampling)).ToArray(), cancellationToken).ConfigureAwait(false);
-        return inputs.Select((input, i) => Format(StripOpenTag(results[i].Samples[0].Text), input.Chunk)).ToArray();
+        var written = await ReferenceComparison.NextChunksAsync(policy, inputs, prefixOf, maxNewTokens, cancellationToken).ConfigureAwait(false);
+        return inputs.Select((input, i) => Format(written[i], input.Chunk)).ToArray();
     }
 
     /// <summary>The analysis for a re-derived step and the step being judged.</summary>
@@ -73,12 +69,6 @@ public static class RederivationAnalysis
     {
         var flat = JudgeTemplate.OneLine(chunk);
         return flat.Length <= MaxQuoteLength ? flat : flat[..MaxQuoteLength];
-    }
-
-    private static string StripOpenTag(string text)
-    {
-        var t = text.TrimStart();
-        return t.StartsWith(ChunkParser.OpenTag, StringComparison.Ordinal) ? t[ChunkParser.OpenTag.Length..] : t;
     }
 
     private static string Key(JudgeInput input) => input.Problem + "\u0001" + string.Join("\u0002", input.History) + "\u0001" + input.Chunk;

@@ -20,36 +20,42 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
     public IReadOnlyList<GrpoStepMetrics> LastMetrics { get; private set; } = [];
 
     /// <summary>Reads labelled steps from an <see cref="IDataView"/>.</summary>
-    public static IReadOnlyList<JudgeExample> ReadExamples(IDataView data, string problem = "Problem", string history = "History", string chunk = "Chunk", string label = "Label")
+    public static IReadOnlyList<JudgeExample> ReadExamples(IDataView data, string problem = "Problem", string history = "History", string chunk = "Chunk", string label = "Label", string reference = "Reference")
     {
         ColumnReader.Require(data.Schema, problem, TextDataViewType.Instance, "StepwiseJudge");
         ColumnReader.Require(data.Schema, history, new VectorDataViewType(TextDataViewType.Instance), "StepwiseJudge");
         ColumnReader.Require(data.Schema, chunk, TextDataViewType.Instance, "StepwiseJudge");
         ColumnReader.Require(data.Schema, label, BooleanDataViewType.Instance, "StepwiseJudge");
+        // The judge's own reference per step (two-pass judges), when the data has the column; empty means none.
+        var hasReference = data.Schema.GetColumnOrNull(reference) is { } column && column.Type is TextDataViewType;
+        var columns = new List<DataViewSchema.Column> { data.Schema[problem], data.Schema[history], data.Schema[chunk], data.Schema[label] };
+        if (hasReference) columns.Add(data.Schema[reference]);
         var list = new List<JudgeExample>();
-        using var cursor = data.GetRowCursor([data.Schema[problem], data.Schema[history], data.Schema[chunk], data.Schema[label]]);
+        using var cursor = data.GetRowCursor(columns);
         var p = ColumnReader.Text(cursor, problem);
         var h = ColumnReader.TextVector(cursor, history);
         var c = ColumnReader.Text(cursor, chunk);
+        var r = hasReference ? ColumnReader.Text(cursor, reference) : null;
         var getLabel = cursor.GetGetter<bool>(data.Schema[label]);
         var l = false;
         while (cursor.MoveNext())
         {
             getLabel(ref l);
-            list.Add(new JudgeExample(new JudgeInput(p(), h(), c()), l));
+            var written = r?.Invoke();
+            list.Add(new JudgeExample(new JudgeInput(p(), h(), c()) { Reference = string.IsNullOrEmpty(written) ? null : written }, l));
         }
         return list;
     }
 
     /// <summary>
     /// Labelled steps as the <see cref="IDataView"/> <see cref="Fit"/> reads: columns Problem (text), History (text
-    /// vector), Chunk (text) and Label (bool), the inverse of <see cref="ReadExamples"/>.
+    /// vector), Chunk (text), Label (bool) and Reference (text, empty when a step has none), the inverse of <see cref="ReadExamples"/>.
     /// </summary>
     public static IDataView ToDataView(MLContext mlContext, IEnumerable<JudgeExample> examples)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(examples);
-        return mlContext.Data.LoadFromEnumerable(examples.Select(e => new StepRow { Problem = e.Input.Problem, History = e.Input.History.ToArray(), Chunk = e.Input.Chunk, Label = e.Label }));
+        return mlContext.Data.LoadFromEnumerable(examples.Select(e => new StepRow { Problem = e.Input.Problem, History = e.Input.History.ToArray(), Chunk = e.Input.Chunk, Label = e.Label, Reference = e.Input.Reference ?? "" }));
     }
 
     /// <inheritdoc />
@@ -80,5 +86,6 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         [VectorType] public string[] History { get; set; } = [];
         public string Chunk { get; set; } = "";
         public bool Label { get; set; }
+        public string Reference { get; set; } = "";
     }
 }
