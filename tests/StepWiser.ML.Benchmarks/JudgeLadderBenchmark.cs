@@ -62,16 +62,18 @@ internal static class JudgeLadderBenchmark
             }
             Func<JudgeInput, string>? solveFirst = null;
             (Func<JudgeInput, string> Analysis, JudgeTemplate Template)? blind = null;
+            Writer? writer = null;
             foreach (var seed in seeds)
             {
                 var o = WithSeed(recipe, seed);
                 var absQ = JudgeRecipe.SelectSteps(data.Train[LabelScheme.AbsoluteQ], o.StepSelection);
-                string Pretrained(string name, Func<JudgeInput, string> analysis, JudgeTemplate? template = null)
+                string Pretrained(string name, Func<JudgeInput, string> analysis, (IReadOnlyList<JudgeInput> Steps, JudgeTemplate Template)? practice = null, JudgeTemplate? template = null)
                 {
                     var dir = Path.Combine(scratch, $"{name}-{seed}");
                     if (Directory.Exists(dir)) return dir;
                     using var model = HuggingFaceCheckpoint.Load(judgeBase);
-                    JudgeRecipe.Pretrain(model, tokenizer, template ?? JudgeTemplate.Compact, data.Unlabelled, analysis, o);
+                    if (practice is { } p) JudgeRecipe.Pretrain(model, tokenizer, p.Template, p.Steps, analysis, new JudgeRecipeOptions { PretrainSteps = o.PretrainSteps, PretrainLearningRate = o.PretrainLearningRate, BatchSize = o.BatchSize, MaxSequenceLength = o.MaxSequenceLength, Seed = o.Seed });
+                    else JudgeRecipe.Pretrain(model, tokenizer, template ?? JudgeTemplate.Compact, data.Unlabelled, analysis, o);
                     HuggingFaceCheckpoint.Save(model, dir);
                     return dir;
                 }
@@ -126,11 +128,17 @@ internal static class JudgeLadderBenchmark
                 Row("gen-absq-no-pretrain", () => Gen(judgeBase, absQ, compare, o, rl: false));
                 Row("gen-absq-rederive", () => Gen(Pretrained("pre-rederive", data.Rederive), absQ, data.Rederive, o, rl: false));
                 if (Want("gen-absq-solve-first") || Want("disc-absq-solve-first")) solveFirst ??= SolveFirst(judgeBase, data);
-                Row("gen-absq-solve-first", () => Gen(Pretrained("pre-solve-first", solveFirst!, SolveFirstTemplate), absQ, solveFirst!, o, rl: false, SolveFirstTemplate));
-                Row("disc-absq-solve-first", () => Disc(Pretrained("pre-solve-first", solveFirst!, SolveFirstTemplate), absQ, o, SolveFirstTemplate));
+                Row("gen-absq-solve-first", () => Gen(Pretrained("pre-solve-first", solveFirst!, template: SolveFirstTemplate), absQ, solveFirst!, o, rl: false, SolveFirstTemplate));
+                Row("disc-absq-solve-first", () => Disc(Pretrained("pre-solve-first", solveFirst!, template: SolveFirstTemplate), absQ, o, SolveFirstTemplate));
                 if (Want("gen-absq-blind") || Want("disc-absq-blind")) blind ??= Blind(judgeBase, data);
-                Row("gen-absq-blind", () => Gen(Pretrained("pre-blind", blind!.Value.Analysis, blind!.Value.Template), absQ, blind!.Value.Analysis, o, rl: false, blind!.Value.Template));
-                Row("disc-absq-blind", () => Disc(Pretrained("pre-blind", blind!.Value.Analysis, blind!.Value.Template), absQ, o, blind!.Value.Template));
+                Row("gen-absq-blind", () => Gen(Pretrained("pre-blind", blind!.Value.Analysis, template: blind!.Value.Template), absQ, blind!.Value.Analysis, o, rl: false, blind!.Value.Template));
+                Row("disc-absq-blind", () => Disc(Pretrained("pre-blind", blind!.Value.Analysis, template: blind!.Value.Template), absQ, o, blind!.Value.Template));
+                // The two-pass judge of the library (ReferenceJudge): the judge base writes its own step blind, the judge
+                // compares character pairs with dense marks (practised on label-free edited pairs), then Monte-Carlo verdicts.
+                if (Want("gen-absq-reference") || Want("gen-absq-reference-rl") || Want("disc-absq-reference")) writer ??= new Writer(judgeBase);
+                Row("gen-absq-reference", () => writer!.Wrap(Gen(Pretrained("pre-reference", ReferenceComparison.Analysis, writer.Practice(data, o)), writer.With(absQ), ReferenceComparison.Analysis, o, rl: false, JudgeTemplate.ReferencePairs, Writer.JudgeTokens)));
+                Row("gen-absq-reference-rl", () => writer!.Wrap(Gen(Pretrained("pre-reference", ReferenceComparison.Analysis, writer.Practice(data, o)), writer.With(absQ), ReferenceComparison.Analysis, o, rl: true, JudgeTemplate.ReferencePairs, Writer.JudgeTokens)));
+                Row("disc-absq-reference", () => writer!.Wrap(Disc(Pretrained("pre-reference", ReferenceComparison.Analysis, writer.Practice(data, o)), writer.With(absQ), o, JudgeTemplate.ReferencePairs)));
                 if (Want("compare-capacity") && seed == seeds[0]) CompareCapacity(judgeBase, data);
                 Row("gen-relratio-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeRatio], o.StepSelection), compare, o, rl: false), LabelScheme.RelativeRatio);
                 Row("gen-releff-warmup", () => Gen(Pretrained("pre-compare", compare), JudgeRecipe.SelectSteps(data.Train[LabelScheme.RelativeEffective], o.StepSelection), compare, o, rl: false), LabelScheme.RelativeEffective);
@@ -149,8 +157,9 @@ internal static class JudgeLadderBenchmark
         return new OwnedJudge(JudgeRecipe.TrainDiscriminative(model, BuiltInTokenizer.Create(), template ?? JudgeTemplate.Compact, labelled, o), model);
     }
 
-    private static IStepJudge Gen(string from, IReadOnlyList<JudgeExample> labelled, Func<JudgeInput, string> analysis, JudgeRecipeOptions o, bool rl, JudgeTemplate? template = null)
+    private static IStepJudge Gen(string from, IReadOnlyList<JudgeExample> labelled, Func<JudgeInput, string> analysis, JudgeRecipeOptions o, bool rl, JudgeTemplate? template = null, int? maxNewTokens = null)
     {
+        if (maxNewTokens is { } tokens && tokens != o.Grpo.MaxNewTokens) o = WithSeed(o, o.Seed, tokens);
         template ??= JudgeTemplate.Compact;
         var model = HuggingFaceCheckpoint.Load(from);
         var tokenizer = BuiltInTokenizer.Create();
@@ -237,27 +246,33 @@ internal static class JudgeLadderBenchmark
         string View(string mine, string step) => zip ? "Pairs: " + Zip(mine, step) + "\n" : "Mine: " + mine + "\nStep: " + step + "\n";
         string Prompt(JudgeInput i) => View(ownOf(i), JudgeTemplate.OneLine(i.Chunk));
         bool Same(JudgeInput i) => SameStep(ownOf(i), i.Chunk);
-        var train = data.AllInputs.Select(i => new SftExample(Prompt(i), Same(i) ? "Same." : "Different.")).ToArray();
-        var same = train.Where(e => e.Response == "Same.").ToArray();
-        var different = train.Where(e => e.Response != "Same.").ToArray();
+        // COMPARE_RESPONSE=marks: the response first copies the aligned character pairs, each followed by "=" (equal) or
+        // "!" (unequal), then concludes: every comparison is a supervised decision about the two tokens just written,
+        // and the conclusion only has to find a "!" in its own text (dense supervision instead of one decision token).
+        var marks = Environment.GetEnvironmentVariable("COMPARE_RESPONSE") == "marks";
+        string Response(string mine, string step, bool equal) => (marks ? MarkedZip(mine, step) + " " : "") + (equal ? "Same." : "Different.");
+        var train = data.AllInputs.Select(i => new SftExample(Prompt(i), Response(ownOf(i), JudgeTemplate.OneLine(i.Chunk), Same(i)))).ToArray();
+        var same = train.Where(e => e.Response.EndsWith("Same.", StringComparison.Ordinal)).ToArray();
+        var different = train.Where(e => !e.Response.EndsWith("Same.", StringComparison.Ordinal)).ToArray();
         var random = new Random(1);
         var steps = int.Parse(Environment.GetEnvironmentVariable("COMPARE_STEPS") ?? "1500", Inv);
+        var learningRate = double.Parse(Environment.GetEnvironmentVariable("COMPARE_LR") ?? "3e-3", Inv);
         // Synthetic pairs: one of the base's own chunks on both lines, or on the second line with one to three
         // characters changed (a digit to another digit, a letter to another letter; COMPARE_EDITS=gross: another chunk
         // altogether) — string comparison as a skill of its own, from text without any label.
         var gross = Environment.GetEnvironmentVariable("COMPARE_EDITS") == "gross";
         var digitsOnly = Environment.GetEnvironmentVariable("COMPARE_EDITS") == "digits";   // only digits changed: well-formed lines, no shortcut
-        SftExample[] Synthetic(int count, Random r) => Enumerable.Range(0, count).Select(k =>
+        (string Mine, string Other)[] Synthetic(int count, Random r) => Enumerable.Range(0, count).Select(k =>
         {
             var mine = ownOf(data.AllInputs[r.Next(data.AllInputs.Count)]);
-            if (k % 2 == 0) return new SftExample(View(mine, mine), "Same.");
-            var edited = gross ? ownOf(data.AllInputs[r.Next(data.AllInputs.Count)]) : Edit(mine, r, digitsOnly);
-            return new SftExample(View(mine, edited), edited == mine ? "Same." : "Different.");
+            if (k % 2 == 0) return (mine, mine);
+            return (mine, gross ? ownOf(data.AllInputs[r.Next(data.AllInputs.Count)]) : Edit(mine, r, digitsOnly));
         }).ToArray();
+        SftExample Example((string Mine, string Other) p) => new(View(p.Mine, p.Other), Response(p.Mine, p.Other, p.Mine == p.Other));
         var synthetic = Environment.GetEnvironmentVariable("COMPARE_SYNTHETIC") == "1";
         var heldOutPairs = Synthetic(400, new Random(2));   // the same kind of pairs, never trained on (scored only with COMPARE_SYNTHETIC)
         var balanced = synthetic
-            ? Synthetic(steps * 32, random)
+            ? Synthetic(steps * 32, random).Select(Example).ToArray()
             : Enumerable.Range(0, Math.Max(same.Length, different.Length) * 2).Select(k => k % 2 == 0 ? same[random.Next(same.Length)] : different[random.Next(different.Length)]).ToArray();
         var gold = new List<(JudgeInput Input, bool Right)>();
         foreach (var rec in data.Benchmark)
@@ -272,11 +287,17 @@ internal static class JudgeLadderBenchmark
             var clock = Stopwatch.StartNew();
             using var model = CausalLM.CreateRandom(config, seed: 7);
             var tokenizer = BuiltInTokenizer.Create();
-            var trained = new SftTrainer(model, tokenizer, new SftOptions { Steps = steps, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 100, MaxSequenceLength = 160, Seed = 7 }).Train(balanced);
+            var trained = new SftTrainer(model, tokenizer, new SftOptions { Steps = steps, BatchSize = 32, LearningRate = learningRate, WarmupSteps = 100, MaxSequenceLength = marks ? 400 : 160, Seed = 7 }).Train(balanced);
             Console.WriteLine(F($"  {name}: loss per response token {trained.Losses.Take(100).Average():F3} (first 100 updates) -> {trained.Losses.TakeLast(100).Average():F3} (last 100)"));
             var generator = new LocalTextGenerator(model, tokenizer);
-            var said = generator.GenerateAsync(gold.Select(g => GenerationRequest.FromText(Prompt(g.Input), SamplingOptions.Greedy(3))).ToArray()).GetAwaiter().GetResult()
-                .Select(r => r.Samples[0].Text.TrimStart().StartsWith('S')).ToArray();
+            var budget = marks ? 240 : 3;
+            bool SaysSame(string text) => marks ? text.TrimEnd().EndsWith("Same.", StringComparison.Ordinal) : text.TrimStart().StartsWith('S');
+            var texts = generator.GenerateAsync(gold.Select(g => GenerationRequest.FromText(Prompt(g.Input), SamplingOptions.Greedy(budget))).ToArray()).GetAwaiter().GetResult()
+                .Select(r => r.Samples[0].Text).ToArray();
+            var said = texts.Select(SaysSame).ToArray();
+            if (Environment.GetEnvironmentVariable("COMPARE_SHOW") is { } show)   // a few missed first errors, for diagnosis
+                foreach (var i in Enumerable.Range(0, gold.Count).Where(i => !gold[i].Right && said[i]).Take(int.Parse(show, Inv)))
+                    Console.WriteLine($"  missed: {Prompt(gold[i].Input).TrimEnd()}\n    said: {texts[i]}");
             double Rate(Func<int, bool> where, Func<int, bool> ok) { var idx = Enumerable.Range(0, gold.Count).Where(where).ToArray(); return idx.Length == 0 ? double.NaN : 100.0 * idx.Count(ok) / idx.Length; }
             var truthSame = Rate(i => Same(gold[i].Input), i => said[i]);
             var truthDifferent = Rate(i => !Same(gold[i].Input), i => !said[i]);
@@ -285,12 +306,12 @@ internal static class JudgeLadderBenchmark
             Console.WriteLine(F($"| {name} | {model.ParameterCount:N0} | {truthSame:F1} / {truthDifferent:F1} | {right:F1} / {errors:F1} | {(right + errors) / 2:F1} | {clock.Elapsed.TotalMinutes:F1} |"));
             if (synthetic)
             {
-                var saidHeldOut = generator.GenerateAsync(heldOutPairs.Select(e => GenerationRequest.FromText(e.Prompt, SamplingOptions.Greedy(3))).ToArray()).GetAwaiter().GetResult()
-                    .Select(r => r.Samples[0].Text.TrimStart().StartsWith('S')).ToArray();
-                double HeldOut(bool sameLabel) { var idx = Enumerable.Range(0, heldOutPairs.Length).Where(i => (heldOutPairs[i].Response == "Same.") == sameLabel).ToArray(); return 100.0 * idx.Count(i => saidHeldOut[i] == sameLabel) / idx.Length; }
+                var saidHeldOut = generator.GenerateAsync(heldOutPairs.Select(p => GenerationRequest.FromText(View(p.Mine, p.Other), SamplingOptions.Greedy(budget))).ToArray()).GetAwaiter().GetResult()
+                    .Select(r => SaysSame(r.Samples[0].Text)).ToArray();
+                double HeldOut(bool sameLabel) { var idx = Enumerable.Range(0, heldOutPairs.Length).Where(i => (heldOutPairs[i].Mine == heldOutPairs[i].Other) == sameLabel).ToArray(); return 100.0 * idx.Count(i => saidHeldOut[i] == sameLabel) / idx.Length; }
                 // Of the changed pairs: those whose changes are all digits (as in a slipped result) and the others.
-                var digitOnly = heldOutPairs.Select(e => e.Response != "Same." && DigitsOnlyChanged(e.Prompt)).ToArray();
-                double Caught(bool digits) { var idx = Enumerable.Range(0, heldOutPairs.Length).Where(i => heldOutPairs[i].Response != "Same." && digitOnly[i] == digits).ToArray(); return idx.Length == 0 ? double.NaN : 100.0 * idx.Count(i => !saidHeldOut[i]) / idx.Length; }
+                var digitOnly = heldOutPairs.Select(p => p.Mine != p.Other && DigitsOnlyChanged(p.Mine, p.Other)).ToArray();
+                double Caught(bool digits) { var idx = Enumerable.Range(0, heldOutPairs.Length).Where(i => heldOutPairs[i].Mine != heldOutPairs[i].Other && digitOnly[i] == digits).ToArray(); return idx.Length == 0 ? double.NaN : 100.0 * idx.Count(i => !saidHeldOut[i]) / idx.Length; }
                 Console.WriteLine(F($"  {name}: on 400 held-out synthetic pairs of the training kind, Same right {HeldOut(true):F1} %, Different right {HeldOut(false):F1} % (digits-only changes {Caught(true):F1} % of {digitOnly.Count(d => d)}, others {Caught(false):F1} %)"));
             }
         }
@@ -300,22 +321,27 @@ internal static class JudgeLadderBenchmark
     private static string Zip(string a, string b) =>
         string.Join(' ', Enumerable.Range(0, Math.Max(a.Length, b.Length)).Select(i => $"{(i < a.Length ? a[i] : '_')}{(i < b.Length ? b[i] : '_')}"));
 
-    /// <summary>Whether the two texts of a Mine/Step prompt differ only in digits (at the same length).</summary>
-    private static bool DigitsOnlyChanged(string prompt)
-    {
-        var lines = prompt.Split('\n');
-        if (lines.Length < 2 || !lines[0].StartsWith("Mine: ", StringComparison.Ordinal)) return false;
-        var (a, b) = (lines[0]["Mine: ".Length..], lines[1]["Step: ".Length..]);
-        return a.Length == b.Length && Enumerable.Range(0, a.Length).All(i => a[i] == b[i] || (char.IsDigit(a[i]) && char.IsDigit(b[i])));
-    }
+    /// <summary>Whether two texts differ only in digits (at the same length).</summary>
+    private static bool DigitsOnlyChanged(string a, string b) =>
+        a.Length == b.Length && Enumerable.Range(0, a.Length).All(i => a[i] == b[i] || (char.IsDigit(a[i]) && char.IsDigit(b[i])));
 
-    /// <summary>One to three characters of <paramref name="text"/> changed: a digit to another digit, a letter to another letter (with <paramref name="digitsOnly"/>, digits only).</summary>
+    /// <summary>The aligned character pairs of two texts, each followed by "=" when its two characters are equal and "!" when not ("_" past the shorter one's end).</summary>
+    private static string MarkedZip(string a, string b) =>
+        string.Join(' ', Enumerable.Range(0, Math.Max(a.Length, b.Length)).Select(i =>
+        {
+            var (x, y) = (i < a.Length ? a[i] : '_', i < b.Length ? b[i] : '_');
+            return $"{x}{y}{(x == y ? '=' : '!')}";
+        }));
+
+    private static readonly int MaxEdits = int.Parse(Environment.GetEnvironmentVariable("COMPARE_MAX_EDITS") ?? "3", CultureInfo.InvariantCulture);
+
+    /// <summary>One to three (COMPARE_MAX_EDITS) characters of <paramref name="text"/> changed: a digit to another digit, a letter to another letter (with <paramref name="digitsOnly"/>, digits only).</summary>
     private static string Edit(string text, Random random, bool digitsOnly = false)
     {
         var chars = text.ToCharArray();
         var editable = Enumerable.Range(0, chars.Length).Where(i => digitsOnly ? char.IsDigit(chars[i]) : char.IsLetterOrDigit(chars[i])).ToArray();
         if (editable.Length == 0) return text;
-        for (var e = 1 + random.Next(3); e > 0; e--)
+        for (var e = 1 + random.Next(MaxEdits); e > 0; e--)
         {
             var i = editable[random.Next(editable.Length)];
             var c = chars[i];
@@ -368,7 +394,7 @@ internal static class JudgeLadderBenchmark
         }));
     }
 
-    private static JudgeRecipeOptions WithSeed(JudgeRecipeOptions o, int seed)
+    private static JudgeRecipeOptions WithSeed(JudgeRecipeOptions o, int seed, int? maxNewTokens = null)
     {
         var grpo = o.Grpo;
         return new JudgeRecipeOptions
@@ -378,12 +404,39 @@ internal static class JudgeLadderBenchmark
             Grpo = new GrpoOptions
             {
                 Steps = grpo.Steps, PromptsPerStep = grpo.PromptsPerStep, GroupSize = grpo.GroupSize, MiniBatchSize = grpo.MiniBatchSize, LearningRate = grpo.LearningRate,
-                KlCoefficient = grpo.KlCoefficient, MaxNewTokens = grpo.MaxNewTokens, WarmupSteps = grpo.WarmupSteps, Temperature = grpo.Temperature, Seed = seed,
+                KlCoefficient = grpo.KlCoefficient, MaxNewTokens = maxNewTokens ?? grpo.MaxNewTokens, WarmupSteps = grpo.WarmupSteps, Temperature = grpo.Temperature, Seed = seed,
             },
         };
     }
 
     private static string F(FormattableString s) => s.ToString(Inv);
+
+    /// <summary>
+    /// The reference writer of the two-pass rows: the judge base, writing its own next chunk for any input (cached by
+    /// problem and history inside <see cref="ReferenceJudge"/>).
+    /// </summary>
+    private sealed class Writer(string judgeBase)
+    {
+        /// <summary>The judge's budget for a marked comparison (about four tokens a character) and its verdict.</summary>
+        public const int JudgeTokens = 400;
+
+        private readonly ReferenceWriter _references = new(new LocalTextGenerator(HuggingFaceCheckpoint.Load(judgeBase), BuiltInTokenizer.Create()),
+            i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History));
+
+        /// <summary>The labelled steps with their references.</summary>
+        public IReadOnlyList<JudgeExample> With(IReadOnlyList<JudgeExample> labelled) => _references.WithReferencesAsync(labelled).GetAwaiter().GetResult();
+
+        /// <summary>Label-free practice pairs for the analysis stage, from the base's references on the unlabelled steps.</summary>
+        public (IReadOnlyList<JudgeInput>, JudgeTemplate) Practice(LadderData data, JudgeRecipeOptions o)
+        {
+            var references = _references.WithReferencesAsync(data.Unlabelled).GetAwaiter().GetResult().Select(i => i.Reference!).ToArray();
+            var maxEdits = int.Parse(Environment.GetEnvironmentVariable("REFERENCE_MAX_EDITS") ?? "6", Inv);
+            return (ReferenceComparison.PracticePairs(references, o.PretrainSteps * o.BatchSize, maxEdits, o.Seed), JudgeTemplate.ReferencePairs);
+        }
+
+        /// <summary>The trained pass-2 judge behind this writer.</summary>
+        public IStepJudge Wrap(IStepJudge judge) => new OwnedJudge(new ReferenceJudge(_references, judge), (IDisposable)judge);
+    }
 
     private sealed class OwnedJudge(IStepJudge inner, IDisposable owner) : IStepJudge, IDisposable
     {
