@@ -75,13 +75,13 @@ public sealed class SamplesTests
                 CollectionAssert.AreEqual(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes.Take(4).ToArray(), png);
                 Assert.IsGreaterThan(5000, bytes.Length, $"{png} has content");
             }
-            // Eight judges: the warm-up judge, RL on the three label schemes, RL with the world-independent analysis and the
-            // discriminative baseline per scheme; search compares the policy alone with the judge chosen on held-out
-            // Monte-Carlo labels (one judge seed; the large preset adds the discriminative judge). Each judge also has a
-            // calibrated row when its scheme's held-out solutions hold both right and wrong ones (tiny runs may not).
+            // Nine judges: the two-pass warm-up judge, two-pass RL on the three label schemes, the one-pass RL judges with the
+            // world analysis and with the re-derivation analysis, and the two-pass discriminative baseline per scheme;
+            // search compares the policy alone with the judge chosen on held-out Monte-Carlo labels (one judge seed). Each
+            // judge also has a calibrated row when its scheme's held-out solutions hold both right and wrong ones (tiny runs may not).
             var rows = File.ReadAllLines(Path.Combine(dir, "step-accuracy.csv")).Skip(1).Select(l => l.Split("\",")[0].Trim('"')).ToArray();
             var own = rows.Where(r => !r.EndsWith(", calibrated", StringComparison.Ordinal)).ToArray();
-            Assert.HasCount(8, own);
+            Assert.HasCount(9, own);
             foreach (var calibrated in rows.Except(own)) CollectionAssert.Contains(own, calibrated[..^", calibrated".Length]);
             Assert.HasCount(3, File.ReadAllLines(Path.Combine(dir, "search.csv")), "header, policy alone and the chosen judge");
             StringAssert.Contains(report, "## Judges: what each learned from");
@@ -89,6 +89,9 @@ public sealed class SamplesTests
             foreach (var scheme in new[] { "absoluteq", "relativeratio", "relativeeffective" })
                 Assert.IsNotEmpty(TrlStepwiseFormat.Read(Path.Combine(dir, $"labels-{scheme}.jsonl")));
             Assert.IsTrue(File.Exists(Path.Combine(dir, "judge-stepwiser-rl-abs-q", "model.safetensors")));
+            // The two-pass judges' first pass is saved beside them and named in their manifests.
+            Assert.IsTrue(File.Exists(Path.Combine(dir, "judge-reference-writer", "model.safetensors")));
+            StringAssert.Contains(File.ReadAllText(Path.Combine(dir, "judge-stepwiser-rl-abs-q", "stepwiser-judge.json")), "reference_writer");
         }
         finally
         {
