@@ -224,7 +224,7 @@ internal static class JudgeLadderBenchmark
         // neighbouring tokens. A generic text operation (no world rule, no label), but a tool's view, not the judge's.
         var template = Environment.GetEnvironmentVariable("BLIND_VIEW") == "zip"
             ? new JudgeTemplate("blind-zip", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History)
-                + "Pairs: " + Zip(ownOf(input), JudgeTemplate.OneLine(input.Chunk)) + "\n")
+                + "Pairs: " + ReferenceComparison.Pairs(ownOf(input), JudgeTemplate.OneLine(input.Chunk)) + "\n")
             : new JudgeTemplate("blind", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History)
                 + "Mine: " + ownOf(input) + "\nStep: " + JudgeTemplate.OneLine(input.Chunk) + "\n");
         return (RederivationAnalysis.Lookup(inputs, analyses), template);
@@ -243,14 +243,14 @@ internal static class JudgeLadderBenchmark
         var ownOf = RederivationAnalysis.Lookup(inputs, own);
         // COMPARE_VIEW=zip: the two texts as one line of aligned character pairs (the blind judge's diff view).
         var zip = Environment.GetEnvironmentVariable("COMPARE_VIEW") == "zip";
-        string View(string mine, string step) => zip ? "Pairs: " + Zip(mine, step) + "\n" : "Mine: " + mine + "\nStep: " + step + "\n";
+        string View(string mine, string step) => zip ? "Pairs: " + ReferenceComparison.Pairs(mine, step) + "\n" : "Mine: " + mine + "\nStep: " + step + "\n";
         string Prompt(JudgeInput i) => View(ownOf(i), JudgeTemplate.OneLine(i.Chunk));
         bool Same(JudgeInput i) => SameStep(ownOf(i), i.Chunk);
         // COMPARE_RESPONSE=marks: the response first copies the aligned character pairs, each followed by "=" (equal) or
         // "!" (unequal), then concludes: every comparison is a supervised decision about the two tokens just written,
         // and the conclusion only has to find a "!" in its own text (dense supervision instead of one decision token).
         var marks = Environment.GetEnvironmentVariable("COMPARE_RESPONSE") == "marks";
-        string Response(string mine, string step, bool equal) => (marks ? MarkedZip(mine, step) + " " : "") + (equal ? "Same." : "Different.");
+        string Response(string mine, string step, bool equal) => (marks ? ReferenceComparison.Marked(mine, step) + " " : "") + (equal ? "Same." : "Different.");
         var train = data.AllInputs.Select(i => new SftExample(Prompt(i), Response(ownOf(i), JudgeTemplate.OneLine(i.Chunk), Same(i)))).ToArray();
         var same = train.Where(e => e.Response.EndsWith("Same.", StringComparison.Ordinal)).ToArray();
         var different = train.Where(e => !e.Response.EndsWith("Same.", StringComparison.Ordinal)).ToArray();
@@ -317,21 +317,9 @@ internal static class JudgeLadderBenchmark
         }
     }
 
-    /// <summary>Two texts as character pairs aligned by position, separated by spaces; "_" stands past the end of the shorter one.</summary>
-    private static string Zip(string a, string b) =>
-        string.Join(' ', Enumerable.Range(0, Math.Max(a.Length, b.Length)).Select(i => $"{(i < a.Length ? a[i] : '_')}{(i < b.Length ? b[i] : '_')}"));
-
     /// <summary>Whether two texts differ only in digits (at the same length).</summary>
     private static bool DigitsOnlyChanged(string a, string b) =>
         a.Length == b.Length && Enumerable.Range(0, a.Length).All(i => a[i] == b[i] || (char.IsDigit(a[i]) && char.IsDigit(b[i])));
-
-    /// <summary>The aligned character pairs of two texts, each followed by "=" when its two characters are equal and "!" when not ("_" past the shorter one's end).</summary>
-    private static string MarkedZip(string a, string b) =>
-        string.Join(' ', Enumerable.Range(0, Math.Max(a.Length, b.Length)).Select(i =>
-        {
-            var (x, y) = (i < a.Length ? a[i] : '_', i < b.Length ? b[i] : '_');
-            return $"{x}{y}{(x == y ? '=' : '!')}";
-        }));
 
     private static readonly int MaxEdits = int.Parse(Environment.GetEnvironmentVariable("COMPARE_MAX_EDITS") ?? "3", CultureInfo.InvariantCulture);
 

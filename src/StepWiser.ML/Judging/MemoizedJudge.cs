@@ -12,39 +12,20 @@ public sealed class MemoizedJudge(IStepJudge judge) : IStepJudge
     /// <summary>How many verdicts are kept (the memory is emptied when it is full).</summary>
     public const int CacheSize = 200_000;
 
-    private readonly Dictionary<string, StepVerdict> _seen = new(StringComparer.Ordinal);
-    private readonly object _gate = new();
+    private readonly BatchMemo<StepVerdict> _seen = new(CacheSize);
 
     /// <summary>The judge whose verdicts are remembered.</summary>
     public IStepJudge Judge { get; } = judge ?? throw new ArgumentNullException(nameof(judge));
 
     /// <summary>Inputs sent to <see cref="Judge"/> so far (the rest were remembered).</summary>
-    public int Judged { get; private set; }
+    public int Judged => _seen.Computed;
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var keys = inputs.Select(Key).ToArray();
-        var known = new Dictionary<string, StepVerdict>(StringComparer.Ordinal);
-        var missing = new List<int>();
-        var pending = new HashSet<string>(StringComparer.Ordinal);
-        lock (_gate)
-            for (var i = 0; i < keys.Length; i++)
-                if (_seen.TryGetValue(keys[i], out var v)) known[keys[i]] = v;
-                else if (pending.Add(keys[i])) missing.Add(i);
-        if (missing.Count > 0)
-        {
-            var verdicts = await Judge.JudgeStepsAsync(missing.Select(i => inputs[i]).ToArray(), cancellationToken).ConfigureAwait(false);
-            for (var k = 0; k < missing.Count; k++) known[keys[missing[k]]] = verdicts[k];
-            lock (_gate)
-            {
-                Judged += missing.Count;
-                if (_seen.Count + missing.Count > CacheSize) _seen.Clear();
-                foreach (var i in missing) _seen[keys[i]] = known[keys[i]];
-            }
-        }
-        return keys.Select(k => known[k]).ToArray();
+        return await _seen.GetAsync(inputs.Select(Key).ToArray(),
+            missing => Judge.JudgeStepsAsync(missing.Select(i => inputs[i]).ToArray(), cancellationToken)).ConfigureAwait(false);
     }
 
     private static string Key(JudgeInput input) =>

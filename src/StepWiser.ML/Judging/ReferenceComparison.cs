@@ -39,9 +39,13 @@ public static class ReferenceComparison
         ArgumentNullException.ThrowIfNull(input);
         var reference = input.Reference ?? throw new ArgumentException($"the step \"{Data.TextPreview.Shorten(input.Chunk)}\" has no reference (a ReferenceWriter writes it)", nameof(input));
         var pairs = Aligned(reference, input.Chunk);
-        var marked = string.Join(' ', pairs.Select(p => string.Concat(p.A, p.B, p.A == p.B ? '=' : '!')));
-        return marked + (pairs.All(p => p.A == p.B) ? " Same." : " Different.");
+        return Mark(pairs) + (pairs.All(p => p.A == p.B) ? " Same." : " Different.");
     }
+
+    /// <summary>The aligned pairs of <see cref="Pairs"/>, each followed by "=" when its two characters are equal and "!" when not ("aa= bc!"): the analysis without its conclusion.</summary>
+    public static string Marked(string reference, string step) => Mark(Aligned(reference, step));
+
+    private static string Mark((char A, char B)[] pairs) => string.Join(' ', pairs.Select(p => string.Concat(p.A, p.B, p.A == p.B ? '=' : '!')));
 
     /// <summary>Whether an analysis (of this format) concludes that the reference and the step are the same: its first conclusion word is "Same." (whatever follows it).</summary>
     public static bool ConcludesSame(string analysis)

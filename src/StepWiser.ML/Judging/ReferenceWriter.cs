@@ -14,8 +14,7 @@ public sealed class ReferenceWriter
     /// <summary>How many written references are kept for reuse (the cache is emptied when it is full).</summary>
     public const int CacheSize = 100_000;
 
-    private readonly Dictionary<string, string> _cache = new(StringComparer.Ordinal);
-    private readonly object _gate = new();
+    private readonly BatchMemo<string> _cache = new(CacheSize);
 
     /// <param name="generator">The writing model (the local engine, or a remote server).</param>
     /// <param name="prompt">The text the writer continues for an input (for the built-in world: the policy prompt and the history in chunk tags).</param>
@@ -35,30 +34,21 @@ public sealed class ReferenceWriter
     public int MaxNewTokens { get; init; } = 64;
 
     /// <summary>References written so far (one per distinct prompt not found in the cache).</summary>
-    public int Written { get; private set; }
+    public int Written => _cache.Computed;
 
     /// <summary>The inputs with <see cref="JudgeInput.Reference"/> written, in order; inputs that already have one keep it.</summary>
     public async Task<IReadOnlyList<JudgeInput>> WithReferencesAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var prompts = inputs.Select(i => i.Reference is null ? Prompt(i) : null).ToArray();
-        var known = new Dictionary<string, string>(StringComparer.Ordinal);
-        var missing = new List<string>();
-        lock (_gate)
-            foreach (var p in prompts.OfType<string>().Distinct(StringComparer.Ordinal))
-                if (_cache.TryGetValue(p, out var r)) known[p] = r; else missing.Add(p);
-        if (missing.Count > 0)
+        var open = inputs.Where(i => i.Reference is null).ToArray();
+        var prompts = open.Select(Prompt).ToArray();
+        var written = await _cache.GetAsync(prompts, async missing =>
         {
-            var written = await ReferenceComparison.WriteAsync(Generator, missing, MaxNewTokens, cancellationToken).ConfigureAwait(false);
-            foreach (var p in missing) known[p] = written[p];
-            lock (_gate)
-            {
-                Written += missing.Count;
-                if (_cache.Count + missing.Count > CacheSize) _cache.Clear();
-                foreach (var p in missing) _cache[p] = known[p];
-            }
-        }
-        return inputs.Select((input, i) => prompts[i] is { } p ? input with { Reference = known[p] } : input).ToArray();
+            var chunks = await ReferenceComparison.WriteAsync(Generator, missing.Select(i => prompts[i]).ToArray(), MaxNewTokens, cancellationToken).ConfigureAwait(false);
+            return missing.Select(i => chunks[prompts[i]]).ToArray();
+        }).ConfigureAwait(false);
+        var k = 0;
+        return inputs.Select(input => input.Reference is null ? input with { Reference = written[k++] } : input).ToArray();
     }
 
     /// <summary>Labelled steps with their references written, as for inputs.</summary>

@@ -17,6 +17,7 @@ public sealed class ReferenceJudgeTests
         Assert.AreEqual("77= ++= 11= === 88= Same.", ReferenceComparison.Analysis(same));
         Assert.AreEqual("77= ++= 11= === 89! Different.", ReferenceComparison.Analysis(same with { Chunk = "7+1=9" }));
         Assert.AreEqual("77= ++= 11= === 88= _.! Different.", ReferenceComparison.Analysis(same with { Chunk = "7+1=8." }));
+        Assert.AreEqual("77= ++= 11= === 89!", ReferenceComparison.Marked("7+1=8", "7+1=9"), "the analysis without its conclusion");
         Assert.IsTrue(ReferenceComparison.ConcludesSame(ReferenceComparison.Analysis(same)));
         Assert.IsFalse(ReferenceComparison.ConcludesSame(ReferenceComparison.Analysis(same with { Chunk = "7+1=9" })));
         Assert.IsTrue(ReferenceComparison.ConcludesSame("aa= Same. Different. garbage"), "the first conclusion counts");
