@@ -72,3 +72,52 @@ public sealed class ForwardSharedTests
         return (logits.detach(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone()));
     }
 }
+
+[TestClass]
+public sealed class DecodeStepTests
+{
+    [TestMethod]
+    public void CachedDecodeStepsOfLeftPaddedRowsGiveTheLogitsOfTheFullForwardPass()
+    {
+        // Decode steps (one new token a row) take their own attention path (products and an additive mask, not
+        // scaled_dot_product_attention): each step's logits must equal the teacher-forced logits of the row's own sequence.
+        using var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 4);
+        model.eval();
+        using var guard = no_grad();
+        var rng = new Random(8);
+        int[][] prompts = [[.. Enumerable.Range(0, 9).Select(_ => rng.Next(1, 256))], [.. Enumerable.Range(0, 4).Select(_ => rng.Next(1, 256))], [.. Enumerable.Range(0, 7).Select(_ => rng.Next(1, 256))]];
+        int[][] next = [.. prompts.Select(_ => Enumerable.Range(0, 6).Select(_ => rng.Next(1, 256)).ToArray())];
+        int rows = prompts.Length, length = prompts.Max(p => p.Length), steps = next[0].Length;
+
+        using var cache = new KvCache(model.Config, rows, length + steps, model.Device, model.DType);
+        var ids = new long[rows * length];
+        var valid = new bool[rows * length];
+        var positions = new long[rows * length];
+        for (var b = 0; b < rows; b++)
+            for (int pad = length - prompts[b].Length, t = 0; t < prompts[b].Length; t++)
+                (ids[b * length + pad + t], valid[b * length + pad + t], positions[b * length + pad + t]) = (prompts[b][t], true, t);
+        using (var scope = NewDisposeScope())
+        {
+            var validT = tensor(valid).view(rows, length);
+            cache.MarkValid(validT);
+            var mask = ones(length, length, dtype: ScalarType.Bool).tril().unsqueeze(0).logical_and(validT.unsqueeze(1)).logical_or(eye(length, dtype: ScalarType.Bool).unsqueeze(0)).unsqueeze(1);
+            model.Hidden(tensor(ids).view(rows, length), tensor(positions).view(rows, length), mask, cache);
+            cache.Advance(length);
+        }
+        for (var s = 0; s < steps; s++)
+        {
+            using var scope = NewDisposeScope();
+            cache.MarkValid(ones(rows, 1, dtype: ScalarType.Bool));
+            var mask = cache.Valid.narrow(1, 0, cache.Length + 1).view(rows, 1, 1, cache.Length + 1);
+            var step = model.Logits(model.Hidden(tensor(next.Select(n => (long)n[s]).ToArray()).view(rows, 1),
+                tensor(prompts.Select(p => (long)(p.Length + s)).ToArray()).view(rows, 1), mask, cache).squeeze(1));   // (rows, V)
+            cache.Advance(1);
+            for (var b = 0; b < rows; b++)
+            {
+                var sequence = prompts[b].Concat(next[b].Take(s + 1)).Select(x => (long)x).ToArray();
+                var expected = model.Forward(tensor(sequence).unsqueeze(0))[0, -1];
+                Assert.IsTrue(step[b].allclose(expected, rtol: 1e-4, atol: 1e-5), $"step {s}, row {b}: max difference {(step[b] - expected).abs().max().item<float>()}");
+            }
+        }
+    }
+}
