@@ -1,14 +1,19 @@
 using StepWiser.ML.Annotation;
+using StepWiser.ML.Generation;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
 using StepWiser.ML.Tokenization;
 using StepWiser.ML.Training;
+using StepWiser.ML.Worlds;
 
 /// <summary>
 /// Where a GRPO step's time goes (issue 17): from a main-job folder, its warmed-up Abs-Q judge and its Abs-Q labels
 /// (steps up to each first negative, as the main job trains on), <c>--steps</c> RL steps at the main job's settings
-/// (16 prompts × 4 responses, 128 new tokens, KL 0.2 to the starting judge, mini-batches of 32), and the split of each
-/// step's wall-clock time into group generation, updates (forward, reference forward, backward, AdamW) and the rest.
+/// (16 prompts × 4 responses, KL 0.2 to the starting judge, mini-batches of 32), and the split of each step's wall-clock
+/// time into group generation, updates (forward, reference forward, backward, AdamW) and the rest. A folder with a
+/// <c>judge-reference-writer</c> (the two-pass recipe) is measured as the main job trains it: the writer's references on
+/// the labelled steps, the <c>reference-pairs</c> template, 256 new tokens; an older folder with the compact template
+/// and 128 new tokens.
 /// Usage: --suite grpo-step --from OUT [--steps 10]
 /// </summary>
 internal static class GrpoStepBenchmark
@@ -18,6 +23,15 @@ internal static class GrpoStepBenchmark
         // Both update paths in one run, interleaved (this machine is shared and noisy): each response's full sequence
         // on its own, then one prompt forward per group (GrpoOptions.SharedPromptForward), each from the same judge.
         var labelled = JudgeRecipe.SelectSteps(TrlStepwiseFormat.Read(Path.Combine(from, "labels-absoluteq.jsonl")), StepSelection.UpToFirstNegative);
+        var writerDir = Path.Combine(from, "judge-reference-writer");
+        var twoPass = Directory.Exists(writerDir);
+        var template = twoPass ? JudgeTemplate.ReferencePairs : JudgeTemplate.Compact;
+        if (twoPass)
+        {
+            using var writerModel = HuggingFaceCheckpoint.Load(writerDir);
+            var writer = new ReferenceWriter(new LocalTextGenerator(writerModel, BuiltInTokenizer.Create()), i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History));
+            labelled = writer.WithReferencesAsync(labelled).GetAwaiter().GetResult();
+        }
         var results = new Dictionary<bool, List<GrpoStepMetrics[]>> { [false] = [], [true] = [] };
         GrpoOptions? options = null;
         long parameters = 0;
@@ -28,13 +42,14 @@ internal static class GrpoStepBenchmark
                 parameters = model.ParameterCount;
                 options = new JudgeRecipeOptions().Grpo;
                 options.Steps = steps;
+                if (twoPass) options.MaxNewTokens = 256;                                                 // the main job's ReferenceJudgeTokens
                 options.WarmupSteps = 1;
                 options.BalancePrompts = true;
                 options.SharedPromptForward = shared;
-                var metrics = new GrpoTrainer(model, BuiltInTokenizer.Create(), JudgeTemplate.Compact, options).Train(labelled);
+                var metrics = new GrpoTrainer(model, BuiltInTokenizer.Create(), template, options).Train(labelled);
                 results[shared].Add(metrics.Skip(1).ToArray());   // the first step warms the allocator and the kernels up
             }
-        Console.WriteLine($"grpo step: {from} warm-up Abs-Q judge ({parameters:N0} parameters), {labelled.Count} labelled steps, {options!.PromptsPerStep} prompts x {options.GroupSize} responses, " +
+        Console.WriteLine($"grpo step: {from} warm-up Abs-Q judge ({(twoPass ? "two-pass, reference-pairs" : "one-pass, compact")}) ({parameters:N0} parameters), {labelled.Count} labelled steps, {options!.PromptsPerStep} prompts x {options.GroupSize} responses, " +
             $"{options.MaxNewTokens} new tokens, KL {options.KlCoefficient}, mini-batch {options.MiniBatchSize}; {steps - 1} steps measured after one, two rounds of each path, interleaved");
         Console.WriteLine("| update path | group generation, s a step | updates, s a step | the rest | whole step | generation share | RL steps a minute |\n|---|---|---|---|---|---|---|");
         var perMinute = new Dictionary<bool, double>();

@@ -1,0 +1,44 @@
+using StepWiser.ML.Models;
+using static TorchSharp.torch;
+
+/// <summary>
+/// Whether a decode step is bound by reading the weights (issue 17): the matrix products of one decode step of the built-in
+/// Medium model (every layer's seven projections, in order, as a decode step runs them) on M-row inputs, timed two ways in
+/// one run: cycling through the matrices (each read once a pass, as in decode: the 17 MB of layer weights do not stay in
+/// the 1 MiB per-core L2 cache) and with each matrix's products repeated back to back (its weights stay cached). The
+/// ratio is what reading the weights costs; bytes per second is what the cycling pass achieves.
+/// Usage: --suite bandwidth [--repeats N]
+/// </summary>
+internal static class BandwidthBenchmark
+{
+    public static void Run(int repeats)
+    {
+        using var model = CausalLM.CreateRandom(BuiltInModels.Medium, seed: 1);
+        using var guard = no_grad();
+        var weights = model.named_parameters().Where(p => p.name.Contains(".layers.", StringComparison.Ordinal) && p.parameter.dim() == 2)
+            .Select(p => p.parameter.detach()).ToArray();
+        long bytes = weights.Sum(w => w.NumberOfElements * w.ElementSize);
+        Console.WriteLine($"Medium: {weights.Length} layer matrices, {bytes / 1e6:F1} MB of fp32 weights read by every decode step; threads {get_num_threads()}; best of {repeats}");
+        Console.WriteLine("| rows M | the step's products, weights cycling (µs) | the same products, weights hot (µs) | cycling ÷ hot | weight bytes read a second (cycling) | arithmetic rate (cycling) |\n|---|---|---|---|---|---|");
+        foreach (var m in new[] { 1, 16, 64 })
+        {
+            var inputs = weights.Select(w => randn(m, w.shape[1])).ToArray();
+            const int passes = 20, repeat = 16;
+            var cycling = 1e6 * Timing.Best(repeats, () =>
+            {
+                for (var p = 0; p < passes; p++)
+                    for (var i = 0; i < weights.Length; i++) { using var y = nn.functional.linear(inputs[i], weights[i]); }
+            }) / passes;
+            var hot = 0.0;
+            for (var i = 0; i < weights.Length; i++)
+            {
+                var (w, x) = (weights[i], inputs[i]);
+                hot += 1e6 * Timing.Best(repeats, () => { for (var r = 0; r < repeat; r++) { using var y = nn.functional.linear(x, w); } }) / repeat;
+            }
+            var flops = 2.0 * m * weights.Sum(w => w.NumberOfElements);
+            Console.WriteLine($"| {m} | {cycling:F0} | {hot:F0} | {cycling / hot:F2} | {bytes / cycling / 1e3:F1} GB/s | {flops / cycling / 1e3:F0} GFLOP/s |");
+            foreach (var x in inputs) x.Dispose();
+        }
+        foreach (var w in weights) w.Dispose();
+    }
+}
