@@ -104,7 +104,7 @@ internal static class PeerBenchmark
     }
 
     /// <summary>Runs the peer with STEPWISER_PEER_PYTHON, else Debian's /usr/bin/python3 (where apt's python3-torch lives), else python3 on PATH.</summary>
-    private static (bool Ok, string Message) RunPeer(string script, string checkpoint, string request, string result)
+    internal static (bool Ok, string Message) RunPeer(string script, string checkpoint, string request, string result)
     {
         var candidates = new[] { Environment.GetEnvironmentVariable("STEPWISER_PEER_PYTHON"), "/usr/bin/python3", "python3" }.OfType<string>().Distinct();
         var message = "no python3";
@@ -128,14 +128,18 @@ internal static class PeerBenchmark
         return (false, message);
     }
 
-    private static string FindScript()
+    internal static string FindScript()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "StepWiser.ML.Benchmarks", "peers", "torch_generate.py");
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException("peers/torch_generate.py not found above " + AppContext.BaseDirectory);
+        // Above the build output (dotnet run) or above the current folder (a copied build run from the repository).
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "tests", "StepWiser.ML.Benchmarks", "peers", "torch_generate.py");
+                if (File.Exists(candidate)) return candidate;
+            }
+        Console.Error.WriteLine($"error: tests/StepWiser.ML.Benchmarks/peers/torch_generate.py not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}: run from the repository");
+        Environment.Exit(2);
+        return "";
     }
 
     private static string F(FormattableString s) => s.ToString(Inv);

@@ -12,6 +12,8 @@ REQUEST: {"prompts": [[ids...], ...] (all of one length), "max_new_tokens": N, "
 RESULT:  {"tokens": [[ids...], ...], "seconds": best of R, "torch": version}
 TRAIN REQUEST: {"train": {"batches": [[[ids...] x B] x S], "response_start": P, "lr": LR, "weight_decay": WD}, "threads": T, "repeats": R}
 TRAIN RESULT:  {"seconds": best of R for the S steps, "losses": [first run's loss per step], "torch": version}
+BANDWIDTH REQUEST: {"bandwidth": {"rows": [M, ...]}, "threads": T, "repeats": R}   (the layer matrices' products, see bandwidth())
+BANDWIDTH RESULT:  {"cycling": [µs a pass per M], "hot": [µs per M], "torch": version}
 Exit code 3 with a line on stderr when torch is missing (the benchmark then reports "peer not available").
 """
 import json
@@ -150,12 +152,51 @@ def train(model, spec, repeats):
     return best, losses
 
 
+def bandwidth(model, rows_list, repeats, passes=20, repeat=16):
+    """The layer matrices of one decode step, in order, on M-row inputs: microseconds of a pass cycling through them
+    (each read once, as decode reads them) and of the same products with each matrix's products back to back (hot)."""
+    weights = [w for name, w in model.w.items() if ".layers." in name and w.dim() == 2]
+    cycling, hot = [], []
+    with torch.no_grad():
+        for m in rows_list:
+            inputs = [torch.randn(m, w.shape[1]) for w in weights]
+
+            def timed(action):
+                action()                                        # warm-up
+                best = None
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    action()
+                    seconds = time.perf_counter() - start
+                    best = seconds if best is None else min(best, seconds)
+                return best
+
+            def cycle():
+                for _ in range(passes):
+                    for x, w in zip(inputs, weights):
+                        torch.nn.functional.linear(x, w)
+            cycling.append(1e6 * timed(cycle) / passes)
+            total = 0.0
+            for x, w in zip(inputs, weights):
+                def again(x=x, w=w):
+                    for _ in range(repeat):
+                        torch.nn.functional.linear(x, w)
+                total += 1e6 * timed(again) / repeat
+            hot.append(total)
+    return cycling, hot
+
+
 def main():
     checkpoint, request_path, result_path = sys.argv[1:4]
     with open(request_path) as f:
         request = json.load(f)
     torch.set_num_threads(request["threads"])
     model = Model(checkpoint)
+    if "bandwidth" in request:
+        cycling, hot = bandwidth(model, request["bandwidth"]["rows"], request.get("repeats", 3))
+        with open(result_path, "w") as f:
+            json.dump({"cycling": cycling, "hot": hot, "torch": torch.__version__}, f)
+        return
     if "train" in request:
         seconds, losses = train(model, request["train"], request.get("repeats", 3))
         with open(result_path, "w") as f:
