@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 /// What fusing q/k/v and gate/up into single matmuls would save in a decode step (issue 17), before changing the model:
 /// on the built-in Medium shapes, the time of the separate projections of one layer against one matmul with the
 /// concatenated weight (then split), for decode-sized inputs of M rows, and that saving over the 6 layers set against a
-/// measured decode step of the same batch (the engine's generation time per new token: forward, sampling and bookkeeping).
+/// measured decode step of the same batch (the engine's generation time per new token: forward, sampling and bookkeeping),
+/// and one layer's decode attention on the two paths (SDPA, and the written-out products the decode step now uses).
 /// Usage: --suite fusion [--repeats N]
 /// </summary>
 internal static class FusionBenchmark
@@ -21,7 +22,7 @@ internal static class FusionBenchmark
         using var wg = randn(inter, hidden); using var wu = randn(inter, hidden);
         using var wqkv = cat([wq, wk, wv], 0); using var wgu = cat([wg, wu], 0);
         Console.WriteLine($"Medium shapes: hidden {hidden}, q {q}, k/v {kv}, intermediate {inter}, {c.NumHiddenLayers} layers; threads {get_num_threads()}; best of {repeats}");
-        Console.WriteLine("| rows M | decode step of the engine (µs) | model forward with cache (µs, share) | sampling + bookkeeping (µs, share) | q/k/v separate → fused (µs) | gate/up separate → fused (µs) | fusion would save (µs over all layers, share of the step) |\n|---|---|---|---|---|---|---|");
+        Console.WriteLine("| rows M | decode step of the engine (µs) | model forward with cache (µs, share) | sampling + bookkeeping (µs, share) | q/k/v separate → fused (µs) | gate/up separate → fused (µs) | fusion would save (µs over all layers, share of the step) | one layer's attention at 80 keys: SDPA with a boolean mask → written out with an additive mask, as decode now runs it (µs) |\n|---|---|---|---|---|---|---|---|");
         using var model = CausalLM.CreateRandom(c, seed: 1);
         model.eval();
         foreach (var m in new[] { 1, 16, 64 })
@@ -33,11 +34,41 @@ internal static class FusionBenchmark
             var sepGu = Micro(repeats, () => { using var a = nn.functional.linear(x, wg); using var b = nn.functional.linear(x, wu); using var g = nn.functional.silu(a).mul_(b); });
             var fusedGu = Micro(repeats, () => { using var y = nn.functional.linear(x, wgu); var parts = y.split([inter, inter], -1); using var g = nn.functional.silu(parts[0]).mul_(parts[1]); foreach (var p in parts) p.Dispose(); });
             var saved = c.NumHiddenLayers * (sepQkv - fusedQkv + sepGu - fusedGu);
+            var (sdpa, written) = AttentionPaths(c, m, keys: 32 + 48, repeats);
             var (step, profile) = DecodeStep(model, m, repeats);
             var forward = ModelStep(model, m, repeats);
             Console.Error.WriteLine($"  engine profile at {m} rows, per step: forward {profile.Forward.TotalMicroseconds / profile.Steps:F0} µs, sampling {profile.Sampling.TotalMicroseconds / profile.Steps:F0} µs, bookkeeping {profile.Bookkeeping.TotalMicroseconds / profile.Steps:F0} µs; prefill {profile.Prefill.TotalMilliseconds:F1} ms a call");
-            Console.WriteLine($"| {m} | {step:F0} | {forward:F0} ({100 * forward / step:F0} %) | {step - forward:F0} ({100 * (step - forward) / step:F0} %) | {sepQkv:F0} → {fusedQkv:F0} | {sepGu:F0} → {fusedGu:F0} | {saved:F0} ({100 * saved / step:F1} %) |");
+            Console.WriteLine($"| {m} | {step:F0} | {forward:F0} ({100 * forward / step:F0} %) | {step - forward:F0} ({100 * (step - forward) / step:F0} %) | {sepQkv:F0} → {fusedQkv:F0} | {sepGu:F0} → {fusedGu:F0} | {saved:F0} ({100 * saved / step:F1} %) | {sdpa:F0} → {written:F0} |");
         }
+    }
+
+    /// <summary>
+    /// One layer's decode attention on <paramref name="rows"/> rows over <paramref name="keys"/> cached positions (the query
+    /// heads of a kv head folded into the query axis, as <c>Attention</c> does), in µs: scaled_dot_product_attention with
+    /// a boolean mask (the path before 2026-12-01) and the written-out products with an additive mask (the decode path now).
+    /// </summary>
+    private static (double Sdpa, double Written) AttentionPaths(ModelConfig c, int rows, int keys, int repeats)
+    {
+        int kvHeads = c.KeyValueHeads, groups = c.NumAttentionHeads / c.KeyValueHeads, d = c.HeadDim;
+        using var guard = no_grad();
+        using var q = randn(rows, kvHeads, groups, d);
+        // Keys and values are views of the first positions of a larger cache, as the engine's KvCache hands them out.
+        using var keyCache = randn(rows, kvHeads, 32 + 96, d);
+        using var valueCache = randn(rows, kvHeads, 32 + 96, d);
+        using var k = keyCache.narrow(2, 0, keys);
+        using var v = valueCache.narrow(2, 0, keys);
+        using var allowed = ones(new long[] { rows, 1, groups, keys }, dtype: ScalarType.Bool);
+        allowed.narrow(3, 0, keys / 4).fill_(false);                                                 // some left padding
+        using var additive = zeros(rows, 1, groups, keys).masked_fill_(allowed.logical_not(), double.NegativeInfinity);
+        var scale = 1.0 / Math.Sqrt(d);
+        var sdpa = Micro(repeats, () => { using var y = nn.functional.scaled_dot_product_attention(q, k, v, allowed); });
+        var written = Micro(repeats, () =>
+        {
+            using var scores = q.matmul(k.transpose(2, 3)).mul_(scale).add_(additive);
+            using var probabilities = scores.softmax(-1);
+            using var y = probabilities.matmul(v);
+        });
+        return (sdpa, written);
     }
 
     /// <summary>Best-of-<paramref name="repeats"/> mean time of one call in µs, 200 calls per repeat after a warm-up.</summary>

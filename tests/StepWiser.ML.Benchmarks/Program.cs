@@ -16,6 +16,9 @@ string size = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault() ?? "m
 int repeats = int.Parse(args.SkipWhile(a => a != "--repeats").Skip(1).FirstOrDefault() ?? "3");
 string suite = args.SkipWhile(a => a != "--suite").Skip(1).FirstOrDefault() ?? "all";
 string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+// --threads N sets torch's thread count explicitly before any suite (without it, libtorch's default state): the two
+// states differ in more than the count (docs/benchmarks.md, "Decode attention written out").
+if (Arg("--threads") is { } threadArg) set_num_threads(int.Parse(threadArg));
 if (suite is "namespaces")
 {
     // The library's namespace graph as docs/architecture.md embeds it (issue 16), from the sources of this checkout.
