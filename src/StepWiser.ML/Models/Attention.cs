@@ -68,7 +68,9 @@ internal sealed class Attention : nn.Module
             // not (in the default thread state the two are within noise; docs/benchmarks.md).
             var qFolded = q.reshape(b, kv, groups * t, d);                                             // (B, KV, G*T, D)
             var scores = qFolded.matmul(k.transpose(2, 3)).mul_(1.0 / Math.Sqrt(d)).add_(mask);      // (B, KV, G*T, L)
-            attended = scores.softmax(-1).matmul(v).view(b, h, t, d);                                 // (B, KV, G*T, D) -> (B, H, T, D)
+            // Half-precision weights: the softmax in float32, as fused attention kernels accumulate it.
+            var weights = scores.dtype == ScalarType.Float32 ? scores.softmax(-1) : scores.softmax(-1, ScalarType.Float32).to(v.dtype);
+            attended = weights.matmul(v).view(b, h, t, d);                                            // (B, KV, G*T, D) -> (B, H, T, D)
         }
         else
         {

@@ -40,9 +40,9 @@ internal sealed class DecoderModel : nn.Module
         // once here, not in every layer.
         var groups = _config.NumAttentionHeads / _config.KeyValueHeads;
         var folded = mask is not null && groups > 1 ? mask.repeat(1, 1, groups, 1) : mask;              // (B, 1, G*T, L)
-        // A decode step (one new token a row) attends with plain products and an additive mask made once here, not per
-        // layer (Attention takes a floating-point mask as that path).
-        if (folded is not null && inputIds.shape[1] == 1)
+        // A decode step (one new token a row) on the CPU attends with plain products and an additive mask made once here,
+        // not per layer (Attention takes a floating-point mask as that path); on a GPU, SDPA's fused kernels stay.
+        if (folded is not null && inputIds.shape[1] == 1 && x.device.type == DeviceType.CPU)
             folded = zeros(folded.shape, dtype: x.dtype, device: x.device).masked_fill_(folded.logical_not(), double.NegativeInfinity);
         foreach (var layer in _layers) x = layer.Forward(x, cos, sin, folded, cache);
         return _norm.forward(x).MoveToOuterDisposeScope();
