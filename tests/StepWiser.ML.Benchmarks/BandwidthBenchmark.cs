@@ -59,6 +59,7 @@ internal static class BandwidthBenchmark
 
     private static (double[] Cycling, double[] Hot, string Version)? Peer(CausalLM model, int repeats)
     {
+        if (PeerBenchmark.FindScript() is not { } script) return null;
         var dir = Directory.CreateTempSubdirectory("bandwidth").FullName;
         try
         {
@@ -66,7 +67,7 @@ internal static class BandwidthBenchmark
             var request = Path.Combine(dir, "request.json");
             var result = Path.Combine(dir, "result.json");
             File.WriteAllText(request, JsonSerializer.Serialize(new { bandwidth = new { rows = Rows }, threads = get_num_threads(), repeats }));
-            var (ok, _) = PeerBenchmark.RunPeer(PeerBenchmark.FindScript(), dir, request, result);
+            var (ok, _) = PeerBenchmark.RunPeer(script, dir, request, result);
             if (!ok) return null;
             using var json = JsonDocument.Parse(File.ReadAllText(result));
             double[] Read(string name) => json.RootElement.GetProperty(name).EnumerateArray().Select(x => x.GetDouble()).ToArray();

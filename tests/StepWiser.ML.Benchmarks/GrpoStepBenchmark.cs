@@ -29,7 +29,7 @@ internal static class GrpoStepBenchmark
         if (twoPass)
         {
             using var writerModel = HuggingFaceCheckpoint.Load(writerDir);
-            var writer = new ReferenceWriter(new LocalTextGenerator(writerModel, BuiltInTokenizer.Create()), i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History));
+            var writer = new ReferenceWriter(new LocalTextGenerator(writerModel, BuiltInTokenizer.Create()), WorldJudging.PolicyPrefix);
             labelled = writer.WithReferencesAsync(labelled).GetAwaiter().GetResult();
         }
         var results = new Dictionary<bool, List<GrpoStepMetrics[]>> { [false] = [], [true] = [] };

@@ -174,8 +174,8 @@ internal static class JudgeLadderBenchmark
     /// history in chunk tags); the judge's analysis is its own next chunk, then whether the step is the same.
     /// </summary>
     private static readonly JudgeTemplate SolveFirstTemplate = Environment.GetEnvironmentVariable("SOLVE_FIRST_TEMPLATE") == "after"
-        ? new("solve-after", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History) + "Judge: " + JudgeTemplate.OneLine(input.Chunk) + "\n")
-        : new("solve-first", input => "Judge: " + JudgeTemplate.OneLine(input.Chunk) + "\n" + RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History));
+        ? new("solve-after", input => WorldJudging.PolicyPrefix(input) + "Judge: " + JudgeTemplate.OneLine(input.Chunk) + "\n")
+        : new("solve-first", input => "Judge: " + JudgeTemplate.OneLine(input.Chunk) + "\n" + WorldJudging.PolicyPrefix(input));
 
     /// <summary>The solve-first analyses, written by the judge's base model itself (greedy, one chunk): no gold, no label.</summary>
     private static Func<JudgeInput, string> SolveFirst(string judgeBase, LadderData data)
@@ -223,9 +223,9 @@ internal static class JudgeLadderBenchmark
         // the shorter one's end ("SS uu … 22 60" for 26 against 20): a diff view, so every comparison is between
         // neighbouring tokens. A generic text operation (no world rule, no label), but a tool's view, not the judge's.
         var template = Environment.GetEnvironmentVariable("BLIND_VIEW") == "zip"
-            ? new JudgeTemplate("blind-zip", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History)
+            ? new JudgeTemplate("blind-zip", input => WorldJudging.PolicyPrefix(input)
                 + "Pairs: " + ReferenceComparison.Pairs(ownOf(input), JudgeTemplate.OneLine(input.Chunk)) + "\n")
-            : new JudgeTemplate("blind", input => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History)
+            : new JudgeTemplate("blind", input => WorldJudging.PolicyPrefix(input)
                 + "Mine: " + ownOf(input) + "\nStep: " + JudgeTemplate.OneLine(input.Chunk) + "\n");
         return (RederivationAnalysis.Lookup(inputs, analyses), template);
     }
@@ -357,7 +357,7 @@ internal static class JudgeLadderBenchmark
         using var model = HuggingFaceCheckpoint.Load(judgeBase);
         var generator = new LocalTextGenerator(model, BuiltInTokenizer.Create());
         var sampling = SamplingOptions.Greedy(64) with { Stop = [StepWiser.ML.Chunking.ChunkParser.CloseTag] };
-        var results = generator.GenerateAsync(inputs.Select(i => GenerationRequest.FromText(RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History), sampling)).ToArray()).GetAwaiter().GetResult();
+        var results = generator.GenerateAsync(inputs.Select(i => GenerationRequest.FromText(WorldJudging.PolicyPrefix(i), sampling)).ToArray()).GetAwaiter().GetResult();
         return results.Select(r =>
         {
             var text = r.Samples[0].Text.Trim();
@@ -409,7 +409,7 @@ internal static class JudgeLadderBenchmark
         public const int JudgeTokens = 400;
 
         private readonly ReferenceWriter _references = new(new LocalTextGenerator(HuggingFaceCheckpoint.Load(judgeBase), BuiltInTokenizer.Create()),
-            i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History));
+            WorldJudging.PolicyPrefix);
 
         /// <summary>The labelled steps with their references.</summary>
         public IReadOnlyList<JudgeExample> With(IReadOnlyList<JudgeExample> labelled) => _references.WithReferencesAsync(labelled).GetAwaiter().GetResult();
@@ -465,7 +465,7 @@ internal sealed record LadderData(
         var labelledInputs = train.Values.SelectMany(v => v).DistinctBy(e => e.Prompt + string.Join("\u0001", e.Completions))
             .SelectMany(e => JudgeExample.FromSolution(e.Prompt, e.Completions, e.Labels).Select(x => x.Input)).ToArray();
         var all = unlabelled.Concat(labelledInputs).ToArray();
-        var analyses = RederivationAnalysis.ComputeAsync(policy, all, i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History)).GetAwaiter().GetResult();
+        var analyses = RederivationAnalysis.ComputeAsync(policy, all, WorldJudging.PolicyPrefix).GetAwaiter().GetResult();
         return new LadderData(train, gold, unlabelled, RederivationAnalysis.Lookup(all, analyses), benchmark, all, heldOut);
     }
 }

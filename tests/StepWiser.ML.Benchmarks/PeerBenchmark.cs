@@ -19,7 +19,12 @@ internal static class PeerBenchmark
 
     public static void Run(string size, int repeats)
     {
-        var script = FindScript();
+        if (FindScript() is not { } script)
+        {
+            Console.Error.WriteLine($"error: tests/StepWiser.ML.Benchmarks/peers/torch_generate.py not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}: run from the repository");
+            Environment.Exit(2);
+            return;
+        }
         var dir = Directory.CreateTempSubdirectory("peer").FullName;
         try
         {
@@ -128,18 +133,16 @@ internal static class PeerBenchmark
         return (false, message);
     }
 
-    internal static string FindScript()
+    /// <summary>The peer script, above the build output (dotnet run) or above the current folder (a copied build run from the repository); null when neither has it.</summary>
+    internal static string? FindScript()
     {
-        // Above the build output (dotnet run) or above the current folder (a copied build run from the repository).
         foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
                 var candidate = Path.Combine(dir.FullName, "tests", "StepWiser.ML.Benchmarks", "peers", "torch_generate.py");
                 if (File.Exists(candidate)) return candidate;
             }
-        Console.Error.WriteLine($"error: tests/StepWiser.ML.Benchmarks/peers/torch_generate.py not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}: run from the repository");
-        Environment.Exit(2);
-        return "";
+        return null;
     }
 
     private static string F(FormattableString s) => s.ToString(Inv);

@@ -109,7 +109,7 @@ internal static partial class MainJob
             var inputs = _unlabelled.Concat(labelled.Train.Values.SelectMany(e => e).Select(e => e.Input)).ToArray();
             var analyses = await _ui.RunAsync($"policy re-derives {inputs.Length} steps (world-independent analysis)", 1, "passes", async bar =>
             {
-                var a = await RederivationAnalysis.ComputeAsync(_policy, inputs, i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History), cancellationToken: _ct);
+                var a = await RederivationAnalysis.ComputeAsync(_policy, inputs, WorldJudging.PolicyPrefix, cancellationToken: _ct);
                 bar.Report(1);
                 return a;
             });
@@ -153,7 +153,7 @@ internal static partial class MainJob
             BuiltInTokenizer.Save(dir);
             var generator = new LocalTextGenerator(model, _tokenizer);
             var check = await WorldPolicy.EvaluateAsync(generator, _heldOut.Take(200).ToArray(), new SamplingOptions { NumSamples = 1, MaxNewTokens = SolutionTokens, Temperature = 1, Seed = 1 }, _ct);
-            _writer = new ReferenceWriter(generator, i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History));
+            _writer = new ReferenceWriter(generator, WorldJudging.PolicyPrefix);
             _writerNote = F($"the policy trained {_preset.WriterUpdates} more updates at lr 1e-3 on its own training problems: held-out accuracy {100 * check.Accuracy:F1} % at T = 1 on {Math.Min(200, _heldOut.Count)} problems, the policy's {100 * _baseline.Accuracy:F1} %");
             Stage($"reference writer: {_writerNote}");
         }

@@ -18,6 +18,16 @@ public static partial class WorldJudging
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
+    /// <summary>
+    /// The text this world's chunked policy continues to write the step of <paramref name="input"/>: the policy prompt of
+    /// its problem, then its history in chunk tags. What a <see cref="ReferenceWriter"/> or a re-derivation reads (never the step).
+    /// </summary>
+    public static string PolicyPrefix(JudgeInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(input.Problem), input.History);
+    }
+
     /// <summary>The analysis of the step being judged, from the problem text and the earlier chunks.</summary>
     public static string Analysis(JudgeExample example)
     {

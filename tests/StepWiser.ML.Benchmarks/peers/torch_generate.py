@@ -157,19 +157,21 @@ def bandwidth(model, rows_list, repeats, passes=20, repeat=16):
     (each read once, as decode reads them) and of the same products with each matrix's products back to back (hot)."""
     weights = [w for name, w in model.w.items() if ".layers." in name and w.dim() == 2]
     cycling, hot = [], []
+
+    def timed(action):
+        """Seconds of the best of `repeats` runs after one warm-up run."""
+        action()
+        best = None
+        for _ in range(repeats):
+            start = time.perf_counter()
+            action()
+            seconds = time.perf_counter() - start
+            best = seconds if best is None else min(best, seconds)
+        return best
+
     with torch.no_grad():
         for m in rows_list:
             inputs = [torch.randn(m, w.shape[1]) for w in weights]
-
-            def timed(action):
-                action()                                        # warm-up
-                best = None
-                for _ in range(repeats):
-                    start = time.perf_counter()
-                    action()
-                    seconds = time.perf_counter() - start
-                    best = seconds if best is None else min(best, seconds)
-                return best
 
             def cycle():
                 for _ in range(passes):

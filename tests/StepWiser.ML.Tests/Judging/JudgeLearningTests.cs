@@ -59,7 +59,7 @@ public sealed class JudgeLearningTests
         using var policyModel = HuggingFaceCheckpoint.Load(Fixture("policy"));
         using var judgeModel = HuggingFaceCheckpoint.Load(Fixture("policy"));
         var policy = new LocalTextGenerator(policyModel, tokenizer);
-        var writer = new ReferenceWriter(policy, i => RederivationAnalysis.ChunkedPrefix(ArithmeticChainWorld.PolicyPrompt(i.Problem), i.History));
+        var writer = new ReferenceWriter(policy, WorldJudging.PolicyPrefix);
         var options = new JudgeRecipeOptions { PretrainSteps = PracticeSteps, WarmupSteps = 60, Seed = 1 };
 
         var unlabelled = await writer.WithReferencesAsync(await WorldJudging.UnlabelledStepsAsync(policy, world, 200));
