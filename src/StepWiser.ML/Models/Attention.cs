@@ -17,6 +17,7 @@ internal sealed class Attention : nn.Module
     [ComponentName(Name = "k_proj")] private readonly Projection _kProj;
     [ComponentName(Name = "v_proj")] private readonly Projection _vProj;
     [ComponentName(Name = "o_proj")] private readonly Projection _oProj;
+    private readonly FusedProjections _qkv;   // q_proj, k_proj and v_proj are views of its block
 
     /// <summary>Allocates the projections of layer <paramref name="layerIndex"/>.</summary>
     public Attention(ModelConfig config, int layerIndex, Device? device = null) : base(nameof(Attention))
@@ -24,9 +25,8 @@ internal sealed class Attention : nn.Module
         _config = config;
         _layerIndex = layerIndex;
         int h = config.NumAttentionHeads, kv = config.KeyValueHeads, d = config.HeadDim;
-        _qProj = new Projection(config.HiddenSize, h * d, config.QkvBias, device);
-        _kProj = new Projection(config.HiddenSize, kv * d, config.QkvBias, device);
-        _vProj = new Projection(config.HiddenSize, kv * d, config.QkvBias, device);
+        _qkv = new FusedProjections(config.HiddenSize, [h * d, kv * d, kv * d], config.QkvBias, device);
+        (_qProj, _kProj, _vProj) = (_qkv.Parts[0], _qkv.Parts[1], _qkv.Parts[2]);
         _oProj = new Projection(h * d, config.HiddenSize, config.OutputBias, device);
         RegisterComponents();
     }
@@ -43,9 +43,22 @@ internal sealed class Attention : nn.Module
         long b = x.shape[0], t = x.shape[1];
         int h = _config.NumAttentionHeads, kv = _config.KeyValueHeads, d = _config.HeadDim, groups = h / kv;
 
-        var q = _qProj.forward(x).view(b, t, h, d).transpose(1, 2);                                  // (B, T, H*D) -> (B, H, T, D)
-        var k = _kProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
-        var v = _vProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
+        Tensor q, k, v;
+        if (!is_grad_enabled() && _qkv.IsCurrent)
+        {
+            // Inference: one product for q, k and v (the same values as three; FusedProjections). The parts are views of
+            // it; what follows (rotary embedding, cache writes, attention) gives the same values on views.
+            var qkv = _qkv.Forward(x);                                                                // (B, T, (H + 2 KV)*D)
+            q = qkv.narrow(2, 0, h * d).view(b, t, h, d).transpose(1, 2);                            // (B, H, T, D)
+            k = qkv.narrow(2, h * d, kv * d).view(b, t, kv, d).transpose(1, 2);                      // (B, KV, T, D)
+            v = qkv.narrow(2, (h + kv) * d, kv * d).view(b, t, kv, d).transpose(1, 2);               // (B, KV, T, D)
+        }
+        else
+        {
+            q = _qProj.forward(x).view(b, t, h, d).transpose(1, 2);                                  // (B, T, H*D) -> (B, H, T, D)
+            k = _kProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
+            v = _vProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
+        }
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Update(_layerIndex, k, v);                            // (B, KV, L, D)
@@ -82,5 +95,18 @@ internal sealed class Attention : nn.Module
         }
         var merged = attended.transpose(1, 2).reshape(b, t, h * d);                                   // (B, H, T, D) -> (B, T, H*D)
         return _oProj.forward(merged).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Points q/k/v at a new fused block after a move replaced them (<see cref="FusedProjections.Rebind"/>).</summary>
+    public void RebindFused() => _qkv.Rebind();
+
+    /// <summary>Whether inference uses the fused q/k/v product.</summary>
+    public bool IsFused => _qkv.IsCurrent;
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _qkv.Dispose();
+        base.Dispose(disposing);
     }
 }

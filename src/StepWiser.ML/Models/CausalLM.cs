@@ -59,6 +59,7 @@ public sealed class CausalLM : nn.Module
     public CausalLM To(Device device, ScalarType dtype)
     {
         this.to(device).to(dtype);
+        if (!_model.IsFused) _model.RebindFused();   // the move replaced the parameters: fuse the new ones
         Device = device;
         DType = dtype;
         return this;
@@ -173,6 +174,14 @@ public sealed class CausalLM : nn.Module
         cache.Advance(length);
         return hidden;
     }
+
+    /// <summary>
+    /// Whether inference (no gradients) runs each layer's q/k/v and gate/up projections as one matrix product each: true
+    /// for a model built, loaded or moved (<see cref="To"/>) by this library; a move by TorchSharp's own <c>to</c> turns it
+    /// off, and the separate projections run, until <see cref="To"/> is called. The parameters keep their Hugging Face
+    /// names either way, and training (gradients enabled) always runs the projections separately.
+    /// </summary>
+    public bool UsesFusedProjections => _model.IsFused;
 
     /// <summary>Number of parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.NumberOfElements);

@@ -30,4 +30,14 @@ internal sealed class DecoderLayer : nn.Module
         var output = h + _mlp.forward(_postAttentionLayerNorm.forward(h));
         return output.MoveToOuterDisposeScope();
     }
+
+    /// <summary>Re-fuses q/k/v and gate/up after a move (<see cref="FusedProjections.Rebind"/>).</summary>
+    public void RebindFused()
+    {
+        _selfAttn.RebindFused();
+        _mlp.RebindFused();
+    }
+
+    /// <summary>Whether inference uses the fused q/k/v and gate/up products.</summary>
+    public bool IsFused => _selfAttn.IsFused && _mlp.IsFused;
 }

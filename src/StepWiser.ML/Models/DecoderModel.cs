@@ -47,4 +47,13 @@ internal sealed class DecoderModel : nn.Module
         foreach (var layer in _layers) x = layer.Forward(x, cos, sin, folded, cache);
         return _norm.forward(x).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Re-fuses every layer's projections after a move (<see cref="FusedProjections.Rebind"/>).</summary>
+    public void RebindFused()
+    {
+        foreach (var layer in _layers) layer.RebindFused();
+    }
+
+    /// <summary>Whether inference uses fused projections in every layer.</summary>
+    public bool IsFused => _layers.All(l => l.IsFused);
 }

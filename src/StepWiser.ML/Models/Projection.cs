@@ -18,10 +18,20 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
     public readonly Parameter? bias;
 
     /// <summary>Allocates an uninitialised projection from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
-    public Projection(long inFeatures, long outFeatures, bool hasBias, Device? device = null) : base(nameof(Projection))
+    public Projection(long inFeatures, long outFeatures, bool hasBias, Device? device = null)
+        : this(torch.empty(outFeatures, inFeatures, device: device), hasBias ? torch.zeros(outFeatures, device: device) : null)
     {
-        using (var w = torch.empty(outFeatures, inFeatures, device: device)) weight = nn.Parameter(w);   // the parameter aliases w's storage; w's own handle is freed
-        if (hasBias) { using var b = torch.zeros(outFeatures, device: device); bias = nn.Parameter(b); }
+    }
+
+    /// <summary>
+    /// A projection whose parameters alias <paramref name="weight"/> (out, in) and <paramref name="bias"/> (out): views
+    /// of a larger block (<see cref="FusedProjections"/>) stay views, so writes to the parameters reach the block. The
+    /// handles passed in are consumed.
+    /// </summary>
+    public Projection(Tensor weight, Tensor? bias) : base(nameof(Projection))
+    {
+        using (weight) this.weight = nn.Parameter(weight);   // the parameter aliases the tensor's storage; the handle passed in is freed
+        if (bias is not null) using (bias) this.bias = nn.Parameter(bias);
         RegisterComponents();
     }
 
