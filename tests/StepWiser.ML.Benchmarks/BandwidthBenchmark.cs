@@ -9,38 +9,47 @@ using static TorchSharp.torch;
 /// the 1 MiB per-core L2 cache) and with each matrix's products repeated back to back (its weights stay cached). The
 /// ratio is what reading the weights costs; bytes per second is what the cycling pass achieves. The same two timings
 /// of the PyTorch peer (peers/torch_generate.py, the same saved weights) follow where it is available.
-/// Usage: --suite bandwidth [--repeats N]
+/// With --dtype bfloat16 (or float16) our side runs on a copy of the weights in that type (half the bytes; what a
+/// smaller decode copy of the weights would give) and the peer is not run.
+/// Usage: --suite bandwidth [--repeats N] [--dtype float32|bfloat16|float16]
 /// </summary>
 internal static class BandwidthBenchmark
 {
     private static readonly int[] Rows = [1, 16, 64];
 
-    public static void Run(int repeats)
+    public static void Run(int repeats, string dtypeName = "float32")
     {
+        var dtype = dtypeName switch
+        {
+            "float32" => ScalarType.Float32,
+            "bfloat16" => ScalarType.BFloat16,
+            "float16" => ScalarType.Float16,
+            _ => throw new ArgumentException($"--dtype {dtypeName}: expected float32, bfloat16 or float16"),
+        };
         using var model = CausalLM.CreateRandom(BuiltInModels.Medium, seed: 1);
         using var guard = no_grad();
         var weights = model.named_parameters().Where(p => p.name.Contains(".layers.", StringComparison.Ordinal) && p.parameter.dim() == 2)
-            .Select(p => p.parameter.detach()).ToArray();
+            .Select(p => p.parameter.detach().to(dtype)).ToArray();
         long bytes = weights.Sum(w => w.NumberOfElements * w.ElementSize);
         var flopsPerRow = 2.0 * weights.Sum(w => w.NumberOfElements);
-        Console.WriteLine($"Medium: {weights.Length} layer matrices, {bytes / 1e6:F1} MB of fp32 weights read by every decode step; threads {get_num_threads()}; best of {repeats}");
+        Console.WriteLine($"Medium: {weights.Length} layer matrices, {bytes / 1e6:F1} MB of {dtypeName} weights read by every decode step; threads {get_num_threads()}; best of {repeats}");
         var ours = Rows.Select(m => Measure(weights, m, repeats)).ToArray();
-        var peer = Peer(model, repeats);
+        var peer = dtype == ScalarType.Float32 ? Peer(model, repeats) : null;
         Console.WriteLine("| rows M | side | the step's products, weights cycling (µs) | the same products, weights hot (µs) | cycling ÷ hot | weight bytes read a second (cycling) | arithmetic rate (cycling) |\n|---|---|---|---|---|---|---|");
         for (var i = 0; i < Rows.Length; i++)
         {
-            var sides = new List<(string, double, double)> { ("ours (libtorch 2.10)", ours[i].Cycling, ours[i].Hot) };
+            var sides = new List<(string, double, double)> { ($"ours (libtorch 2.10, {dtypeName})", ours[i].Cycling, ours[i].Hot) };
             if (peer is { } p) sides.Add(($"PyTorch peer ({p.Version})", p.Cycling[i], p.Hot[i]));
             foreach (var (side, cycling, hot) in sides)
                 Console.WriteLine($"| {Rows[i]} | {side} | {cycling:F0} | {hot:F0} | {cycling / hot:F2} | {bytes / cycling / 1e3:F1} GB/s | {flopsPerRow * Rows[i] / cycling / 1e3:F0} GFLOP/s |");
         }
-        if (peer is null) Console.WriteLine("peer not available (see --suite peer)");
+        if (peer is null) Console.WriteLine(dtype == ScalarType.Float32 ? "peer not available (see --suite peer)" : "peer: float32 only");
         foreach (var w in weights) w.Dispose();
     }
 
     private static (double Cycling, double Hot) Measure(Tensor[] weights, int m, int repeats)
     {
-        var inputs = weights.Select(w => randn(m, w.shape[1])).ToArray();
+        var inputs = weights.Select(w => randn(m, w.shape[1]).to(w.dtype)).ToArray();
         const int passes = 20, repeat = 16;
         var cycling = 1e6 * Timing.Best(repeats, () =>
         {

@@ -46,11 +46,13 @@ internal sealed class Attention : nn.Module
         Tensor q, k, v;
         if (!is_grad_enabled() && _qkv.IsCurrent)
         {
-            // Inference: one product for q, k and v (the same values as three; FusedProjections). The parts are views of
-            // it; what follows (rotary embedding, cache writes, attention) gives the same values on views.
+            // Inference: one product for q, k and v (the same values as three; FusedProjections), and one rotary
+            // embedding for the adjacent q and k heads (elementwise, so the same values as two; a batch-1 decode step
+            // pays a few microseconds for each of its ~300 small calls). What follows works on views of the product.
             var qkv = _qkv.Forward(x);                                                                // (B, T, (H + 2 KV)*D)
-            q = qkv.narrow(2, 0, h * d).view(b, t, h, d).transpose(1, 2);                            // (B, H, T, D)
-            k = qkv.narrow(2, h * d, kv * d).view(b, t, kv, d).transpose(1, 2);                      // (B, KV, T, D)
+            var qk = RotaryEmbedding.Apply(qkv.narrow(2, 0, (h + kv) * d).view(b, t, h + kv, d).transpose(1, 2), cos, sin);   // (B, H + KV, T, D)
+            q = qk.narrow(1, 0, h);                                                                   // (B, H, T, D)
+            k = qk.narrow(1, h, kv);                                                                  // (B, KV, T, D)
             v = qkv.narrow(2, (h + kv) * d, kv * d).view(b, t, kv, d).transpose(1, 2);               // (B, KV, T, D)
         }
         else
@@ -58,9 +60,9 @@ internal sealed class Attention : nn.Module
             q = _qProj.forward(x).view(b, t, h, d).transpose(1, 2);                                  // (B, T, H*D) -> (B, H, T, D)
             k = _kProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
             v = _vProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
+            q = RotaryEmbedding.Apply(q, cos, sin);
+            k = RotaryEmbedding.Apply(k, cos, sin);
         }
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Update(_layerIndex, k, v);                            // (B, KV, L, D)
 
         Tensor attended;

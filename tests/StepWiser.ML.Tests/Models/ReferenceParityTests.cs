@@ -20,6 +20,7 @@ public sealed class ReferenceParityTests
         var reference = JsonSerializer.Deserialize<Reference>(File.ReadAllText(Path.Combine(dir, "reference.json")))!;
         using var model = HuggingFaceCheckpoint.Load(dir);
         model.eval();
+        Assert.IsTrue(model.UsesFusedProjections, "the parity below is that of the fused inference path");
         using var noGrad = no_grad();
         for (int i = 0; i < reference.inputs.Length; i++)
         {
