@@ -65,7 +65,7 @@ if (suite is "search")
 }
 if (suite is "fusion") { FusionBenchmark.Run(repeats); return; }
 if (suite is "bandwidth") { BandwidthBenchmark.Run(repeats, Arg("--dtype") ?? "float32"); return; }
-if (suite is "peer") { PeerBenchmark.Run(size, repeats); return; }
+if (suite is "peer") { PeerBenchmark.Run(size, repeats, int.Parse(Arg("--rounds") ?? "1")); return; }
 if (suite is "grpo-step") { GrpoStepBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), int.Parse(Arg("--steps") ?? "10")); return; }
 if (suite is "sft-step") { SftStepBenchmark.Run(Arg("--model") ?? "tiny", int.Parse(Arg("--batch") ?? "32"), int.Parse(Arg("--length") ?? "300"), int.Parse(Arg("--repeats") ?? "10")); return; }
 if (suite is "policy-band") { PolicyBandBenchmark.Run((Arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToArray(), (Arg("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray(), o => { if (Arg("--band")?.Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() is [var lo, var hi]) o.TargetAccuracy = new(lo, hi); if (Arg("--every") is { } e) o.EvaluateEvery = int.Parse(e); if (Arg("--steps") is { } s) o.Steps = int.Parse(s); if (Arg("--validation") is { } v) o.ValidationProblems = int.Parse(v); }); return; }
