@@ -19,13 +19,7 @@ internal static class BandwidthBenchmark
 
     public static void Run(int repeats, string dtypeName = "float32")
     {
-        var dtype = dtypeName switch
-        {
-            "float32" => ScalarType.Float32,
-            "bfloat16" => ScalarType.BFloat16,
-            "float16" => ScalarType.Float16,
-            _ => throw new ArgumentException($"--dtype {dtypeName}: expected float32, bfloat16 or float16"),
-        };
+        var dtype = DTypeOption.Parse(dtypeName);
         using var model = CausalLM.CreateRandom(BuiltInModels.Medium, seed: 1);
         using var guard = no_grad();
         var weights = model.named_parameters().Where(p => p.name.Contains(".layers.", StringComparison.Ordinal) && p.parameter.dim() == 2)

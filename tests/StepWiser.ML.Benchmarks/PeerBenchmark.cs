@@ -50,30 +50,28 @@ internal static class PeerBenchmark
                 var request = Path.Combine(dir, $"request-{batch}.json");
                 var result = Path.Combine(dir, $"result-{batch}.json");
                 File.WriteAllText(request, JsonSerializer.Serialize(new { prompts, max_new_tokens = newTokens, threads, repeats }));
-                double ourSeconds = double.MaxValue, peerSeconds = double.MaxValue;
-                var roundRatios = new List<double>();
                 int[][] peerTokens = [];
-                for (var round = 0; round < rounds; round++)
+                string? unavailable = null;
+                double Peer()
                 {
-                    var ourRound = Timing.Best(repeats, () => ours = engine.Generate(requests));
+                    if (unavailable is not null) return double.NaN;
                     var (ok, message) = RunPeer(script, dir, request, result);
-                    if (!ok)
-                    {
-                        Console.WriteLine($"peer not available: {message}");
-                        return;
-                    }
+                    if (!ok) { unavailable = message; return double.NaN; }
                     using var json = JsonDocument.Parse(File.ReadAllText(result));
-                    var peerRound = json.RootElement.GetProperty("seconds").GetDouble();
                     peerTokens = json.RootElement.GetProperty("tokens").EnumerateArray().Select(row => row.EnumerateArray().Select(t => t.GetInt32()).ToArray()).ToArray();
-                    roundRatios.Add(ours!.Sum(r => r.Samples[0].TokenIds.Count) / ourRound / (batch * newTokens / peerRound));
-                    (ourSeconds, peerSeconds) = (Math.Min(ourSeconds, ourRound), Math.Min(peerSeconds, peerRound));
+                    return json.RootElement.GetProperty("seconds").GetDouble();
                 }
-                var ourTokens = ours!.Sum(r => r.Samples[0].TokenIds.Count);
+                var (ourSeconds, peerSeconds, roundTimes) = Timing.Alternate(rounds, () => Timing.Best(repeats, () => ours = engine.Generate(requests)), Peer);
+                if (unavailable is not null)
+                {
+                    Console.WriteLine($"peer not available: {unavailable}");
+                    return;
+                }
+                var ourTokens = ours!.Sum(r => r.Samples[0].TokenIds.Count);   // greedy: the same tokens in every call
                 // Our engine stops a row at EOS; the peer runs every row the full length, so compare our tokens with the peer's prefix.
                 var same = ours!.Select((r, i) => r.Samples[0].TokenIds.SequenceEqual(peerTokens[i].Take(r.Samples[0].TokenIds.Count))).Count(x => x);
-                var ourRate = ourTokens / ourSeconds;
-                var peerRate = batch * newTokens / peerSeconds;
-                Console.WriteLine(F($"| {batch} | {ourRate:N0} | {peerRate:N0} | **{ourRate / peerRate:F2}×** | {string.Join(", ", roundRatios.Select(x => x.ToString("F2", Inv)))} | {same}/{batch} |"));
+                double Ratio(double our, double peer) => ourTokens / our / (batch * newTokens / peer);
+                Console.WriteLine(F($"| {batch} | {ourTokens / ourSeconds:N0} | {batch * newTokens / peerSeconds:N0} | **{Ratio(ourSeconds, peerSeconds):F2}×** | {string.Join(", ", roundTimes.Select(r => Ratio(r.First, r.Second).ToString("F2", Inv)))} | {same}/{batch} |"));
             }
             Console.WriteLine("peer torch " + JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "result-64.json"))).RootElement.GetProperty("torch").GetString());
             TrainingStep(script, dir, config, repeats);

@@ -12,6 +12,13 @@ using static TorchSharp.torch;
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite policy-band [--seeds 1,2,3] [--threads 1,2] [--band 0.35,0.7] [--every 100] [--steps 3000] [--validation 32]   (not in "all": ~20 min)
 //   Not in "all" either, each documented with its command in docs/benchmarks.md: --suite judge-ladder, analysis-curve,
 //   calibration [--votes K], search [--judges a,b --seeds 9,10,11], peer, fusion, bandwidth, grpo-step, sft-step (all but peer/fusion/bandwidth/sft-step read a main job's --from OUT).
+// A bad option (a missing --from, a number or --dtype that does not parse) is one line on stderr and exit 2, not a stack trace.
+AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+{
+    if (e.ExceptionObject is not (ArgumentException or FormatException)) return;
+    Console.Error.WriteLine($"error: {((Exception)e.ExceptionObject).Message}");
+    Environment.Exit(2);
+};
 string size = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault() ?? "medium";
 int repeats = int.Parse(args.SkipWhile(a => a != "--repeats").Skip(1).FirstOrDefault() ?? "3");
 string suite = args.SkipWhile(a => a != "--suite").Skip(1).FirstOrDefault() ?? "all";
@@ -80,13 +87,7 @@ using var model = CausalLM.CreateRandom(config, seed: 1);
 model.eval();
 // --dtype bfloat16 (or float16): every generation row runs on the model in that type (both sides of each ratio); SFT stays float32.
 var dtypeName = Arg("--dtype") ?? "float32";
-var dtype = dtypeName switch
-{
-    "float32" => ScalarType.Float32,
-    "bfloat16" => ScalarType.BFloat16,
-    "float16" => ScalarType.Float16,
-    _ => throw new ArgumentException($"--dtype {dtypeName}: expected float32, bfloat16 or float16"),
-};
+var dtype = DTypeOption.Parse(dtypeName);
 model.To(CPU, dtype);
 var tokenizer = BuiltInTokenizer.Create();
 var engine = new LocalTextGenerator(model, tokenizer);
@@ -111,24 +112,18 @@ foreach (int batch in new[] { 16, 64 })
 {
     const int promptLen = 32, newTokens = 128;
     var requests = Enumerable.Range(0, batch).Select(i => Request(Prompt(promptLen, i), Fixed(newTokens))).ToArray();
-    IReadOnlyList<GenerationResult>? generated = null;
-    double genSeconds = double.MaxValue, fwdSeconds = double.MaxValue;
-    var roundRatios = new List<double>();
-    long genTokens = 0;
-    int len = 0;
-    for (var round = 0; round < rounds; round++)
-    {
-        var genRound = Timing.Best(repeats, () => generated = engine.Generate(requests));
-        genTokens = generated!.Sum(r => r.Samples[0].TokenIds.Count);
-        var full = generated!.Select((r, i) => requests[i].PromptTokenIds!.Concat(r.Samples[0].TokenIds).Select(x => (long)x).ToArray()).ToArray();
-        len = full.Min(f => f.Length);
-        using var ids = tensor(full.SelectMany(f => f.Take(len)).ToArray()).view(batch, len);
-        var fwdRound = Timing.Best(repeats, () => { using var _ = no_grad(); using var logits = model.Forward(ids); });
-        roundRatios.Add(genTokens / genRound / (batch * len / fwdRound));
-        (genSeconds, fwdSeconds) = (Math.Min(genSeconds, genRound), Math.Min(fwdSeconds, fwdRound));
-    }
+    // Seeded sampling: every generation call draws the same tokens, so one teacher-forced batch serves every round.
+    var generated = engine.Generate(requests);
+    long genTokens = generated.Sum(r => r.Samples[0].TokenIds.Count);
+    var full = generated.Select((r, i) => requests[i].PromptTokenIds!.Concat(r.Samples[0].TokenIds).Select(x => (long)x).ToArray()).ToArray();
+    int len = full.Min(f => f.Length);
+    using var ids = tensor(full.SelectMany(f => f.Take(len)).ToArray()).view(batch, len);
+    var (genSeconds, fwdSeconds, roundTimes) = Timing.Alternate(rounds,
+        () => Timing.Best(repeats, () => engine.Generate(requests)),
+        () => Timing.Best(repeats, () => { using var _ = no_grad(); using var logits = model.Forward(ids); }));
+    double Ratio(double gen, double fwd) => genTokens / gen / (batch * len / fwd);
     double genRate = genTokens / genSeconds, fwdRate = batch * len / fwdSeconds;
-    var each = rounds > 1 ? $"; rounds {string.Join(", ", roundRatios.Select(x => x.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}" : "";
+    var each = rounds > 1 ? $"; rounds {string.Join(", ", roundTimes.Select(r => Ratio(r.First, r.Second).ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}" : "";
     Console.WriteLine($"decode efficiency: engine {genRate:N0} generated tok/s (batch {batch}, {newTokens} new) / teacher-forced forward {fwdRate:N0} tok/s = {genRate / fwdRate:F2} (goal >= {(batch >= 64 ? "0.6" : "0.5")}, issue 17{each})");
 }
 
