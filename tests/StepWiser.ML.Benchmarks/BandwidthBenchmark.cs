@@ -10,7 +10,9 @@ using static TorchSharp.torch;
 /// ratio is what reading the weights costs; bytes per second is what the cycling pass achieves. The same two timings
 /// of the PyTorch peer (peers/torch_generate.py, the same saved weights) follow where it is available.
 /// With --dtype bfloat16 (or float16) our side runs on a copy of the weights in that type (half the bytes; what a
-/// smaller decode copy of the weights would give) and the peer is not run.
+/// smaller decode copy of the weights would give) and the peer is not run. In float32, where the CPU has AVX-512, the
+/// library's managed decode kernel (DecodeProducts, which the engine uses for decode steps of at most 16 rows) is timed
+/// the same two ways at the rows it takes.
 /// Usage: --suite bandwidth [--repeats N] [--dtype float32|bfloat16|float16]
 /// </summary>
 internal static class BandwidthBenchmark
@@ -27,12 +29,15 @@ internal static class BandwidthBenchmark
         long bytes = weights.Sum(w => w.NumberOfElements * w.ElementSize);
         var flopsPerRow = 2.0 * weights.Sum(w => w.NumberOfElements);
         Console.WriteLine($"Medium: {weights.Length} layer matrices, {bytes / 1e6:F1} MB of {dtypeName} weights read by every decode step; threads {get_num_threads()}; best of {repeats}");
-        var ours = Rows.Select(m => Measure(weights, m, repeats)).ToArray();
+        var ours = Rows.Select(m => Measure(weights, m, repeats, Torch)).ToArray();
+        var useKernel = dtype == ScalarType.Float32 && DecodeProducts.IsSupported;
+        var kernel = Rows.Select(m => useKernel && m <= DecodeProducts.MaxRows ? Measure(weights, m, repeats, Kernel) : ((double, double)?)null).ToArray();
         var peer = dtype == ScalarType.Float32 ? Peer(model, repeats) : null;
         Console.WriteLine("| rows M | side | the step's products, weights cycling (µs) | the same products, weights hot (µs) | cycling ÷ hot | weight bytes read a second (cycling) | arithmetic rate (cycling) |\n|---|---|---|---|---|---|---|");
         for (var i = 0; i < Rows.Length; i++)
         {
             var sides = new List<(string, double, double)> { ($"ours (libtorch 2.10, {dtypeName})", ours[i].Cycling, ours[i].Hot) };
+            if (kernel[i] is { } k) sides.Add(("ours (managed decode kernel)", k.Item1, k.Item2));
             if (peer is { } p) sides.Add(($"PyTorch peer ({p.Version})", p.Cycling[i], p.Hot[i]));
             foreach (var (side, cycling, hot) in sides)
                 Console.WriteLine($"| {Rows[i]} | {side} | {cycling:F0} | {hot:F0} | {cycling / hot:F2} | {bytes / cycling / 1e3:F1} GB/s | {flopsPerRow * Rows[i] / cycling / 1e3:F0} GFLOP/s |");
@@ -41,20 +46,28 @@ internal static class BandwidthBenchmark
         foreach (var w in weights) w.Dispose();
     }
 
-    private static (double Cycling, double Hot) Measure(Tensor[] weights, int m, int repeats)
+    private static Tensor Torch(Tensor x, Tensor w) => nn.functional.linear(x, w);
+
+    private static Tensor Kernel(Tensor x, Tensor w)
+    {
+        using var scope = DecodeProducts.Enter();
+        return DecodeProducts.TryLinear(x, w, null) ?? throw new InvalidOperationException("the decode kernel declined a product it should take");
+    }
+
+    private static (double Cycling, double Hot) Measure(Tensor[] weights, int m, int repeats, Func<Tensor, Tensor, Tensor> product)
     {
         var inputs = weights.Select(w => randn(m, w.shape[1]).to(w.dtype)).ToArray();
         const int passes = 20, repeat = 16;
         var cycling = 1e6 * Timing.Best(repeats, () =>
         {
             for (var p = 0; p < passes; p++)
-                for (var i = 0; i < weights.Length; i++) { using var y = nn.functional.linear(inputs[i], weights[i]); }
+                for (var i = 0; i < weights.Length; i++) { using var y = product(inputs[i], weights[i]); }
         }) / passes;
         var hot = 0.0;
         for (var i = 0; i < weights.Length; i++)
         {
             var (w, x) = (weights[i], inputs[i]);
-            hot += 1e6 * Timing.Best(repeats, () => { for (var r = 0; r < repeat; r++) { using var y = nn.functional.linear(x, w); } }) / repeat;
+            hot += 1e6 * Timing.Best(repeats, () => { for (var r = 0; r < repeat; r++) { using var y = product(x, w); } }) / repeat;
         }
         foreach (var x in inputs) x.Dispose();
         return (cycling, hot);

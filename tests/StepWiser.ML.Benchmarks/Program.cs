@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite knob [--steps 4000] [--problems 60]   (issue 4; not in "all": ~8 min)
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite policy-band [--seeds 1,2,3] [--threads 1,2] [--band 0.35,0.7] [--every 100] [--steps 3000] [--validation 32]   (not in "all": ~20 min)
 //   Not in "all" either, each documented with its command in docs/benchmarks.md: --suite judge-ladder, analysis-curve,
-//   calibration [--votes K], search [--judges a,b --seeds 9,10,11], peer, fusion, bandwidth, grpo-step, sft-step (all but peer/fusion/bandwidth/sft-step read a main job's --from OUT).
+//   calibration [--votes K], search [--judges a,b --seeds 9,10,11], peer, fusion, bandwidth, decode-kernel, grpo-step, sft-step (all but peer/fusion/bandwidth/decode-kernel/sft-step read a main job's --from OUT).
 // A bad option (a missing --from, a number or --dtype that does not parse) is one line on stderr and exit 2, not a stack trace.
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
 {
@@ -71,6 +71,7 @@ if (suite is "search")
     return;
 }
 if (suite is "fusion") { FusionBenchmark.Run(repeats); return; }
+if (suite is "decode-kernel") { DecodeKernelBenchmark.Run(repeats, int.Parse(Arg("--rounds") ?? "3")); return; }
 if (suite is "bandwidth") { BandwidthBenchmark.Run(repeats, Arg("--dtype") ?? "float32"); return; }
 if (suite is "peer") { PeerBenchmark.Run(size, repeats, int.Parse(Arg("--rounds") ?? "1")); return; }
 if (suite is "grpo-step") { GrpoStepBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), int.Parse(Arg("--steps") ?? "10")); return; }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using Microsoft.ML.Tokenizers;
 using StepWiser.ML.Models;
 using static TorchSharp.torch;
@@ -38,6 +39,13 @@ public sealed class LocalTextGenerator : ITextGenerator
 
     /// <summary>The model this engine runs.</summary>
     public CausalLM Model => _model;
+
+    /// <summary>
+    /// Whether decode steps run the managed kernel: <see cref="LocalGeneratorOptions.UseManagedDecodeKernel"/> is on,
+    /// the processor has AVX-512, and the model is float32 on the CPU.
+    /// </summary>
+    public bool UsesManagedDecodeKernel =>
+        _options.UseManagedDecodeKernel && DecodeProducts.IsSupported && _model.Device.type == DeviceType.CPU && _model.DType == ScalarType.Float32;
 
     /// <summary>The tokenizer this engine uses.</summary>
     public Tokenizer Tokenizer => _tokenizer;
@@ -177,9 +185,12 @@ public sealed class LocalTextGenerator : ITextGenerator
             var stepMask = cache.Valid.narrow(1, 0, cache.Length + 1).view(rows, 1, 1, cache.Length + 1);                      // (R, 1, 1, L+1)
             _bookkeepingTicks += clock.Elapsed.Ticks;
             clock.Restart();
-            var hidden = _model.Hidden(next, pos, stepMask, cache);                                                             // (R, 1, hidden)
-            cache.Advance(1);
-            logits = _model.Logits(hidden.squeeze(1)).MoveToOuterDisposeScope();                                               // (R, V)
+            using (var kernel = _options.UseManagedDecodeKernel ? DecodeProducts.Enter() : default(DecodeProducts.Scope?))
+            {
+                var hidden = _model.Hidden(next, pos, stepMask, cache);                                                         // (R, 1, hidden)
+                cache.Advance(1);
+                logits = _model.Logits(hidden.squeeze(1)).MoveToOuterDisposeScope();                                           // (R, V)
+            }
             _forwardTicks += clock.Elapsed.Ticks;
             clock.Restart();
             _steps++;

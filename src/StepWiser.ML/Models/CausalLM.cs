@@ -74,7 +74,7 @@ public sealed class CausalLM : nn.Module
 
     /// <summary>Output-head logits (…, vocab) for hidden states (…, hidden).</summary>
     public Tensor Logits(Tensor hidden) =>
-        _lmHead is null ? nn.functional.linear(hidden, _model.EmbedTokens.weight) : _lmHead.forward(hidden);
+        _lmHead is null ? DecodeProducts.Linear(hidden, _model.EmbedTokens.weight, null) : _lmHead.forward(hidden);
 
     /// <summary>Teacher-forced logits (B, T, vocab) for (B, T) token ids with plain causal attention (right padding is harmless).</summary>
     public Tensor Forward(Tensor inputIds)

@@ -53,7 +53,7 @@ internal sealed class FusedProjections : IDisposable
     }
 
     /// <summary>All projections of <paramref name="x"/> (…, in) at once: (…, sum of the widths), the parts side by side.</summary>
-    public Tensor Forward(Tensor x) => nn.functional.linear(x, _weight, _bias);
+    public Tensor Forward(Tensor x) => DecodeProducts.Linear(x, _weight, _bias);
 
     /// <summary>
     /// Makes a new block of the projections' current parameters and points the parameters at it (same values, same

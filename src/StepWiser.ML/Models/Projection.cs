@@ -36,5 +36,5 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x) => nn.functional.linear(x, weight, bias);
+    public override Tensor forward(Tensor x) => DecodeProducts.Linear(x, weight, bias);
 }
