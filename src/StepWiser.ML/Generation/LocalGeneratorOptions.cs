@@ -22,9 +22,10 @@ public sealed class LocalGeneratorOptions
 
     /// <summary>
     /// Run the matrix products of decode steps of at most 16 rows with the library's managed AVX-512 kernel (default),
-    /// where it applies: a CPU with AVX-512, a float32 model on the CPU. On the AMD EPYC measured it makes batch-1
-    /// decode 1.3–1.6× faster than libtorch's BLAS (docs/benchmarks.md). Off, decode uses libtorch's products, which
-    /// round as the teacher-forced forward does. Larger decode steps, prefill, scoring and training always use libtorch.
+    /// where it applies: a CPU with AVX-512, a float32 model on the CPU. On the AMD EPYC measured it makes decode
+    /// 1.2–1.9× faster than libtorch's BLAS at batch 1–4 and 1.1–1.2× at 8–16 (docs/benchmarks.md). Off, decode uses
+    /// libtorch's products, which round as the teacher-forced forward does. Larger decode steps, prefill, scoring and
+    /// training always use libtorch.
     /// </summary>
     public bool UseManagedDecodeKernel { get; set; } = true;
 }

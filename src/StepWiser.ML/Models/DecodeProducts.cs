@@ -13,9 +13,9 @@ namespace StepWiser.ML.Models;
 /// the model once; for these shapes libtorch's statically linked oneMKL runs one thread and a generic code path on AMD
 /// processors (docs/benchmarks.md, "What reading the weights costs"). The kernel reads each weight row once for all
 /// rows of the step, with the rows in the first-level cache: measured on this project's 2-core AMD EPYC, the built-in
-/// Medium model's batch-1 decode is 1.3–1.6× faster with it and batch 8–16 1.1–1.4×; from 32 rows on, MKL's two-thread
-/// products are as fast or faster, so those stay libtorch's. The kernel runs on the calling thread: splitting it
-/// across a .NET worker lost to libgomp's worker, which spins on the other core after every libtorch call.
+/// Medium model's decode is 1.2–1.9× faster with it at batch 1–4 and 1.1–1.2× at batch 8–16; from 32 rows on, MKL's
+/// two-thread products are as fast or faster, so those stay libtorch's. The kernel runs on the calling thread:
+/// splitting it across a .NET worker lost to libgomp's worker, which spins on the other core after every libtorch call.
 /// <para>
 /// It is used only inside an <see cref="Enter"/> scope (the generation engine's decode steps, unless
 /// the engine option UseManagedDecodeKernel is off), only without gradients, and only for
@@ -84,14 +84,14 @@ internal static class DecodeProducts
         float* wp = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(weight.bytes));
         float* bp = bias is null ? null : (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(bias.bytes));
         float* yp = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(y.bytes));
-        Columns(xp, wp, bp, yp, m, n, k, 0, n);
+        Columns(xp, wp, bp, yp, m, n, k);
     }
 
-    /// <summary>Output columns [<paramref name="from"/>, <paramref name="to"/>) of every row, four at a time; <paramref name="from"/> is a multiple of 4.</summary>
+    /// <summary>Every output column of every row, four columns at a time (a 4 × 4 tile of rows and columns, then the rows left over).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Columns(float* x, float* w, float* bias, float* y, int m, int n, int k, int from, int to)
+    private static unsafe void Columns(float* x, float* w, float* bias, float* y, int m, int n, int k)
     {
-        for (int c = from; c < to; c += 4)
+        for (int c = 0; c < n; c += 4)
         {
             // Four weight rows (the last group repeats its final row where n is not a multiple of 4; those results are not stored).
             float* w0 = w + (long)c * k;
