@@ -20,13 +20,21 @@ AppDomain.CurrentDomain.UnhandledException += (_, e) =>
     Environment.Exit(2);
 };
 string size = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault() ?? "medium";
-int repeats = int.Parse(args.SkipWhile(a => a != "--repeats").Skip(1).FirstOrDefault() ?? "3");
 string suite = args.SkipWhile(a => a != "--suite").Skip(1).FirstOrDefault() ?? "all";
 string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+// Every number an option takes is parsed here, so a bad one is an error that names the option and the value.
+int Int(string name, string value) => int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+    ? parsed : throw new ArgumentException($"{name} {value}: expected an integer");
+double Double(string name, string value) => double.TryParse(value, System.Globalization.NumberStyles.Float | System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+    ? parsed : throw new ArgumentException($"{name} {value}: expected a number");
+int IntArg(string name, int fallback) => Arg(name) is { } value ? Int(name, value) : fallback;
+double DoubleArg(string name, double fallback) => Arg(name) is { } value ? Double(name, value) : fallback;
+int[] Ints(string name, string fallback) => (Arg(name) ?? fallback).Split(',').Select(v => Int(name, v)).ToArray();
+int repeats = IntArg("--repeats", 3);
 // --threads N sets torch's thread count explicitly before any suite (without it, libtorch's default state): the two
 // states differ in more than the count (docs/benchmarks.md, "Decode attention written out"). The policy-band suite
 // reads its own --threads list (1,2) and sets each count itself.
-if (suite is not "policy-band" && Arg("--threads") is { } threadArg) set_num_threads(int.Parse(threadArg));
+if (suite is not "policy-band" && Arg("--threads") is { } threadArg) set_num_threads(Int("--threads", threadArg));
 if (suite is "namespaces")
 {
     // The library's namespace graph as docs/architecture.md embeds it (issue 16), from the sources of this checkout.
@@ -41,17 +49,17 @@ if (suite is "namespaces")
 if (suite is "judge-ladder")
 {
     var recipe = new StepWiser.ML.Judging.JudgeRecipeOptions();
-    if (Arg("--pretrain-steps") is { } ps) recipe.PretrainSteps = int.Parse(ps);
-    if (Arg("--warmup-steps") is { } ws) recipe.WarmupSteps = int.Parse(ws);
-    if (Arg("--pretrain-lr") is { } pl) recipe.PretrainLearningRate = double.Parse(pl, System.Globalization.CultureInfo.InvariantCulture);
-    if (Arg("--warmup-lr") is { } wl) recipe.WarmupLearningRate = double.Parse(wl, System.Globalization.CultureInfo.InvariantCulture);
-    if (Arg("--rl-steps") is { } rs) recipe.Grpo.Steps = int.Parse(rs);
-    if (Arg("--rl-lr") is { } rl) recipe.Grpo.LearningRate = double.Parse(rl, System.Globalization.CultureInfo.InvariantCulture);
-    if (Arg("--rl-kl") is { } kl) recipe.Grpo.KlCoefficient = double.Parse(kl, System.Globalization.CultureInfo.InvariantCulture);
-    if (Arg("--judge-tokens") is { } jt) recipe.Grpo.MaxNewTokens = int.Parse(jt);
+    if (Arg("--pretrain-steps") is { } ps) recipe.PretrainSteps = Int("--pretrain-steps", ps);
+    if (Arg("--warmup-steps") is { } ws) recipe.WarmupSteps = Int("--warmup-steps", ws);
+    if (Arg("--pretrain-lr") is { } pl) recipe.PretrainLearningRate = Double("--pretrain-lr", pl);
+    if (Arg("--warmup-lr") is { } wl) recipe.WarmupLearningRate = Double("--warmup-lr", wl);
+    if (Arg("--rl-steps") is { } rs) recipe.Grpo.Steps = Int("--rl-steps", rs);
+    if (Arg("--rl-lr") is { } rl) recipe.Grpo.LearningRate = Double("--rl-lr", rl);
+    if (Arg("--rl-kl") is { } kl) recipe.Grpo.KlCoefficient = Double("--rl-kl", kl);
+    if (Arg("--judge-tokens") is { } jt) recipe.Grpo.MaxNewTokens = Int("--judge-tokens", jt);
     JudgeLadderBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"),
-        (Arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToArray(), Arg("--rows")?.Split(',').ToHashSet(), recipe, int.Parse(Arg("--pretrain-problems") ?? "600"), !args.Contains("--no-pretrain-balance"),
-        int.Parse(Arg("--base-updates") ?? "0"), double.Parse(Arg("--base-lr") ?? "3e-4", System.Globalization.CultureInfo.InvariantCulture),
+        Ints("--seeds", "1,2,3"), Arg("--rows")?.Split(',').ToHashSet(), recipe, IntArg("--pretrain-problems", 600), !args.Contains("--no-pretrain-balance"),
+        IntArg("--base-updates", 0), DoubleArg("--base-lr", 3e-4),
         Arg("--judge-model"));
     return;
 }
@@ -59,27 +67,27 @@ if (suite is "all" or "tokenizer") TokenizerBenchmark.Run(repeats);
 if (suite is "all" or "annotation") AnnotationBenchmark.Run();
 if (suite is "analysis-curve")
 {
-    AnalysisCurveBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), int.Parse(Arg("--steps") ?? "3000"), int.Parse(Arg("--every") ?? "250"),
-        double.Parse(Arg("--pretrain-lr") ?? "3e-3", System.Globalization.CultureInfo.InvariantCulture), int.Parse(Arg("--pretrain-problems") ?? "600"), int.Parse(Arg("--seed") ?? "1"), Arg("--scratch"), Arg("--format") ?? "compare", int.Parse(Arg("--batch") ?? "32"));
+    AnalysisCurveBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), IntArg("--steps", 3000), IntArg("--every", 250),
+        DoubleArg("--pretrain-lr", 3e-3), IntArg("--pretrain-problems", 600), IntArg("--seed", 1), Arg("--scratch"), Arg("--format") ?? "compare", IntArg("--batch", 32));
     return;
 }
-if (suite is "calibration") { CalibrationBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), int.Parse(Arg("--votes") ?? "1")); return; }
+if (suite is "calibration") { CalibrationBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), IntArg("--votes", 1)); return; }
 if (suite is "search")
 {
     SearchBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), Arg("--judges")?.Split(','),
-        (Arg("--seeds") ?? "9,10,11").Split(',').Select(int.Parse).ToArray(), int.Parse(Arg("--problems") ?? "200"), !args.Contains("--uncalibrated"));
+        Ints("--seeds", "9,10,11"), IntArg("--problems", 200), !args.Contains("--uncalibrated"));
     return;
 }
 if (suite is "fusion") { FusionBenchmark.Run(repeats); return; }
-if (suite is "decode-kernel") { DecodeKernelBenchmark.Run(repeats, int.Parse(Arg("--rounds") ?? "3")); return; }
+if (suite is "decode-kernel") { DecodeKernelBenchmark.Run(repeats, IntArg("--rounds", 3)); return; }
 if (suite is "bandwidth") { BandwidthBenchmark.Run(repeats, Arg("--dtype") ?? "float32"); return; }
-if (suite is "peer") { PeerBenchmark.Run(size, repeats, int.Parse(Arg("--rounds") ?? "1")); return; }
-if (suite is "grpo-step") { GrpoStepBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), int.Parse(Arg("--steps") ?? "10")); return; }
-if (suite is "sft-step") { SftStepBenchmark.Run(Arg("--model") ?? "tiny", int.Parse(Arg("--batch") ?? "32"), int.Parse(Arg("--length") ?? "300"), int.Parse(Arg("--repeats") ?? "10")); return; }
-if (suite is "policy-band") { PolicyBandBenchmark.Run((Arg("--seeds") ?? "1,2,3").Split(',').Select(int.Parse).ToArray(), (Arg("--threads") ?? "1,2").Split(',').Select(int.Parse).ToArray(), o => { if (Arg("--band")?.Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray() is [var lo, var hi]) o.TargetAccuracy = new(lo, hi); if (Arg("--every") is { } e) o.EvaluateEvery = int.Parse(e); if (Arg("--steps") is { } s) o.Steps = int.Parse(s); if (Arg("--validation") is { } v) o.ValidationProblems = int.Parse(v); }); return; }
+if (suite is "peer") { PeerBenchmark.Run(size, repeats, IntArg("--rounds", 1)); return; }
+if (suite is "grpo-step") { GrpoStepBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), IntArg("--steps", 10)); return; }
+if (suite is "sft-step") { SftStepBenchmark.Run(Arg("--model") ?? "tiny", IntArg("--batch", 32), IntArg("--length", 300), IntArg("--repeats", 10)); return; }
+if (suite is "policy-band") { PolicyBandBenchmark.Run(Ints("--seeds", "1,2,3"), Ints("--threads", "1,2"), o => { if (Arg("--band")?.Split(',').Select(x => Double("--band", x)).ToArray() is [var lo, var hi]) o.TargetAccuracy = new(lo, hi); if (Arg("--every") is { } e) o.EvaluateEvery = Int("--every", e); if (Arg("--steps") is { } s) o.Steps = Int("--steps", s); if (Arg("--validation") is { } v) o.ValidationProblems = Int("--validation", v); }); return; }
 if (suite is "knob")
 {
-    KnobBenchmark.Run(int.Parse(args.SkipWhile(a => a != "--steps").Skip(1).FirstOrDefault() ?? "4000"), int.Parse(args.SkipWhile(a => a != "--problems").Skip(1).FirstOrDefault() ?? "60"));
+    KnobBenchmark.Run(IntArg("--steps", 4000), IntArg("--problems", 60));
     return;
 }
 if (suite is not ("all" or "generation")) return;
@@ -108,7 +116,7 @@ GenerationRequest Request(int[] prompt, SamplingOptions o) => new() { PromptToke
 // 1. Decode efficiency: generated tokens/s vs tokens/s of one teacher-forced forward pass over the same sequences.
 // --rounds N alternates the two sides N times (each side's best over the rounds; each round's ratio printed), so a load
 // that comes and goes on a shared machine meets both alike.
-int rounds = int.Parse(Arg("--rounds") ?? "1");
+int rounds = IntArg("--rounds", 1);
 foreach (int batch in new[] { 16, 64 })
 {
     const int promptLen = 32, newTokens = 128;
