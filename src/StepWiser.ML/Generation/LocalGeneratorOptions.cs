@@ -28,4 +28,10 @@ public sealed class LocalGeneratorOptions
     /// training always use libtorch.
     /// </summary>
     public bool UseManagedDecodeKernel { get; set; } = true;
+
+    /// <summary>
+    /// With <see cref="UseManagedDecodeKernel"/>, run whole decode steps in managed code where they apply (default); off,
+    /// only the products are managed. For benchmarks and tests that measure the two apart.
+    /// </summary>
+    internal bool UseManagedDecodeStep { get; set; } = true;
 }

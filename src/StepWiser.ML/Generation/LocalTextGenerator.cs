@@ -56,7 +56,10 @@ public sealed class LocalTextGenerator : ITextGenerator
     /// <summary>Starts <see cref="Profile"/> again from zero.</summary>
     public void ResetProfile() => _prefillTicks = _forwardTicks = _samplingTicks = _bookkeepingTicks = _steps = 0;
 
-    private long _prefillTicks, _forwardTicks, _samplingTicks, _bookkeepingTicks, _steps;
+    private long _prefillTicks, _forwardTicks, _samplingTicks, _bookkeepingTicks, _steps, _managedSteps;
+
+    /// <summary>Decode steps run whole in managed code (DecodeStep) since the engine was made; for tests and benchmarks.</summary>
+    internal long ManagedSteps => _managedSteps;
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
@@ -179,14 +182,24 @@ public sealed class LocalTextGenerator : ITextGenerator
 
             using var scope = NewDisposeScope();
             int rows = active.Count;
-            var next = tensor(active.Select(r => (long)r.Generated[^1]).ToArray(), device: _model.Device).view(rows, 1);          // (R, 1)
-            var pos = tensor(active.Select(r => (long)(r.Prompt.Length + r.Generated.Count - 1)).ToArray(), device: _model.Device).view(rows, 1);
+            var nextIds = active.Select(r => (long)r.Generated[^1]).ToArray();
+            var positions = active.Select(r => (long)(r.Prompt.Length + r.Generated.Count - 1)).ToArray();
             cache.MarkValid(ones(rows, 1, dtype: ScalarType.Bool, device: _model.Device));
-            var stepMask = cache.Valid.narrow(1, 0, cache.Length + 1).view(rows, 1, 1, cache.Length + 1);                      // (R, 1, 1, L+1)
             _bookkeepingTicks += clock.Elapsed.Ticks;
             clock.Restart();
+            if (_options.UseManagedDecodeKernel && _options.UseManagedDecodeStep && DecodeStep.TryRun(_model, nextIds, positions, cache) is { } managed)
+            {
+                // The whole step in managed code (a small model, or at most 16 rows; DecodeStep).
+                cache.Advance(1);
+                logits = managed.MoveToOuterDisposeScope();
+                _managedSteps++;
+            }
+            else
             using (var kernel = _options.UseManagedDecodeKernel ? DecodeProducts.Enter() : default(DecodeProducts.Scope?))
             {
+                var next = tensor(nextIds, device: _model.Device).view(rows, 1);                                               // (R, 1)
+                var pos = tensor(positions, device: _model.Device).view(rows, 1);
+                var stepMask = cache.Valid.narrow(1, 0, cache.Length + 1).view(rows, 1, 1, cache.Length + 1);                  // (R, 1, 1, L+1)
                 var hidden = _model.Hidden(next, pos, stepMask, cache);                                                         // (R, 1, hidden)
                 cache.Advance(1);
                 logits = _model.Logits(hidden.squeeze(1)).MoveToOuterDisposeScope();                                           // (R, V)

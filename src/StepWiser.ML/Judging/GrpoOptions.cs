@@ -53,6 +53,12 @@ public sealed class GrpoOptions
     /// </summary>
     public bool SharedPromptForward { get; set; } = true;
 
+    /// <summary>
+    /// Generate the groups with the engine's managed decode (LocalGeneratorOptions.UseManagedDecodeKernel; default true).
+    /// Off, for benchmarks that measure the trainer as it was before it.
+    /// </summary>
+    internal bool ManagedDecode { get; set; } = true;
+
     /// <summary>Seed of prompt sampling and response sampling.</summary>
     public int Seed { get; set; } = 1;
 

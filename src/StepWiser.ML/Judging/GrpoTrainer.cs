@@ -45,7 +45,7 @@ public sealed class GrpoTrainer
         var restored = TrainingCheckpoint.TryRestore(_options.CheckpointDirectory, _model, optimizer, fingerprint);
         var start = (int)(restored?.Step ?? 0);
         using var reference = _options.KlCoefficient > 0 ? Snapshot() : null;
-        var engine = new LocalTextGenerator(_model, _tokenizer, new LocalGeneratorOptions { MaxBatchRows = 64 });
+        var engine = new LocalTextGenerator(_model, _tokenizer, new LocalGeneratorOptions { MaxBatchRows = 64, UseManagedDecodeKernel = _options.ManagedDecode });
         var log = OpenLog(start);
         var metrics = new List<GrpoStepMetrics>();
         try

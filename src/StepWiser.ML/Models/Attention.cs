@@ -99,6 +99,12 @@ internal sealed class Attention : nn.Module
         return _oProj.forward(merged).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The fused q/k/v projections.</summary>
+    public FusedProjections Qkv => _qkv;
+
+    /// <summary>o_proj's weight (hidden, heads·D) and bias.</summary>
+    public (Tensor Weight, Tensor? Bias) Output => (_oProj.weight, _oProj.bias);
+
     /// <summary>Points q/k/v at a new fused block after a move replaced them (<see cref="FusedProjections.Rebind"/>).</summary>
     public void RebindFused() => _qkv.Rebind();
 

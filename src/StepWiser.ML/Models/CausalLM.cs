@@ -17,6 +17,12 @@ public sealed class CausalLM : nn.Module
     [ComponentName(Name = "model")] private readonly DecoderModel _model;
     [ComponentName(Name = "lm_head")] private readonly Projection? _lmHead;
 
+    /// <summary>The decoder stack (for the managed decode step).</summary>
+    internal DecoderModel Decoder => _model;
+
+    /// <summary>The output head's (vocab, hidden) weight: lm_head's, or the embedding's when they are tied.</summary>
+    internal Tensor HeadWeight => _lmHead is null ? _model.EmbedTokens.weight : _lmHead.weight;
+
     /// <summary>The configuration this model was built from.</summary>
     public ModelConfig Config { get; }
 

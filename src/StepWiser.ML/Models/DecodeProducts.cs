@@ -88,10 +88,16 @@ internal static class DecodeProducts
     }
 
     /// <summary>Every output column of every row, four columns at a time (a 4 × 4 tile of rows and columns, then the rows left over).</summary>
+    internal static unsafe void Columns(float* x, float* w, float* bias, float* y, int m, int n, int k) => Columns(x, w, bias, y, m, n, k, 0, n);
+
+    /// <summary>
+    /// Output columns [<paramref name="from"/>, <paramref name="to"/>) of every row (<paramref name="from"/> a multiple of
+    /// four, <paramref name="to"/> a multiple of four or <paramref name="n"/>): each column's values are those of the whole product.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Columns(float* x, float* w, float* bias, float* y, int m, int n, int k)
+    internal static unsafe void Columns(float* x, float* w, float* bias, float* y, int m, int n, int k, int from, int to)
     {
-        for (int c = 0; c < n; c += 4)
+        for (int c = from; c < to; c += 4)
         {
             // Four weight rows (the last group repeats its final row where n is not a multiple of 4; those results are not stored).
             float* w0 = w + (long)c * k;
@@ -152,7 +158,7 @@ internal static class DecodeProducts
 
     /// <summary>The lane sums of four accumulators, in one fixed order: halves, then pairwise within each 128-bit lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Reduce(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+    internal static Vector128<float> Reduce(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
     {
         var s0 = a.GetLower() + a.GetUpper();
         var s1 = b.GetLower() + b.GetUpper();

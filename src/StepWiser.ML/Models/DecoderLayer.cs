@@ -31,6 +31,18 @@ internal sealed class DecoderLayer : nn.Module
         return output.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The attention block.</summary>
+    public Attention SelfAttention => _selfAttn;
+
+    /// <summary>The MLP block.</summary>
+    public Mlp FeedForward => _mlp;
+
+    /// <summary>The norm before attention.</summary>
+    public RmsNorm InputNorm => _inputLayerNorm;
+
+    /// <summary>The norm before the MLP.</summary>
+    public RmsNorm PostAttentionNorm => _postAttentionLayerNorm;
+
     /// <summary>Re-fuses q/k/v and gate/up after a move (<see cref="FusedProjections.Rebind"/>).</summary>
     public void RebindFused()
     {

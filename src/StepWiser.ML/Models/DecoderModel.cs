@@ -48,6 +48,12 @@ internal sealed class DecoderModel : nn.Module
         return _norm.forward(x).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The layers, in order.</summary>
+    public IList<DecoderLayer> Layers => _layers;
+
+    /// <summary>The final norm.</summary>
+    public RmsNorm Norm => _norm;
+
     /// <summary>Re-fuses every layer's projections after a move (<see cref="FusedProjections.Rebind"/>).</summary>
     public void RebindFused()
     {

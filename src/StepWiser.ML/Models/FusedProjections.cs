@@ -52,6 +52,9 @@ internal sealed class FusedProjections : IDisposable
         }
     }
 
+    /// <summary>The block's weight (sum of the widths, in) and bias, the parts' rows side by side.</summary>
+    public (Tensor Weight, Tensor? Bias) Block => (_weight, _bias);
+
     /// <summary>All projections of <paramref name="x"/> (…, in) at once: (…, sum of the widths), the parts side by side.</summary>
     public Tensor Forward(Tensor x) => DecodeProducts.Linear(x, _weight, _bias);
 

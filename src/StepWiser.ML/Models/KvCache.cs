@@ -52,6 +52,12 @@ public sealed class KvCache : IDisposable
         return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s whole (B, kvHeads, capacity, D) key buffer (the managed decode step writes it in place).</summary>
+    internal Tensor KeysOf(int layer) => _keys[layer];
+
+    /// <summary>Layer <paramref name="layer"/>'s whole (B, kvHeads, capacity, D) value buffer.</summary>
+    internal Tensor ValuesOf(int layer) => _values[layer];
+
     /// <summary>Marks which of the next T positions hold real tokens ((B, T) boolean) before a forward pass.</summary>
     public void MarkValid(Tensor validNext)
     {

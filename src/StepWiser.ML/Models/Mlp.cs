@@ -42,6 +42,12 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
         return _downProj.forward(gated).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The fused gate/up projections.</summary>
+    public FusedProjections GateUp => _gateUp;
+
+    /// <summary>down_proj's (hidden, intermediate) weight.</summary>
+    public Tensor Down => _downProj.weight;
+
     /// <summary>Points gate/up at a new fused block after a move replaced them (<see cref="FusedProjections.Rebind"/>).</summary>
     public void RebindFused() => _gateUp.Rebind();
 
