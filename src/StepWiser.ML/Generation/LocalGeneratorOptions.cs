@@ -21,11 +21,14 @@ public sealed class LocalGeneratorOptions
     public bool UseKvCache { get; set; } = true;
 
     /// <summary>
-    /// Run the matrix products of decode steps of at most 16 rows with the library's managed AVX-512 kernel (default),
-    /// where it applies: a CPU with AVX-512, a float32 model on the CPU. On the AMD EPYC measured it makes decode
-    /// 1.2–1.9× faster than libtorch's BLAS at batch 1–4 and 1.1–1.2× at 8–16 (docs/benchmarks.md). Off, decode uses
-    /// libtorch's products, which round as the teacher-forced forward does. Larger decode steps, prefill, scoring and
-    /// training always use libtorch.
+    /// Run decode steps in the library's managed AVX-512 code (default), where it applies: a CPU with AVX-512, a float32
+    /// model on the CPU. A whole step (norms, fused products, rotary embedding, cache write, attention, MLP, output head)
+    /// runs in one managed pass on libtorch's own threads for every step of the built-in models (hidden size ≤ 256) and
+    /// for steps of at most 16 rows of larger ones; other steps run only their matrix products managed. On the 2-core AMD
+    /// EPYC measured, the built-in Medium model decodes 8.4× faster than with libtorch at batch 1, 2.3× at 16 and 1.5× at
+    /// 64 (docs/benchmarks.md, "The managed decode step"). A row's values do not depend on the rows or threads it is
+    /// decoded with. Off, decode is libtorch's forward, which rounds as the teacher-forced forward does (~1e-6 apart).
+    /// Prefill, scoring and training always use libtorch.
     /// </summary>
     public bool UseManagedDecodeKernel { get; set; } = true;
 

@@ -17,8 +17,10 @@ namespace StepWiser.ML.Models;
 /// two-thread products are as fast or faster, so those stay libtorch's. The kernel runs on the calling thread:
 /// splitting it across a .NET worker lost to libgomp's worker, which spins on the other core after every libtorch call.
 /// <para>
-/// It is used only inside an <see cref="Enter"/> scope (the generation engine's decode steps, unless
-/// the engine option UseManagedDecodeKernel is off), only without gradients, and only for
+/// The managed decode step (<see cref="DecodeStep"/>) calls its <see cref="Columns(float*, float*, float*, float*, int, int, int)"/>
+/// directly; through <see cref="Linear"/> it is used only inside an <see cref="Enter"/> scope (the generation engine's
+/// decode steps that the managed step does not take, unless the engine option UseManagedDecodeKernel is off), only
+/// without gradients, and only for
 /// float32 CPU tensors whose input width is a multiple of 16; every other product goes to libtorch unchanged, so
 /// training, scoring and prefill compute exactly what they did. Each output element is one fixed-order sum (16 lane
 /// accumulators over the input, then a fixed pairwise reduction) whatever the number of rows and the row's position,

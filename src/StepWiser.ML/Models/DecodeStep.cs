@@ -283,13 +283,22 @@ internal static class DecodeStep
             total += w;
         }
         float sum = Vector512.Sum(total);
+        // The weighted values: four accumulators (position j into accumulator j mod 4, so four chains of fused
+        // multiply-adds run at once), summed in one fixed order; masked positions have weight 0 and add nothing.
         float inv = 1f / sum;
         for (int i = 0; i < d; i += 16)
         {
-            var acc = Vector512<float>.Zero;
-            for (j = 0; j < count; j++)
-                if (scores[j] != 0f) acc = Vector512.FusedMultiplyAdd(Vector512.Create(scores[j]), Vector512.Load(values + (long)j * d + i), acc);
-            (acc * inv).Store(output + i);
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float* v = values + i;
+            for (j = 0; j + 4 <= count; j += 4, v += 4L * d)
+            {
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(scores[j]), Vector512.Load(v), a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(scores[j + 1]), Vector512.Load(v + d), a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(scores[j + 2]), Vector512.Load(v + 2 * d), a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(scores[j + 3]), Vector512.Load(v + 3 * d), a3);
+            }
+            for (; j < count; j++, v += d) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(scores[j]), Vector512.Load(v), a0);
+            ((a0 + a1 + (a2 + a3)) * inv).Store(output + i);
         }
     }
 
