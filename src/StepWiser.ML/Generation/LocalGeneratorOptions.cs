@@ -23,12 +23,12 @@ public sealed class LocalGeneratorOptions
     /// <summary>
     /// Run decode steps in the library's managed AVX-512 code (default), where it applies: a CPU with AVX-512, a float32
     /// model on the CPU. A whole step (norms, fused products, rotary embedding, cache write, attention, MLP, output head)
-    /// runs in one managed pass on libtorch's own threads for every step of the built-in models (hidden size ≤ 256) and
-    /// for steps of at most 16 rows of larger ones; other steps run only their matrix products managed. On the 2-core AMD
-    /// EPYC measured, the built-in Medium model decodes 8.4× faster than with libtorch at batch 1, 2.3× at 16 and 1.5× at
-    /// 64 (docs/benchmarks.md, "The managed decode step"). A row's values do not depend on the rows or threads it is
-    /// decoded with. Off, decode is libtorch's forward, which rounds as the teacher-forced forward does (~1e-6 apart).
-    /// Prefill, scoring and training always use libtorch.
+    /// runs in one managed pass on libtorch's own threads for every step of the built-in models (hidden size ≤ 256, or
+    /// ≤ 128 where only one thread is available) and for steps of at most 16 rows of larger ones; other steps run only
+    /// their matrix products managed. On the 2-core AMD EPYC measured, the built-in Medium model decodes 7–8× faster than
+    /// with libtorch at batch 1, 2.3–2.6× at 16 and 1.5× at 64 (docs/benchmarks.md, "The managed decode step"). A row's
+    /// values do not depend on the rows or threads it is decoded with. Off, decode is libtorch's forward, which rounds as
+    /// the teacher-forced forward does (~1e-6 apart). Prefill, scoring and training always use libtorch.
     /// </summary>
     public bool UseManagedDecodeKernel { get; set; } = true;
 
