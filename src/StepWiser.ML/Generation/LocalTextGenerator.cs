@@ -189,14 +189,15 @@ public sealed class LocalTextGenerator : ITextGenerator
             clock.Restart();
             if (_options.UseManagedDecodeKernel && _options.UseManagedDecodeStep && DecodeStep.TryRun(_model, nextIds, positions, cache) is { } managed)
             {
-                // The whole step in managed code (a small model, or at most 16 rows; DecodeStep).
+                // The whole step in managed code (every step of a built-in model, steps of at most 16 rows of larger ones).
                 cache.Advance(1);
                 logits = managed.MoveToOuterDisposeScope();
                 _managedSteps++;
             }
             else
-            using (var kernel = _options.UseManagedDecodeKernel ? DecodeProducts.Enter() : default(DecodeProducts.Scope?))
             {
+                // libtorch's forward; with the kernel on, its products of at most 16 rows are the managed kernel's.
+                using var kernel = _options.UseManagedDecodeKernel ? DecodeProducts.Enter() : default(DecodeProducts.Scope?);
                 var next = tensor(nextIds, device: _model.Device).view(rows, 1);                                               // (R, 1)
                 var pos = tensor(positions, device: _model.Device).view(rows, 1);
                 var stepMask = cache.Valid.narrow(1, 0, cache.Length + 1).view(rows, 1, 1, cache.Length + 1);                  // (R, 1, 1, L+1)
