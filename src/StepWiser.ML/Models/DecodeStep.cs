@@ -29,11 +29,8 @@ internal static class DecodeStep
     /// <see cref="DecodeProducts.MaxRows"/>, beyond which libtorch's products were as fast or faster (measured on the
     /// built-in shapes, docs/benchmarks.md; larger models' many-row steps are left to libtorch's blocked products).
     /// </summary>
-    public static int MaxRows(ModelConfig config) => MaxRowsOverride
-        ?? (config.HiddenSize <= 128 || (config.HiddenSize <= 256 && Threads >= 2) ? int.MaxValue : DecodeProducts.MaxRows);
-
-    /// <summary>A row limit for every model in place of <see cref="MaxRows"/>' rule (benchmarks; null: the rule).</summary>
-    internal static int? MaxRowsOverride { get; set; }
+    public static int MaxRows(ModelConfig config) =>
+        config.HiddenSize <= 128 || (config.HiddenSize <= 256 && Threads >= 2) ? int.MaxValue : DecodeProducts.MaxRows;
 
     /// <summary>Whether <paramref name="model"/> can run managed steps at all (the row count aside).</summary>
     public static bool Applies(CausalLM model)
@@ -98,14 +95,16 @@ internal static class DecodeStep
 
             // Rotary tables, as RotaryEmbedding.Tables computes them: inverse frequencies in float64 rounded to float32,
             // angles in float32; cs holds each row's cos (first half) and sin (second half) of its D/2 angles.
-            for (int r = 0; r < rows; r++)
-                for (int i = 0; i < half; i++)
+            for (int i = 0; i < half; i++)
+            {
+                float invFreq = (float)Math.Pow(c.RopeTheta, -(2.0 * i) / d);
+                for (int r = 0; r < rows; r++)
                 {
-                    float invFreq = (float)Math.Pow(c.RopeTheta, -(2.0 * i) / d);
                     float angle = (float)positions[r] * invFreq;
                     cs[r * d + i] = MathF.Cos(angle);
                     cs[r * d + half + i] = MathF.Sin(angle);
                 }
+            }
 
             byte* valid = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(cache.Valid.bytes));
             var layers = model.Decoder.Layers;
@@ -171,7 +170,7 @@ internal static class DecodeStep
     /// The fewest multiply-adds a step's products need to be split across threads (measured: the built-in Medium at one
     /// row, 4.4 M, runs twice as fast on two threads; Small at one row, 0.9 M, and Tiny at 16 rows, 1.7 M, no faster).
     /// </summary>
-    internal static long ParallelWork { get; set; } = 4_000_000;
+    internal const long ParallelWork = 4_000_000;
 
     /// <summary>The weights a step's products read for each row (every layer's matrices and the output head).</summary>
     internal static long Weights(ModelConfig c)
@@ -238,38 +237,19 @@ internal static class DecodeStep
 
     /// <summary>
     /// One query head against the first <paramref name="count"/> cached positions of its key/value head (those marked
-    /// valid): scaled scores, a softmax, the weighted sum of values. Scores four keys at a time with the products' fixed
-    /// reduction, so a key's score does not depend on its neighbours.
+    /// valid): scaled scores, a softmax, the weighted sum of values.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Attend(float* q, float* keys, float* values, byte* valid, int count, int d, float scale, float* scores, float* output)
     {
-        int j = 0;
-        for (; j + 4 <= count; j += 4)
-        {
-            float* k0 = keys + (long)j * d, k1 = k0 + d, k2 = k1 + d, k3 = k2 + d;
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int i = 0; i < d; i += 16)
-            {
-                var v = Vector512.Load(q + i);
-                a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(k0 + i), a0);
-                a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(k1 + i), a1);
-                a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(k2 + i), a2);
-                a3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(k3 + i), a3);
-            }
-            DecodeProducts.Reduce(a0, a1, a2, a3).Store(scores + j);
-        }
-        for (; j < count; j++)
-        {
-            float* k0 = keys + (long)j * d;
-            Vector512<float> a0 = default;
-            for (int i = 0; i < d; i += 16) a0 = Vector512.FusedMultiplyAdd(Vector512.Load(q + i), Vector512.Load(k0 + i), a0);
-            scores[j] = DecodeProducts.Reduce(a0, default, default, default).ToScalar();
-        }
+        // The scores are the products kernel's: the query as one row against the keys as weight rows (each score one
+        // fixed-order sum, whichever keys are computed beside it).
+        DecodeProducts.Columns(q, keys, null, scores, 1, count, d);
 
         // Softmax over the valid positions, sixteen at a time (positions past count, up to the next multiple of 16, are
         // padding the scratch holds room for): masked scores are −∞, so their weights are exactly 0.
         int padded = (count + 15) & ~15;
+        int j;
         for (j = 0; j < count; j++) scores[j] = valid[j] != 0 ? scores[j] * scale : float.NegativeInfinity;
         for (; j < padded; j++) scores[j] = float.NegativeInfinity;
         var top = Vector512.Create(float.NegativeInfinity);

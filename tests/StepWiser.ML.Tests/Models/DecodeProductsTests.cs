@@ -15,9 +15,10 @@ namespace StepWiser.ML.Tests.Models;
 [TestClass]
 public sealed class DecodeProductsTests
 {
-    private static void RequireKernel()
+    /// <summary>Ends a test as inconclusive on a processor without AVX-512 (there every decode product and step is libtorch's).</summary>
+    internal static void RequireKernel()
     {
-        if (!DecodeProducts.IsSupported) Assert.Inconclusive("this processor has no AVX-512: every product is libtorch's");
+        if (!DecodeProducts.IsSupported) Assert.Inconclusive("this processor has no AVX-512: every decode product and step is libtorch's");
     }
 
     private static Tensor Random(long[] shape, int seed) => randn(shape, generator: new Generator((ulong)seed));

@@ -14,10 +14,7 @@ namespace StepWiser.ML.Tests.Models;
 [TestClass]
 public sealed class ManagedDecodeStepTests
 {
-    private static void RequireKernel()
-    {
-        if (!DecodeProducts.IsSupported) Assert.Inconclusive("this processor has no AVX-512: every decode step is libtorch's");
-    }
+    private static void RequireKernel() => DecodeProductsTests.RequireKernel();
 
     private static readonly int[][] Prompts = [[5, 17, 42, 99, 3], [11, 12], [7, 30, 31, 32, 33, 34, 35, 36], [60], [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40]];
 
