@@ -6,7 +6,8 @@ namespace StepWiser.ML.Models;
 
 /// <summary>
 /// Grouped-query self-attention with rotary embeddings: each key/value head serves
-/// <c>heads / kvHeads</c> consecutive query heads. q/k/v biases as the config says; o_proj without bias (Qwen2).
+/// <c>heads / kvHeads</c> consecutive query heads. q/k/v biases as the config says; o_proj without bias (Qwen2); for
+/// Qwen3, each query and key head RMS-normed (<c>q_norm</c>, <c>k_norm</c>) before the rotary embedding.
 /// </summary>
 internal sealed class Attention : nn.Module
 {
@@ -17,6 +18,8 @@ internal sealed class Attention : nn.Module
     [ComponentName(Name = "k_proj")] private readonly Projection _kProj;
     [ComponentName(Name = "v_proj")] private readonly Projection _vProj;
     [ComponentName(Name = "o_proj")] private readonly Projection _oProj;
+    [ComponentName(Name = "q_norm")] private readonly RmsNorm? _qNorm;
+    [ComponentName(Name = "k_norm")] private readonly RmsNorm? _kNorm;
     private readonly FusedProjections _qkv;   // q_proj, k_proj and v_proj are views of its block
 
     /// <summary>Allocates the projections of layer <paramref name="layerIndex"/>.</summary>
@@ -28,6 +31,11 @@ internal sealed class Attention : nn.Module
         _qkv = new FusedProjections(config.HiddenSize, [h * d, kv * d, kv * d], config.QkvBias, device);
         (_qProj, _kProj, _vProj) = (_qkv.Parts[0], _qkv.Parts[1], _qkv.Parts[2]);
         _oProj = new Projection(h * d, config.HiddenSize, config.OutputBias, device);
+        if (config.QueryKeyNorm)
+        {
+            _qNorm = new RmsNorm(d, config.RmsNormEps, device);
+            _kNorm = new RmsNorm(d, config.RmsNormEps, device);
+        }
         RegisterComponents();
     }
 
@@ -50,15 +58,21 @@ internal sealed class Attention : nn.Module
             // embedding for the adjacent q and k heads (elementwise, so the same values as two; a batch-1 decode step
             // pays a few microseconds for each of its ~300 small calls). What follows works on views of the product.
             var qkv = _qkv.Forward(x);                                                                // (B, T, (H + 2 KV)*D)
-            var qk = RotaryEmbedding.Apply(qkv.narrow(2, 0, (h + kv) * d).view(b, t, h + kv, d).transpose(1, 2), cos, sin);   // (B, H + KV, T, D)
+            var qkHeads = qkv.narrow(2, 0, (h + kv) * d).view(b, t, h + kv, d);                        // (B, T, H + KV, D)
+            if (_qNorm is not null && _kNorm is not null)
+                qkHeads = cat([_qNorm.forward(qkHeads.narrow(2, 0, h)), _kNorm.forward(qkHeads.narrow(2, h, kv))], 2);   // (B, T, H + KV, D)
+            var qk = RotaryEmbedding.Apply(qkHeads.transpose(1, 2), cos, sin);                         // (B, H + KV, T, D)
             q = qk.narrow(1, 0, h);                                                                   // (B, H, T, D)
             k = qk.narrow(1, h, kv);                                                                  // (B, KV, T, D)
             v = qkv.narrow(2, (h + kv) * d, kv * d).view(b, t, kv, d).transpose(1, 2);               // (B, KV, T, D)
         }
         else
         {
-            q = _qProj.forward(x).view(b, t, h, d).transpose(1, 2);                                  // (B, T, H*D) -> (B, H, T, D)
-            k = _kProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
+            q = _qProj.forward(x).view(b, t, h, d);                                                   // (B, T, H*D) -> (B, T, H, D)
+            k = _kProj.forward(x).view(b, t, kv, d);                                                  // (B, T, KV*D) -> (B, T, KV, D)
+            if (_qNorm is not null && _kNorm is not null) (q, k) = (_qNorm.forward(q), _kNorm.forward(k));
+            q = q.transpose(1, 2);                                                                    // (B, H, T, D)
+            k = k.transpose(1, 2);                                                                    // (B, KV, T, D)
             v = _vProj.forward(x).view(b, t, kv, d).transpose(1, 2);                                 // (B, T, KV*D) -> (B, KV, T, D)
             q = RotaryEmbedding.Apply(q, cos, sin);
             k = RotaryEmbedding.Apply(k, cos, sin);
@@ -101,6 +115,9 @@ internal sealed class Attention : nn.Module
 
     /// <summary>The fused q/k/v projections.</summary>
     public FusedProjections Qkv => _qkv;
+
+    /// <summary>The Qwen3 query and key norms' (D) weights, or nulls for models without them.</summary>
+    public (Tensor? Query, Tensor? Key) HeadNorms => (_qNorm?.weight, _kNorm?.weight);
 
     /// <summary>o_proj's weight (hidden, heads·D) and bias.</summary>
     public (Tensor Weight, Tensor? Bias) Output => (_oProj.weight, _oProj.bias);

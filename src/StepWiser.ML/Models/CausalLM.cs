@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace StepWiser.ML.Models;
 
 /// <summary>
-/// A Qwen2/Llama-family causal language model (Hugging Face's <c>Qwen2ForCausalLM</c> / <c>LlamaForCausalLM</c>):
+/// A Qwen2, Qwen3 or Llama causal language model (Hugging Face's <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c>, <c>LlamaForCausalLM</c>):
 /// the decoder stack and the output head, with parameter names equal to the Hugging Face names, so
 /// checkpoints load from and save to that layout. The built-in small models are this class with a small config.
 /// </summary>

@@ -8,7 +8,7 @@ namespace StepWiser.ML.Models;
 
 /// <summary>
 /// One whole decode step of a float32 model on the CPU in managed code: token embedding, and in every layer the norm,
-/// the fused q/k/v product, the rotary embedding, the KV-cache write, attention over the cached positions, the output
+/// the fused q/k/v product, Qwen3's per-head query/key norms, the rotary embedding (Llama 3 rope scaling included), the KV-cache write, attention over the cached positions, the output
 /// product, the norm, the fused gate/up product, SiLU and the down product, then the final norm and the output head.
 /// The libtorch forward of such a step makes ~25 library calls a layer, each with a fixed cost of allocation and
 /// dispatch that dominates a small model's step (docs/benchmarks.md, "The managed decode step"); here a step is a few
@@ -18,7 +18,7 @@ namespace StepWiser.ML.Models;
 /// values) runs in one fixed order per row, so a row's logits do not depend on the other rows decoded with it (tested).
 /// The values differ from libtorch's forward by float32 rounding. Used by the generation engine's decode steps
 /// (<see cref="TryRun"/> returns null where it does not apply: no AVX-512, gradients on, a non-float32 or non-CPU model,
-/// unfused projections, widths not multiples of 16, rope scaling, or more rows than <see cref="MaxRows"/> allows).
+/// unfused projections, widths not multiples of 16, or more rows than <see cref="MaxRows"/> allows).
 /// </para>
 /// </summary>
 internal static class DecodeStep
@@ -38,8 +38,7 @@ internal static class DecodeStep
         var c = model.Config;
         return DecodeProducts.IsSupported && model.Device.type == DeviceType.CPU && model.DType == ScalarType.Float32
             && model.Decoder.IsFused && c.HiddenSize % 16 == 0 && c.IntermediateSize % 16 == 0 && c.HeadDim % 16 == 0
-            && c.NumAttentionHeads * c.HeadDim % 16 == 0 && c.RopeScaling is null or { ValueKind: System.Text.Json.JsonValueKind.Null }
-            && c.HiddenAct == "silu";
+            && c.NumAttentionHeads * c.HeadDim % 16 == 0 && c.HiddenAct == "silu";
     }
 
     /// <summary>
@@ -93,11 +92,12 @@ internal static class DecodeStep
             float* e = Ptr(embedding);
             for (int r = 0; r < rows; r++) new Span<float>(e + tokens[r] * hidden, hidden).CopyTo(new Span<float>(x + (long)r * hidden, hidden));
 
-            // Rotary tables, as RotaryEmbedding.Tables computes them: inverse frequencies in float64 rounded to float32,
-            // angles in float32; cs holds each row's cos (first half) and sin (second half) of its D/2 angles.
+            // Rotary tables, as RotaryEmbedding.Tables computes them: the model's float32 inverse frequencies, angles in
+            // float32; cs holds each row's cos (first half) and sin (second half) of its D/2 angles.
+            var inverseFrequencies = model.Decoder.InverseFrequencies;
             for (int i = 0; i < half; i++)
             {
-                float invFreq = (float)Math.Pow(c.RopeTheta, -(2.0 * i) / d);
+                float invFreq = inverseFrequencies[i];
                 for (int r = 0; r < rows; r++)
                 {
                     float angle = (float)positions[r] * invFreq;
@@ -114,6 +114,8 @@ internal static class DecodeStep
                 RmsNorm(x, Ptr(layer.InputNorm.weight), xn, rows, hidden, eps);
                 var (wq, bq) = layer.SelfAttention.Qkv.Block;
                 Product(xn, Ptr(wq), bq is null ? null : Ptr(bq), qkv, rows, qkvWidth, hidden, parts);
+                var (qNormTensor, kNormTensor) = layer.SelfAttention.HeadNorms;
+                float* qNorm = qNormTensor is null ? null : Ptr(qNormTensor), kNorm = kNormTensor is null ? null : Ptr(kNormTensor);
 
                 float* keys = Ptr(cache.KeysOf(l)), values = Ptr(cache.ValuesOf(l));
                 Split(parts, rows, (part, from, to) =>
@@ -122,6 +124,8 @@ internal static class DecodeStep
                     for (int r = from; r < to; r++)
                     {
                         float* row = qkv + (long)r * qkvWidth, cosSin = cs + r * d;
+                        if (qNorm is not null)
+                            for (int h = 0; h < heads + kvHeads; h++) RmsNorm(row + h * d, h < heads ? qNorm : kNorm, row + h * d, 1, d, eps);   // in place
                         for (int h = 0; h < heads + kvHeads; h++) Rotate(row + h * d, cosSin, half);
                         for (int kv = 0; kv < kvHeads; kv++)
                         {

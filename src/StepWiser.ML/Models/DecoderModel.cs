@@ -21,8 +21,12 @@ internal sealed class DecoderModel : nn.Module
         _embedTokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, device);
         _layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i, device)).ToArray());
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        InverseFrequencies = RotaryEmbedding.InverseFrequencies(config);
         RegisterComponents();
     }
+
+    /// <summary>The rotary embedding's D/2 inverse frequencies (<see cref="RotaryEmbedding.InverseFrequencies"/>).</summary>
+    public float[] InverseFrequencies { get; }
 
     /// <summary>The token embedding (shared with the output head when embeddings are tied).</summary>
     public TokenEmbedding EmbedTokens => _embedTokens;
@@ -35,7 +39,7 @@ internal sealed class DecoderModel : nn.Module
     {
         using var scope = NewDisposeScope();
         var x = _embedTokens.forward(inputIds);
-        var (cos, sin) = RotaryEmbedding.Tables(positions, _config.HeadDim, _config.RopeTheta, x.dtype);
+        var (cos, sin) = RotaryEmbedding.Tables(positions, InverseFrequencies, x.dtype);
         // Attention folds the query heads of one kv head into the query axis; the (B, 1, T, L) mask is tiled to match
         // once here, not in every layer.
         var groups = _config.NumAttentionHeads / _config.KeyValueHeads;

@@ -58,6 +58,7 @@ public static class HuggingFaceCheckpoint
         Expect("model.layers.0.self_attn.q_proj.weight", "num_attention_heads × head_dim, hidden_size", (long)config.NumAttentionHeads * config.HeadDim, config.HiddenSize);
         Expect("model.layers.0.self_attn.k_proj.weight", "num_key_value_heads × head_dim, hidden_size", (long)config.KeyValueHeads * config.HeadDim, config.HiddenSize);
         Expect("model.layers.0.mlp.up_proj.weight", "intermediate_size, hidden_size", config.IntermediateSize, config.HiddenSize);
+        if (config.QueryKeyNorm) Expect("model.layers.0.self_attn.q_norm.weight", "model_type qwen3: head_dim", config.HeadDim);
         static int LayerCount(string name)
         {
             if (!name.StartsWith("model.layers.", StringComparison.Ordinal)) return 0;

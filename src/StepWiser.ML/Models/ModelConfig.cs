@@ -4,15 +4,15 @@ using System.Text.Json.Serialization;
 namespace StepWiser.ML.Models;
 
 /// <summary>
-/// Configuration of a Qwen2/Llama-family decoder, read from and written to a Hugging Face
+/// Configuration of a Qwen2, Qwen3 or Llama decoder, read from and written to a Hugging Face
 /// <c>config.json</c>. Property names follow the Hugging Face keys exactly.
 /// </summary>
 public sealed record ModelConfig
 {
-    /// <summary>Hugging Face architecture names, e.g. <c>Qwen2ForCausalLM</c> or <c>LlamaForCausalLM</c>.</summary>
+    /// <summary>Hugging Face architecture names, e.g. <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c> or <c>LlamaForCausalLM</c>.</summary>
     [JsonPropertyName("architectures")] public IReadOnlyList<string> Architectures { get; init; } = ["Qwen2ForCausalLM"];
 
-    /// <summary><c>qwen2</c> or <c>llama</c>.</summary>
+    /// <summary><c>qwen2</c>, <c>qwen3</c> or <c>llama</c>.</summary>
     [JsonPropertyName("model_type")] public string ModelType { get; init; } = "qwen2";
 
     /// <summary>Number of token embeddings (rows of <c>embed_tokens</c> and <c>lm_head</c>).</summary>
@@ -51,7 +51,7 @@ public sealed record ModelConfig
     /// <summary>Whether <c>lm_head</c> shares the token embedding matrix.</summary>
     [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
 
-    /// <summary>Llama's switch for q/k/v/o biases. Qwen2 always has q/k/v biases and no o bias.</summary>
+    /// <summary>Llama's and Qwen3's switch for q/k/v/o biases. Qwen2 always has q/k/v biases and no o bias.</summary>
     [JsonPropertyName("attention_bias")] public bool? AttentionBias { get; init; }
 
     /// <summary>Llama's switch for MLP biases; only <c>false</c> is supported.</summary>
@@ -66,7 +66,10 @@ public sealed record ModelConfig
     /// <summary>End-of-sequence token id(s): a number or an array in Hugging Face files.</summary>
     [JsonPropertyName("eos_token_id")] public JsonElement? EosTokenIdRaw { get; init; }
 
-    /// <summary>RoPE scaling; only <c>null</c> is supported.</summary>
+    /// <summary>
+    /// RoPE scaling: null (none), or Llama 3.1/3.2's <c>{"rope_type": "llama3", "factor", "low_freq_factor",
+    /// "high_freq_factor", "original_max_position_embeddings"}</c>; other scalings are refused.
+    /// </summary>
     [JsonPropertyName("rope_scaling")] public JsonElement? RopeScaling { get; init; }
 
     /// <summary>Every other key of the file, kept so that a load/save round trip loses nothing.</summary>
@@ -78,11 +81,22 @@ public sealed record ModelConfig
     /// <summary>Per-head width with the default applied.</summary>
     [JsonIgnore] public int HeadDim => HeadDimOverride ?? HiddenSize / NumAttentionHeads;
 
-    /// <summary>Whether q/k/v projections carry a bias (always for Qwen2; per <c>attention_bias</c> for Llama).</summary>
-    [JsonIgnore] public bool QkvBias => AttentionBias ?? ModelType == "qwen2";
+    /// <summary>Whether q/k/v projections carry a bias (always for Qwen2; per <c>attention_bias</c> for Llama and Qwen3).</summary>
+    [JsonIgnore] public bool QkvBias => AttentionBias ?? ModelType == Qwen2;
 
-    /// <summary>Whether o_proj carries a bias (Llama with <c>attention_bias</c> only).</summary>
-    [JsonIgnore] public bool OutputBias => ModelType == "llama" && AttentionBias == true;
+    /// <summary>Whether o_proj carries a bias (Llama and Qwen3 with <c>attention_bias</c> only).</summary>
+    [JsonIgnore] public bool OutputBias => ModelType is Llama or Qwen3 && AttentionBias == true;
+
+    /// <summary>
+    /// Whether each query and key head is RMS-normed (<c>self_attn.q_norm</c>, <c>self_attn.k_norm</c>, width
+    /// <see cref="HeadDim"/>) before the rotary embedding: Qwen3.
+    /// </summary>
+    [JsonIgnore] public bool QueryKeyNorm => ModelType == Qwen3;
+
+    /// <summary>The Llama 3 rope scaling of <see cref="RopeScaling"/>, or null for plain rotary embeddings.</summary>
+    [JsonIgnore] internal Llama3RopeScaling? Llama3Scaling => Llama3RopeScaling.Parse(RopeScaling, "config");
+
+    private const string Qwen2 = "qwen2", Qwen3 = "qwen3", Llama = "llama";
 
     /// <summary>The end-of-sequence ids as a list (empty when none is configured).</summary>
     [JsonIgnore]
@@ -126,7 +140,7 @@ public sealed record ModelConfig
         {
             if (!ok) throw new InvalidDataException($"{source}: {what}");
         }
-        Require(ModelType is "qwen2" or "llama", $"model_type '{ModelType}' is not supported (expected 'qwen2' or 'llama')");
+        Require(ModelType is Qwen2 or Qwen3 or Llama, $"model_type '{ModelType}' is not supported (expected '{Qwen2}', '{Qwen3}' or '{Llama}')");
         Require(VocabSize > 0, "vocab_size must be positive");
         Require(HiddenSize > 0, "hidden_size must be positive");
         Require(IntermediateSize > 0, "intermediate_size must be positive");
@@ -137,6 +151,8 @@ public sealed record ModelConfig
         Require(HeadDim % 2 == 0, $"head_dim ({HeadDim}) must be even for rotary embeddings");
         Require(HiddenAct == "silu", $"hidden_act '{HiddenAct}' is not supported (expected 'silu')");
         Require(MlpBias != true, "mlp_bias = true is not supported");
-        Require(RopeScaling is null || RopeScaling.Value.ValueKind == JsonValueKind.Null, "rope_scaling is not supported");
+        Llama3RopeScaling.Parse(RopeScaling, source);
+        Require(!(Extra?.TryGetValue("use_sliding_window", out var sliding) == true && sliding.ValueKind == JsonValueKind.True),
+            "use_sliding_window = true is not supported (sliding-window attention)");
     }
 }

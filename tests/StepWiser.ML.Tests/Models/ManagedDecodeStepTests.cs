@@ -80,6 +80,8 @@ public sealed class ManagedDecodeStepTests
     [TestMethod]
     [DataRow("qwen2-tiny")]   // grouped-query attention, q/k/v biases
     [DataRow("llama-tiny")]   // no biases, an untied head
+    [DataRow("qwen3-tiny")]   // per-head query/key norms, head_dim ≠ hidden / heads
+    [DataRow("llama3-tiny-rope-scaled")]   // Llama 3.1 rope scaling
     public void AStepOfAReferenceCheckpointMatchesLibTorchs(string checkpoint)
     {
         RequireKernel();

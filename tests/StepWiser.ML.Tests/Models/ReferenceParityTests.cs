@@ -14,6 +14,8 @@ public sealed class ReferenceParityTests
     [DataRow("qwen2-tiny")]
     [DataRow("qwen2-tiny-tied-bf16")]
     [DataRow("llama-tiny")]
+    [DataRow("qwen3-tiny")]                 // q/k norms, head_dim 32 ≠ hidden/heads 16, tied
+    [DataRow("llama3-tiny-rope-scaled")]    // Llama 3.1 rope scaling, tied
     public void ReproducesReferenceLogits(string name)
     {
         string dir = TestData.PathOf("reference-models", name);
