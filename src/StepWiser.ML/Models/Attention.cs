@@ -23,18 +23,18 @@ internal sealed class Attention : nn.Module
     private readonly FusedProjections _qkv;   // q_proj, k_proj and v_proj are views of its block
 
     /// <summary>Allocates the projections of layer <paramref name="layerIndex"/>.</summary>
-    public Attention(ModelConfig config, int layerIndex, Device? device = null) : base(nameof(Attention))
+    public Attention(ModelConfig config, int layerIndex, Device? device, ScalarType dtype) : base(nameof(Attention))
     {
         _config = config;
         _layerIndex = layerIndex;
         int h = config.NumAttentionHeads, kv = config.KeyValueHeads, d = config.HeadDim;
-        _qkv = new FusedProjections(config.HiddenSize, [h * d, kv * d, kv * d], config.QkvBias, device);
+        _qkv = new FusedProjections(config.HiddenSize, [h * d, kv * d, kv * d], config.QkvBias, device, dtype);
         (_qProj, _kProj, _vProj) = (_qkv.Parts[0], _qkv.Parts[1], _qkv.Parts[2]);
-        _oProj = new Projection(h * d, config.HiddenSize, config.OutputBias, device);
+        _oProj = new Projection(h * d, config.HiddenSize, config.OutputBias, device, dtype);
         if (config.QueryKeyNorm)
         {
-            _qNorm = new RmsNorm(d, config.RmsNormEps, device);
-            _kNorm = new RmsNorm(d, config.RmsNormEps, device);
+            _qNorm = new RmsNorm(d, config.RmsNormEps, device, dtype);
+            _kNorm = new RmsNorm(d, config.RmsNormEps, device, dtype);
         }
         RegisterComponents();
     }

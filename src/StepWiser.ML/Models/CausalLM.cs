@@ -33,16 +33,20 @@ public sealed class CausalLM : nn.Module
     public ScalarType DType { get; private set; } = ScalarType.Float32;
 
     /// <summary>
-    /// Allocates the model without initialising its weights; use <see cref="CreateRandom"/> for a fresh model or
-    /// <see cref="HuggingFaceCheckpoint.Load"/> to load one. <paramref name="device"/> may be the meta device.
+    /// Allocates the model without initialising its weights, on <paramref name="device"/> (the CPU by default; may be
+    /// the meta device) in <paramref name="dtype"/> (a floating-point type, float32 by default); use
+    /// <see cref="CreateRandom"/> for a fresh model or <see cref="HuggingFaceCheckpoint.Load"/> to load one.
     /// </summary>
-    public CausalLM(ModelConfig config, Device? device = null) : base(nameof(CausalLM))
+    public CausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(CausalLM))
     {
         config.Validate();
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
+            throw new ArgumentException($"dtype {dtype} is not a floating-point type (float32, bfloat16, float16 or float64)", nameof(dtype));
         Config = config;
         Device = device ?? CPU;
-        _model = new DecoderModel(config, Device);
-        if (!config.TieWordEmbeddings) _lmHead = new Projection(config.HiddenSize, config.VocabSize, false, Device);
+        DType = dtype;
+        _model = new DecoderModel(config, Device, dtype);
+        if (!config.TieWordEmbeddings) _lmHead = new Projection(config.HiddenSize, config.VocabSize, false, Device, dtype);
         RegisterComponents();
     }
 

@@ -13,12 +13,12 @@ internal sealed class DecoderLayer : nn.Module
     [ComponentName(Name = "post_attention_layernorm")] private readonly RmsNorm _postAttentionLayerNorm;
 
     /// <summary>Allocates layer <paramref name="layerIndex"/>.</summary>
-    public DecoderLayer(ModelConfig config, int layerIndex, Device? device = null) : base(nameof(DecoderLayer))
+    public DecoderLayer(ModelConfig config, int layerIndex, Device? device, ScalarType dtype) : base(nameof(DecoderLayer))
     {
-        _selfAttn = new Attention(config, layerIndex, device);
-        _mlp = new Mlp(config, device);
-        _inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
-        _postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        _selfAttn = new Attention(config, layerIndex, device, dtype);
+        _mlp = new Mlp(config, device, dtype);
+        _inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
+        _postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
         RegisterComponents();
     }
 

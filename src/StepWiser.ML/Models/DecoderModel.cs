@@ -15,12 +15,12 @@ internal sealed class DecoderModel : nn.Module
     [ComponentName(Name = "norm")] private readonly RmsNorm _norm;
 
     /// <summary>Allocates the stack described by <paramref name="config"/>.</summary>
-    public DecoderModel(ModelConfig config, Device? device = null) : base(nameof(DecoderModel))
+    public DecoderModel(ModelConfig config, Device? device, ScalarType dtype) : base(nameof(DecoderModel))
     {
         _config = config;
-        _embedTokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, device);
-        _layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i, device)).ToArray());
-        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        _embedTokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, device, dtype);
+        _layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i, device, dtype)).ToArray());
+        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device, dtype);
         InverseFrequencies = RotaryEmbedding.InverseFrequencies(config);
         RegisterComponents();
     }

@@ -23,12 +23,12 @@ internal sealed class FusedProjections : IDisposable
     private Parameter[] _boundWeights;
     private Parameter?[] _boundBiases;
 
-    /// <summary>Allocates uninitialised projections from <paramref name="inFeatures"/> to each of <paramref name="outFeatures"/>, as one block.</summary>
-    public FusedProjections(long inFeatures, long[] outFeatures, bool hasBias, Device? device)
+    /// <summary>Allocates uninitialised projections from <paramref name="inFeatures"/> to each of <paramref name="outFeatures"/>, as one block of <paramref name="dtype"/>.</summary>
+    public FusedProjections(long inFeatures, long[] outFeatures, bool hasBias, Device? device, ScalarType dtype)
     {
         _widths = outFeatures;
-        _weight = empty(outFeatures.Sum(), inFeatures, device: device);
-        _bias = hasBias ? zeros(outFeatures.Sum(), device: device) : null;
+        _weight = empty(outFeatures.Sum(), inFeatures, dtype: dtype, device: device);
+        _bias = hasBias ? zeros(outFeatures.Sum(), dtype: dtype, device: device) : null;
         _parts = new Projection[outFeatures.Length];
         for (long i = 0, offset = 0; i < outFeatures.Length; offset += outFeatures[i], i++)
             _parts[i] = new Projection(_weight.narrow(0, offset, outFeatures[i]), _bias?.narrow(0, offset, outFeatures[i]));

@@ -21,7 +21,9 @@ public static class HuggingFaceCheckpoint
 
     /// <summary>
     /// Loads the checkpoint in <paramref name="directory"/> onto <paramref name="device"/> (CPU by default) in
-    /// <paramref name="dtype"/> (float32 by default; bf16/fp16 weights are converted).
+    /// <paramref name="dtype"/> (float32 by default; bfloat16 or float16 to halve the memory; weights saved in another
+    /// type are converted). The model is allocated on the device in that type and filled one tensor at a time, so loading
+    /// needs the model's memory there plus one tensor's on the CPU, not a float32 copy of the whole model first.
     /// </summary>
     /// <exception cref="InvalidDataException">A file is malformed, a tensor is missing, unexpected, or has the wrong shape.</exception>
     public static CausalLM Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
@@ -34,9 +36,10 @@ public static class HuggingFaceCheckpoint
         if (eos is not null && config.EosTokenIds.Count == 0) config = config with { EosTokenIdRaw = eos };
         var weights = OpenWeights(directory);   // every header read once, before anything is allocated
         CheckConfigAgainstWeights(config, directory, weights);
-        var model = new CausalLM(config, CPU);
-        LoadWeights(model, directory, weights);
-        return model.To(device ?? CPU, dtype);
+        var model = new CausalLM(config, device ?? CPU, dtype);
+        try { LoadWeights(model, directory, weights); }
+        catch { model.Dispose(); throw; }
+        return model;
     }
 
     /// <summary>

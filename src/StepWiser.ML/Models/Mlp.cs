@@ -13,11 +13,11 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
     private readonly FusedProjections _gateUp;   // gate_proj and up_proj are views of its block
 
     /// <summary>Allocates the three projections.</summary>
-    public Mlp(ModelConfig config, Device? device = null) : base(nameof(Mlp))
+    public Mlp(ModelConfig config, Device? device, ScalarType dtype) : base(nameof(Mlp))
     {
-        _gateUp = new FusedProjections(config.HiddenSize, [config.IntermediateSize, config.IntermediateSize], false, device);
+        _gateUp = new FusedProjections(config.HiddenSize, [config.IntermediateSize, config.IntermediateSize], false, device, dtype);
         (_gateProj, _upProj) = (_gateUp.Parts[0], _gateUp.Parts[1]);
-        _downProj = new Projection(config.IntermediateSize, config.HiddenSize, false, device);
+        _downProj = new Projection(config.IntermediateSize, config.HiddenSize, false, device, dtype);
         RegisterComponents();
     }
 

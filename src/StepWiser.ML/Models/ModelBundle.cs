@@ -9,18 +9,24 @@ namespace StepWiser.ML.Models;
 /// A model with what it needs to read and write text: the decoder, its tokenizer (and the <c>tokenizer.json</c> text it
 /// was built from, which a saved judge carries), and the chat template of its <c>tokenizer_config.json</c> when it has
 /// one. Every stage that trains or runs a model takes one. The bundle owns the model: <see cref="Dispose"/> frees it.
+/// A saved bundle is a Hugging Face model folder that transformers and vLLM load as it is (<see cref="Save"/>).
 /// </summary>
 public sealed class ModelBundle : IDisposable
 {
     private bool _disposed;
 
     /// <summary>Bundles <paramref name="model"/> with the tokenizer built from <paramref name="tokenizerJson"/> (the bundle takes ownership of the model).</summary>
-    public ModelBundle(CausalLM model, string tokenizerJson, ChatTemplate? chatTemplate = null)
+    /// <param name="model">The decoder.</param>
+    /// <param name="tokenizerJson">The <c>tokenizer.json</c> text.</param>
+    /// <param name="chatTemplate">The chat template, or null for a model without one.</param>
+    /// <param name="tokenizerConfigJson">The checkpoint's own <c>tokenizer_config.json</c> text, kept so a save writes it back; null for none.</param>
+    public ModelBundle(CausalLM model, string tokenizerJson, ChatTemplate? chatTemplate = null, string? tokenizerConfigJson = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         TokenizerJson = tokenizerJson ?? throw new ArgumentNullException(nameof(tokenizerJson));
         Tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(tokenizerJson)));
         ChatTemplate = chatTemplate;
+        TokenizerConfigJson = tokenizerConfigJson;
     }
 
     /// <summary>The decoder.</summary>
@@ -35,6 +41,9 @@ public sealed class ModelBundle : IDisposable
     /// <summary>The chat template of the checkpoint's <c>tokenizer_config.json</c>, or null (the built-in world's models have none).</summary>
     public ChatTemplate? ChatTemplate { get; }
 
+    /// <summary>The checkpoint's own <c>tokenizer_config.json</c> text, or null when it had none (the built-in world's models).</summary>
+    public string? TokenizerConfigJson { get; }
+
     /// <summary>Where the weights live.</summary>
     public Device Device => Model.Device;
 
@@ -43,26 +52,38 @@ public sealed class ModelBundle : IDisposable
 
     /// <summary>
     /// Loads a checkpoint in Hugging Face layout: <c>config.json</c> + safetensors, <c>tokenizer.json</c> (required) and
-    /// the chat template of <c>tokenizer_config.json</c> when there is one this library can render.
+    /// the chat template of <c>tokenizer_config.json</c> when there is one this library can render; the weights onto
+    /// <paramref name="device"/> (the CPU by default) in <paramref name="dtype"/> (float32 by default, or bfloat16 or
+    /// float16; see <see cref="HuggingFaceCheckpoint.Load"/>).
     /// </summary>
-    public static ModelBundle Load(string directory, Device? device = null)
+    public static ModelBundle Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(directory);
         var tokenizerPath = Path.Combine(directory, "tokenizer.json");
         if (!File.Exists(tokenizerPath)) throw new FileNotFoundException($"{directory}: no tokenizer.json beside the weights", tokenizerPath);
         var tokenizerJson = File.ReadAllText(tokenizerPath);
         var chat = ChatTemplate.FromCheckpoint(directory);
-        var model = HuggingFaceCheckpoint.Load(directory, device);
-        try { return new ModelBundle(model, tokenizerJson, chat); }
+        var configPath = Path.Combine(directory, TokenizerConfigFile.FileName);
+        var tokenizerConfig = File.Exists(configPath) ? File.ReadAllText(configPath) : null;
+        var model = HuggingFaceCheckpoint.Load(directory, device, dtype);
+        try { return new ModelBundle(model, tokenizerJson, chat, tokenizerConfig); }
         catch { model.Dispose(); throw; }
     }
 
-    /// <summary>Writes the weights (Hugging Face layout) and <c>tokenizer.json</c> to <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Writes a Hugging Face model folder to <paramref name="directory"/>: <c>config.json</c>, <c>generation_config.json</c>,
+    /// the safetensors weights in the model's own type (a bfloat16 model saves bfloat16; see
+    /// <see cref="HuggingFaceCheckpoint.Save"/>), <c>tokenizer.json</c> and <c>tokenizer_config.json</c>: the checkpoint's
+    /// own (every key kept) or one naming the fast tokenizer and its special tokens, with the chat template when the
+    /// bundle has one.
+    /// </summary>
     public void Save(string directory)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        var tokenizerConfig = TokenizerConfigFile.Compose(TokenizerConfigJson, ChatTemplate, Model.Config, TokenizerJson);   // a bad one fails before anything is written
         HuggingFaceCheckpoint.Save(Model, directory);
         AtomicFile.WriteText(Path.Combine(directory, "tokenizer.json"), w => w.Write(TokenizerJson));
+        AtomicFile.WriteText(Path.Combine(directory, TokenizerConfigFile.FileName), w => w.Write(tokenizerConfig));
     }
 
     /// <summary>Frees the model (once; later calls do nothing).</summary>

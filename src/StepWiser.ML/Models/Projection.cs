@@ -17,9 +17,9 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
     /// <summary>Optional (out) bias.</summary>
     public readonly Parameter? bias;
 
-    /// <summary>Allocates an uninitialised projection from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
-    public Projection(long inFeatures, long outFeatures, bool hasBias, Device? device = null)
-        : this(torch.empty(outFeatures, inFeatures, device: device), hasBias ? torch.zeros(outFeatures, device: device) : null)
+    /// <summary>Allocates an uninitialised projection from <paramref name="inFeatures"/> to <paramref name="outFeatures"/> of <paramref name="dtype"/>.</summary>
+    public Projection(long inFeatures, long outFeatures, bool hasBias, Device? device = null, ScalarType dtype = ScalarType.Float32)
+        : this(torch.empty(outFeatures, inFeatures, dtype: dtype, device: device), hasBias ? torch.zeros(outFeatures, dtype: dtype, device: device) : null)
     {
     }
 

@@ -11,11 +11,11 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// <summary>Scale vector, named <c>weight</c> as in Hugging Face checkpoints.</summary>
     public readonly TorchSharp.Modules.Parameter weight;
 
-    /// <summary>Creates the norm for vectors of width <paramref name="size"/>.</summary>
-    public RmsNorm(long size, double eps, Device? device = null) : base(nameof(RmsNorm))
+    /// <summary>Creates the norm for vectors of width <paramref name="size"/>, its weight (ones) of <paramref name="dtype"/>.</summary>
+    public RmsNorm(long size, double eps, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
     {
         _eps = eps;
-        using (var w = torch.ones(size, device: device)) weight = nn.Parameter(w);
+        using (var w = torch.ones(size, dtype: dtype, device: device)) weight = nn.Parameter(w);
         RegisterComponents();
     }
 

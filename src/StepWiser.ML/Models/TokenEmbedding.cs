@@ -10,10 +10,10 @@ internal sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
     /// <summary>(vocab, hidden) embedding matrix.</summary>
     public readonly Parameter weight;
 
-    /// <summary>Allocates an uninitialised (vocab, hidden) table.</summary>
-    public TokenEmbedding(long vocabSize, long hiddenSize, Device? device = null) : base(nameof(TokenEmbedding))
+    /// <summary>Allocates an uninitialised (vocab, hidden) table of <paramref name="dtype"/>.</summary>
+    public TokenEmbedding(long vocabSize, long hiddenSize, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(TokenEmbedding))
     {
-        using (var w = torch.empty(vocabSize, hiddenSize, device: device)) weight = nn.Parameter(w);
+        using (var w = torch.empty(vocabSize, hiddenSize, dtype: dtype, device: device)) weight = nn.Parameter(w);
         RegisterComponents();
     }
 

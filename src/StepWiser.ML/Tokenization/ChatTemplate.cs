@@ -28,10 +28,18 @@ public sealed partial class ChatTemplate
     /// <param name="flavor">Which ChatML variant.</param>
     /// <param name="defaultSystemPrompt">System prompt inserted when a conversation has none (null: none).</param>
     public ChatTemplate(ChatTemplateFlavor flavor = ChatTemplateFlavor.ChatML, string? defaultSystemPrompt = null)
+        : this(flavor, defaultSystemPrompt, source: null)
+    {
+    }
+
+    private ChatTemplate(ChatTemplateFlavor flavor, string? defaultSystemPrompt, string? source)
     {
         Flavor = flavor;
         DefaultSystemPrompt = defaultSystemPrompt;
+        _source = source;
     }
+
+    private readonly string? _source;
 
     /// <summary>Plain ChatML without a default system prompt (the built-in models).</summary>
     public static ChatTemplate ChatML { get; } = new();
@@ -47,6 +55,13 @@ public sealed partial class ChatTemplate
 
     /// <summary>System prompt used when the first message is not a system message; null for none.</summary>
     public string? DefaultSystemPrompt { get; }
+
+    /// <summary>
+    /// The Jinja text of this template, for a <c>tokenizer_config.json</c>: the checkpoint's own when it was read from
+    /// one (<see cref="FromTokenizerConfig"/>, <see cref="FromTemplateText"/>), otherwise one this library writes that
+    /// renders what <see cref="Render"/> renders (tested with Jinja2, as Hugging Face transformers and vLLM run it).
+    /// </summary>
+    public string Jinja => _source ?? ChatTemplateJinja.For(this);
 
     /// <summary>
     /// The chat template of the checkpoint in <paramref name="directory"/>: its <c>tokenizer_config.json</c>'s, or null
@@ -90,7 +105,7 @@ public sealed partial class ChatTemplate
         var systemPrompt = defaultSystem.Success ? defaultSystem.Groups[1].Value : null;
         var flavor = template.Contains(ThinkClose, StringComparison.Ordinal) ? ChatTemplateFlavor.Qwen3
             : systemPrompt is not null ? ChatTemplateFlavor.Qwen2 : ChatTemplateFlavor.ChatML;
-        return new ChatTemplate(flavor, systemPrompt);
+        return new ChatTemplate(flavor, systemPrompt, template);
     }
 
     /// <summary>Renders a conversation.</summary>

@@ -58,12 +58,56 @@ public sealed class ChatTemplateTests
             var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
             foreach (var c in cases) c!.AsObject().Remove("rendered");
             AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), config))!.AsArray());
+            if (template.Flavor == ChatTemplateFlavor.Qwen3) AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), ConfigPath))!.AsArray());
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [TestMethod]
+    [DataRow("ChatML")]
+    [DataRow("Qwen25")]
+    [DataRow("Qwen3")]
+    public void TheJinjaTemplateThisLibraryWritesRendersWhatTheRendererRenders_Live(string name)
+    {
+        var template = Library(name);
+        var dir = Directory.CreateTempSubdirectory("stepwiser-jinja").FullName;
+        try
+        {
+            var config = Path.Combine(dir, "tokenizer_config.json");
+            File.WriteAllText(config, new JsonObject { ["chat_template"] = template.Jinja }.ToJsonString());
+            var readBack = ChatTemplate.FromTokenizerConfig(config);
+            Assert.AreEqual(template.Flavor, readBack.Flavor);
+            Assert.AreEqual(template.DefaultSystemPrompt, readBack.DefaultSystemPrompt);
+            var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
+            foreach (var c in cases) c!.AsObject().Remove("rendered");
+            // Qwen3's reasoning rules beyond the golden conversations: assistant turns in a row after the last query, and
+            // a tool response sent as a user message, which does not count as a query.
+            cases.Add(Case([("user", "2+2?"), ("assistant", "<think>\nadd\n</think>\n\n4"), ("assistant", "<think>check</think>Still 4."), ("assistant", "Done.")]));
+            cases.Add(Case([("user", "2+2?"), ("assistant", "<think>add</think>4"), ("user", "<tool_response>4</tool_response>"), ("assistant", "4 it is")]));
+            AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), config))!.AsArray());
+            if (template.Flavor == ChatTemplateFlavor.Qwen3) AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), ConfigPath))!.AsArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static JsonObject Case((string Role, string Content)[] messages) => new()
+    {
+        ["messages"] = new JsonArray(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray()),
+    };
+
+    private static ChatTemplate Library(string name) => name switch
+    {
+        "ChatML" => ChatTemplate.ChatML,
+        "Qwen25" => ChatTemplate.Qwen25,
+        "Qwen3" => ChatTemplate.Qwen3,
+        _ => throw new ArgumentException(name),
+    };
 
     [TestMethod]
     public void Qwen25InsertsItsDefaultSystemPromptAndKeepsAssistantTurnsVerbatim()
