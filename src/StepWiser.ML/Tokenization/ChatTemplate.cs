@@ -5,10 +5,10 @@ using System.Text.RegularExpressions;
 namespace StepWiser.ML.Tokenization;
 
 /// <summary>
-/// Renders conversations in the ChatML format of Qwen2/Qwen2.5/Qwen3 (and the built-in models), byte for byte what
-/// the model's <c>chat_template</c> in <c>tokenizer_config.json</c> produces for system, user and assistant messages:
-/// with or without a generation prompt, and with a partially written assistant turn left open so that a model
-/// continues a solution from a prefix.
+/// Renders conversations in the ChatML format of Qwen2/Qwen2.5/Qwen3 (and the built-in models) or the header format of
+/// Llama 3/3.1/3.2/3.3, byte for byte what the model's <c>chat_template</c> in <c>tokenizer_config.json</c> produces for
+/// system, user and assistant messages: with or without a generation prompt, and with a partially written assistant
+/// turn left open so that a model continues a solution from a prefix.
 /// </summary>
 public sealed partial class ChatTemplate
 {
@@ -27,15 +27,19 @@ public sealed partial class ChatTemplate
     /// <summary>Creates a template.</summary>
     /// <param name="flavor">Which ChatML variant.</param>
     /// <param name="defaultSystemPrompt">System prompt inserted when a conversation has none (null: none).</param>
+    /// <remarks>For <see cref="ChatTemplateFlavor.Llama3"/>, use <see cref="Llama3"/> or <see cref="Llama31"/>: Llama has no default system prompt.</remarks>
     public ChatTemplate(ChatTemplateFlavor flavor = ChatTemplateFlavor.ChatML, string? defaultSystemPrompt = null)
-        : this(flavor, defaultSystemPrompt, source: null)
+        : this(flavor, defaultSystemPrompt, systemPreamble: null, source: null)
     {
+        if (flavor == ChatTemplateFlavor.Llama3 && defaultSystemPrompt is not null)
+            throw new ArgumentException("Llama 3 templates have no default system prompt", nameof(defaultSystemPrompt));
     }
 
-    private ChatTemplate(ChatTemplateFlavor flavor, string? defaultSystemPrompt, string? source)
+    private ChatTemplate(ChatTemplateFlavor flavor, string? defaultSystemPrompt, string? systemPreamble, string? source)
     {
         Flavor = flavor;
         DefaultSystemPrompt = defaultSystemPrompt;
+        SystemPreamble = systemPreamble;
         _source = source;
     }
 
@@ -50,11 +54,27 @@ public sealed partial class ChatTemplate
     /// <summary>Qwen3 models.</summary>
     public static ChatTemplate Qwen3 { get; } = new(ChatTemplateFlavor.Qwen3);
 
+    /// <summary>Llama 3 (3.0) instruct models: role headers, no system turn unless the conversation has one.</summary>
+    public static ChatTemplate Llama3 { get; } = new(ChatTemplateFlavor.Llama3);
+
+    /// <summary>
+    /// Llama 3.1, 3.2 and 3.3 instruct models: every conversation opens with a system turn whose text starts with
+    /// "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n" (the templates' fallback date).
+    /// </summary>
+    public static ChatTemplate Llama31 { get; } = new(ChatTemplateFlavor.Llama3, null, Llama3Format.PreambleOf("December 2023", "26 Jul 2024"), null);
+
     /// <summary>The ChatML variant.</summary>
     public ChatTemplateFlavor Flavor { get; }
 
     /// <summary>System prompt used when the first message is not a system message; null for none.</summary>
     public string? DefaultSystemPrompt { get; }
+
+    /// <summary>
+    /// Llama 3.1 and later: the text every conversation's system turn starts with (knowledge cut-off and date), before the
+    /// conversation's own system message; null for other templates. Where a template puts today's date, this library puts
+    /// the template's fixed fallback date, so the same conversation always renders the same text.
+    /// </summary>
+    public string? SystemPreamble { get; }
 
     /// <summary>
     /// The Jinja text of this template, for a <c>tokenizer_config.json</c>: the checkpoint's own when it was read from
@@ -99,13 +119,16 @@ public sealed partial class ChatTemplate
     /// <summary>Like <see cref="FromTokenizerConfig"/>, for the Jinja text of a template.</summary>
     public static ChatTemplate FromTemplateText(string template, string source = "chat_template")
     {
+        ArgumentNullException.ThrowIfNull(template);
+        if (Llama3Format.Matches(template))
+            return new ChatTemplate(ChatTemplateFlavor.Llama3, null, Llama3Format.Preamble(template, source), template);
         if (!template.Contains(StartOfTurn, StringComparison.Ordinal) || !template.Contains(EndOfTurn, StringComparison.Ordinal))
-            throw new NotSupportedException($"{source}: not a ChatML chat template (no {StartOfTurn}/{EndOfTurn}); StepWiser.ML renders ChatML templates (Qwen2, Qwen2.5, Qwen3) only.");
+            throw new NotSupportedException($"{source}: neither a ChatML chat template (no {StartOfTurn}/{EndOfTurn}) nor a Llama 3 one (no {Llama3Format.HeaderStart}/{Llama3Format.EndOfTurn}); StepWiser.ML renders those of Qwen2, Qwen2.5, Qwen3 and Llama 3.x only.");
         var defaultSystem = DefaultSystemLiteral().Match(template);
         var systemPrompt = defaultSystem.Success ? defaultSystem.Groups[1].Value : null;
         var flavor = template.Contains(ThinkClose, StringComparison.Ordinal) ? ChatTemplateFlavor.Qwen3
             : systemPrompt is not null ? ChatTemplateFlavor.Qwen2 : ChatTemplateFlavor.ChatML;
-        return new ChatTemplate(flavor, systemPrompt, template);
+        return new ChatTemplate(flavor, systemPrompt, null, template);
     }
 
     /// <summary>Renders a conversation.</summary>
@@ -114,6 +137,7 @@ public sealed partial class ChatTemplate
     /// <param name="enableThinking">Qwen3 only: when false, the generation prompt carries an empty think block.</param>
     public string Render(IReadOnlyList<ChatTurn> messages, bool addGenerationPrompt = false, bool enableThinking = true)
     {
+        if (Flavor == ChatTemplateFlavor.Llama3) return Llama3Format.Render(SystemPreamble, Checked(messages), addGenerationPrompt, leaveLastOpen: false);
         var text = RenderCore(messages, leaveLastOpen: false);
         if (!addGenerationPrompt) return text;
         var prompt = StartOfTurn + ChatTurn.AssistantRole + "\n";
@@ -123,16 +147,21 @@ public sealed partial class ChatTemplate
 
     /// <summary>
     /// Renders a conversation whose last message is a partially written assistant turn and leaves that turn open
-    /// (no end marker), so the model continues exactly after its last character.
+    /// (no end marker), so the model continues exactly after its last character. Llama 3 templates trim every message,
+    /// so there the turn ends at its last character that is not whitespace, as Hugging Face's
+    /// <c>continue_final_message</c> leaves it.
     /// </summary>
     public string RenderContinuation(IReadOnlyList<ChatTurn> messages)
     {
+        ArgumentNullException.ThrowIfNull(messages);
         if (messages.Count == 0 || messages[^1].Role != ChatTurn.AssistantRole)
             throw new ArgumentException("the last message must be the assistant turn to continue", nameof(messages));
+        if (Flavor == ChatTemplateFlavor.Llama3) return Llama3Format.Render(SystemPreamble, Checked(messages), addGenerationPrompt: false, leaveLastOpen: true);
         return RenderCore(messages, leaveLastOpen: true);
     }
 
-    private string RenderCore(IReadOnlyList<ChatTurn> messages, bool leaveLastOpen)
+    /// <summary>Throws naming the first message whose role is not system, user or assistant, or whose content is null.</summary>
+    private static IReadOnlyList<ChatTurn> Checked(IReadOnlyList<ChatTurn> messages)
     {
         ArgumentNullException.ThrowIfNull(messages);
         if (messages.Count == 0) throw new ArgumentException("a conversation needs at least one message", nameof(messages));
@@ -143,7 +172,12 @@ public sealed partial class ChatTemplate
                 throw new ArgumentException($"message {i}: unsupported role \"{role}\" (expected system, user or assistant)", nameof(messages));
             if (messages[i].Content is null) throw new ArgumentException($"message {i}: content is null", nameof(messages));
         }
+        return messages;
+    }
 
+    private string RenderCore(IReadOnlyList<ChatTurn> messages, bool leaveLastOpen)
+    {
+        Checked(messages);
         var sb = new StringBuilder();
         var firstIsSystem = messages[0].Role == ChatTurn.SystemRole;
         if (firstIsSystem) AppendTurn(sb, ChatTurn.SystemRole, messages[0].Content);

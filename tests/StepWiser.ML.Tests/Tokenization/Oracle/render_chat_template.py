@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders conversations with a model's own Jinja chat template, the way Hugging Face transformers'
-apply_chat_template does (sandboxed Jinja2, trim_blocks + lstrip_blocks, loopcontrols, tojson,
-continue_final_message truncation). The oracle of ChatTemplateTests.
+apply_chat_template does (sandboxed Jinja2, trim_blocks + lstrip_blocks, loopcontrols, tojson, the special tokens
+of the config such as bos_token as variables, continue_final_message truncation). The oracle of ChatTemplateTests.
 
   render_chat_template.py TOKENIZER_CONFIG < cases.json > rendered.json
       cases.json: [{"messages": [{"role","content"}...], "add_generation_prompt": bool,
@@ -18,6 +18,20 @@ import jinja2.ext
 import jinja2.sandbox
 
 
+def special_tokens(config_path):
+    """The config's special tokens as template variables (a token may be a string or an object with "content")."""
+    with open(config_path, encoding="utf-8") as f:
+        config = json.load(f)
+    tokens = {}
+    for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
+        value = config.get(name)
+        if isinstance(value, dict):
+            value = value.get("content")
+        if isinstance(value, str):
+            tokens[name] = value
+    return tokens
+
+
 def load_template(config_path):
     with open(config_path, encoding="utf-8") as f:
         template = json.load(f)["chat_template"]
@@ -32,8 +46,9 @@ def load_template(config_path):
     return env.from_string(template)
 
 
-def render(template, case):
+def render(template, case, tokens):
     rendered = template.render(
+        **tokens,
         messages=case["messages"],
         add_generation_prompt=case.get("add_generation_prompt", False),
         enable_thinking=case.get("enable_thinking", True))
@@ -86,12 +101,13 @@ def build_cases(data_dir):
 
 def main():
     template = load_template(sys.argv[1])
+    tokens = special_tokens(sys.argv[1])
     if len(sys.argv) > 2 and sys.argv[2] == "--build":
         cases = build_cases(sys.argv[3])
     else:
         cases = json.load(sys.stdin)
     for case in cases:
-        case["rendered"] = render(template, case)
+        case["rendered"] = render(template, case, tokens)
     json.dump(cases, sys.stdout, ensure_ascii=False, indent=1)
 
 
