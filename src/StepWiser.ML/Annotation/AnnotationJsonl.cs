@@ -10,7 +10,8 @@ namespace StepWiser.ML.Annotation;
 /// list of strings) or <c>"solution"</c> (text with <c>&lt;chunk&gt;</c> tags); other fields are kept. Output: the
 /// input's fields plus <c>"chunks"</c>, <c>"q0"</c>, <c>"values"</c> (null where a value is missing),
 /// <c>"failed_prefixes"</c> and <c>"labels_&lt;Scheme&gt;"</c> for each <see cref="LabelScheme"/> — null for a
-/// solution with a missing value, so no label is ever made from a missing value.
+/// solution with a missing value, so no label is ever made from a missing value — and, when given, <c>"annotation"</c>:
+/// what produced the values (<see cref="MonteCarloAnnotator.Metadata"/>: policy, prompt format, sampling settings).
 /// </summary>
 public static class AnnotationJsonl
 {
@@ -30,9 +31,10 @@ public static class AnnotationJsonl
 
     /// <summary>
     /// Writes the annotated records, atomically: record i with <paramref name="results"/>[i]; a record whose result is
-    /// null (not annotated) is left out.
+    /// null (not annotated) is left out. <paramref name="metadata"/> (null: none) goes into every record as its
+    /// <c>"annotation"</c> object, replacing one the input carried.
     /// </summary>
-    public static void Write(string path, IReadOnlyList<AnnotationRecord> records, IReadOnlyList<AnnotationResult?> results)
+    public static void Write(string path, IReadOnlyList<AnnotationRecord> records, IReadOnlyList<AnnotationResult?> results, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(results);
@@ -45,6 +47,7 @@ public static class AnnotationJsonl
             o["q0"] = float.IsNaN(r.InitialValue) ? null : r.InitialValue;
             o["values"] = new JsonArray(r.Values.Select(v => float.IsNaN(v) ? null : (JsonNode)v).ToArray());
             o["failed_prefixes"] = r.FailedPrefixes;
+            if (metadata is not null) o["annotation"] = new JsonObject(metadata.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
             foreach (var scheme in Enum.GetValues<LabelScheme>())
                 o[$"labels_{scheme}"] = r.IsComplete ? new JsonArray(r.Labels(scheme).Select(b => (JsonNode)b).ToArray()) : null;
             return o.ToJsonString();

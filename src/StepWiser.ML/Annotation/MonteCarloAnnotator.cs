@@ -34,7 +34,23 @@ public sealed class MonteCarloAnnotator : IDisposable
             $"policy={options.PolicyName};M={options.Rollouts};T={options.Temperature};max={options.MaxNewTokens};seed={options.Seed}");
         if (options.StoreDirectory is not null)
             _store = new RolloutStore(options.StoreDirectory, options.ShardCount == 1 ? "main" : $"shard-{options.ShardIndex}-of-{options.ShardCount}");
+        var metadata = new Dictionary<string, string>(options.Prompt.Metadata)
+        {
+            ["policy"] = options.PolicyName,
+            ["rollouts"] = options.Rollouts.ToString(CultureInfo.InvariantCulture),
+            ["temperature"] = options.Temperature.ToString(CultureInfo.InvariantCulture),
+            ["max_new_tokens"] = options.MaxNewTokens.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+        };
+        Metadata = metadata;
     }
+
+    /// <summary>
+    /// What produced this run's values, for its output (<see cref="AnnotationJsonl.Write"/>): the policy's identity, the
+    /// prompt format (<see cref="PolicyPrompt.Metadata"/>: raw or chat, the template, the instruction) and the sampling
+    /// settings.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>Continuations sampled by this instance.</summary>
     public long RolloutsSampled { get; private set; }
@@ -117,7 +133,7 @@ public sealed class MonteCarloAnnotator : IDisposable
             if (_verifier.ExtractAnswer(solution) is not null)
                 return new Prefix("", "", chunks, input.Reference, _verifier.Verify(solution, input.Reference).IsCorrect ? 1f : 0f);
         }
-        var text = _options.PrefixFormatter(input.Prompt, chunks);
+        var text = _options.Prompt.Build(input.Prompt, chunks);
         return new Prefix(Key(text, input.Reference), text, chunks, input.Reference, null);
     }
 

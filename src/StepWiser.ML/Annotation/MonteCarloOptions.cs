@@ -1,4 +1,3 @@
-using StepWiser.ML.Chunking;
 using StepWiser.ML.Data;
 
 namespace StepWiser.ML.Annotation;
@@ -71,11 +70,11 @@ public sealed class MonteCarloOptions
     public StepLabelOptions Labels { get; set; } = new();
 
     /// <summary>
-    /// Builds the text the policy continues after chunks 1..k of a solution. Default: the prompt, then each chunk as
-    /// <c>&lt;chunk&gt;…&lt;/chunk&gt;</c> followed by a blank line (the policy format of the built-in world).
-    /// For chat models, render with <see cref="Tokenization.ChatTemplate.RenderContinuation"/> instead.
+    /// How the text the policy continues after chunks 1..k of a solution is written. Default <see cref="PolicyPrompt.Raw"/>,
+    /// the format of the built-in world's base-model policies; for an instruct policy set
+    /// <c>PolicyPrompt.Chat(bundle.ChatTemplate)</c>, its own chat template with the policy instruction.
     /// </summary>
-    public Func<string, IReadOnlyList<string>, string> PrefixFormatter { get; set; } = DefaultPrefix;
+    public PolicyPrompt Prompt { get; set; } = PolicyPrompt.Raw;
 
     /// <summary>
     /// Score the full solution (all chunks) by checking its own final answer instead of sampling continuations after it
@@ -113,16 +112,12 @@ public sealed class MonteCarloOptions
     /// <summary>Receives progress after every batch.</summary>
     public IProgress<MonteCarloProgress>? Progress { get; set; }
 
-    /// <summary>The default prefix: prompt + tagged chunks, each followed by a blank line.</summary>
-    public static string DefaultPrefix(string prompt, IReadOnlyList<string> chunks) =>
-        prompt + string.Concat(chunks.Select(c => ChunkParser.OpenTag + c + ChunkParser.CloseTag + "\n\n"));
-
     /// <summary>Throws naming the first invalid option.</summary>
     public void Validate()
     {
         if (ShardCount < 1) throw new ArgumentOutOfRangeException(nameof(ShardCount), ShardCount, "must be at least 1");
         if (ShardIndex < 0 || ShardIndex >= ShardCount) throw new ArgumentOutOfRangeException(nameof(ShardIndex), ShardIndex, $"must be in [0, {ShardCount})");
-        ArgumentNullException.ThrowIfNull(PrefixFormatter, nameof(PrefixFormatter));
+        ArgumentNullException.ThrowIfNull(Prompt, nameof(Prompt));
         ArgumentNullException.ThrowIfNull(Labels, nameof(Labels));
         ColumnReader.RequireNames((nameof(PromptColumnName), PromptColumnName), (nameof(ChunksColumnName), ChunksColumnName), (nameof(AnswerColumnName), AnswerColumnName),
             (nameof(ValuesColumnName), ValuesColumnName), (nameof(InitialValueColumnName), InitialValueColumnName), (nameof(LabelsColumnName), LabelsColumnName), (nameof(FailedColumnName), FailedColumnName));

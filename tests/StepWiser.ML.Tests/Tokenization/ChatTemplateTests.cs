@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StepWiser.ML.Tests.Infrastructure;
@@ -15,7 +14,7 @@ namespace StepWiser.ML.Tests.Tokenization;
 [TestClass]
 public sealed class ChatTemplateTests
 {
-    private static readonly string OracleDir = Path.Combine(AppContext.BaseDirectory, "Tokenization", "Oracle");
+    private static string OracleDir => JinjaOracle.Directory;
 
     private static string ConfigPath => TestData.PathOf("tokenizers", "qwen3", "tokenizer_config.json");
 
@@ -40,8 +39,7 @@ public sealed class ChatTemplateTests
     {
         var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
         foreach (var c in cases) c!.AsObject().Remove("rendered");
-        var live = RunOracle(cases.ToJsonString(), ConfigPath);
-        AssertAllMatch(ChatTemplate.FromTokenizerConfig(ConfigPath), JsonNode.Parse(live)!.AsArray());
+        AssertAllMatch(ChatTemplate.FromTokenizerConfig(ConfigPath), JinjaOracle.Render(cases, ConfigPath));
     }
 
     /// <summary>
@@ -61,7 +59,7 @@ public sealed class ChatTemplateTests
         Assert.AreEqual(ChatTemplateFlavor.Llama3, template.Flavor);
         var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
         foreach (var c in cases) c!.AsObject().Remove("rendered");
-        AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), config))!.AsArray());
+        AssertAllMatch(template, JinjaOracle.Render(cases, config));
     }
 
     [TestMethod]
@@ -77,8 +75,8 @@ public sealed class ChatTemplateTests
             Assert.IsNull(template.DefaultSystemPrompt);
             var cases = JsonNode.Parse(File.ReadAllText(Path.Combine(OracleDir, "chat_template_golden.json")))!.AsArray();
             foreach (var c in cases) c!.AsObject().Remove("rendered");
-            AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), config))!.AsArray());
-            if (template.Flavor == ChatTemplateFlavor.Qwen3) AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), ConfigPath))!.AsArray());
+            AssertAllMatch(template, JinjaOracle.Render(cases, config));
+            if (template.Flavor == ChatTemplateFlavor.Qwen3) AssertAllMatch(template, JinjaOracle.Render(cases, ConfigPath));
         }
         finally
         {
@@ -110,8 +108,8 @@ public sealed class ChatTemplateTests
             // a tool response sent as a user message, which does not count as a query.
             cases.Add(Case([("user", "2+2?"), ("assistant", "<think>\nadd\n</think>\n\n4"), ("assistant", "<think>check</think>Still 4."), ("assistant", "Done.")]));
             cases.Add(Case([("user", "2+2?"), ("assistant", "<think>add</think>4"), ("user", "<tool_response>4</tool_response>"), ("assistant", "4 it is")]));
-            AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), config))!.AsArray());
-            if (template.Flavor == ChatTemplateFlavor.Qwen3) AssertAllMatch(template, JsonNode.Parse(RunOracle(cases.ToJsonString(), ConfigPath))!.AsArray());
+            AssertAllMatch(template, JinjaOracle.Render(cases, config));
+            if (template.Flavor == ChatTemplateFlavor.Qwen3) AssertAllMatch(template, JinjaOracle.Render(cases, ConfigPath));
         }
         finally
         {
@@ -197,32 +195,6 @@ public sealed class ChatTemplateTests
                 : template.Render(messages, c["add_generation_prompt"]?.GetValue<bool>() ?? false, c["enable_thinking"]?.GetValue<bool>() ?? true);
             Assert.AreEqual(c["rendered"]!.GetValue<string>(), ours, $"case {index}");
             index++;
-        }
-    }
-
-    private static string RunOracle(string casesJson, string configPath)
-    {
-        var start = new ProcessStartInfo("python3")
-        {
-            ArgumentList = { Path.Combine(OracleDir, "render_chat_template.py"), configPath },
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        Process process;
-        try { process = Process.Start(start)!; }
-        catch (System.ComponentModel.Win32Exception) { throw new AssertInconclusiveException("python3 is not installed; the golden-file test still runs."); }
-        using (process)
-        {
-            process.StandardInput.Write(casesJson);
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0 && stderr.Contains("No module named 'jinja2'", StringComparison.Ordinal))
-                throw new AssertInconclusiveException("Python's jinja2 is not installed; the golden-file test still runs.");
-            Assert.AreEqual(0, process.ExitCode, stderr);
-            return stdout.Result;
         }
     }
 }
