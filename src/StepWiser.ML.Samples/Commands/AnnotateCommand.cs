@@ -38,9 +38,14 @@ internal static class AnnotateCommand
         var timeout = new Option<double>("--timeout") { Description = "With --policy-url: seconds one request attempt may take.", DefaultValueFactory = _ => 600 };
         var maxFailures = new Option<int>("--max-consecutive-failures") { Description = "Stop (exit 4) after this many prefixes in a row whose rollouts failed: the policy is down (0 = never stop).", DefaultValueFactory = _ => 8 };
         var allowFailures = new Option<bool>("--allow-failures") { Description = "Exit 0 even when some prefixes' rollouts failed (their solutions still get no labels)." };
+        var device = new Option<string?>("--device") { Description = "With --policy: where the policy runs, cpu (default), cuda or cuda:N (needs the CUDA backend package)." };
+        var dtype = new Option<string?>("--dtype") { Description = "With --policy: the policy's weight type, fp32 (default), bf16 or fp16." };
+        var promptFormat = new Option<string>("--prompt-format") { Description = "chat: the policy's own chat template, with the instruction to write <chunk>-tagged steps and a \\boxed{} answer; raw: the prompt followed by the tagged chunks, for base models only (the built-in world's policies).", DefaultValueFactory = _ => PolicyPrompt.ChatFormat };
+        var chatTemplate = new Option<string?>("--chat-template") { Description = "A checkpoint folder or tokenizer_config.json whose chat template writes the prompts (needed with --policy-url; with --policy, the checkpoint's own by default)." };
         var command = new Command("annotate", "Monte-Carlo step values and labels for solutions (resumable, shardable).")
         {
             input, output, policy, url, model, store, shard, rollouts, maxTokens, temperature, seed, batch, trl, scheme, revision, retries, timeout, maxFailures, allowFailures, keyEnv, insecureKey,
+            device, dtype, promptFormat, chatTemplate,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -67,17 +72,25 @@ internal static class AnnotateCommand
                 if (trlPath == outputPath) return Cli.Fail("annotate: --trl and --output name the same file.");
             }
             if (parse.GetValue(store) is { } storeDir) Cli.CheckOutputFolder("--store", storeDir.FullName);
+            if (policyUrl is not null && (parse.GetValue(device) is not null || parse.GetValue(dtype) is not null))
+                return Cli.Fail("annotate: --device and --dtype apply to a local --policy; a --policy-url server chooses its own.");
+            var torchDevice = Cli.Device(parse.GetValue(device) ?? "cpu");
+            var torchDtype = Cli.DType(parse.GetValue(dtype) ?? "fp32");
             var rows = AnnotationJsonl.Read(inputFile.FullName);
             if (rows.Count == 0) return Cli.Fail($"annotate: {inputFile.FullName} holds no solutions (empty or blank lines only); nothing written.");
 
             ITextGenerator generator;
             IDisposable? owned = null;
             string identity;
+            PolicyPrompt prompt;
+            var placement = "";
             if (policyDir is not null)
             {
                 if (!File.Exists(Path.Combine(policyDir.FullName, "config.json"))) return Cli.Fail($"annotate: --policy {policyDir.FullName} is not a Hugging Face checkpoint (no config.json).");
                 if (!File.Exists(Path.Combine(policyDir.FullName, "tokenizer.json"))) return Cli.Fail($"annotate: --policy {policyDir.FullName} has no tokenizer.json.");
-                var lm = ModelBundle.Load(policyDir.FullName);
+                prompt = ChoosePrompt(parse.GetValue(promptFormat)!, parse.GetValue(chatTemplate), policyDir.FullName);
+                var lm = ModelBundle.Load(policyDir.FullName, torchDevice, torchDtype);
+                placement = $" (loaded on {lm.Device} in {lm.Model.DType})";
                 owned = lm;
                 generator = new LocalTextGenerator(lm);
                 identity = HuggingFaceCheckpoint.Fingerprint(policyDir.FullName);
@@ -87,6 +100,7 @@ internal static class AnnotateCommand
                 if (!Uri.TryCreate(policyUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
                     return Cli.Fail($"annotate: --policy-url '{policyUrl}' is not an absolute http(s) URL.");
                 var (apiKey, _) = Cli.ApiKey("annotate", parse.GetValue(keyEnv), "STEPWISER_OPENAI_API_KEY");
+                prompt = ChoosePrompt(parse.GetValue(promptFormat)!, parse.GetValue(chatTemplate), null);
                 var remote = new OpenAICompatibleTextGenerator(
                     new OpenAICompatibleOptions
                     {
@@ -106,16 +120,16 @@ internal static class AnnotateCommand
             {
                 Rollouts = parse.GetValue(rollouts), MaxNewTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature),
                 Seed = parse.GetValue(seed), BatchSize = parse.GetValue(batch), StoreDirectory = parse.GetValue(store)?.FullName,
-                ShardIndex = shardIndex, ShardCount = shardCount, PolicyName = identity, MaxConsecutiveFailures = parse.GetValue(maxFailures),
+                ShardIndex = shardIndex, ShardCount = shardCount, PolicyName = identity, MaxConsecutiveFailures = parse.GetValue(maxFailures), Prompt = prompt,
                 Progress = new Progress<MonteCarloProgress>(p => Console.Error.WriteLine(
                     $"  {p.Rows}/{p.TotalRows} solutions, {p.Rollouts:N0} rollouts ({p.RolloutsPerSecond:N0}/s), {p.CachedPrefixes:N0} prefixes from the store, {p.FailedPrefixes} failed, ETA {p.Eta:mm\\:ss}")),
             };
             using var annotator = new MonteCarloAnnotator(generator, new MathAnswerVerifier(), options);   // opens (and checks) the store
-            Console.Error.WriteLine($"policy {identity}; {rows.Count} solutions in {inputFile.Name}");
+            Console.Error.WriteLine($"policy {identity}{placement}; prompts {prompt.Format}{(prompt.Metadata.TryGetValue("chat_template", out var flavor) ? $" ({flavor} template)" : "")}; {rows.Count} solutions in {inputFile.Name}");
             var results = await annotator.AnnotateAsync(rows.Select(r => r.Input).ToArray(), cancellationToken);
             var done = results.Count(r => r is not null);
             var incomplete = results.Count(r => r is { IsComplete: false });
-            AnnotationJsonl.Write(outputPath, rows, results);
+            AnnotationJsonl.Write(outputPath, rows, results, annotator.Metadata);
             var trlScheme = parse.GetValue(scheme);
             if (trlPath is not null)
                 TrlStepwiseFormat.Write(trlPath, rows.Zip(results).Where(x => x.Second is { IsComplete: true })
@@ -127,6 +141,31 @@ internal static class AnnotateCommand
             return parse.GetValue(allowFailures) ? 0 : Cli.PartialFailure;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The prompt format, checked before any work: chat needs a chat template (--chat-template, or the --policy
+    /// checkpoint's own); raw is taken only when asked for, since it is right for base models only.
+    /// </summary>
+    private static PolicyPrompt ChoosePrompt(string format, string? templatePath, string? policyDir)
+    {
+        if (format == PolicyPrompt.RawFormat)
+        {
+            if (templatePath is not null) throw new CliException("annotate: --chat-template and --prompt-format raw contradict each other; give one.");
+            return PolicyPrompt.Raw;
+        }
+        if (format != PolicyPrompt.ChatFormat) throw new CliException($"annotate: unknown --prompt-format '{format}' (chat or raw).");
+        var source = templatePath ?? policyDir
+            ?? throw new CliException("annotate: --policy-url needs --chat-template <checkpoint folder or tokenizer_config.json> for chat prompts, or --prompt-format raw for a base model.");
+        var config = Directory.Exists(source) ? Path.Combine(source, "tokenizer_config.json") : source;
+        if (!File.Exists(config))
+            throw new CliException($"annotate: {config} does not exist, so there is no chat template to write the policy's prompts; give --chat-template, or --prompt-format raw for a base model.");
+        try { return PolicyPrompt.Chat(ChatTemplate.FromTokenizerConfig(config)); }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException or System.Text.Json.JsonException)
+        {
+            var what = e.Message.Contains(config, StringComparison.Ordinal) ? e.Message : $"{config}: {e.Message}";
+            throw new CliException($"annotate: {what} Give --chat-template with a supported template, or --prompt-format raw for a base model.");
+        }
     }
 
     private static (int Index, int Count) ParseShard(string text)

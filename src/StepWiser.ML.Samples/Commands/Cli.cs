@@ -61,10 +61,23 @@ internal static class Cli
         TorchSharp.torch.Device device;
         try { device = new TorchSharp.torch.Device(name); }
         catch (Exception e) { throw new CliException($"--device: unknown device '{name}' ({e.Message}); use cpu, cuda or cuda:N"); }
+        if (device.type is not (TorchSharp.DeviceType.CPU or TorchSharp.DeviceType.CUDA))
+            throw new CliException($"--device {name}: only cpu, cuda and cuda:N are supported");
         if (device.type == TorchSharp.DeviceType.CUDA && !TorchSharp.torch.cuda.is_available())
             throw new CliException($"--device {name}: CUDA is not available in this build (this app was built with TorchSharp-cpu; rebuild it with -p:TorchBackend=cuda, see docs/dependencies.md)");
+        if (device.type == TorchSharp.DeviceType.CUDA && device.index >= TorchSharp.torch.cuda.device_count())
+            throw new CliException($"--device {name}: this machine has {TorchSharp.torch.cuda.device_count()} CUDA device(s), numbered from 0");
         return device;
     }
+
+    /// <summary>Parses a weight type: fp32 (float32), bf16 (bfloat16) or fp16 (float16).</summary>
+    public static TorchSharp.torch.ScalarType DType(string name) => name.ToLowerInvariant() switch
+    {
+        "fp32" or "float32" => TorchSharp.torch.ScalarType.Float32,
+        "bf16" or "bfloat16" => TorchSharp.torch.ScalarType.BFloat16,
+        "fp16" or "float16" => TorchSharp.torch.ScalarType.Float16,
+        _ => throw new CliException($"--dtype: unknown type '{name}'; use fp32, bf16 or fp16"),
+    };
 
     /// <summary>
     /// The API key of a command: from the environment variable <paramref name="named"/> (<c>--api-key-env</c>), which

@@ -16,7 +16,9 @@ internal static class EvaluateCommand
         var input = new Option<FileInfo[]>("--input") { Description = "ProcessBench-format JSON files (e.g. ../shared/data/processbench/gsm8k.json).", Required = true, AllowMultipleArgumentsPerToken = true };
         var output = new Option<FileInfo?>("--output") { Description = "JSONL of per-record predictions (id, subset, label, predicted, verdicts)." };
         var limit = new Option<int>("--limit") { Description = "Records per file (0 = all).", DefaultValueFactory = _ => 0 };
-        var command = new Command("evaluate", "Evaluate a saved judge on ProcessBench-format files.") { judge, input, output, limit };
+        var device = new Option<string>("--device") { Description = "Where the judge runs: cpu, cuda or cuda:N (needs the CUDA backend package).", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string>("--dtype") { Description = "The judge's weight type: fp32, bf16 or fp16.", DefaultValueFactory = _ => "fp32" };
+        var command = new Command("evaluate", "Evaluate a saved judge on ProcessBench-format files.") { judge, input, output, limit, device, dtype };
         command.SetAction(parse =>
         {
             var judgeDir = parse.GetValue(judge)!;
@@ -27,11 +29,17 @@ internal static class EvaluateCommand
             Cli.AtLeast("--limit", take, 0);
             var outFile = parse.GetValue(output);
             if (outFile is not null) Cli.CheckOutputFile("--output", outFile.FullName, files.Select(f => f.FullName).ToArray());
+            var torchDevice = Cli.Device(parse.GetValue(device)!);
+            var torchDtype = Cli.DType(parse.GetValue(dtype)!);
             // Every file is read and checked before the judge is loaded.
             var records = files.SelectMany(f => take > 0 ? ProcessBench.Read(f.FullName).Take(take) : ProcessBench.Read(f.FullName)).ToArray();
             if (records.Length == 0) return Cli.Fail($"evaluate: {string.Join(", ", files.Select(f => f.Name))} hold{(files.Length == 1 ? "s" : "")} no records; nothing to evaluate (no output written).");
             var ml = new MLContext();
-            using var transformer = StepwiseJudgeTransformer.Load(judgeDir.FullName, configure: o => o with { ChunksColumnName = "Steps" });
+            // The judge loads in float32; another type is converted on the CPU before it moves, so the device never holds a float32 copy.
+            var loadOn = torchDtype == TorchSharp.torch.ScalarType.Float32 ? torchDevice : TorchSharp.torch.CPU;
+            using var transformer = StepwiseJudgeTransformer.Load(judgeDir.FullName, loadOn, configure: o => o with { ChunksColumnName = "Steps" });
+            if (torchDtype != TorchSharp.torch.ScalarType.Float32) transformer.Model!.Model.To(torchDevice, torchDtype);
+            Console.Error.WriteLine($"judge loaded on {transformer.Model!.Device} in {transformer.Model.Model.DType}");
             var predicted = new int[records.Length];
             var verdicts = new bool[records.Length][];
             var clock = System.Diagnostics.Stopwatch.StartNew();

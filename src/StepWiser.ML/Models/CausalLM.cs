@@ -65,10 +65,14 @@ public sealed class CausalLM : nn.Module
         return model;
     }
 
-    /// <summary>Moves the parameters to <paramref name="device"/> and <paramref name="dtype"/>.</summary>
+    /// <summary>
+    /// Moves the parameters to <paramref name="device"/> and <paramref name="dtype"/>. Onto a GPU the type changes first,
+    /// where the model is, so a float32 model moved to a GPU in bfloat16 never holds its float32 copy there.
+    /// </summary>
     public CausalLM To(Device device, ScalarType dtype)
     {
-        this.to(device).to(dtype);
+        if (device.type == DeviceType.CPU) this.to(device).to(dtype);
+        else this.to(dtype).to(device);
         if (!_model.IsFused) _model.RebindFused();   // the move replaced the parameters: fuse the new ones
         Device = device;
         DType = dtype;

@@ -46,7 +46,7 @@ public sealed class AnnotateFailuresTests
             File.WriteAllLines(input, problems.Select(p => new JsonObject { ["prompt"] = p.Prompt, ["solution"] = p.ChunkedSolution, ["answer"] = p.AnswerText }.ToJsonString()));
             Assert.IsTrue(problems.Any(p => p.Prompt.Contains("Subtract", StringComparison.Ordinal)) && problems.Any(p => !p.Prompt.Contains("Subtract", StringComparison.Ordinal)), "both kinds of rows");
             string[] Args(string output, string trl) =>
-                ["annotate", "--input", input, "--output", output, "--trl", trl, "--policy-url", url, "--policy-model", "world", "--store", Path.Combine(dir, "store"),
+                ["annotate", "--input", input, "--output", output, "--trl", trl, "--policy-url", url, "--policy-model", "world", "--prompt-format", "raw", "--store", Path.Combine(dir, "store"),
                  "--rollouts", "4", "--max-new-tokens", "80", "--batch-size", "2", "--retries", "0", "--max-consecutive-failures", "0"];
 
             // 1. Some requests fail: exit 3, the reason printed, null labels for the failed rows, none in the TRL file.

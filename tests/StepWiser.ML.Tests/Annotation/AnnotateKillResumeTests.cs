@@ -65,7 +65,7 @@ public sealed class AnnotateKillResumeTests
         {
             ArgumentList =
             {
-                SamplesDll, "annotate", "--input", input, "--output", output, "--policy", WorldPolicyFixture.Directory, "--store", store,
+                SamplesDll, "annotate", "--input", input, "--output", output, "--policy", WorldPolicyFixture.Directory, "--prompt-format", "raw", "--store", store,
                 "--rollouts", "8", "--max-new-tokens", "80", "--batch-size", "1", "--seed", "5",
             },
             RedirectStandardOutput = true,

@@ -46,6 +46,7 @@ public sealed class BadInputTests
             var noWeights = Broken("ckpt-noweights", x => File.Delete(Path.Combine(x, "model.safetensors")));
             var cutWeights = Broken("ckpt-cut", x => { var f = Path.Combine(x, "model.safetensors"); File.WriteAllBytes(f, File.ReadAllBytes(f)[..20]); });
             var noTokenizer = Broken("ckpt-notok", x => File.Delete(Path.Combine(x, "tokenizer.json")));
+            var noChatTemplate = Broken("ckpt-nochat", x => File.Delete(Path.Combine(x, "tokenizer_config.json")));
 
             string W(string name, string text) { var p = Path.Combine(d, name); File.WriteAllText(p, text); return p; }
             var solutions = W("solutions.jsonl", "{\"prompt\":\"Start with 3. Add 4.\",\"chunks\":[\"Add 4.\\n\\n3+4=7\",\"The answer is \\\\boxed{7}.\"],\"answer\":\"7\"}\n");
@@ -146,6 +147,16 @@ public sealed class BadInputTests
                 (["annotate", "--input", solutions, "--output", existing, "--policy", noTokenizer], "no tokenizer.json"),
                 (["annotate", "--input", solutions, "--output", existing, "--policy", Path.Combine(d, "nodir")], "nodir"),
                 (Annotate(solutions, "--store", store), "other.rollouts.jsonl:2: corrupt rollout record (reward 7"),
+                // annotate: device, weight type and prompt format, all checked before the policy loads
+                (Annotate(solutions, "--device", "cuda"), "CUDA is not available"),
+                (Annotate(solutions, "--device", "tpu"), "--device"),
+                (Annotate(solutions, "--dtype", "int8"), "--dtype: unknown type 'int8'"),
+                (["annotate", "--input", solutions, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--dtype", "bf16"], "apply to a local --policy"),
+                (Annotate(solutions, "--prompt-format", "plain"), "unknown --prompt-format 'plain'"),
+                (Annotate(solutions, "--prompt-format", "raw", "--chat-template", good), "contradict"),
+                (Annotate(solutions, "--chat-template", aFile), "a-file.txt"),
+                (["annotate", "--input", solutions, "--output", existing, "--policy", noChatTemplate], "--prompt-format raw"),
+                (["annotate", "--input", solutions, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1"], "needs --chat-template"),
                 // train-judge
                 (Train(trlGood, "--steps", "0"), "--steps must be at least 1"),
                 (Train(trlGood, "--group-size", "1"), "--group-size must be at least 2"),
@@ -219,6 +230,8 @@ public sealed class BadInputTests
                 (EvalFile(solutions, "--limit", "-1"), "--limit must be at least 0"),
                 (EvalFile(pbFraction, "--output", missingDir), "does not exist"),
                 (EvalFile(pbFraction, "--output", pbFraction), "is also an input"),
+                (EvalFile(pbFraction, "--dtype", "fp8"), "--dtype: unknown type 'fp8'"),
+                (EvalFile(pbFraction, "--device", "cuda:0"), "CUDA is not available"),
             ];
             Assert.IsGreaterThanOrEqualTo(60, cases.Length);
 
