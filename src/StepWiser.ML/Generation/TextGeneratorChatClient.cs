@@ -75,7 +75,7 @@ public sealed class TextGeneratorChatClient(ITextGenerator generator, ChatTempla
         var prompt = turns[^1].Role == ChatTurn.AssistantRole
             ? _template.RenderContinuation(turns)
             : _template.Render(turns, addGenerationPrompt: true);
-        var stops = new List<string> { ChatTemplate.EndOfTurn };
+        var stops = new List<string> { _template.TurnEnd };
         if (options?.StopSequences is { } extra) stops.AddRange(extra.Where(s => !string.IsNullOrEmpty(s)));
         var sampling = new SamplingOptions
         {

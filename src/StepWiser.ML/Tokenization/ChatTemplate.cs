@@ -76,6 +76,9 @@ public sealed partial class ChatTemplate
     /// </summary>
     public string? SystemPreamble { get; }
 
+    /// <summary>The text that ends a message in this template: <c>&lt;|im_end|&gt;</c>, or <c>&lt;|eot_id|&gt;</c> for Llama 3 (a stop string for replies).</summary>
+    public string TurnEnd => Flavor == ChatTemplateFlavor.Llama3 ? Llama3Format.EndOfTurn : EndOfTurn;
+
     /// <summary>
     /// The Jinja text of this template, for a <c>tokenizer_config.json</c>: the checkpoint's own when it was read from
     /// one (<see cref="FromTokenizerConfig"/>, <see cref="FromTemplateText"/>), otherwise one this library writes that

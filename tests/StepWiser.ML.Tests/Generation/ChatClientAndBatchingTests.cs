@@ -55,6 +55,12 @@ public sealed class ChatClientAndBatchingTests
         CollectionAssert.Contains(request.Options.Stop.ToArray(), ChatTemplate.EndOfTurn);
         Assert.IsNotNull(chat.GetService(typeof(ChatClientMetadata)));
         Assert.AreSame(engine, chat.GetService(typeof(LocalTextGenerator)));
+
+        // A Llama 3 template ends a reply at its own end-of-turn text.
+        var llama = new TextGeneratorChatClient(engine, ChatTemplate.Llama31).BuildRequest(Conversation, null);
+        StringAssert.EndsWith(llama.Prompt!, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+        CollectionAssert.Contains(llama.Options.Stop.ToArray(), "<|eot_id|>");
+        CollectionAssert.DoesNotContain(llama.Options.Stop.ToArray(), ChatTemplate.EndOfTurn);
     }
 
     [TestMethod]
