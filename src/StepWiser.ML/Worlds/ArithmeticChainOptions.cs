@@ -11,6 +11,9 @@ public sealed class ArithmeticChainOptions
     private double _explanationRate = 1.0;
     private int? _modulusOverride;
     private int? _digitsOverride;
+    private double _checkRate;
+    private double _divideRate;
+    private double _overwriteRate;
 
     /// <summary>Difficulty in [0, 1] (default 0.5).</summary>
     public double Difficulty
@@ -29,6 +32,62 @@ public sealed class ArithmeticChainOptions
     {
         get => _explanationRate;
         set => _explanationRate = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(ExplanationRate), value, "must be in [0, 1]");
+    }
+
+    /// <summary>
+    /// The world with several right ways to take a step (neighbouring multiplications and divisions in any order,
+    /// <see cref="AnyOrder"/>; division steps with or without a check line, <see cref="CheckRate"/>), divisions that are
+    /// checked more cheaply than they are produced (<see cref="DivideRate"/>) and digits that are overwritten, so an
+    /// earlier slip can vanish from the answer (<see cref="OverwriteRate"/>): the built-in world of the main job, in which
+    /// a judge that compares a step with one reference string is not a judge, right answers through wrong steps occur,
+    /// and verifying a step is easier than writing it.
+    /// </summary>
+    public static ArithmeticChainOptions SeveralPaths(double difficulty = 0.5) => new()
+    {
+        Difficulty = difficulty, AnyOrder = true, DivideRate = 0.2, CheckRate = 0.5, OverwriteRate = 0.4,
+    };
+
+    /// <summary>
+    /// When true, operations that commute (additions with subtractions, multiplications with divisions) and stand next
+    /// to each other in the problem may be carried out in any order: the exact checker accepts every such order, and
+    /// canonical solutions take neighbouring multiplications and divisions in a random order (additions and
+    /// subtractions in the problem's: a policy that learns to pick among several operands of one kind mixes their
+    /// digits, and digit-wise sums hide most such mix-ups from the answer). Default false: the problem's order.
+    /// </summary>
+    public bool AnyOrder { get; set; }
+
+    /// <summary>
+    /// Probability that an operation is a division ("Divide by 7.": the digit x with 7·x ≡ d; default 0), drawn before
+    /// the other kinds (which share the rest as usual). Writing a division needs the inverse table; checking one needs
+    /// only the forward product of its result. Divisions and multiplications commute, so with <see cref="AnyOrder"/>
+    /// neighbouring ones may be taken in any order.
+    /// </summary>
+    public double DivideRate
+    {
+        get => _divideRate;
+        set => _divideRate = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(DivideRate), value, "must be in [0, 1]");
+    }
+
+    /// <summary>
+    /// Probability that a canonical division step checks itself on a last line, multiplying its result back
+    /// ("Check: 42*7=84."; default 0): a second right way to write the step. The exact checker accepts a division step
+    /// with or without a check line, and a wrong check line makes the step wrong.
+    /// </summary>
+    public double CheckRate
+    {
+        get => _checkRate;
+        set => _checkRate = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(CheckRate), value, "must be in [0, 1]");
+    }
+
+    /// <summary>
+    /// Probability that a problem of two or more digits also sets one digit to a given value ("Set the first digit to
+    /// 4.") in the second half of its operations (default 0). A slip in that digit before it no longer reaches the
+    /// answer: a right answer through a wrong step.
+    /// </summary>
+    public double OverwriteRate
+    {
+        get => _overwriteRate;
+        set => _overwriteRate = value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(OverwriteRate), value, "must be in [0, 1]");
     }
 
     /// <summary>Fewest operations at this difficulty: 2 at 0, 4 at 1.</summary>
@@ -74,9 +133,9 @@ public sealed class ArithmeticChainOptions
     /// <summary>
     /// Enough new tokens of the built-in tokenizer for a complete solution at these options, with room for a few
     /// mistakes (tags, instruction lines and equations of <see cref="MaxOperations"/> steps, then the answer chunk):
-    /// 118 at difficulty 0, 186 at 0.5, 298 at 1. Use it as the sampling limit of the policy.
+    /// 118 at difficulty 0, 186 at 0.5, 298 at 1 (more with check lines and a set digit). Use it as the sampling limit of the policy.
     /// </summary>
-    public int SolutionTokenBudget => MaxOperations * (20 + 4 * Digits) + 46;
+    public int SolutionTokenBudget => (MaxOperations + (OverwriteRate > 0 ? 1 : 0)) * (20 + 4 * Digits + (CheckRate > 0 || OverwriteRate > 0 ? 12 : 0)) + 46;
 
     /// <summary>Probability that an operation is a multiplication (the others split evenly between + and −): 0.2 at 0, 0.4 at 1.</summary>
     public double MultiplyRate => 0.2 + 0.2 * Difficulty;

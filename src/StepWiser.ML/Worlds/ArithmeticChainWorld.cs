@@ -49,28 +49,83 @@ public sealed partial class ArithmeticChainWorld
         var m = o.Modulus;
         var digits = o.Digits;
         ChainOperation.EnsureWritable(digits, m);
-        var value = digits == 1 ? random.Next(0, m) : DigitRow(random, m, digits, allowZero: true);
-        var start = value;
+        var start = digits == 1 ? random.Next(0, m) : DigitRow(random, m, digits, allowZero: true);
         var operationCount = random.Next(o.MinOperations, o.MaxOperations + 1);
-        var multipliers = Enumerable.Range(2, Math.Max(0, m - 2)).Where(x => Gcd(x, m) == 1).ToArray();
-        var operations = new List<ChainOperation>();
-        var chunks = new List<string>();
+        var units = Enumerable.Range(2, Math.Max(0, m - 2)).Where(x => Gcd(x, m) == 1).ToArray();
+        // Each operation with whether its chunk states the instruction (drawn here, so the stream of draws is the same whatever the order).
+        var operations = new List<(ChainOperation Op, bool Explained)>();
         for (var i = 0; i < operationCount; i++)
         {
-            var roll = random.NextDouble();
-            var op = roll < o.MultiplyRate && multipliers.Length > 0 ? new ChainOperation('*', multipliers[random.Next(multipliers.Length)], digits)
-                : new ChainOperation(roll < o.MultiplyRate + (1 - o.MultiplyRate) / 2 ? '+' : '-', Operand(random, m, digits), digits);
+            ChainOperation op;
+            if (o.DivideRate > 0 && units.Length > 0 && random.NextDouble() < o.DivideRate)
+                op = new ChainOperation('/', units[random.Next(units.Length)], digits);
+            else if (random.NextDouble() is var roll && roll < o.MultiplyRate && units.Length > 0)
+                op = new ChainOperation('*', units[random.Next(units.Length)], digits);
+            else op = new ChainOperation(roll < o.MultiplyRate + (1 - o.MultiplyRate) / 2 ? '+' : '-', Operand(random, m, digits), digits);
+            operations.Add((op, Wording(random)));
+        }
+        if (digits > 1 && o.OverwriteRate > 0 && random.NextDouble() < o.OverwriteRate)
+        {
+            var at = operationCount / 2 + random.Next(operationCount - operationCount / 2 + 1);   // the second half, possibly last
+            var set = new ChainOperation('=', random.Next(0, m), digits, random.Next(digits));
+            operations.Insert(at, (set, Wording(random)));
+        }
+        // The teacher varies the order of neighbouring multiplications and divisions (the checker accepts every order of
+        // any commuting run); additions and subtractions keep the problem's order in canonical solutions.
+        var order = Runs(operations.Select(x => x.Op).ToArray())
+            .SelectMany(run => o.AnyOrder && run.Length > 1 && operations[run[0]].Op.Operator is '*' or '/' ? Shuffled(run, random) : run).ToArray();
+        var chunks = new List<string>();
+        var value = start;
+        foreach (var i in order)
+        {
+            var (op, explained) = operations[i];
             var next = op.Apply(value, m);
-            var equation = Equation(value, op, next);
-            chunks.Add(random.NextDouble() < o.ExplanationRate ? Explanation(op, 0) + "\n\n" + equation : equation);
-            operations.Add(op);
+            var equation = op.Equation(value, next);
+            if (op.Operator == '/' && o.CheckRate > 0 && random.NextDouble() < o.CheckRate) equation += "\n\n" + CheckLine(op, value, next);
+            chunks.Add(explained ? op.Instruction + "\n\n" + equation : equation);
             value = next;
         }
         chunks.Add(AnswerChunk(value, digits));
-        var problem = $"Start with {ChainOperation.Render(start, digits)}. " + string.Join(" ", operations.Select(x => x.Instruction))
+        var problem = $"Start with {ChainOperation.Render(start, digits)}. " + string.Join(" ", operations.Select(x => x.Op.Instruction))
             + (digits == 1 ? $" Work modulo {m}." : $" Work digit by digit modulo {m}.");
         var chunked = ChunkParser.Wrap(chunks);
-        return new WorldProblem(id, start, m, operations, problem, value, chunked, string.Join("\n\n", chunks), chunks, digits);
+        return new WorldProblem(id, start, m, operations.Select(x => x.Op).ToArray(), problem, value, chunked, string.Join("\n\n", chunks), chunks, digits, o.AnyOrder);
+
+        bool Wording(Random r) => r.NextDouble() < o.ExplanationRate;
+    }
+
+    /// <summary>
+    /// The runs of a problem's operations that may be carried out in any order (with <see cref="ArithmeticChainOptions.AnyOrder"/>):
+    /// maximal stretches of neighbouring operations that commute (additions with subtractions, multiplications with
+    /// divisions), as indices into <paramref name="operations"/>; a set digit is a run of its own.
+    /// </summary>
+    public static IReadOnlyList<int[]> Runs(IReadOnlyList<ChainOperation> operations)
+    {
+        ArgumentNullException.ThrowIfNull(operations);
+        var runs = new List<int[]>();
+        var current = new List<int>();
+        for (var i = 0; i < operations.Count; i++)
+        {
+            if (current.Count > 0 && !operations[current[^1]].CommutesWith(operations[i]))
+            {
+                runs.Add(current.ToArray());
+                current.Clear();
+            }
+            current.Add(i);
+        }
+        if (current.Count > 0) runs.Add(current.ToArray());
+        return runs;
+    }
+
+    private static int[] Shuffled(int[] run, Random random)
+    {
+        var copy = (int[])run.Clone();
+        for (var i = copy.Length - 1; i > 0; i--)
+        {
+            var j = random.Next(i + 1);
+            (copy[i], copy[j]) = (copy[j], copy[i]);
+        }
+        return copy;
     }
 
     private static int Operand(Random random, int modulus, int digits) =>
@@ -116,7 +171,7 @@ public sealed partial class ArithmeticChainWorld
         {
             var p = JsonSerializer.Deserialize<JsonProblem>(line) ?? throw new InvalidDataException("null record");
             var digits = p.Digits ?? 1;
-            return new WorldProblem(p.Id, p.Start, p.Modulus, p.Operations.Select(o => new ChainOperation(o.Operator, o.Operand, o.Digits ?? digits)).ToArray(), p.Problem, p.Answer, p.ChunkedSolution, p.RawSolution, p.Chunks, digits);
+            return new WorldProblem(p.Id, p.Start, p.Modulus, p.Operations.Select(o => new ChainOperation(o.Operator, o.Operand, o.Digits ?? digits, o.Position ?? 0)).ToArray(), p.Problem, p.Answer, p.ChunkedSolution, p.RawSolution, p.Chunks, digits, p.AnyOrder ?? false);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or ArgumentNullException)
         {
@@ -124,9 +179,9 @@ public sealed partial class ArithmeticChainWorld
         }
     });
 
-    private sealed record JsonOperation(char Operator, int Operand, int? Digits);
+    private sealed record JsonOperation(char Operator, int Operand, int? Digits, int? Position);
 
-    private sealed record JsonProblem(string Id, long Start, int Modulus, JsonOperation[] Operations, string Problem, long Answer, string ChunkedSolution, string RawSolution, string[] Chunks, int? Digits);
+    private sealed record JsonProblem(string Id, long Start, int Modulus, JsonOperation[] Operations, string Problem, long Answer, string ChunkedSolution, string RawSolution, string[] Chunks, int? Digits, bool? AnyOrder);
 
     /// <summary>
     /// Checks a policy-written solution step by step (tagged text; malformed markup is repaired, and a repaired piece
@@ -142,30 +197,45 @@ public sealed partial class ArithmeticChainWorld
     }
 
     /// <summary>
-    /// Checks chunks exactly: chunk k (k &lt; number of operations) is correct when it states operation k applied to the
-    /// correct running value with the correct result modulo the problem's modulus (and any explanation line names that operation); the chunk after
-    /// the last operation is correct when it states the right answer in <c>\boxed{}</c>. Missing, extra and premature
-    /// chunks are wrong. This defines gold labels for evaluation only; training labels come from rollouts.
+    /// Checks chunks exactly. Each chunk before the answer must carry out one operation the problem still has to do:
+    /// the next one in the problem's order, or, when the problem's options allow any order, any operation of the current
+    /// run of commuting neighbours (<see cref="Runs"/>) not yet done. It is correct when its equation applies that
+    /// operation to the correct running value with the correct result (and its instruction line, if any, is one of the
+    /// wordings of that operation). The chunk after the last operation is correct when it states the right answer in
+    /// <c>\boxed{}</c>. Missing, extra and premature chunks are wrong. This defines gold labels for evaluation only;
+    /// training labels come from rollouts.
     /// </summary>
     public static StepCheck Check(WorldProblem problem, IReadOnlyList<string> chunks)
     {
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(chunks);
         var verdicts = new bool[chunks.Count];
+        var operations = problem.Operations;
+        // Any order is allowed exactly when the problem's own canonical solution may take one (the world's option),
+        // which the runs record: without it every operation is a run of its own.
+        var runs = problem.AnyOrder ? Runs(operations) : operations.Select((_, i) => new[] { i }).ToArray();
         var value = problem.Start;
+        var run = 0;
+        var remaining = runs.Count > 0 ? runs[0].ToList() : [];
+        var answerAt = -1;
         var complete = false;
         for (var k = 0; k < chunks.Count; k++)
         {
             var isAnswer = AnswerPattern().Match(chunks[k].Trim());
             complete |= isAnswer.Success;
-            if (k < problem.Operations.Count)
+            if (run < runs.Count)
             {
-                var op = problem.Operations[k];
-                verdicts[k] = !isAnswer.Success && IsCorrectStep(chunks[k], value, op, problem.Modulus);
-                value = op.Apply(value, problem.Modulus);
+                var chosen = isAnswer.Success ? -1 : remaining.FirstOrDefault(i => IsCorrectStep(chunks[k], value, operations[i], problem.Modulus), -1);
+                verdicts[k] = chosen >= 0;
+                // After a wrong chunk, the operation it names (when it is one still to do) counts as done, else the next one.
+                var done = chosen >= 0 ? chosen : remaining.FirstOrDefault(i => NamesOperation(chunks[k], operations[i]), remaining[0]);
+                value = operations[done].Apply(value, problem.Modulus);
+                remaining.Remove(done);
+                if (remaining.Count == 0 && ++run < runs.Count) remaining = runs[run].ToList();
             }
-            else if (k == problem.Operations.Count)
+            else if (answerAt < 0)
             {
+                answerAt = k;
                 verdicts[k] = isAnswer.Success && isAnswer.Groups[1].Value == problem.AnswerText;
             }
         }
@@ -198,21 +268,63 @@ public sealed partial class ArithmeticChainWorld
 
     private static bool IsCorrectStep(string chunk, long value, ChainOperation op, int modulus)
     {
-        var lines = chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (lines.Length is 0 or > 2) return false;
-        if (lines.Length == 2 && lines[0] != Explanation(op, 0) && lines[0] != Explanation(op, 1)) return false;
-        return lines[^1] == Equation(value, op, op.Apply(value, modulus));
+        var lines = chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+        var result = op.Apply(value, modulus);
+        // A division may end with its check line; it must be the right one.
+        if (op.Operator == '/' && lines.Count > 1 && lines[^1].StartsWith("Check:", StringComparison.Ordinal))
+        {
+            if (lines[^1] != CheckLine(op, value, result)) return false;
+            lines.RemoveAt(lines.Count - 1);
+        }
+        if (lines.Count is 0 or > 2) return false;
+        if (lines.Count == 2 && lines[0] != Explanation(op, 0) && lines[0] != Explanation(op, 1)) return false;
+        return lines[^1] == op.Equation(value, result);
     }
 
-    /// <summary>The equation of one step as the world writes it, e.g. "7+5=3" or "0482+1302=1784".</summary>
-    public static string Equation(long value, ChainOperation op, long result) =>
-        ChainOperation.Render(value, op.Digits) + op.Operator + op.OperandText + "=" + ChainOperation.Render(result, op.Digits);
+    /// <summary>Whether the equation of <paramref name="chunk"/> (its last line) applies <paramref name="op"/>, right or wrong.</summary>
+    private static bool NamesOperation(string chunk, ChainOperation op)
+    {
+        var line = EquationLine(chunk);
+        var m = EquationPattern().Match(line);
+        if (op.Operator == '=') return SetPattern().IsMatch(line);
+        return m.Success && m.Groups[2].Value[0] == op.Operator && m.Groups[3].Value == op.OperandText;
+    }
 
+    /// <summary>The equation of one step as the world writes it, e.g. "7+5=3", "0482+1302=1784" or "72->42".</summary>
+    public static string Equation(long value, ChainOperation op, long result)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        return op.Equation(value, result);
+    }
+
+    /// <summary>
+    /// The result a chunk's equation states (the number after "=" or "->" of its last line that is not a check line),
+    /// as written (leading zeros kept), or null when that line is not an equation of this world.
+    /// </summary>
+    public static string? StatedResult(string chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        var line = EquationLine(chunk);
+        var m = EquationPattern().Match(line);
+        if (m.Success) return m.Groups[4].Value;
+        var set = SetPattern().Match(line);
+        return set.Success ? set.Groups[2].Value : null;
+    }
+
+    /// <summary>The line of a chunk that states its equation: the last one that is not a check line ("" when none).</summary>
+    internal static string EquationLine(string chunk) =>
+        chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => !l.StartsWith("Check:", StringComparison.Ordinal)) ?? "";
+
+    /// <summary>The wording <paramref name="variant"/> (0–1) of an operation's instruction line: "Add 35." or "Now add 35.".</summary>
     private static string Explanation(ChainOperation op, int variant)
     {
         var text = op.Instruction;
         return variant == 0 ? text : "Now " + char.ToLowerInvariant(text[0]) + text[1..];
     }
+
+    /// <summary>A division's check line: its result multiplied back gives its input ("Check: 42*7=84.").</summary>
+    private static string CheckLine(ChainOperation division, long value, long result) =>
+        $"Check: {ChainOperation.Render(result, division.Digits)}*{division.OperandText}={ChainOperation.Render(value, division.Digits)}.";
 
     private static string AnswerChunk(long value, int digits) => $"The answer is \\boxed{{{ChainOperation.Render(value, digits)}}}.";
 
@@ -227,8 +339,12 @@ public sealed partial class ArithmeticChainWorld
     }
 
     /// <summary>One step's equation, "a op b=c": groups 1 (a), 2 (op), 3 (b), 4 (c).</summary>
-    [GeneratedRegex(@"^(\d+)([+\-*])(\d+)=(-?\d+)$")]
+    [GeneratedRegex(@"^(\d+)([+\-*/])(\d+)=(-?\d+)$")]
     internal static partial Regex EquationPattern();
+
+    /// <summary>A set digit's equation, "a->c": groups 1 (a), 2 (c).</summary>
+    [GeneratedRegex(@"^(\d+)->(\d+)$")]
+    internal static partial Regex SetPattern();
 
     [GeneratedRegex(@"^The answer is \\boxed\{(-?\d+)\}\.?$")]
     private static partial Regex AnswerPattern();

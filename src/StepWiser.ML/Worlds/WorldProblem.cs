@@ -17,8 +17,12 @@ namespace StepWiser.ML.Worlds;
 /// Digits of the running value (1: one number modulo <paramref name="Modulus"/>; more: every decimal digit is its own
 /// counter, so <paramref name="Start"/> and <paramref name="Answer"/> are digit rows read as decimal numbers).
 /// </param>
+/// <param name="AnyOrder">
+/// True when neighbouring operations that commute may be carried out in any order (<see cref="ArithmeticChainOptions.AnyOrder"/>):
+/// the exact checker then accepts every such order.
+/// </param>
 public sealed record WorldProblem(string Id, long Start, int Modulus, IReadOnlyList<ChainOperation> Operations, string Problem, long Answer,
-    string ChunkedSolution, string RawSolution, IReadOnlyList<string> Chunks, int Digits = 1)
+    string ChunkedSolution, string RawSolution, IReadOnlyList<string> Chunks, int Digits = 1, bool AnyOrder = false)
 {
     /// <summary>The answer as the world writes it (and as a correct <c>\boxed{}</c> holds it), leading zeros included.</summary>
     public string AnswerText => ChainOperation.Render(Answer, Digits);
@@ -26,7 +30,7 @@ public sealed record WorldProblem(string Id, long Start, int Modulus, IReadOnlyL
     /// <summary>The prompt a policy continues: the problem, then the start of the solution.</summary>
     public string Prompt => ArithmeticChainWorld.PolicyPrompt(Problem);
 
-    /// <summary>The running value after each operation.</summary>
+    /// <summary>The running value after each operation, in the problem's order.</summary>
     public IReadOnlyList<long> Values()
     {
         var values = new long[Operations.Count];
