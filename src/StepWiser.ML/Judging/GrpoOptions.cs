@@ -1,7 +1,7 @@
 namespace StepWiser.ML.Judging;
 
 /// <summary>Options of <see cref="GrpoTrainer"/> (docs/judging-evaluation-search.md, "GRPO"; DAPO-style token-level loss, no KL by default).</summary>
-public sealed class GrpoOptions
+public sealed record GrpoOptions
 {
     /// <summary>RL steps (one batch of prompts each).</summary>
     public int Steps { get; set; } = 100;

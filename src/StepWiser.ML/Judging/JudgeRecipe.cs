@@ -1,5 +1,6 @@
 using Microsoft.ML.Tokenizers;
 using StepWiser.ML.Annotation;
+using StepWiser.ML.Generation;
 using StepWiser.ML.Models;
 using StepWiser.ML.Training;
 
@@ -88,12 +89,46 @@ public static class JudgeRecipe
         ArgumentNullException.ThrowIfNull(labelled);
         options = Validated(options);
         var grpo = options.Grpo;
-        if (grpo.BalancePrompts != options.Balance)
-        {
-            grpo = Clone(grpo);
-            grpo.BalancePrompts = options.Balance;
-        }
+        if (grpo.BalancePrompts != options.Balance) grpo = grpo with { BalancePrompts = options.Balance };
         return new GrpoTrainer(model, tokenizer, template, grpo).Train(labelled, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// The paper's RS-FT ablation, in place of <see cref="Reinforce"/>: the same prompts GRPO would draw (balanced,
+    /// <see cref="GrpoOptions.Steps"/> × <see cref="GrpoOptions.PromptsPerStep"/>), the same <see cref="GrpoOptions.GroupSize"/>
+    /// responses each at GRPO's temperature and length, sampled once from the judge as it is (offline); the responses
+    /// whose boxed verdict equals the example's Monte-Carlo label are kept, and the judge is fine-tuned on them with as
+    /// many updates of <see cref="GrpoOptions.MiniBatchSize"/> as GRPO would make. So it sees the same labelled steps
+    /// and the same number of sampled responses and updates as the RL judge; only online, advantage-weighted learning
+    /// is missing. The fine-tuning's peak learning rate is <c>learningRate</c>, by default the verdict stage's
+    /// (<see cref="JudgeRecipeOptions.WarmupLearningRate"/>). Returns the training result (null when no response was
+    /// right: nothing to learn from).
+    /// </summary>
+    public static TrainingResult? RejectionSample(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, IReadOnlyList<JudgeExample> labelled,
+        JudgeRecipeOptions? options = null, double? learningRate = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(template);
+        options = Validated(options);
+        var grpo = options.Grpo;
+        var train = Prepare(labelled, new JudgeRecipeOptions { Balance = false });
+        var positives = train.Where(e => e.Label).ToArray();
+        var negatives = train.Where(e => !e.Label).ToArray();
+        var random = new Random(options.Seed);
+        var prompts = Enumerable.Range(0, grpo.Steps * grpo.PromptsPerStep)
+            .Select(i => !options.Balance ? train[random.Next(train.Count)] : i % 2 == 0 ? positives[random.Next(positives.Length)] : negatives[random.Next(negatives.Length)]).ToArray();
+        var engine = new LocalTextGenerator(model, tokenizer, new LocalGeneratorOptions { MaxBatchRows = 64 });
+        var sampling = new SamplingOptions { NumSamples = grpo.GroupSize, MaxNewTokens = grpo.MaxNewTokens, Temperature = grpo.Temperature };
+        var texts = prompts.Select(e => template.Render(e.Input)).ToArray();
+        var results = engine.Generate(texts.Select((t, i) => GenerationRequest.FromText(t, sampling with { Seed = (long)options.Seed * 1_000_003 + i })).ToArray(), cancellationToken);
+        var kept = prompts.SelectMany((e, i) => results[i].Samples
+            .Where(s => VerdictParser.Parse(s.Text) is var v && v != Verdict.Unparseable && (v == Verdict.Positive) == e.Label)
+            .Select(s => new SftExample(texts[i], s.Text))).ToArray();
+        if (kept.Length == 0) return null;
+        var updates = grpo.Steps * (int)Math.Ceiling(grpo.PromptsPerStep * grpo.GroupSize / (double)grpo.MiniBatchSize);
+        var sft = Sft(options, updates, learningRate ?? options.WarmupLearningRate, appendEos: true, batchSize: grpo.MiniBatchSize);
+        return new SftTrainer(model, tokenizer, sft).Train(kept, progress, cancellationToken);
     }
 
     /// <summary>
@@ -119,9 +154,9 @@ public static class JudgeRecipe
         return options.Balance ? LabelBalancer.Balance(labelled, e => e.Label, options.Seed) : labelled;
     }
 
-    private static SftOptions Sft(JudgeRecipeOptions o, int steps, double lr, bool appendEos) => new()
+    private static SftOptions Sft(JudgeRecipeOptions o, int steps, double lr, bool appendEos, int? batchSize = null) => new()
     {
-        Steps = steps, BatchSize = o.BatchSize, LearningRate = lr, WarmupSteps = Math.Min(20, Math.Max(1, steps / 10)), MaxSequenceLength = o.MaxSequenceLength,
+        Steps = steps, BatchSize = batchSize ?? o.BatchSize, LearningRate = lr, WarmupSteps = Math.Min(20, Math.Max(1, steps / 10)), MaxSequenceLength = o.MaxSequenceLength,
         Seed = o.Seed, AppendEos = appendEos,
     };
 
@@ -131,11 +166,4 @@ public static class JudgeRecipe
         options.Validate();
         return options;
     }
-
-    private static GrpoOptions Clone(GrpoOptions o) => new()
-    {
-        Steps = o.Steps, PromptsPerStep = o.PromptsPerStep, GroupSize = o.GroupSize, MiniBatchSize = o.MiniBatchSize, LearningRate = o.LearningRate, WarmupSteps = o.WarmupSteps,
-        ClipLow = o.ClipLow, ClipHigh = o.ClipHigh, KlCoefficient = o.KlCoefficient, Temperature = o.Temperature, MaxNewTokens = o.MaxNewTokens, FormatPenalty = o.FormatPenalty,
-        BalancePrompts = o.BalancePrompts, MaxGradNorm = o.MaxGradNorm, Seed = o.Seed, LogCsvPath = o.LogCsvPath, CheckpointDirectory = o.CheckpointDirectory, CheckpointEvery = o.CheckpointEvery,
-    };
 }

@@ -6,7 +6,7 @@ namespace StepWiser.ML.Judging;
 /// steps) and the verdicts (on Monte-Carlo labels), and the GRPO stage. The defaults are the recipe measured on the
 /// built-in world (docs/results.md, docs/benchmarks.md "judge ladder").
 /// </summary>
-public sealed class JudgeRecipeOptions
+public sealed record JudgeRecipeOptions
 {
     /// <summary>Which labelled steps of each solution are trained on (default: up to the first Monte-Carlo-negative step).</summary>
     public StepSelection StepSelection { get; set; } = StepSelection.UpToFirstNegative;
@@ -21,6 +21,9 @@ public sealed class JudgeRecipeOptions
     /// on the analysis's own conclusion removes that shortcut. It reads only the analysis text, never a label. Default null.
     /// </summary>
     public Func<string, bool>? PretrainBalanceBy { get; set; }
+
+    /// <summary>A <see cref="PretrainBalanceBy"/> for analyses that mark each check "=" or "!" (<c>Worlds.StepVerification</c>): true when no check is flagged.</summary>
+    public static Func<string, bool> ByFlaggedCheck { get; } = a => !a.Contains('!', StringComparison.Ordinal);
 
     /// <summary>A <see cref="PretrainBalanceBy"/> for analyses that end in "Same." or "Different." (both built-in teachers).</summary>
     public static Func<string, bool> BySameOrDifferent { get; } = a => a.EndsWith("Same.", StringComparison.Ordinal);

@@ -47,6 +47,28 @@ public static class ReferenceComparison
 
     private static string Mark((char A, char B)[] pairs) => string.Join(' ', pairs.Select(p => string.Concat(p.A, p.B, p.A == p.B ? '=' : '!')));
 
+    /// <summary>
+    /// The comparison done in code instead of by a model: accepts a step exactly when it equals its reference
+    /// character for character (both on one line). With a <see cref="ReferenceJudge"/> it is the ceiling of any judge
+    /// that compares a step with one written reference: as right as its writer, and wrong on every valid step written
+    /// another way. Score 1 or 0; no tokens generated.
+    /// </summary>
+    public static IStepJudge ExactJudge { get; } = new Exact();
+
+    private sealed class Exact : IStepJudge
+    {
+        public Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(inputs);
+            return Task.FromResult<IReadOnlyList<StepVerdict>>(inputs.Select(i =>
+            {
+                var reference = i.Reference ?? throw new ArgumentException($"the step \"{Data.TextPreview.Shorten(i.Chunk)}\" has no reference (a ReferenceWriter writes it)", nameof(inputs));
+                var same = JudgeTemplate.OneLine(reference) == JudgeTemplate.OneLine(i.Chunk);
+                return new StepVerdict(same, same ? 1f : 0f, same ? "Same." : "Different.", 0);
+            }).ToArray());
+        }
+    }
+
     /// <summary>Whether an analysis (of this format) concludes that the reference and the step are the same: its first conclusion word is "Same." (whatever follows it).</summary>
     public static bool ConcludesSame(string analysis)
     {

@@ -41,7 +41,7 @@ public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate templa
             var negative = verdicts.Count(v => v == Verdict.Negative);
             var score = (float)r.Samples.Select(s => PositiveProbability(s, decode)).Average();
             var accepted = Options.AcceptanceThreshold is { } t ? score >= t : positive > negative;
-            return new StepVerdict(accepted, score, r.Samples[0].Text, verdicts.Count(v => v == Verdict.Unparseable));
+            return new StepVerdict(accepted, score, r.Samples[0].Text, verdicts.Count(v => v == Verdict.Unparseable)) { GeneratedTokens = r.Samples.Sum(s => s.TokenIds.Count) };
         }).ToArray();
     }
 

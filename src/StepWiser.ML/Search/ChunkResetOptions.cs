@@ -65,6 +65,9 @@ public sealed class ChunkResetOptions
     /// <summary>Output column of judge calls (int). Default "JudgeCalls".</summary>
     public string JudgeCallsColumnName { get; set; } = "JudgeCalls";
 
+    /// <summary>Output column of the tokens the judge generated (int). Default "JudgeTokens".</summary>
+    public string JudgeTokensColumnName { get; set; } = "JudgeTokens";
+
     /// <summary>Output column of resets (int). Default "Resets".</summary>
     public string ResetsColumnName { get; set; } = "Resets";
 
@@ -88,6 +91,6 @@ public sealed class ChunkResetOptions
         if (!Enum.IsDefined(AfterMaxTries)) throw new ArgumentOutOfRangeException(nameof(AfterMaxTries), AfterMaxTries, "must be KeepLast, KeepBest or Stop");
         Data.ColumnReader.RequireNames((nameof(PromptColumnName), PromptColumnName), (nameof(ProblemColumnName), ProblemColumnName), (nameof(SolutionColumnName), SolutionColumnName),
             (nameof(ChunksColumnName), ChunksColumnName), (nameof(AcceptedTokensColumnName), AcceptedTokensColumnName), (nameof(RejectedTokensColumnName), RejectedTokensColumnName),
-            (nameof(JudgeCallsColumnName), JudgeCallsColumnName), (nameof(ResetsColumnName), ResetsColumnName), (nameof(ExhaustedChunksColumnName), ExhaustedChunksColumnName));
+            (nameof(JudgeCallsColumnName), JudgeCallsColumnName), (nameof(JudgeTokensColumnName), JudgeTokensColumnName), (nameof(ResetsColumnName), ResetsColumnName), (nameof(ExhaustedChunksColumnName), ExhaustedChunksColumnName));
     }
 }

@@ -83,6 +83,7 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
                     var (state, chunk, _) = toJudge[fresh[f]];
                     verdicts[fresh[f]] = judged[f];
                     if (judging) state.JudgeCalls++;
+                    state.JudgeTokens += judged[f].GeneratedTokens;
                     if (_options.ReuseVerdicts) state.Verdicts[chunk] = judged[f];
                 }
             }
@@ -123,7 +124,7 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
                 }
             }
         }
-        return states.Select(s => new SearchResult(ChunkParser.Wrap(s.Chunks, _options.Separator), s.Chunks, s.AcceptedTokens, s.RejectedTokens, s.JudgeCalls, s.Resets, s.ExhaustedChunks)).ToArray();
+        return states.Select(s => new SearchResult(ChunkParser.Wrap(s.Chunks, _options.Separator), s.Chunks, s.AcceptedTokens, s.RejectedTokens, s.JudgeCalls, s.Resets, s.ExhaustedChunks, s.JudgeTokens)).ToArray();
     }
 
     /// <summary>A seed per (search seed, problem, chunk, attempt), mixed so that neighbouring tuples give unrelated streams.</summary>
@@ -173,7 +174,7 @@ public sealed class ChunkResetSearch(ITextGenerator policy, IStepJudge judge, Ch
         public List<(string Chunk, int Tokens, float Score)> Attempts { get; } = [];
         /// <summary>Verdicts given at the current point (<see cref="ChunkResetOptions.ReuseVerdicts"/>), by chunk text.</summary>
         public Dictionary<string, StepVerdict> Verdicts { get; } = new(StringComparer.Ordinal);
-        public int AcceptedTokens, RejectedTokens, JudgeCalls, Resets, ExhaustedChunks;
+        public int AcceptedTokens, RejectedTokens, JudgeCalls, JudgeTokens, Resets, ExhaustedChunks;
         public bool Done;
 
         public string Prefix(string separator) => Prompt + string.Concat(Chunks.Select(c => ChunkParser.OpenTag + c + ChunkParser.CloseTag + separator));

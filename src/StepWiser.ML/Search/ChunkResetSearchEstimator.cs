@@ -49,6 +49,7 @@ public sealed class ChunkResetSearchEstimator : IEstimator<ChunkResetSearchTrans
             [nameof(SearchRow.AcceptedTokens)] = _options.AcceptedTokensColumnName,
             [nameof(SearchRow.RejectedTokens)] = _options.RejectedTokensColumnName,
             [nameof(SearchRow.JudgeCalls)] = _options.JudgeCallsColumnName,
+            [nameof(SearchRow.JudgeTokens)] = _options.JudgeTokensColumnName,
             [nameof(SearchRow.Resets)] = _options.ResetsColumnName,
             [nameof(SearchRow.ExhaustedChunks)] = _options.ExhaustedChunksColumnName,
         });

@@ -75,6 +75,7 @@ public sealed class ChunkResetSearchTransformer : ITransformer
             OutputColumn<SearchResult>.Int32(o.AcceptedTokensColumnName, r => r.AcceptedTokens),
             OutputColumn<SearchResult>.Int32(o.RejectedTokensColumnName, r => r.RejectedTokens),
             OutputColumn<SearchResult>.Int32(o.JudgeCallsColumnName, r => r.JudgeCalls),
+            OutputColumn<SearchResult>.Int32(o.JudgeTokensColumnName, r => r.JudgeTokens),
             OutputColumn<SearchResult>.Int32(o.ResetsColumnName, r => r.Resets),
             OutputColumn<SearchResult>.Int32(o.ExhaustedChunksColumnName, r => r.ExhaustedChunks),
         ];

@@ -8,4 +8,5 @@ namespace StepWiser.ML.Search;
 /// <param name="JudgeCalls">Steps judged (0 for <see cref="ChunkResetSearch.PolicyAlone"/>, which judges nothing).</param>
 /// <param name="Resets">Rejected attempts that were regenerated.</param>
 /// <param name="ExhaustedChunks">Chunks whose every attempt was rejected: kept (<see cref="AfterMaxTries.KeepLast"/>, <see cref="AfterMaxTries.KeepBest"/>) or where the solution stopped (<see cref="AfterMaxTries.Stop"/>).</param>
-public sealed record SearchResult(string Solution, IReadOnlyList<string> Chunks, int AcceptedTokens, int RejectedTokens, int JudgeCalls, int Resets, int ExhaustedChunks);
+/// <param name="JudgeTokens">Tokens the judge generated for those calls (<see cref="Judging.StepVerdict.GeneratedTokens"/>): with the accepted and rejected tokens, what the search cost in generation.</param>
+public sealed record SearchResult(string Solution, IReadOnlyList<string> Chunks, int AcceptedTokens, int RejectedTokens, int JudgeCalls, int Resets, int ExhaustedChunks, int JudgeTokens = 0);

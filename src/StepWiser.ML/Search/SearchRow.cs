@@ -20,6 +20,9 @@ public sealed class SearchRow
     /// <summary>Judge calls made.</summary>
     public int JudgeCalls { get; set; }
 
+    /// <summary>Tokens the judge generated for those calls (its analyses and verdicts; 0 for a judge that generates nothing).</summary>
+    public int JudgeTokens { get; set; }
+
     /// <summary>Chunks written again after a rejection.</summary>
     public int Resets { get; set; }
 

@@ -48,7 +48,10 @@ public static class JudgeDataSelection
             if (mine.Length == 0) return new SelectionResult(p.Prompt, p.Problem, results[i].Samples.Count, correctCounts[i], null, float.NaN, null);
             var best = mine.OrderByDescending(s => s.Score).First();
             var outcome = mine[random.Next(mine.Length)];
-            return new SelectionResult(p.Prompt, p.Problem, results[i].Samples.Count, correctCounts[i], best.Solution, best.Score, outcome.Solution);
+            return new SelectionResult(p.Prompt, p.Problem, results[i].Samples.Count, correctCounts[i], best.Solution, best.Score, outcome.Solution)
+            {
+                CorrectSolutions = mine.Select(s => s.Solution).ToArray(), CorrectScores = mine.Select(s => s.Score).ToArray(),
+            };
         }).ToArray();
     }
 }

@@ -53,6 +53,8 @@ public sealed class JudgeDataSelectionEstimator : IEstimator<JudgeDataSelectionT
             [nameof(ShapeHolder.OutcomeSelected)] = o.OutcomeSelectedColumnName,
             [nameof(ShapeHolder.Sampled)] = o.SampledColumnName,
             [nameof(ShapeHolder.CorrectCount)] = o.CorrectCountColumnName,
+            [nameof(ShapeHolder.CorrectSolutions)] = o.CorrectSolutionsColumnName,
+            [nameof(ShapeHolder.CorrectScores)] = o.CorrectScoresColumnName,
         });
     }
 
@@ -64,6 +66,8 @@ public sealed class JudgeDataSelectionEstimator : IEstimator<JudgeDataSelectionT
         public ReadOnlyMemory<char> OutcomeSelected;
         public int Sampled;
         public int CorrectCount;
+        [VectorType] public ReadOnlyMemory<char>[] CorrectSolutions = [];
+        [VectorType] public float[] CorrectScores = [];
     }
 #pragma warning restore CS0649
 }

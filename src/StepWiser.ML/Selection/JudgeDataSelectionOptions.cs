@@ -35,6 +35,12 @@ public sealed class JudgeDataSelectionOptions
     /// <summary>Output column: a correct solution picked at random, outcome-only selection (text; empty when none). Default "OutcomeSelected".</summary>
     public string OutcomeSelectedColumnName { get; set; } = "OutcomeSelected";
 
+    /// <summary>Output column: every correct solution, in sampling order (text vector). Default "CorrectSolutions".</summary>
+    public string CorrectSolutionsColumnName { get; set; } = "CorrectSolutions";
+
+    /// <summary>Output column: the judge's mean chunk score of each correct solution (float vector). Default "CorrectScores".</summary>
+    public string CorrectScoresColumnName { get; set; } = "CorrectScores";
+
     /// <summary>Output column: solutions sampled (int). Default "Sampled".</summary>
     public string SampledColumnName { get; set; } = "Sampled";
 
@@ -52,6 +58,7 @@ public sealed class JudgeDataSelectionOptions
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
         Data.ColumnReader.RequireNames((nameof(PromptColumnName), PromptColumnName), (nameof(ProblemColumnName), ProblemColumnName), (nameof(ReferenceColumnName), ReferenceColumnName),
             (nameof(JudgeSelectedColumnName), JudgeSelectedColumnName), (nameof(JudgeScoreColumnName), JudgeScoreColumnName), (nameof(OutcomeSelectedColumnName), OutcomeSelectedColumnName),
-            (nameof(SampledColumnName), SampledColumnName), (nameof(CorrectCountColumnName), CorrectCountColumnName));
+            (nameof(SampledColumnName), SampledColumnName), (nameof(CorrectCountColumnName), CorrectCountColumnName),
+            (nameof(CorrectSolutionsColumnName), CorrectSolutionsColumnName), (nameof(CorrectScoresColumnName), CorrectScoresColumnName));
     }
 }

@@ -77,6 +77,8 @@ public sealed class JudgeDataSelectionTransformer : ITransformer
             OutputColumn<SelectionResult>.Text(o.OutcomeSelectedColumnName, r => r.OutcomeSelected ?? ""),
             OutputColumn<SelectionResult>.Int32(o.SampledColumnName, r => r.Sampled),
             OutputColumn<SelectionResult>.Int32(o.CorrectCountColumnName, r => r.CorrectCount),
+            OutputColumn<SelectionResult>.TextVector(o.CorrectSolutionsColumnName, r => r.CorrectSolutions),
+            OutputColumn<SelectionResult>.SingleVector(o.CorrectScoresColumnName, r => r.CorrectScores),
         ];
     }
 }

@@ -18,6 +18,12 @@ public sealed class SelectionRow
     /// <summary>A correct solution picked at random, outcome-only selection (empty when none).</summary>
     public string OutcomeSelected { get; set; } = "";
 
+    /// <summary>Every sampled solution with a right final answer (outcome-only rejection sampling keeps them all).</summary>
+    [Microsoft.ML.Data.VectorType] public string[] CorrectSolutions { get; set; } = [];
+
+    /// <summary>The judge's mean chunk score of each correct solution, in the same order.</summary>
+    [Microsoft.ML.Data.VectorType] public float[] CorrectScores { get; set; } = [];
+
     /// <summary>Solutions sampled.</summary>
     public int Sampled { get; set; }
 
