@@ -1,23 +1,48 @@
 namespace StepWiser.ML.Data;
 
 /// <summary>
-/// Writes a file through a temporary sibling renamed into place, so a crash or a failing writer never leaves a
-/// half-written file where a good one was; the temporary file is removed when the writer throws.
+/// Writes a file so that a crash, a kill or a failing writer never leaves a half-written file where a good one was:
+/// the bytes go to a temporary file in the same folder with a unique hidden name (<c>.name.random.partial</c>, so it
+/// can never be an input or a user's file), are flushed to the disk, and the temporary file is renamed over the target
+/// and the folder flushed. A writer that throws leaves the target as it was and no temporary file.
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>Suffix of the temporary files and folders (<see cref="TemporaryPath"/>).</summary>
+    public const string TemporarySuffix = ".partial";
+
+    private const int RandomDigits = 12;
+
     /// <summary>Writes <paramref name="path"/> with <paramref name="write"/> through a temporary file renamed into place.</summary>
     public static void Write(string path, Action<Stream> write)
     {
-        var temp = path + ".tmp";
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(write);
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new IOException($"{full}: is a folder; cannot write a file there");
+        string temp;
+        FileStream stream;
+        while (true)
+        {
+            temp = TemporaryPath(full);
+            try
+            {
+                stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                break;
+            }
+            catch (IOException) when (File.Exists(temp))
+            {
+                // Another name was drawn by chance: draw again.
+            }
+        }
         try
         {
-            using (var stream = File.Create(temp)) write(stream);
-            File.Move(temp, path, overwrite: true);
+            using (stream) write(stream);
+            Commit(temp, full);
         }
         catch
         {
-            File.Delete(temp);
+            TryDelete(temp);
             throw;
         }
     }
@@ -29,4 +54,35 @@ public static class AtomicFile
             using var writer = new StreamWriter(stream);
             write(writer);
         });
+
+    /// <summary>
+    /// A unique hidden path beside <paramref name="path"/> (same folder, so a rename is atomic) for a file or folder that
+    /// becomes <paramref name="path"/> once complete; nothing is created.
+    /// </summary>
+    public static string TemporaryPath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        var name = Path.GetFileName(full);
+        return Path.Combine(Path.GetDirectoryName(full)!, $".{name}.{Guid.NewGuid().ToString("N")[..RandomDigits]}{TemporarySuffix}");
+    }
+
+    /// <summary>
+    /// Makes a finished temporary file (from <see cref="TemporaryPath"/>) the file at <paramref name="path"/>: flushes
+    /// it to the disk, renames it over <paramref name="path"/> and flushes the folder.
+    /// </summary>
+    public static void Commit(string temporary, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(temporary);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        FileSync.File(temporary);
+        File.Move(temporary, path, overwrite: true);
+        FileSync.Folder(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
 }
