@@ -23,7 +23,7 @@ public static class HuggingFaceCheckpoint
     /// Loads the checkpoint in <paramref name="directory"/> onto <paramref name="device"/> (CPU by default) in
     /// <paramref name="dtype"/> (float32 by default; bf16/fp16 weights are converted).
     /// </summary>
-    /// <exception cref="InvalidDataException">A file is malformed, a tensor is missing, unexpected, or has the wrong shape.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed, a config value is impossible, a tensor is missing, unexpected, has the wrong shape or holds a NaN or an infinity.</exception>
     public static CausalLM Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Checkpoint directory not found: {directory}");
@@ -145,9 +145,21 @@ public static class HuggingFaceCheckpoint
                 if (!entry.Shape.SequenceEqual(parameter.shape))
                     throw new InvalidDataException($"{group.Key}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], expected [{string.Join(", ", parameter.shape)}].");
                 using var value = file.Read(name, parameter.dtype);
+                RequireFinite(value, group.Key, name);
                 parameter.copy_(value);
             }
         }
+    }
+
+    /// <summary>A weight with a NaN or an infinity makes every output NaN: refused at load, naming the file and tensor.</summary>
+    private static void RequireFinite(Tensor value, string file, string name)
+    {
+        using var scope = NewDisposeScope();
+        var finite = isfinite(value);
+        if (finite.all().item<bool>()) return;
+        var nans = isnan(value).sum().item<long>();
+        var infinities = value.NumberOfElements - finite.sum().item<long>() - nans;
+        throw new InvalidDataException($"{file}: tensor '{name}' holds {nans:N0} NaN and {infinities:N0} infinite values of {value.NumberOfElements:N0}; the checkpoint is damaged (a model with them gives no usable output).");
     }
 
     private static bool IsIgnorable(string name, ModelConfig config) =>

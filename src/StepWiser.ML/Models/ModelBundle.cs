@@ -14,12 +14,23 @@ public sealed class ModelBundle : IDisposable
 {
     private bool _disposed;
 
-    /// <summary>Bundles <paramref name="model"/> with the tokenizer built from <paramref name="tokenizerJson"/> (the bundle takes ownership of the model).</summary>
+    /// <summary>
+    /// Bundles <paramref name="model"/> with the tokenizer built from <paramref name="tokenizerJson"/> (the bundle takes
+    /// ownership of the model). Throws <see cref="InvalidDataException"/> when the tokenizer has a token id the model
+    /// has no embedding for.
+    /// </summary>
     public ModelBundle(CausalLM model, string tokenizerJson, ChatTemplate? chatTemplate = null)
+        : this(model, tokenizerJson, chatTemplate, "tokenizer.json")
+    {
+    }
+
+    private ModelBundle(CausalLM model, string tokenizerJson, ChatTemplate? chatTemplate, string source)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         TokenizerJson = tokenizerJson ?? throw new ArgumentNullException(nameof(tokenizerJson));
-        Tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(tokenizerJson)));
+        var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(tokenizerJson)), source);
+        RequireVocabularyFits(tokenizer, model.Config, source);
+        Tokenizer = tokenizer;
         ChatTemplate = chatTemplate;
     }
 
@@ -53,8 +64,19 @@ public sealed class ModelBundle : IDisposable
         var tokenizerJson = File.ReadAllText(tokenizerPath);
         var chat = ChatTemplate.FromCheckpoint(directory);
         var model = HuggingFaceCheckpoint.Load(directory, device);
-        try { return new ModelBundle(model, tokenizerJson, chat); }
+        try { return new ModelBundle(model, tokenizerJson, chat, tokenizerPath); }
         catch { model.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// Every id the tokenizer can produce (its vocabulary and added tokens) must index a row of the model's embedding;
+    /// otherwise the first text holding such a token fails in the middle of sampling, or reads another token's row.
+    /// </summary>
+    private static void RequireVocabularyFits(BpeTokenizer tokenizer, ModelConfig config, string source)
+    {
+        var largest = tokenizer.Vocabulary.Values.Concat(tokenizer.SpecialTokens?.Values ?? []).DefaultIfEmpty(-1).Max();
+        if (largest >= config.VocabSize)
+            throw new InvalidDataException($"{source}: the tokenizer has token ids up to {largest}, but the model's config.json says vocab_size = {config.VocabSize}; the tokenizer does not belong to this model.");
     }
 
     /// <summary>Writes the weights (Hugging Face layout) and <c>tokenizer.json</c> to <paramref name="directory"/>.</summary>
