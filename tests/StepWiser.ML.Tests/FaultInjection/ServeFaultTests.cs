@@ -76,6 +76,22 @@ public sealed class ServeFaultTests
     }
 
     [TestMethod]
+    public async Task ABodyThatStopsArrivingGetsA408AfterTheBodyDeadline()
+    {
+        var (app, url) = await StartAsync(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 3), o => o.RequestBodyTimeout = TimeSpan.FromSeconds(2));
+        await using var running = app;
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, url.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"prompt\": \"a"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var reader = new StreamReader(stream);
+        var status = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.IsLessThan(15, clock.Elapsed.TotalSeconds);
+        StringAssert.StartsWith(status, "HTTP/1.1 408", status);
+    }
+
+    [TestMethod]
     public async Task ClientsSendingTheirBodiesSlowlyDoNotLockGoodRequestsOut()
     {
         var (app, url) = await StartAsync(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 3), o => o.MaxConcurrentRequests = 2);
