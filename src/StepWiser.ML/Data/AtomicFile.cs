@@ -4,7 +4,8 @@ namespace StepWiser.ML.Data;
 /// Writes a file so that a crash, a kill or a failing writer never leaves a half-written file where a good one was:
 /// the bytes go to a temporary file in the same folder with a unique hidden name (<c>.name.random.partial</c>, so it
 /// can never be an input or a user's file), are flushed to the disk, and the temporary file is renamed over the target
-/// and the folder flushed. A writer that throws leaves the target as it was and no temporary file.
+/// and the folder flushed. A writer that throws, or a disk that fills up, leaves the target as it was and no temporary
+/// file; a failure of the file system is an <see cref="IOException"/> naming the target.
 /// </summary>
 public static class AtomicFile
 {
@@ -40,12 +41,25 @@ public static class AtomicFile
             using (stream) write(stream);
             Commit(temp, full);
         }
+        catch (Exception e) when (IsWriteFailure(e))
+        {
+            TryDelete(temp);
+            throw new IOException($"{full}: could not be written ({e.Message}); the file that was there is unchanged", e);
+        }
         catch
         {
             TryDelete(temp);
             throw;
         }
     }
+
+    /// <summary>
+    /// A failure of the file system, not of the writer's own logic: an <see cref="IOException"/> (a full disk), or what
+    /// .NET throws when a write passes the largest file size the file system or the process allows (EFBIG).
+    /// </summary>
+    private static bool IsWriteFailure(Exception e) =>
+        e is IOException or UnauthorizedAccessException
+        || (e is ArgumentOutOfRangeException && e.TargetSite?.DeclaringType?.Namespace is { } space && space.StartsWith("System.IO", StringComparison.Ordinal));
 
     /// <summary>Writes text to <paramref name="path"/> through a temporary file renamed into place (UTF-8).</summary>
     public static void WriteText(string path, Action<TextWriter> write) =>
