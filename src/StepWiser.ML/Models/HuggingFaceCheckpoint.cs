@@ -204,7 +204,7 @@ public static class HuggingFaceCheckpoint
             }
             long total = tensors.Sum(t => t.Item2.NumberOfElements * t.Item2.ElementSize);
             var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
-            File.WriteAllText(Path.Combine(directory, IndexFile), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            Data.AtomicFile.WriteText(Path.Combine(directory, IndexFile), w => w.Write(index.ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
             File.Delete(Path.Combine(directory, WeightsFile));
         }
         finally
@@ -267,7 +267,7 @@ public static class HuggingFaceCheckpoint
         var gen = new JsonObject();
         if (config.BosTokenId is { } bos) gen["bos_token_id"] = bos;
         if (config.EosTokenIdRaw is { } eos) gen["eos_token_id"] = JsonNode.Parse(eos.GetRawText());
-        File.WriteAllText(Path.Combine(directory, "generation_config.json"), gen.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Data.AtomicFile.WriteText(Path.Combine(directory, "generation_config.json"), w => w.Write(gen.ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
     }
 
     private static string DtypeName(ScalarType type) => type switch

@@ -117,8 +117,8 @@ public sealed record ModelConfig
         return config;
     }
 
-    /// <summary>Writes this configuration as a Hugging Face <c>config.json</c>.</summary>
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, WriteOptions));
+    /// <summary>Writes this configuration as a Hugging Face <c>config.json</c> (atomically: a crash leaves the old file or the new one).</summary>
+    public void Save(string path) => Data.AtomicFile.WriteText(path, writer => writer.Write(JsonSerializer.Serialize(this, WriteOptions)));
 
     /// <summary>Throws <see cref="InvalidDataException"/> naming <paramref name="source"/> and the field when the configuration cannot be run.</summary>
     public void Validate(string source = "config")

@@ -1,11 +1,13 @@
 using StepWiser.ML.Data;
+using StepWiser.ML.Models;
+using StepWiser.ML.Training;
 
 namespace StepWiser.ML.Tests.FaultInjection;
 
 /// <summary>
 /// The library's atomic writers under failure: a writer that throws halfway leaves the old file or folder byte-identical
 /// and no temporary behind; temporary names are unique and hidden, so they never meet a user's <c>X.tmp</c>; a folder
-/// is replaced whole, with nothing of the old one left in it.
+/// is replaced whole, with nothing of the old one left in it; a training checkpoint is written the same way.
 /// </summary>
 [TestClass]
 public sealed class AtomicWriteTests
@@ -66,5 +68,21 @@ public sealed class AtomicWriteTests
         CollectionAssert.AreEqual(new[] { "config.json" }, Directory.GetFiles(folder).Select(Path.GetFileName).ToArray(), "the stale shard is gone");
         Assert.AreEqual("NEW CONFIG", File.ReadAllText(Path.Combine(folder, "config.json")));
         Assert.HasCount(1, Directory.GetFileSystemEntries(w.Root), "neither the old folder nor a temporary one is left");
+    }
+
+    [TestMethod]
+    public void ATrainingCheckpointNeverTouchesAFolderNamedLikeAFixedTemporary()
+    {
+        using var w = Workspace.Create("atomic-checkpoint");
+        var root = w.PathOf("ckpt");
+        w.Write(Path.Combine("ckpt", "checkpoint-000001.tmp", "keep.txt"), "A USER'S FOLDER");
+        var before = w.Snapshot();
+        using var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 1);
+        using var optimizer = new AdamW(model.named_parameters());
+        var saved = TrainingCheckpoint.Save(root, model, optimizer, new TrainingCheckpoint.State(1, "test"), keep: 2);
+        CollectionAssert.AreEquivalent(new[] { Path.Combine("ckpt", "checkpoint-000001.tmp", "keep.txt") }, before.Keys.ToArray());
+        w.AssertUnchanged(before, "checkpoint beside a user's folder");
+        Assert.AreEqual(saved, TrainingCheckpoint.List(root).Single().Path);
+        CollectionAssert.AreEquivalent(new[] { "checkpoint-000001", "checkpoint-000001.tmp" }, Directory.GetDirectories(root).Select(Path.GetFileName).ToArray(), "no temporary folder is left");
     }
 }
