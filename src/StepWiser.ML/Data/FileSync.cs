@@ -9,6 +9,7 @@ namespace StepWiser.ML.Data;
 internal static partial class FileSync
 {
     private const int ReadOnly = 0;
+    private const int NotSupportedHere = 22;
 
     /// <summary>Flushes a closed file's bytes to the disk (the flush reaches every descriptor's data: it is per file).</summary>
     public static void File(string path)
@@ -25,7 +26,9 @@ internal static partial class FileSync
         if (descriptor < 0) throw new IOException($"{directory}: cannot open the folder to flush it to disk (errno {Marshal.GetLastPInvokeError()})");
         try
         {
-            if (Fsync(descriptor) != 0) throw new IOException($"{directory}: flushing the folder to disk failed (errno {Marshal.GetLastPInvokeError()})");
+            // EINVAL: this file system does not support flushing a folder; there is nothing more to do.
+            if (Fsync(descriptor) != 0 && Marshal.GetLastPInvokeError() is var errno && errno != NotSupportedHere)
+                throw new IOException($"{directory}: flushing the folder to disk failed (errno {errno})");
         }
         finally
         {
