@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -17,7 +18,10 @@ namespace StepWiser.ML.Serving;
 /// <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c> (ChatML) and <c>GET /v1/models</c>. Concurrent
 /// requests are coalesced into batched calls of the generator. Each request is checked on its own before it joins a
 /// batch (types, token ids, sizes against <see cref="OpenAIServerOptions"/>' limits), so a bad request gets its own
-/// 400/413/429 in OpenAI's error shape and never fails the others; a client that disconnects stops its work.
+/// 400/408/413/429 in OpenAI's error shape and never fails the others; a client that disconnects stops its work. A
+/// request counts against the concurrency limit only once its whole body has arrived, so clients that send slowly
+/// cannot lock others out; bytes that are not UTF-8 and lone surrogates are the client's error (400), and a model
+/// that gives non-finite numbers gets a 500 with a JSON message, never a result.
 /// </summary>
 public static class OpenAICompatibleServer
 {
@@ -34,13 +38,17 @@ public static class OpenAICompatibleServer
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Url);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            k.Limits.MinRequestBodyDataRate = new MinDataRate(options.MinRequestBodyBytesPerSecond, OpenAIServerOptions.MinDataRateGracePeriod);
+        });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         var batcher = new BatchingTextGenerator(generator);
         app.Lifetime.ApplicationStopped.Register(() => batcher.DisposeAsync().AsTask().GetAwaiter().GetResult());
         var key = options.ApiKey is null ? null : System.Text.Encoding.UTF8.GetBytes("Bearer " + options.ApiKey);
-        var inFlight = 0;
+        var admission = new Admission(options.MaxConcurrentRequests);
         app.Use(async (context, next) =>
         {
             if (key is not null)
@@ -53,14 +61,7 @@ public static class OpenAICompatibleServer
                     return;
                 }
             }
-            if (Interlocked.Increment(ref inFlight) > options.MaxConcurrentRequests)
-            {
-                Interlocked.Decrement(ref inFlight);
-                await Error(429, $"the server is busy ({options.MaxConcurrentRequests} requests in progress); retry later").ExecuteAsync(context);
-                return;
-            }
-            try { await next(context); }
-            finally { Interlocked.Decrement(ref inFlight); }
+            await next(context);
         });
         configure?.Invoke(app);
 
@@ -69,8 +70,8 @@ public static class OpenAICompatibleServer
             ["object"] = "list",
             ["data"] = new JsonArray(new JsonObject { ["id"] = options.ModelName, ["object"] = "model", ["owned_by"] = "stepwiser" }),
         }));
-        app.MapPost("/v1/completions", (HttpContext context, CancellationToken aborted) => HandleAsync(context, options, body => CompleteAsync(body, batcher, options, aborted)));
-        app.MapPost("/v1/chat/completions", (HttpContext context, CancellationToken aborted) => HandleAsync(context, options, body => ChatAsync(body, batcher, template, options, aborted)));
+        app.MapPost("/v1/completions", (HttpContext context, CancellationToken aborted) => HandleAsync(context, options, admission, body => CompleteAsync(body, batcher, options, aborted)));
+        app.MapPost("/v1/chat/completions", (HttpContext context, CancellationToken aborted) => HandleAsync(context, options, admission, body => ChatAsync(body, batcher, template, options, aborted)));
         return app;
     }
 
@@ -78,32 +79,22 @@ public static class OpenAICompatibleServer
     public static IReadOnlyList<string> Addresses(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
 
-    private static async Task<IResult> HandleAsync(HttpContext context, OpenAIServerOptions options, Func<JsonObject, Task<JsonObject>> handler)
+    /// <summary>
+    /// Reads and checks the body first (a slow client waits outside the concurrency limit, bounded by the body
+    /// deadline and the minimum data rate), then admits the request or answers 429, then runs it. Everything the
+    /// handler returns is serialised here, so a failure to write it is a 500 with a JSON message, never an empty one.
+    /// </summary>
+    private static async Task<IResult> HandleAsync(HttpContext context, OpenAIServerOptions options, Admission admission, Func<JsonObject, Task<JsonObject>> handler)
     {
-        JsonObject body;
-        try
-        {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject
-                ?? throw new RequestException("the request body must be a JSON object");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Error(413, $"the request body is larger than {options.MaxRequestBodyBytes:N0} bytes");
-        }
-        catch (JsonException e)
-        {
-            return Error(400, $"the request body is not valid JSON: {e.Message}");
-        }
-        catch (RequestException e)
-        {
-            return Error(400, e.Message);
-        }
+        var read = await RequestBodyReader.ReadAsync(context, options);
+        if (read.Body is not { } body) return Error(read.Status, read.Error!);
+        if (!admission.TryEnter()) return Error(429, $"the server is busy ({options.MaxConcurrentRequests} requests in progress); retry later");
         try
         {
             var model = Str(body, "model");
             if (model is not null && model != options.ModelName)
                 return Error(404, $"The model `{model}` does not exist; this server serves `{options.ModelName}`.", "model");
-            return Results.Json(await handler(body));
+            return Results.Text((await handler(body)).ToJsonString(), "application/json", System.Text.Encoding.UTF8);
         }
         catch (RequestException e)
         {
@@ -116,6 +107,10 @@ public static class OpenAICompatibleServer
         catch (Exception e) when (e is not OperationCanceledException)
         {
             return Error(500, $"generation failed: {e.Message}");
+        }
+        finally
+        {
+            admission.Exit();
         }
     }
 
@@ -137,6 +132,8 @@ public static class OpenAICompatibleServer
             {
                 var s = results[p].Samples[j];
                 completionTokens += s.TokenIds.Count;
+                if (s.LogProbs is { } logProbs && logProbs.Any(l => !float.IsFinite(l)))
+                    throw new RequestException($"the model gave a non-finite log-probability (NaN or infinity) for prompt {p}, sample {j}: its weights or activations are broken; no result is returned", status: 500);
                 var choice = new JsonObject
                 {
                     ["index"] = p * sampling.NumSamples + j,
@@ -313,6 +310,21 @@ public static class OpenAICompatibleServer
             ["code"] = status,
         },
     }, statusCode: status);
+
+    /// <summary>Counts the requests in progress against the limit.</summary>
+    private sealed class Admission(int limit)
+    {
+        private int _inFlight;
+
+        public bool TryEnter()
+        {
+            if (Interlocked.Increment(ref _inFlight) <= limit) return true;
+            Interlocked.Decrement(ref _inFlight);
+            return false;
+        }
+
+        public void Exit() => Interlocked.Decrement(ref _inFlight);
+    }
 
     private sealed class RequestException(string message, string? param = null, int status = 400) : Exception(message)
     {

@@ -34,8 +34,20 @@ public sealed class OpenAIServerOptions
     /// <summary>Largest request body in bytes (413 beyond).</summary>
     public long MaxRequestBodyBytes { get; set; } = 4L << 20;
 
-    /// <summary>Requests being served or waiting at once; one more gets 429.</summary>
+    /// <summary>Requests being served or waiting at once, counted from when a request's body has arrived; one more gets 429.</summary>
     public int MaxConcurrentRequests { get; set; } = 64;
+
+    /// <summary>Longest a request's body may take to arrive (default 30 s); a slower one gets 408.</summary>
+    public TimeSpan RequestBodyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Slowest a body may arrive, in bytes per second, after a grace period of <see cref="MinDataRateGracePeriod"/>
+    /// (default 1,024); Kestrel closes a connection that sends slower.
+    /// </summary>
+    public double MinRequestBodyBytesPerSecond { get; set; } = 1024;
+
+    /// <summary>How long a body may arrive slower than <see cref="MinRequestBodyBytesPerSecond"/> before its connection is closed.</summary>
+    public static TimeSpan MinDataRateGracePeriod { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The model's context: prompt tokens + max_tokens must fit (0 = not checked). The serve command sets it from max_position_embeddings.</summary>
     public int MaxContextTokens { get; set; }
@@ -58,6 +70,9 @@ public sealed class OpenAIServerOptions
         Positive(MaxSequencesPerRequest, nameof(MaxSequencesPerRequest));
         Positive(MaxRequestBodyBytes, nameof(MaxRequestBodyBytes));
         Positive(MaxConcurrentRequests, nameof(MaxConcurrentRequests));
+        if (RequestBodyTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RequestBodyTimeout), RequestBodyTimeout, "must be positive");
+        if (!double.IsFinite(MinRequestBodyBytesPerSecond) || MinRequestBodyBytesPerSecond <= 0)
+            throw new ArgumentOutOfRangeException(nameof(MinRequestBodyBytesPerSecond), MinRequestBodyBytesPerSecond, "must be a positive number");
         if (MaxContextTokens < 0) throw new ArgumentOutOfRangeException(nameof(MaxContextTokens), MaxContextTokens, "must be >= 0");
         if (VocabularySize < 0) throw new ArgumentOutOfRangeException(nameof(VocabularySize), VocabularySize, "must be >= 0");
     }

@@ -36,6 +36,7 @@ internal static class AnnotateCommand
         var revision = new Option<string?>("--policy-revision") { Description = "With --policy-url: a revision of the served model (e.g. its commit); part of the store's key with the served model id, so rollouts of another model never mix." };
         var retries = new Option<int>("--retries") { Description = "With --policy-url: retries of a failed request (408, 429, 5xx, timeouts, lost connections), each shown on stderr.", DefaultValueFactory = _ => 3 };
         var timeout = new Option<double>("--timeout") { Description = "With --policy-url: seconds one request attempt may take.", DefaultValueFactory = _ => 600 };
+        var maxResponse = new Option<int>("--max-response-mb") { Description = "With --policy-url: largest response accepted, in MiB; a larger one fails the request.", DefaultValueFactory = _ => (int)(OpenAICompatibleOptions.DefaultMaxResponseBytes >> 20) };
         var maxFailures = new Option<int>("--max-consecutive-failures") { Description = "Stop (exit 4) after this many prefixes in a row whose rollouts failed: the policy is down (0 = never stop).", DefaultValueFactory = _ => 8 };
         var allowFailures = new Option<bool>("--allow-failures") { Description = "Exit 0 even when some prefixes' rollouts failed (their solutions still get no labels)." };
         var device = new Option<string?>("--device") { Description = "With --policy: where the policy runs, cpu (default), cuda or cuda:N (needs the CUDA backend package)." };
@@ -44,7 +45,7 @@ internal static class AnnotateCommand
         var chatTemplate = new Option<string?>("--chat-template") { Description = "A checkpoint folder or tokenizer_config.json whose chat template writes the prompts (needed with --policy-url; with --policy, the checkpoint's own by default)." };
         var command = new Command("annotate", "Monte-Carlo step values and labels for solutions (resumable, shardable).")
         {
-            input, output, policy, url, model, store, shard, rollouts, maxTokens, temperature, seed, batch, trl, scheme, revision, retries, timeout, maxFailures, allowFailures, keyEnv, insecureKey,
+            input, output, policy, url, model, store, shard, rollouts, maxTokens, temperature, seed, batch, trl, scheme, revision, retries, timeout, maxResponse, maxFailures, allowFailures, keyEnv, insecureKey,
             device, dtype, promptFormat, chatTemplate,
         };
         command.SetAction(async (parse, cancellationToken) =>
@@ -63,15 +64,20 @@ internal static class AnnotateCommand
             Cli.AtLeast("--max-consecutive-failures", parse.GetValue(maxFailures), 0);
             Cli.InRange("--temperature", parse.GetValue(temperature), 0, 100);
             Cli.InRange("--timeout", parse.GetValue(timeout), 0, 86_400, minExclusive: true);
+            Cli.AtLeast("--max-response-mb", parse.GetValue(maxResponse), 1);
             var outputPath = parse.GetValue(output)!.FullName;
-            Cli.CheckOutputFile("--output", outputPath, inputFile.FullName);
             var trlPath = parse.GetValue(trl)?.FullName;
-            if (trlPath is not null)
-            {
-                Cli.CheckOutputFile("--trl", trlPath, inputFile.FullName);
-                if (trlPath == outputPath) return Cli.Fail("annotate: --trl and --output name the same file.");
-            }
-            if (parse.GetValue(store) is { } storeDir) Cli.CheckOutputFolder("--store", storeDir.FullName);
+            var storeDir = parse.GetValue(store)?.FullName;
+            // No output may overwrite an input (the solutions, the policy's files, the store's records) or the other output.
+            var guard = new PathGuard().InputFile("--input", inputFile.FullName);
+            if (policyDir is not null) guard.InputFolder("--policy", policyDir.FullName);
+            if (storeDir is not null) guard.InputOutputFolder("--store", storeDir);
+            guard.OutputFile("--output", outputPath);
+            if (trlPath is not null) guard.OutputFile("--trl", trlPath);
+            guard.Check();
+            Cli.CheckOutputFile("--output", outputPath);
+            if (trlPath is not null) Cli.CheckOutputFile("--trl", trlPath);
+            if (storeDir is not null) Cli.CheckOutputFolder("--store", storeDir);
             if (policyUrl is not null && (parse.GetValue(device) is not null || parse.GetValue(dtype) is not null))
                 return Cli.Fail("annotate: --device and --dtype apply to a local --policy; a --policy-url server chooses its own.");
             var torchDevice = Cli.Device(parse.GetValue(device) ?? "cpu");
@@ -79,33 +85,42 @@ internal static class AnnotateCommand
             var rows = AnnotationJsonl.Read(inputFile.FullName);
             if (rows.Count == 0) return Cli.Fail($"annotate: {inputFile.FullName} holds no solutions (empty or blank lines only); nothing written.");
 
+            var options = new MonteCarloOptions
+            {
+                Rollouts = parse.GetValue(rollouts), MaxNewTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature),
+                Seed = parse.GetValue(seed), BatchSize = parse.GetValue(batch), StoreDirectory = storeDir,
+                ShardIndex = shardIndex, ShardCount = shardCount, MaxConsecutiveFailures = parse.GetValue(maxFailures),
+                Progress = new Progress<MonteCarloProgress>(p => Console.Error.WriteLine(
+                    $"  {p.Rows}/{p.TotalRows} solutions, {p.Rollouts:N0} rollouts ({p.RolloutsPerSecond:N0}/s), {p.CachedPrefixes:N0} prefixes from the store, {p.FailedPrefixes} failed, ETA {p.Eta:mm\\:ss}")),
+            };
+            var verifier = new MathAnswerVerifier();
             ITextGenerator generator;
             IDisposable? owned = null;
-            string identity;
-            PolicyPrompt prompt;
             var placement = "";
             if (policyDir is not null)
             {
                 if (!File.Exists(Path.Combine(policyDir.FullName, "config.json"))) return Cli.Fail($"annotate: --policy {policyDir.FullName} is not a Hugging Face checkpoint (no config.json).");
                 if (!File.Exists(Path.Combine(policyDir.FullName, "tokenizer.json"))) return Cli.Fail($"annotate: --policy {policyDir.FullName} has no tokenizer.json.");
-                prompt = ChoosePrompt(parse.GetValue(promptFormat)!, parse.GetValue(chatTemplate), policyDir.FullName);
+                options.Prompt = ChoosePrompt(parse.GetValue(promptFormat)!, parse.GetValue(chatTemplate), policyDir.FullName);
                 var lm = ModelBundle.Load(policyDir.FullName, torchDevice, torchDtype);
                 placement = $" (loaded on {lm.Device} in {lm.Model.DType})";
                 owned = lm;
+                try { CheckContext(inputFile.FullName, rows, lm, options, verifier); }
+                catch { lm.Dispose(); throw; }
                 generator = new LocalTextGenerator(lm);
-                identity = HuggingFaceCheckpoint.Fingerprint(policyDir.FullName);
+                options.PolicyName = HuggingFaceCheckpoint.Fingerprint(policyDir.FullName);
             }
             else
             {
                 if (!Uri.TryCreate(policyUrl, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
                     return Cli.Fail($"annotate: --policy-url '{policyUrl}' is not an absolute http(s) URL.");
                 var (apiKey, _) = Cli.ApiKey("annotate", parse.GetValue(keyEnv), "STEPWISER_OPENAI_API_KEY");
-                prompt = ChoosePrompt(parse.GetValue(promptFormat)!, parse.GetValue(chatTemplate), null);
+                options.Prompt = ChoosePrompt(parse.GetValue(promptFormat)!, parse.GetValue(chatTemplate), null);
                 var remote = new OpenAICompatibleTextGenerator(
                     new OpenAICompatibleOptions
                     {
                         BaseUrl = baseUrl, Model = parse.GetValue(model), MaxRetries = parse.GetValue(retries), AttemptTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
-                        ApiKey = apiKey, AllowInsecureApiKey = parse.GetValue(insecureKey),
+                        MaxResponseBytes = (long)parse.GetValue(maxResponse) << 20, ApiKey = apiKey, AllowInsecureApiKey = parse.GetValue(insecureKey),
                     },
                     logger: new StderrLogger("policy"));
                 owned = remote;
@@ -113,18 +128,12 @@ internal static class AnnotateCommand
                 // The served model's id (asked of the server now: a server that is down fails here, before any work).
                 var served = parse.GetValue(model) ?? (await remote.ListModelsAsync(cancellationToken)).FirstOrDefault()
                     ?? throw new CliException($"annotate: {baseUrl} lists no model; give --policy-model");
-                identity = $"remote:{served}@{parse.GetValue(revision) ?? "unversioned"}";
+                options.PolicyName = $"remote:{served}@{parse.GetValue(revision) ?? "unversioned"}";
             }
             using var _ = owned;
-            var options = new MonteCarloOptions
-            {
-                Rollouts = parse.GetValue(rollouts), MaxNewTokens = parse.GetValue(maxTokens), Temperature = parse.GetValue(temperature),
-                Seed = parse.GetValue(seed), BatchSize = parse.GetValue(batch), StoreDirectory = parse.GetValue(store)?.FullName,
-                ShardIndex = shardIndex, ShardCount = shardCount, PolicyName = identity, MaxConsecutiveFailures = parse.GetValue(maxFailures), Prompt = prompt,
-                Progress = new Progress<MonteCarloProgress>(p => Console.Error.WriteLine(
-                    $"  {p.Rows}/{p.TotalRows} solutions, {p.Rollouts:N0} rollouts ({p.RolloutsPerSecond:N0}/s), {p.CachedPrefixes:N0} prefixes from the store, {p.FailedPrefixes} failed, ETA {p.Eta:mm\\:ss}")),
-            };
-            using var annotator = new MonteCarloAnnotator(generator, new MathAnswerVerifier(), options);   // opens (and checks) the store
+            var identity = options.PolicyName;
+            using var annotator = new MonteCarloAnnotator(generator, verifier, options);   // opens (and checks) the store
+            var prompt = options.Prompt;
             Console.Error.WriteLine($"policy {identity}{placement}; prompts {prompt.Format}{(prompt.Metadata.TryGetValue("chat_template", out var flavor) ? $" ({flavor} template)" : "")}; {rows.Count} solutions in {inputFile.Name}");
             var results = await annotator.AnnotateAsync(rows.Select(r => r.Input).ToArray(), cancellationToken);
             var done = results.Count(r => r is not null);
@@ -137,10 +146,31 @@ internal static class AnnotateCommand
             Console.WriteLine($"annotated {done} solutions: sampled {annotator.RolloutsSampled:N0} rollouts, {annotator.CachedPrefixes:N0} prefixes from the store, {annotator.FailedPrefixes} failed prefixes");
             if (incomplete == 0) return 0;
             Console.Error.WriteLine($"{incomplete} of {done} solutions have steps without a value ({annotator.FailedPrefixes} prefixes' rollouts failed; first failure: {annotator.FirstFailure}). "
-                + "They got no labels (labels_* are null in the output and they are left out of the TRL file); rerun with the same --store to fill them in.");
+                + "They got no labels (labels_* are null in the output and they are left out of the TRL file); "
+                + (storeDir is null ? "rerun to sample them again." : "rerun with the same --store to fill them in (finished prefixes are not sampled again)."));
             return parse.GetValue(allowFailures) ? 0 : Cli.PartialFailure;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Before any rollout: every solution's longest prefix plus --max-new-tokens must fit the local policy's context
+    /// (max_position_embeddings); past it a model's continuations, and so the labels, mean nothing. The first that does
+    /// not is named by file and line.
+    /// </summary>
+    private static void CheckContext(string file, IReadOnlyList<AnnotationRecord> rows, ModelBundle lm, MonteCarloOptions options, MathAnswerVerifier verifier)
+    {
+        var context = lm.Model.Config.MaxPositionEmbeddings;
+        var room = context - options.MaxNewTokens;
+        if (room < 1) throw new CliException($"annotate: --max-new-tokens {options.MaxNewTokens} leaves no room for a prompt in the policy's context of {context} tokens");
+        foreach (var row in rows)
+        {
+            var prefix = MonteCarloAnnotator.LongestPrefix(row.Input, options, verifier);
+            var tokens = prefix.Length > (long)Cli.MaxCharactersPerToken * context ? int.MaxValue : lm.Tokenizer.CountTokens(prefix);
+            if (tokens > room)
+                throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                    $"annotate: {file}:{row.Line}: the solution's longest prefix is {(tokens == int.MaxValue ? $"{prefix.Length:N0} characters" : $"{tokens:N0} tokens")}; with --max-new-tokens {options.MaxNewTokens} it exceeds the policy's context of {context} tokens (max_position_embeddings). Shorten or leave out that solution, or lower --max-new-tokens."));
+        }
     }
 
     /// <summary>

@@ -19,6 +19,12 @@ internal static class Cli
     public const int WorkFailed = 4;
     public const int Cancelled = 130;
 
+    /// <summary>
+    /// No tokenizer of a supported model makes tokens longer than this many characters on average, so a text longer
+    /// than this many times a context cannot fit it and is refused without being tokenized.
+    /// </summary>
+    public const int MaxCharactersPerToken = 16;
+
     /// <summary>Prints a one-line error and returns the bad-input exit code.</summary>
     public static int Fail(string message)
     {
@@ -107,15 +113,13 @@ internal static class Cli
     }
 
     /// <summary>
-    /// Checks before any work that an output file can be written: its folder exists and is writable, it is not a
-    /// folder, and it is none of <paramref name="inputs"/>.
+    /// Checks before any work that an output file can be written: its folder exists and is writable and it is not a
+    /// folder (that it overwrites no input is <see cref="PathGuard"/>'s check, made first).
     /// </summary>
-    public static void CheckOutputFile(string option, string path, params string[] inputs)
+    public static void CheckOutputFile(string option, string path)
     {
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full)) throw new CliException($"{option} {path}: is a folder; give a file path");
-        if (inputs.Any(i => string.Equals(Path.GetFullPath(i), full, StringComparison.Ordinal)))
-            throw new CliException($"{option} {path}: is also an input; write the output elsewhere");
         var folder = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(folder)) throw new CliException($"{option} {path}: folder {folder} does not exist");
         CheckWritable(option, path, folder);

@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using StepWiser.ML.Data;
 using StepWiser.ML.Evaluation;
 using StepWiser.ML.Judging;
 
@@ -14,7 +16,7 @@ internal static class EvaluateCommand
     {
         var judge = new Option<DirectoryInfo>("--judge") { Description = "A judge saved by StepwiseJudgeTransformer.Save (Hugging Face layout + manifest).", Required = true };
         var input = new Option<FileInfo[]>("--input") { Description = "ProcessBench-format JSON files (e.g. ../shared/data/processbench/gsm8k.json).", Required = true, AllowMultipleArgumentsPerToken = true };
-        var output = new Option<FileInfo?>("--output") { Description = "JSONL of per-record predictions (id, subset, label, predicted, verdicts)." };
+        var output = new Option<FileInfo?>("--output") { Description = "JSONL of per-record predictions (id, subset, label, predicted, verdicts: true/false per judged step, null for a step the judge did not reach)." };
         var limit = new Option<int>("--limit") { Description = "Records per file (0 = all).", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "Where the judge runs: cpu, cuda or cuda:N (needs the CUDA backend package).", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = "The judge's weight type: fp32, bf16 or fp16.", DefaultValueFactory = _ => "fp32" };
@@ -28,18 +30,27 @@ internal static class EvaluateCommand
             var take = parse.GetValue(limit);
             Cli.AtLeast("--limit", take, 0);
             var outFile = parse.GetValue(output);
-            if (outFile is not null) Cli.CheckOutputFile("--output", outFile.FullName, files.Select(f => f.FullName).ToArray());
+            if (outFile is not null)
+            {
+                var guard = new PathGuard().InputFolder("--judge", judgeDir.FullName);
+                foreach (var f in files) guard.InputFile("--input", f.FullName);
+                guard.OutputFile("--output", outFile.FullName).Check();
+                Cli.CheckOutputFile("--output", outFile.FullName);
+            }
             var torchDevice = Cli.Device(parse.GetValue(device)!);
             var torchDtype = Cli.DType(parse.GetValue(dtype)!);
             // Every file is read and checked before the judge is loaded.
-            var records = files.SelectMany(f => take > 0 ? ProcessBench.Read(f.FullName).Take(take) : ProcessBench.Read(f.FullName)).ToArray();
-            if (records.Length == 0) return Cli.Fail($"evaluate: {string.Join(", ", files.Select(f => f.Name))} hold{(files.Length == 1 ? "s" : "")} no records; nothing to evaluate (no output written).");
+            var read = files.SelectMany(f => (take > 0 ? ProcessBench.Read(f.FullName).Take(take) : ProcessBench.Read(f.FullName)).Select((r, i) => (File: f.FullName, Index: i, Record: r))).ToArray();
+            if (read.Length == 0) return Cli.Fail($"evaluate: {string.Join(", ", files.Select(f => f.Name))} hold{(files.Length == 1 ? "s" : "")} no records; nothing to evaluate (no output written).");
+            RequireUniqueIds(read);
+            var records = read.Select(x => x.Record).ToArray();
             var ml = new MLContext();
             // The judge loads in float32; another type is converted on the CPU before it moves, so the device never holds a float32 copy.
             var loadOn = torchDtype == TorchSharp.torch.ScalarType.Float32 ? torchDevice : TorchSharp.torch.CPU;
             using var transformer = StepwiseJudgeTransformer.Load(judgeDir.FullName, loadOn, configure: o => o with { ChunksColumnName = "Steps" });
             if (torchDtype != TorchSharp.torch.ScalarType.Float32) transformer.Model!.Model.To(torchDevice, torchDtype);
             Console.Error.WriteLine($"judge loaded on {transformer.Model!.Device} in {transformer.Model.Model.DType}");
+            CheckContext(read, transformer);
             var predicted = new int[records.Length];
             var verdicts = new bool[records.Length][];
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -54,18 +65,53 @@ internal static class EvaluateCommand
                 var eta = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (records.Length - done));
                 Console.Error.WriteLine($"  judged {done}/{records.Length} records, ETA {eta:mm\\:ss}");
             }
+            var stops = transformer.Judge.Options.StopAtFirstNegative;
             if (outFile is not null)
-                AtomicText(outFile.FullName, records.Select((r, i) => new JsonObject
+                AtomicFile.WriteText(outFile.FullName, writer =>
                 {
-                    ["id"] = r.Id, ["subset"] = r.Subset, ["label"] = r.Label, ["predicted"] = predicted[i],
-                    ["verdicts"] = new JsonArray(verdicts[i].Select(v => (JsonNode)v).ToArray()),
-                }.ToJsonString()));
+                    for (var i = 0; i < records.Length; i++)
+                        writer.WriteLine(new JsonObject
+                        {
+                            ["id"] = records[i].Id, ["subset"] = records[i].Subset, ["label"] = records[i].Label, ["predicted"] = predicted[i],
+                            // A judge that stops at the first rejected step never looked at the steps after it: null, not false.
+                            ["verdicts"] = new JsonArray(verdicts[i].Select((v, k) => stops && predicted[i] >= 0 && k > predicted[i] ? null : (JsonNode)v).ToArray()),
+                        }.ToJsonString());
+                });
             Console.WriteLine(ProcessBenchMetrics.Compute(records.Select((r, i) => (r.Subset, r.Label, predicted[i]))));
             return 0;
         });
         return command;
     }
 
-    private static void AtomicText(string path, IEnumerable<string> lines) =>
-        StepWiser.ML.Data.AtomicFile.WriteText(path, writer => { foreach (var line in lines) writer.WriteLine(line); });
+    /// <summary>The same record twice (a file given twice, or two subsets' files with one name) would be counted twice.</summary>
+    private static void RequireUniqueIds((string File, int Index, ProcessBenchRecord Record)[] read)
+    {
+        var seen = new Dictionary<(string Subset, string Id), (string File, int Index)>();
+        foreach (var (file, index, record) in read)
+            if (!seen.TryAdd((record.Subset, record.Id), (file, index)))
+            {
+                var first = seen[(record.Subset, record.Id)];
+                throw new CliException($"evaluate: {file}: record {index} has the id \"{record.Id}\" of subset {record.Subset}, as record {first.Index} of {first.File} has; each record may be judged once (is a file given twice?)");
+            }
+    }
+
+    /// <summary>
+    /// Before any judging: the judge's prompt for every record's last step (the longest: it holds every earlier step)
+    /// plus the judge's new tokens must fit its context; past it the verdicts mean nothing. The first record that does
+    /// not fit is named.
+    /// </summary>
+    private static void CheckContext((string File, int Index, ProcessBenchRecord Record)[] read, StepwiseJudgeTransformer transformer)
+    {
+        if (transformer.Model is not { } bundle) return;
+        var context = bundle.Model.Config.MaxPositionEmbeddings;
+        var maxNew = transformer.Judge.Options.MaxNewTokens;
+        foreach (var (file, index, record) in read)
+        {
+            var prompt = transformer.Judge.Template.Render(new JudgeInput(record.Problem, record.Steps[..^1], record.Steps[^1]));
+            var tokens = prompt.Length > (long)Cli.MaxCharactersPerToken * context ? int.MaxValue : bundle.Tokenizer.CountTokens(prompt);
+            if (tokens > context - maxNew)
+                throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                    $"evaluate: {file}: record {index} (id \"{record.Id}\"): the judge's prompt for its last step is {(tokens == int.MaxValue ? $"{prompt.Length:N0} characters" : $"{tokens:N0} tokens")}; with the judge's {maxNew} new tokens it exceeds the judge's context of {context} tokens (max_position_embeddings). Leave that record out or use a judge with a longer context."));
+        }
+    }
 }

@@ -54,16 +54,18 @@ internal static class ServeCommand
             Cli.AtLeast("--max-body-kb", parse.GetValue(maxBody), 1);
             var torchDevice = Cli.Device(parse.GetValue(device)!);
 
-            using var lm = dir is not null
-                ? HuggingFaceCheckpoint.Load(dir.FullName, torchDevice)
-                : CausalLM.CreateRandom(builtInName switch
+            // Loading checks the weights (finite, the shapes config.json implies) and that the tokenizer's ids fit the model.
+            using var bundle = dir is not null
+                ? ModelBundle.Load(dir.FullName, torchDevice)
+                : ModelBundle.BuiltIn(CausalLM.CreateRandom(builtInName switch
                 {
                     "tiny" => BuiltInModels.Tiny,
                     "small" => BuiltInModels.Small,
                     "medium" => BuiltInModels.Medium,
                     _ => throw new CliException($"serve: unknown built-in model '{builtInName}' (tiny, small or medium)."),
-                }, seed: 0, torchDevice);
-            var tokenizer = dir is not null ? HuggingFaceTokenizer.Load(dir.FullName) : BuiltInTokenizer.Create();
+                }, seed: 0, torchDevice));
+            var lm = bundle.Model;
+            var tokenizer = bundle.Tokenizer;
             var configPath = dir is null ? null : Path.Combine(dir.FullName, "tokenizer_config.json");
             var template = configPath is not null && File.Exists(configPath) ? ChatTemplate.FromTokenizerConfig(configPath) : ChatTemplate.ChatML;
             var engine = new LocalTextGenerator(lm, tokenizer, new LocalGeneratorOptions { ExtraEosTokenIds = EndOfTurnIds(tokenizer) });
@@ -93,6 +95,6 @@ internal static class ServeCommand
         return command;
     }
 
-    private static int[] EndOfTurnIds(Microsoft.ML.Tokenizers.BpeTokenizer tokenizer) =>
-        tokenizer.SpecialTokens is { } special && special.TryGetValue(ChatTemplate.EndOfTurn, out var id) ? [id] : [];
+    private static int[] EndOfTurnIds(Microsoft.ML.Tokenizers.Tokenizer tokenizer) =>
+        tokenizer is Microsoft.ML.Tokenizers.BpeTokenizer { SpecialTokens: { } special } && special.TryGetValue(ChatTemplate.EndOfTurn, out var id) ? [id] : [];
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML;
 using StepWiser.ML.Annotation;
+using StepWiser.ML.Data;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
 using StepWiser.ML.Tokenization;
@@ -15,6 +16,9 @@ namespace StepWiser.ML.Samples.Commands;
 /// </summary>
 internal static class TrainJudgeCommand
 {
+    /// <summary>The metrics CSV a run with --checkpoints writes in that folder (a resumed run appends to it).</summary>
+    private const string WorkingMetricsFile = "grpo-metrics.csv";
+
     public static Command Create()
     {
         var input = new Option<FileInfo>("--input") { Description = "TRL stepwise-supervision JSONL: {\"prompt\", \"completions\": [...], \"labels\": [...]} per line.", Required = true };
@@ -55,12 +59,20 @@ internal static class TrainJudgeCommand
             Cli.InRange("--lr", parse.GetValue(lr), 0, 1, minExclusive: true);
             Cli.InRange("--kl", parse.GetValue(kl), 0, 100);
             var torchDevice = Cli.Device(parse.GetValue(device)!);
-            var outputFolder = parse.GetValue(output)!.FullName;
+            var outputFolder = parse.GetValue(output)!.FullName.TrimEnd(Path.DirectorySeparatorChar);
+            var csv = parse.GetValue(log)?.FullName ?? outputFolder + ".grpo.csv";
+            var checkpointDir = parse.GetValue(checkpoints)?.FullName;
+            // No output may overwrite an input (the labelled steps, the base checkpoint) or another output.
+            var guard = new PathGuard().InputFile("--input", inputFile.FullName).InputFolder("--base", baseDir.FullName).OutputFolder("--output", outputFolder);
+            var logOption = parse.GetValue(log) is null ? "--log (default)" : "--log";
+            guard.OutputFile(logOption, csv);
+            if (checkpointDir is not null) guard.OutputFolder("--checkpoints", checkpointDir);
+            guard.Check();
             Cli.CheckOutputFolder("--output", outputFolder);
             if (Directory.Exists(outputFolder) && Directory.EnumerateFileSystemEntries(outputFolder).Any() && !parse.GetValue(overwrite))
                 return Cli.Fail($"train-judge: --output {outputFolder} exists and is not empty; give a new folder or --overwrite.");
-            if (parse.GetValue(log) is { } logFile) Cli.CheckOutputFile("--log", logFile.FullName, inputFile.FullName);
-            if (parse.GetValue(checkpoints) is { } checkpointDir) Cli.CheckOutputFolder("--checkpoints", checkpointDir.FullName);
+            Cli.CheckOutputFile(logOption, csv);
+            if (checkpointDir is not null) Cli.CheckOutputFolder("--checkpoints", checkpointDir);
             var solutions = TrlStepwiseFormat.Read(inputFile.FullName);
             if (solutions.Count == 0) return Cli.Fail($"train-judge: {inputFile.FullName} holds no records (empty or blank lines only).");
             var examples = solutions.SelectMany(s => JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels)).ToArray();
@@ -68,35 +80,48 @@ internal static class TrainJudgeCommand
             if (examples.Length > 0 && (positives == 0 || positives == examples.Length))
                 return Cli.Fail($"train-judge: {inputFile.FullName} has {examples.Length} labelled steps, all {(positives == 0 ? "negative" : "positive")}; a judge needs both classes.");
             var judgeTemplate = ChooseTemplate(parse.GetValue(template)!, baseDir.FullName);
-            var outputDir = parse.GetValue(output)!.FullName;
-            var csv = parse.GetValue(log)?.FullName ?? outputDir.TrimEnd(Path.DirectorySeparatorChar) + ".grpo.csv";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{examples.Length} labelled steps from {solutions.Count} solutions ({100.0 * positives / examples.Length:F1} % positive); template {judgeTemplate.Name}"));
 
-            var ml = new MLContext(seed: parse.GetValue(seed));
-            var data = StepwiseJudgeTrainer.ToDataView(ml, examples);
-            using var model = ModelBundle.Load(baseDir.FullName, torchDevice);
-            var total = parse.GetValue(steps);
-            var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
+            // Metrics go to a working file, never to the CSV of an earlier run: beside the CSV (removed if the run fails),
+            // or in the checkpoint folder when there is one, so that a resumed run appends to its own earlier steps. The
+            // CSV is replaced only once the judge is saved; the judge folder is written beside --output and swapped in
+            // whole (a killed run leaves the earlier judge and CSV as they were).
+            var workingCsv = checkpointDir is null ? AtomicFile.TemporaryPath(csv) : Path.Combine(checkpointDir, WorkingMetricsFile);
+            if (checkpointDir is not null) Directory.CreateDirectory(checkpointDir);
+            try
             {
-                Model = model,
-                Template = judgeTemplate,
-                Judge = new StepwiseJudgeOptions { MaxNewTokens = parse.GetValue(maxTokens) },
-                Grpo = new GrpoOptions
+                var ml = new MLContext(seed: parse.GetValue(seed));
+                var data = StepwiseJudgeTrainer.ToDataView(ml, examples);
+                using var model = ModelBundle.Load(baseDir.FullName, torchDevice);
+                var total = parse.GetValue(steps);
+                var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
                 {
-                    Steps = total, PromptsPerStep = parse.GetValue(prompts), GroupSize = parse.GetValue(group), MiniBatchSize = parse.GetValue(miniBatch),
-                    LearningRate = parse.GetValue(lr), MaxNewTokens = parse.GetValue(maxTokens), BalancePrompts = !parse.GetValue(noBalance),
-                    KlCoefficient = parse.GetValue(kl), LogCsvPath = csv, CheckpointDirectory = parse.GetValue(checkpoints)?.FullName, Seed = parse.GetValue(seed),
-                },
-                Progress = new Progress<GrpoStepMetrics>(m => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  step {m.Step}/{total}: reward {m.MeanReward:F3} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {(double.IsNaN(m.Entropy) ? "n/a (no group with mixed rewards: no update)" : Cli.Num(m.Entropy))}, length {m.ResponseLength:F0}, clipped {m.ClipFraction:P1}"))),
-                Metadata = new Dictionary<string, string> { ["training_data"] = inputFile.Name, ["base_model"] = baseDir.Name },
-            });
-            using var judge = trainer.Fit(data);
-            judge.Save(outputDir);
-            var metrics = trainer.LastMetrics;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"saved the judge to {outputDir}; reward {metrics.Take(5).Average(m => m.MeanReward):F3} (first 5 steps) → {metrics.TakeLast(5).Average(m => m.MeanReward):F3} (last 5); metrics in {csv}"));
+                    Model = model,
+                    Template = judgeTemplate,
+                    Judge = new StepwiseJudgeOptions { MaxNewTokens = parse.GetValue(maxTokens) },
+                    Grpo = new GrpoOptions
+                    {
+                        Steps = total, PromptsPerStep = parse.GetValue(prompts), GroupSize = parse.GetValue(group), MiniBatchSize = parse.GetValue(miniBatch),
+                        LearningRate = parse.GetValue(lr), MaxNewTokens = parse.GetValue(maxTokens), BalancePrompts = !parse.GetValue(noBalance),
+                        KlCoefficient = parse.GetValue(kl), LogCsvPath = workingCsv, CheckpointDirectory = checkpointDir, Seed = parse.GetValue(seed),
+                    },
+                    Progress = new Progress<GrpoStepMetrics>(m => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  step {m.Step}/{total}: reward {m.MeanReward:F3} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {(double.IsNaN(m.Entropy) ? "n/a (no group with mixed rewards: no update)" : Cli.Num(m.Entropy))}, length {m.ResponseLength:F0}, clipped {m.ClipFraction:P1}"))),
+                    Metadata = new Dictionary<string, string> { ["training_data"] = inputFile.Name, ["base_model"] = baseDir.Name },
+                });
+                using var judge = trainer.Fit(data);
+                AtomicFolder.Write(outputFolder, judge.Save);
+                if (checkpointDir is null) AtomicFile.Commit(workingCsv, csv);
+                else AtomicFile.Write(csv, stream => { using var from = File.OpenRead(workingCsv); from.CopyTo(stream); });
+                var metrics = trainer.LastMetrics;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"saved the judge to {outputFolder}; reward {metrics.Take(5).Average(m => m.MeanReward):F3} (first 5 steps) → {metrics.TakeLast(5).Average(m => m.MeanReward):F3} (last 5); metrics in {csv}"));
+            }
+            finally
+            {
+                if (checkpointDir is null) File.Delete(workingCsv);
+            }
             return 0;
         });
         return command;

@@ -16,7 +16,7 @@ namespace StepWiser.ML.Annotation;
 public static class AnnotationJsonl
 {
     /// <summary>Reads an input file; a bad line is an <see cref="InvalidDataException"/> naming the file, the line and what was wrong.</summary>
-    public static IReadOnlyList<AnnotationRecord> Read(string path) => JsonLines.Read(path, line =>
+    public static IReadOnlyList<AnnotationRecord> Read(string path) => JsonLines.Read(path, (line, number) =>
     {
         var node = JsonNode.Parse(line) as JsonObject ?? throw new InvalidDataException("not a JSON object");
         var prompt = node["prompt"] is JsonValue p && p.TryGetValue<string>(out var pt) ? pt : throw new InvalidDataException("needs \"prompt\" (a string)");
@@ -26,7 +26,7 @@ public static class AnnotationJsonl
             : node["solution"] is JsonValue s && s.TryGetValue<string>(out var solution) ? ChunkParser.ParseTags(solution).Chunks.ToArray()
             : throw new InvalidDataException("needs \"chunks\" (a list of strings) or \"solution\" (tagged text)");
         if (chunks.Length == 0) throw new InvalidDataException("the solution has no chunks");
-        return new AnnotationRecord(node, new AnnotationInput(prompt, chunks, answer));
+        return new AnnotationRecord(node, new AnnotationInput(prompt, chunks, answer)) { Line = number };
     });
 
     /// <summary>

@@ -124,14 +124,30 @@ public sealed class MonteCarloAnnotator : IDisposable
         return results;
     }
 
+    /// <summary>
+    /// The longest text the policy is asked to continue for <paramref name="input"/>: the prefix of all its chunks, or of
+    /// all but the last when the complete solution is scored directly (<see cref="MonteCarloOptions.ScoreCompleteSolutionsDirectly"/>).
+    /// Check it against the policy's context before annotating: a prefix past the context gives no true value.
+    /// </summary>
+    public static string LongestPrefix(AnnotationInput input, MonteCarloOptions options, IAnswerVerifier verifier)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(verifier);
+        var k = IsScoredDirectly(input, options, verifier) ? input.Chunks.Count - 1 : input.Chunks.Count;
+        return options.Prompt.Build(input.Prompt, input.Chunks.Take(k).ToArray());
+    }
+
+    private static bool IsScoredDirectly(AnnotationInput input, MonteCarloOptions options, IAnswerVerifier verifier) =>
+        input.Chunks.Count > 0 && options.ScoreCompleteSolutionsDirectly && verifier.ExtractAnswer(string.Join("\n\n", input.Chunks)) is not null;
+
     private Prefix PlanPrefix(AnnotationInput input, int k)
     {
         var chunks = input.Chunks.Take(k).ToArray();
-        if (k == input.Chunks.Count && k > 0 && _options.ScoreCompleteSolutionsDirectly)
+        if (k == input.Chunks.Count && IsScoredDirectly(input, _options, _verifier))
         {
             var solution = string.Join("\n\n", chunks);
-            if (_verifier.ExtractAnswer(solution) is not null)
-                return new Prefix("", "", chunks, input.Reference, _verifier.Verify(solution, input.Reference).IsCorrect ? 1f : 0f);
+            return new Prefix("", "", chunks, input.Reference, _verifier.Verify(solution, input.Reference).IsCorrect ? 1f : 0f);
         }
         var text = _options.Prompt.Build(input.Prompt, chunks);
         return new Prefix(Key(text, input.Reference), text, chunks, input.Reference, null);
@@ -166,8 +182,8 @@ public sealed class MonteCarloAnnotator : IDisposable
                     {
                         // Keep what finished before stopping: a rerun resumes from the store.
                         _store?.Append(output.Where(o => o.Item2 is not null).Select(o => (o.Item1, o.Item2!)));
-                        throw new PolicyFailedException(
-                            $"the policy failed {_consecutiveFailures} prefixes in a row; stopping (first failure: {FirstFailure}). Finished prefixes are in the store: a rerun resumes.", inner);
+                        var resume = _store is null ? "" : $" Finished prefixes are in the store ({_store.Directory}): a rerun with the same store resumes.";
+                        throw new PolicyFailedException($"the policy failed {_consecutiveFailures} prefixes in a row; stopping (first failure: {FirstFailure}).{resume}", inner);
                     }
                 }
             }

@@ -30,8 +30,11 @@ public sealed class RolloutStore : IDisposable
         var own = Path.Combine(directory, writerName + Extension);
         foreach (var file in System.IO.Directory.GetFiles(directory, "*" + Extension).Order(StringComparer.Ordinal))
             if (file != own) Load(file, truncateTail: false);
-        if (File.Exists(own)) Load(own, truncateTail: true);
+        var existed = File.Exists(own);
+        if (existed) Load(own, truncateTail: true);
         _writer = new FileStream(own, FileMode.Append, FileAccess.Write, FileShare.Read);
+        // The new file's name must reach the disk too, or a power loss could drop records already flushed into it.
+        if (!existed) Data.FileSync.Folder(directory);
         FilePath = own;
     }
 

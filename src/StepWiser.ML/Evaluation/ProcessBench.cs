@@ -8,7 +8,7 @@ namespace StepWiser.ML.Evaluation;
 /// Reads ProcessBench files (JSON arrays of records with <c>id</c>, <c>generator</c>, <c>problem</c>, <c>steps</c>,
 /// <c>final_answer_correct</c>, <c>label</c>) — the real benchmark, or the built-in world's held-out benchmark written
 /// in the same format. Records are streamed; a malformed record is an error naming the file, the record index and
-/// the field.
+/// the field, and so are a record without steps and an id that an earlier record of the file already has.
 /// </summary>
 public static class ProcessBench
 {
@@ -22,6 +22,7 @@ public static class ProcessBench
         using var stream = File.OpenRead(path);
         if (stream.Length == 0) throw new InvalidDataException($"{path}: the file is empty; expected a JSON array of ProcessBench records");
         var index = 0;
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         using var records = JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream).ToBlockingEnumerable().GetEnumerator();
         while (true)
         {
@@ -35,7 +36,10 @@ public static class ProcessBench
             {
                 throw new InvalidDataException($"{path}: not a JSON array of ProcessBench records (after record {index}: {e.Message})", e);
             }
-            yield return Parse(element, path, index, subset);
+            var record = Parse(element, path, index, subset);
+            if (!ids.TryAdd(record.Id, index))
+                throw new InvalidDataException($"{path}: record {index}, field \"id\": \"{TextPreview.Shorten(record.Id)}\" is also the id of record {ids[record.Id]}; ids must be unique (a record counted twice would skew every metric)");
+            yield return record;
             index++;
         }
     }
@@ -66,15 +70,21 @@ public static class ProcessBench
                 throw new InvalidDataException($"{Where(field)}: expected {kind}, found {v.ValueKind}");
             return v;
         }
-        var steps = Get("steps", JsonValueKind.Array).EnumerateArray().Select((s, i) => s.ValueKind == JsonValueKind.String ? s.GetString()! : throw new InvalidDataException($"{Where("steps")}[{i}]: expected a string")).ToArray();
+        static string Text(JsonElement v, string where)
+        {
+            try { return v.GetString()!; }
+            catch (InvalidOperationException) { throw new InvalidDataException($"{where}: not valid text (a lone surrogate, an unpaired \\ud800-\\udfff escape)"); }
+        }
+        var steps = Get("steps", JsonValueKind.Array).EnumerateArray().Select((s, i) => s.ValueKind == JsonValueKind.String ? Text(s, $"{Where("steps")}[{i}]") : throw new InvalidDataException($"{Where("steps")}[{i}]: expected a string")).ToArray();
+        if (steps.Length == 0) throw new InvalidDataException($"{Where("steps")}: the solution has no steps (an empty solution cannot be judged; it would count as correct)");
         var labelElement = Get("label", JsonValueKind.Number);
         if (!labelElement.TryGetInt32(out var label)) throw new InvalidDataException($"{Where("label")}: {labelElement.GetRawText()} is not an integer step index");
         if (label < -1 || label >= steps.Length) throw new InvalidDataException($"{Where("label")}: {label} is not -1 or a step index below {steps.Length}");
         return new ProcessBenchRecord
         {
-            Id = Get("id", JsonValueKind.String).GetString()!,
-            Generator = e.TryGetProperty("generator", out var g) && g.ValueKind == JsonValueKind.String ? g.GetString()! : "",
-            Problem = Get("problem", JsonValueKind.String).GetString()!,
+            Id = Text(Get("id", JsonValueKind.String), Where("id")),
+            Generator = e.TryGetProperty("generator", out var g) && g.ValueKind == JsonValueKind.String ? Text(g, Where("generator")) : "",
+            Problem = Text(Get("problem", JsonValueKind.String), Where("problem")),
             Steps = steps,
             FinalAnswerCorrect = Get("final_answer_correct", JsonValueKind.True).GetBoolean(),
             Label = label,

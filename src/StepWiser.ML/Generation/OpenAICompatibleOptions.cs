@@ -15,6 +15,10 @@ public sealed class OpenAICompatibleOptions
     private TimeSpan _attemptTimeout = TimeSpan.FromMinutes(10);
     private TimeSpan _totalTimeout = TimeSpan.FromMinutes(30);
     private TimeSpan _retryBaseDelay = TimeSpan.FromMilliseconds(500);
+    private long _maxResponseBytes = DefaultMaxResponseBytes;
+
+    /// <summary>Default of <see cref="MaxResponseBytes"/>: 32 MiB, far above n = 64 samples of 4,096 tokens with log-probabilities.</summary>
+    public const long DefaultMaxResponseBytes = 32L << 20;
 
     /// <summary>Base URL of the server, e.g. <c>http://localhost:8000/v1</c>; a URL without <c>/v1</c> gets it appended.</summary>
     public Uri? BaseUrl { get; set; }
@@ -49,14 +53,27 @@ public sealed class OpenAICompatibleOptions
         set => _retryBaseDelay = value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(RetryBaseDelay), value, "must be >= 0");
     }
 
-    /// <summary>Time limit of one HTTP attempt (default 10 minutes: a long generation is not a failure).</summary>
+    /// <summary>
+    /// Largest response body accepted (default <see cref="DefaultMaxResponseBytes"/>); a larger one fails the attempt
+    /// without being read further, so a broken or hostile server cannot fill the memory.
+    /// </summary>
+    public long MaxResponseBytes
+    {
+        get => _maxResponseBytes;
+        set => _maxResponseBytes = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MaxResponseBytes), value, "must be at least 1");
+    }
+
+    /// <summary>
+    /// Time limit of one HTTP attempt, from sending the request to the last byte of the response body (default 10
+    /// minutes: a long generation is not a failure).
+    /// </summary>
     public TimeSpan AttemptTimeout
     {
         get => _attemptTimeout;
         set => _attemptTimeout = value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(AttemptTimeout), value, "must be positive");
     }
 
-    /// <summary>Time limit of one request including all its retries (default 30 minutes).</summary>
+    /// <summary>Time limit of one request including all its retries and every response body (default 30 minutes).</summary>
     public TimeSpan TotalTimeout
     {
         get => _totalTimeout;

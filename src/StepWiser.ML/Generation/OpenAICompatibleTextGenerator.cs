@@ -1,11 +1,13 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
+using Polly.Timeout;
 
 namespace StepWiser.ML.Generation;
 
@@ -13,11 +15,19 @@ namespace StepWiser.ML.Generation;
 /// An <see cref="ITextGenerator"/> served by any OpenAI-compatible <c>/v1/completions</c> endpoint (vLLM, SGLang,
 /// llama.cpp server, TGI). Each request is one HTTP call with <c>n</c> = <see cref="SamplingOptions.NumSamples"/>, so
 /// the server computes the prompt once; calls run concurrently up to <see cref="OpenAICompatibleOptions.MaxConcurrentRequests"/>,
-/// each with a per-attempt timeout and retries with exponential back-off (Microsoft.Extensions.Http.Resilience) on
-/// 408/429/5xx, timeouts and lost connections. The API key is sent as a bearer token and never logged.
+/// each with a per-attempt timeout that covers the whole response body and retries with exponential back-off
+/// (Microsoft.Extensions.Http.Resilience) on 408/429/5xx, timeouts, lost connections and bodies cut short. A response
+/// is at most <see cref="OpenAICompatibleOptions.MaxResponseBytes"/> long and must be UTF-8 and of the expected shape,
+/// else the request fails with an <see cref="HttpRequestException"/> naming the endpoint: a bad response is never
+/// read as an answer. The API key is sent as a bearer token and never logged.
 /// </summary>
 public sealed class OpenAICompatibleTextGenerator : ITextGenerator, IDisposable
 {
+    private const int MaxErrorDetail = 500;
+
+    /// <summary>UTF-8 that throws on a byte sequence it cannot decode, instead of replacing it with U+FFFD.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly OpenAICompatibleOptions _options;
@@ -37,7 +47,11 @@ public sealed class OpenAICompatibleTextGenerator : ITextGenerator, IDisposable
         _logger = logger ?? NullLogger.Instance;
         var resilience = new ResilienceHandler(BuildPipeline(_options, _logger))
         {
-            InnerHandler = innerHandler ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) },
+            // The body is read inside each attempt, so the attempt timeout covers it and a failed read is retried.
+            InnerHandler = new BoundedResponseHandler(_options.MaxResponseBytes)
+            {
+                InnerHandler = innerHandler ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) },
+            },
         };
         _http = new HttpClient(resilience) { Timeout = Timeout.InfiniteTimeSpan };
         _ownsHttp = true;
@@ -82,13 +96,15 @@ public sealed class OpenAICompatibleTextGenerator : ITextGenerator, IDisposable
     }
 
     /// <summary>Lists the models the server serves (<c>GET /v1/models</c>).</summary>
+    /// <exception cref="HttpRequestException">The server failed, timed out, or answered something that is not a model list.</exception>
     public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_root, "models"));
-        using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        var body = await ReadJsonAsync(response, "GET /v1/models", cancellationToken).ConfigureAwait(false);
-        return body["data"]?.AsArray().Select(m => m?["id"]?.GetValue<string>()).OfType<string>().ToArray()
-            ?? throw new InvalidDataException($"{_root}models: response has no \"data\" list");
+        var endpoint = Endpoint(request);
+        var body = await SendForJsonAsync(request, endpoint, cancellationToken).ConfigureAwait(false);
+        var data = body["data"] as JsonArray ?? throw Invalid(endpoint, "the response has no \"data\" list");
+        return data.Select((m, i) => m?["id"] is JsonValue id && id.TryGetValue<string>(out var name) ? name
+            : throw Invalid(endpoint, $"model {i} has no string \"id\" (got {m?["id"]?.ToJsonString() ?? "none"})")).ToArray();
     }
 
     /// <inheritdoc />
@@ -129,9 +145,13 @@ public sealed class OpenAICompatibleTextGenerator : ITextGenerator, IDisposable
         try
         {
             using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(_root, "completions")) { Content = JsonContent.Create(body) };
-            using var response = await SendAsync(message, cancellationToken).ConfigureAwait(false);
-            var json = await ReadJsonAsync(response, $"request {index}", cancellationToken).ConfigureAwait(false);
-            return ParseCompletion(json, options, index);
+            var endpoint = $"{Endpoint(message)} (request {index})";
+            var json = await SendForJsonAsync(message, endpoint, cancellationToken).ConfigureAwait(false);
+            try { return ParseCompletion(json, options, endpoint); }
+            catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException)
+            {
+                throw Invalid(endpoint, $"the response does not have the shape of a completion ({e.Message})", e);
+            }
         }
         finally
         {
@@ -139,44 +159,77 @@ public sealed class OpenAICompatibleTextGenerator : ITextGenerator, IDisposable
         }
     }
 
-    private Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a request and reads its JSON answer under one deadline (<see cref="OpenAICompatibleOptions.TotalTimeout"/>,
+    /// body included) and the size bound; the body must be strict UTF-8 (a byte that is not is a failed request, never
+    /// text with a replacement character in it). Every failure is an <see cref="HttpRequestException"/> naming the endpoint.
+    /// </summary>
+    private async Task<JsonNode> SendForJsonAsync(HttpRequestMessage request, string endpoint, CancellationToken cancellationToken)
     {
         if (_options.ApiKey is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.ApiKey);
-        return _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
-    }
-
-    private static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
-    {
-        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.TotalTimeout);
+        byte[] bytes;
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
+            using (response) bytes = await BoundedResponseHandler.ReadAsync(response.Content, _options.MaxResponseBytes, deadline.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            // Transport errors say "An error occurred while sending the request."; the endpoint and the cause say more.
+            var cause = e.GetBaseException() is { } root && root != e ? $" ({root.Message})" : "";
+            throw new HttpRequestException(e.HttpRequestError, $"{endpoint}: {e.Message}{cause}", e, e.StatusCode);
+        }
+        catch (TimeoutRejectedException e)
+        {
+            throw new HttpRequestException($"{endpoint}: no complete response (headers and body) within the attempt timeout of {_options.AttemptTimeout.TotalSeconds:0.#} s", e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new HttpRequestException($"{endpoint}: no complete response within {_options.TotalTimeout.TotalSeconds:0.#} s (the total timeout, retries included)", e);
+        }
+        string text;
+        try { text = StrictUtf8.GetString(bytes); }
+        catch (DecoderFallbackException e)
+        {
+            throw Invalid(endpoint, $"the response is not UTF-8 (bytes {BitConverter.ToString(e.BytesUnknown ?? [])} at byte {e.Index:N0})", e);
+        }
         if (!response.IsSuccessStatusCode)
         {
-            var detail = text.Length > 500 ? text[..500] + "…" : text;
-            throw new HttpRequestException($"{what}: server answered {(int)response.StatusCode} {response.ReasonPhrase}: {detail}", null, response.StatusCode);
+            var detail = text.Length > MaxErrorDetail ? text[..MaxErrorDetail] + "…" : text;
+            throw new HttpRequestException($"{endpoint}: server answered {(int)response.StatusCode} {response.ReasonPhrase}: {detail}", null, response.StatusCode);
         }
-        try { return JsonNode.Parse(text) ?? throw new InvalidDataException($"{what}: empty JSON response"); }
-        catch (JsonException e) { throw new InvalidDataException($"{what}: response is not JSON ({e.Message})", e); }
+        try { return JsonNode.Parse(text) ?? throw Invalid(endpoint, "the response is JSON null"); }
+        catch (JsonException e) { throw Invalid(endpoint, $"the response is not JSON ({e.Message})", e); }
     }
 
-    private static GenerationResult ParseCompletion(JsonNode json, SamplingOptions options, int index)
+    /// <summary>"POST http://host/v1/completions": how errors name a request.</summary>
+    private static string Endpoint(HttpRequestMessage request) => $"{request.Method} {request.RequestUri?.GetLeftPart(UriPartial.Path)}";
+
+    private static HttpRequestException Invalid(string endpoint, string what, Exception? inner = null) => new(HttpRequestError.InvalidResponse, $"{endpoint}: {what}", inner);
+
+    private static GenerationResult ParseCompletion(JsonNode json, SamplingOptions options, string endpoint)
     {
-        var choices = json["choices"]?.AsArray() ?? throw new InvalidDataException($"request {index}: response has no \"choices\"");
+        var choices = json["choices"] as JsonArray ?? throw Invalid(endpoint, "the response has no \"choices\" list");
         if (choices.Count != options.NumSamples)
-            throw new InvalidDataException($"request {index}: asked for n={options.NumSamples} samples, server returned {choices.Count}");
+            throw Invalid(endpoint, $"asked for n={options.NumSamples} samples, the server returned {choices.Count} choices");
         var samples = new GeneratedSample[choices.Count];
         foreach (var choice in choices)
         {
-            var i = choice?["index"]?.GetValue<int>() ?? throw new InvalidDataException($"request {index}: a choice has no index");
+            var i = choice?["index"] is JsonValue v && v.TryGetValue<int>(out var at) ? at : throw Invalid(endpoint, "a choice has no integer \"index\"");
             if (i < 0 || i >= samples.Length || samples[i] is not null)
-                throw new InvalidDataException($"request {index}: choice index {i} is out of range or repeated");
-            samples[i] = ParseChoice(choice, index);
+                throw Invalid(endpoint, $"choice index {i} is out of range or repeated");
+            samples[i] = ParseChoice(choice!, i, endpoint);
         }
         var promptTokens = json["usage"]?["prompt_tokens"]?.GetValue<int>() ?? 0;
         return new GenerationResult(samples, promptTokens);
     }
 
-    private static GeneratedSample ParseChoice(JsonNode choice, int index)
+    private static GeneratedSample ParseChoice(JsonNode choice, int index, string endpoint)
     {
-        var text = choice["text"]?.GetValue<string>() ?? throw new InvalidDataException($"request {index}: a choice has no text");
+        var text = choice["text"] is JsonValue t && t.TryGetValue<string>(out var value) ? value : throw Invalid(endpoint, $"choice {index} has no string \"text\"");
         var stopReason = choice["stop_reason"];
         var stopString = stopReason is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
         var finish = choice["finish_reason"]?.GetValue<string>() switch
@@ -185,7 +238,7 @@ public sealed class OpenAICompatibleTextGenerator : ITextGenerator, IDisposable
             "stop" when stopString is not null => FinishReason.Stop,
             _ => FinishReason.EndOfSequence,
         };
-        var tokenIds = choice["token_ids"]?.AsArray().Select(t => t!.GetValue<int>()).ToArray() ?? [];
+        var tokenIds = choice["token_ids"]?.AsArray().Select(id => id!.GetValue<int>()).ToArray() ?? [];
         var logProbs = choice["logprobs"]?["token_logprobs"]?.AsArray().Select(p => p is null ? float.NaN : (float)p.GetValue<double>()).ToArray();
         return new GeneratedSample(text, tokenIds, finish, logProbs, stopString);
     }

@@ -22,7 +22,7 @@ public sealed record JudgeRecipeOptions
     /// </summary>
     public Func<string, bool>? PretrainBalanceBy { get; set; }
 
-    /// <summary>A <see cref="PretrainBalanceBy"/> for analyses that mark each check "=" or "!" (<c>Worlds.StepVerification</c>): true when no check is flagged.</summary>
+    /// <summary>A <see cref="PretrainBalanceBy"/> for analyses that mark each check "=" or "!" (the built-in world's verification analysis): true when no check is flagged.</summary>
     public static Func<string, bool> ByFlaggedCheck { get; } = a => !a.Contains('!', StringComparison.Ordinal);
 
     /// <summary>A <see cref="PretrainBalanceBy"/> for analyses that end in "Same." or "Different." (both built-in teachers).</summary>

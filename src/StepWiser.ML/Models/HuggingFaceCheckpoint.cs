@@ -25,7 +25,7 @@ public static class HuggingFaceCheckpoint
     /// type are converted). The model is allocated on the device in that type and filled one tensor at a time, so loading
     /// needs the model's memory there plus one tensor's on the CPU, not a float32 copy of the whole model first.
     /// </summary>
-    /// <exception cref="InvalidDataException">A file is malformed, a tensor is missing, unexpected, or has the wrong shape.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed, a config value is impossible, a tensor is missing, unexpected, has the wrong shape or holds a NaN or an infinity.</exception>
     public static CausalLM Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Checkpoint directory not found: {directory}");
@@ -149,9 +149,21 @@ public static class HuggingFaceCheckpoint
                 if (!entry.Shape.SequenceEqual(parameter.shape))
                     throw new InvalidDataException($"{group.Key}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], expected [{string.Join(", ", parameter.shape)}].");
                 using var value = file.Read(name, parameter.dtype);
+                RequireFinite(value, group.Key, name);
                 parameter.copy_(value);
             }
         }
+    }
+
+    /// <summary>A weight with a NaN or an infinity makes every output NaN: refused at load, naming the file and tensor.</summary>
+    private static void RequireFinite(Tensor value, string file, string name)
+    {
+        using var scope = NewDisposeScope();
+        var finite = isfinite(value);
+        if (finite.all().item<bool>()) return;
+        var nans = isnan(value).sum().item<long>();
+        var infinities = value.NumberOfElements - finite.sum().item<long>() - nans;
+        throw new InvalidDataException($"{file}: tensor '{name}' holds {nans:N0} NaN and {infinities:N0} infinite values of {value.NumberOfElements:N0}; the checkpoint is damaged (a model with them gives no usable output).");
     }
 
     private static bool IsIgnorable(string name, ModelConfig config) =>
@@ -196,7 +208,7 @@ public static class HuggingFaceCheckpoint
             }
             long total = tensors.Sum(t => t.Item2.NumberOfElements * t.Item2.ElementSize);
             var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
-            File.WriteAllText(Path.Combine(directory, IndexFile), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            Data.AtomicFile.WriteText(Path.Combine(directory, IndexFile), w => w.Write(index.ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
             File.Delete(Path.Combine(directory, WeightsFile));
         }
         finally
@@ -259,7 +271,7 @@ public static class HuggingFaceCheckpoint
         var gen = new JsonObject();
         if (config.BosTokenId is { } bos) gen["bos_token_id"] = bos;
         if (config.EosTokenIdRaw is { } eos) gen["eos_token_id"] = JsonNode.Parse(eos.GetRawText());
-        File.WriteAllText(Path.Combine(directory, "generation_config.json"), gen.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Data.AtomicFile.WriteText(Path.Combine(directory, "generation_config.json"), w => w.Write(gen.ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
     }
 
     private static string DtypeName(ScalarType type) => type switch

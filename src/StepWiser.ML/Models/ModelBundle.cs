@@ -15,16 +15,27 @@ public sealed class ModelBundle : IDisposable
 {
     private bool _disposed;
 
-    /// <summary>Bundles <paramref name="model"/> with the tokenizer built from <paramref name="tokenizerJson"/> (the bundle takes ownership of the model).</summary>
+    /// <summary>
+    /// Bundles <paramref name="model"/> with the tokenizer built from <paramref name="tokenizerJson"/> (the bundle takes
+    /// ownership of the model). Throws <see cref="InvalidDataException"/> when the tokenizer has a token id the model
+    /// has no embedding for.
+    /// </summary>
     /// <param name="model">The decoder.</param>
     /// <param name="tokenizerJson">The <c>tokenizer.json</c> text.</param>
     /// <param name="chatTemplate">The chat template, or null for a model without one.</param>
     /// <param name="tokenizerConfigJson">The checkpoint's own <c>tokenizer_config.json</c> text, kept so a save writes it back; null for none.</param>
     public ModelBundle(CausalLM model, string tokenizerJson, ChatTemplate? chatTemplate = null, string? tokenizerConfigJson = null)
+        : this(model, tokenizerJson, chatTemplate, tokenizerConfigJson, "tokenizer.json")
+    {
+    }
+
+    private ModelBundle(CausalLM model, string tokenizerJson, ChatTemplate? chatTemplate, string? tokenizerConfigJson, string source)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         TokenizerJson = tokenizerJson ?? throw new ArgumentNullException(nameof(tokenizerJson));
-        Tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(tokenizerJson)));
+        var tokenizer = HuggingFaceTokenizer.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(tokenizerJson)), source);
+        RequireVocabularyFits(tokenizer, model.Config, source);
+        Tokenizer = tokenizer;
         ChatTemplate = chatTemplate;
         TokenizerConfigJson = tokenizerConfigJson;
     }
@@ -66,8 +77,19 @@ public sealed class ModelBundle : IDisposable
         var configPath = Path.Combine(directory, TokenizerConfigFile.FileName);
         var tokenizerConfig = File.Exists(configPath) ? File.ReadAllText(configPath) : null;
         var model = HuggingFaceCheckpoint.Load(directory, device, dtype);
-        try { return new ModelBundle(model, tokenizerJson, chat, tokenizerConfig); }
+        try { return new ModelBundle(model, tokenizerJson, chat, tokenizerConfig, tokenizerPath); }
         catch { model.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// Every id the tokenizer can produce (its vocabulary and added tokens) must index a row of the model's embedding;
+    /// otherwise the first text holding such a token fails in the middle of sampling, or reads another token's row.
+    /// </summary>
+    private static void RequireVocabularyFits(BpeTokenizer tokenizer, ModelConfig config, string source)
+    {
+        var largest = tokenizer.Vocabulary.Values.Concat(tokenizer.SpecialTokens?.Values ?? []).DefaultIfEmpty(-1).Max();
+        if (largest >= config.VocabSize)
+            throw new InvalidDataException($"{source}: the tokenizer has token ids up to {largest}, but the model's config.json says vocab_size = {config.VocabSize}; the tokenizer does not belong to this model.");
     }
 
     /// <summary>

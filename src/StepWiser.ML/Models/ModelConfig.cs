@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -130,8 +131,8 @@ public sealed record ModelConfig
         return config;
     }
 
-    /// <summary>Writes this configuration as a Hugging Face <c>config.json</c>.</summary>
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, WriteOptions));
+    /// <summary>Writes this configuration as a Hugging Face <c>config.json</c> (atomically: a crash leaves the old file or the new one).</summary>
+    public void Save(string path) => Data.AtomicFile.WriteText(path, writer => writer.Write(JsonSerializer.Serialize(this, WriteOptions)));
 
     /// <summary>Throws <see cref="InvalidDataException"/> naming <paramref name="source"/> and the field when the configuration cannot be run.</summary>
     public void Validate(string source = "config")
@@ -147,8 +148,12 @@ public sealed record ModelConfig
         Require(NumHiddenLayers > 0, "num_hidden_layers must be positive");
         Require(NumAttentionHeads > 0, "num_attention_heads must be positive");
         Require(KeyValueHeads > 0 && NumAttentionHeads % KeyValueHeads == 0, $"num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({KeyValueHeads})");
+        Require(HeadDimOverride is null or > 0, $"head_dim must be positive (got {HeadDimOverride})");
         Require(HeadDimOverride is not null || HiddenSize % NumAttentionHeads == 0, "hidden_size must be a multiple of num_attention_heads");
         Require(HeadDim % 2 == 0, $"head_dim ({HeadDim}) must be even for rotary embeddings");
+        Require(MaxPositionEmbeddings > 0, $"max_position_embeddings must be positive (got {MaxPositionEmbeddings})");
+        Require(double.IsFinite(RopeTheta) && RopeTheta > 0, string.Create(CultureInfo.InvariantCulture, $"rope_theta must be a positive number (got {RopeTheta}); rotary angles would be NaN or infinite"));
+        Require(double.IsFinite(RmsNormEps) && RmsNormEps > 0, string.Create(CultureInfo.InvariantCulture, $"rms_norm_eps must be a positive number (got {RmsNormEps}); a zero-variance row would divide by zero"));
         Require(HiddenAct == "silu", $"hidden_act '{HiddenAct}' is not supported (expected 'silu')");
         Require(MlpBias != true, "mlp_bias = true is not supported");
         Llama3RopeScaling.Parse(RopeScaling, source);

@@ -88,35 +88,46 @@ public sealed partial class ChatTemplate
 
     /// <summary>
     /// The chat template of the checkpoint in <paramref name="directory"/>: its <c>tokenizer_config.json</c>'s, or null
-    /// when there is no such file or its template is missing or not one this library renders.
+    /// when there is no such file or its template is missing or not one this library renders. A file that is not
+    /// valid JSON, or whose <c>chat_template</c> is malformed, is an <see cref="InvalidDataException"/> naming it.
     /// </summary>
     internal static ChatTemplate? FromCheckpoint(string directory)
     {
         var config = Path.Combine(directory, "tokenizer_config.json");
-        if (!File.Exists(config)) return null;
-        try { return FromTokenizerConfig(config); }
-        catch (Exception e) when (e is InvalidDataException or NotSupportedException) { return null; }
+        if (!File.Exists(config) || TemplateText(config) is not { } text) return null;
+        try { return FromTemplateText(text, config); }
+        catch (NotSupportedException) { return null; }
     }
 
     /// <summary>
     /// Reads <c>chat_template</c> from a <c>tokenizer_config.json</c> and picks the matching flavor and default system
-    /// prompt. Throws <see cref="NotSupportedException"/> naming the file when the template is not ChatML.
+    /// prompt. Throws <see cref="NotSupportedException"/> naming the file when the template is not ChatML, and
+    /// <see cref="InvalidDataException"/> naming it when the file is not valid JSON or has no usable template.
     /// </summary>
-    public static ChatTemplate FromTokenizerConfig(string path)
+    public static ChatTemplate FromTokenizerConfig(string path) =>
+        FromTemplateText(TemplateText(path) ?? throw new InvalidDataException($"{path}: no \"chat_template\" property."), path);
+
+    /// <summary>The template text of a tokenizer_config.json, or null when it has none.</summary>
+    private static string? TemplateText(string path)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        if (!doc.RootElement.TryGetProperty("chat_template", out var element))
-            throw new InvalidDataException($"{path}: no \"chat_template\" property.");
-        var text = element.ValueKind switch
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e); }
+        using (doc)
         {
-            JsonValueKind.String => element.GetString()!,
-            // Some configs list named templates; the one named "default" is what apply_chat_template uses.
-            JsonValueKind.Array => element.EnumerateArray()
-                .FirstOrDefault(t => t.TryGetProperty("name", out var n) && n.GetString() == "default")
-                .GetProperty("template").GetString()!,
-            _ => throw new InvalidDataException($"{path}: \"chat_template\" must be a string or a list of named templates."),
-        };
-        return FromTemplateText(text, path);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: not a JSON object.");
+            if (!doc.RootElement.TryGetProperty("chat_template", out var element)) return null;
+            return element.ValueKind switch
+            {
+                JsonValueKind.String => element.GetString()!,
+                // Some configs list named templates; the one named "default" is what apply_chat_template uses.
+                JsonValueKind.Array => element.EnumerateArray()
+                    .Where(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() == "default")
+                    .Select(t => t.TryGetProperty("template", out var x) && x.ValueKind == JsonValueKind.String ? x.GetString()! : null)
+                    .FirstOrDefault() ?? throw new InvalidDataException($"{path}: \"chat_template\" lists no template named \"default\" with a string \"template\"."),
+                _ => throw new InvalidDataException($"{path}: \"chat_template\" must be a string or a list of named templates."),
+            };
+        }
     }
 
     /// <summary>Like <see cref="FromTokenizerConfig"/>, for the Jinja text of a template.</summary>

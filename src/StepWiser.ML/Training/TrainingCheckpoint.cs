@@ -1,4 +1,5 @@
 using System.Text.Json;
+using StepWiser.ML.Data;
 using StepWiser.ML.Models;
 
 namespace StepWiser.ML.Training;
@@ -6,8 +7,9 @@ namespace StepWiser.ML.Training;
 /// <summary>
 /// Periodic training checkpoints: <c>checkpoint-NNNNNN/</c> folders holding the model in Hugging Face layout,
 /// <c>optimizer.safetensors</c> (AdamW moments) and <c>trainer_state.json</c> (step and the settings that decide
-/// the data order). A checkpoint is written to a temporary folder and renamed, so a crash mid-write never leaves
-/// a partial checkpoint that resume would pick up.
+/// the data order). A checkpoint is written whole to a hidden folder beside it, flushed to the disk and swapped in
+/// (<see cref="AtomicFolder"/>), so a crash mid-write never leaves a partial checkpoint that resume would pick up, and
+/// no fixed temporary name can meet a folder of the user's.
 /// </summary>
 public static class TrainingCheckpoint
 {
@@ -24,14 +26,12 @@ public static class TrainingCheckpoint
     {
         Directory.CreateDirectory(root);
         string final = Path.Combine(root, $"{Prefix}{state.Step:D6}");
-        string tmp = final + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        Directory.CreateDirectory(tmp);
-        HuggingFaceCheckpoint.Save(model, tmp);
-        SafeTensorsWriter.Write(Path.Combine(tmp, "optimizer.safetensors"), optimizer.StateTensors());
-        File.WriteAllText(Path.Combine(tmp, "trainer_state.json"), JsonSerializer.Serialize(state));
-        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-        Directory.Move(tmp, final);
+        AtomicFolder.Write(final, folder =>
+        {
+            HuggingFaceCheckpoint.Save(model, folder);
+            SafeTensorsWriter.Write(Path.Combine(folder, "optimizer.safetensors"), optimizer.StateTensors());
+            File.WriteAllText(Path.Combine(folder, "trainer_state.json"), JsonSerializer.Serialize(state));
+        });
         foreach (var old in List(root).SkipLast(keep)) Directory.Delete(old.Path, recursive: true);
         return final;
     }
@@ -41,7 +41,7 @@ public static class TrainingCheckpoint
     {
         if (!Directory.Exists(root)) return [];
         return Directory.GetDirectories(root, Prefix + "*")
-            .Where(d => !d.EndsWith(".tmp", StringComparison.Ordinal) && File.Exists(Path.Combine(d, "trainer_state.json")))
+            .Where(d => File.Exists(Path.Combine(d, "trainer_state.json")))
             .Select(d => (Step: long.TryParse(Path.GetFileName(d)[Prefix.Length..], out var s) ? s : -1, Path: d))
             .Where(x => x.Step >= 0).OrderBy(x => x.Step).ToArray();
     }

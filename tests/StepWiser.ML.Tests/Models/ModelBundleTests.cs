@@ -47,7 +47,8 @@ public sealed class ModelBundleTests
         try
         {
             var source = TestData.PathOf("reference-models", "qwen2-tiny-tied-bf16");
-            using var bundle = new ModelBundle(HuggingFaceCheckpoint.Load(source, dtype: ScalarType.BFloat16), BuiltInTokenizer.ToJson());
+            var model = HuggingFaceCheckpoint.Load(source, dtype: ScalarType.BFloat16);
+            using var bundle = new ModelBundle(model, TokenizerWithin(model.Config.VocabSize));
             Assert.AreEqual(ScalarType.BFloat16, bundle.Model.DType);
             Assert.IsTrue(bundle.Model.parameters().All(p => p.dtype == ScalarType.BFloat16), "allocated in bfloat16, not converted from a float32 copy");
             bundle.Save(dir);
@@ -121,5 +122,15 @@ public sealed class ModelBundleTests
         bundle.Dispose();
         bundle.Dispose();
         Assert.ThrowsExactly<ObjectDisposedException>(() => bundle.Save(Path.Combine(Path.GetTempPath(), "never-written")));
+    }
+
+    /// <summary>The built-in tokenizer cut to the ids a small reference checkpoint has embeddings for (its byte tokens below <paramref name="vocabSize"/>, no added tokens).</summary>
+    private static string TokenizerWithin(int vocabSize)
+    {
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(BuiltInTokenizer.ToJson())!;
+        var vocab = doc["model"]!["vocab"]!.AsObject();
+        foreach (var key in vocab.Where(kv => kv.Value!.GetValue<int>() >= vocabSize).Select(kv => kv.Key).ToArray()) vocab.Remove(key);
+        doc["added_tokens"] = new System.Text.Json.Nodes.JsonArray();
+        return doc.ToJsonString();
     }
 }
