@@ -36,22 +36,21 @@ internal static partial class MainJob
     {
         Directory.CreateDirectory(output);
         using var run = new Run(output, preset, console ?? new StageConsole(), cancellationToken);
-        await run.PolicyAsync();                                  // 1. the policy, trained into its accuracy band
+        await run.PolicyAsync();                                  // 1. the policy, trained into its accuracy band; what the world lets the method show
         var solutions = await run.SolutionsAsync();               // 2. its solutions on mixed prompts, chunked
         var labelled = run.Annotate(solutions);                   // 3. Monte-Carlo labels, three schemes, a held-out split
-        var (best, disc) = await run.JudgesAsync(labelled);       // 4-5. judges trained and evaluated on the held-out benchmark
-        await run.SearchAsync(best, disc);                        // 6. chunk-reset search
-        await run.SelectAsync(best);                              // 7. data selection
-        run.Finish();                                             // 8. GRPO curves and the report
+        var chosen = await run.JudgesAsync(labelled);             // 4-5. judges trained and scored on the dev and test benchmarks
+        await run.SearchAsync(chosen);                            // 6. chunk-reset search, with its whole cost, against a majority vote
+        await run.SelectAsync(chosen);                            // 7. data selection: judge, outcome, random
+        run.Finish();                                             // 8. curves, claims.json and the report
         return 0;
     }
 
-    /// <summary>Labelled steps per scheme for training and for the held-out check, and the held-out solutions themselves (for choosing acceptance thresholds), from one set of annotated solutions.</summary>
-    private sealed record Labelled(IReadOnlyDictionary<LabelScheme, JudgeExample[]> Train, IReadOnlyDictionary<LabelScheme, JudgeExample[]> HeldOut,
-        IReadOnlyDictionary<LabelScheme, StepwiseExample[]> HeldOutSolutions);
+    /// <summary>The labelled steps each judge trains on, per scheme: every annotated solution's steps up to its first negative label.</summary>
+    private sealed record Labelled(IReadOnlyDictionary<LabelScheme, JudgeExample[]> Train);
 
-    /// <summary>A calibrated judge of the comparison with the scheme it learned from, whether it is the discriminative baseline, and its F1 on the held-out Monte-Carlo-labelled solutions its threshold was chosen on.</summary>
-    private sealed record ChosenJudge(string Name, LabelScheme Scheme, IStepJudge Judge, bool Discriminative, double McF1);
+    /// <summary>The judge search and selection use (chosen on the dev benchmark), with the scheme it learned from.</summary>
+    private sealed record ChosenJudge(string Name, LabelScheme Scheme, IStepJudge Judge);
 
     private sealed partial class Run : IDisposable
     {
@@ -64,6 +63,7 @@ internal static partial class MainJob
         private readonly ArithmeticChainWorld _world;
         private readonly Tokenizer _tokenizer = BuiltInTokenizer.Create();
         private readonly StringBuilder _report;
+        private readonly Dictionary<string, double> _claims = [];
         private readonly List<(string Name, IReadOnlyList<GrpoStepMetrics> Metrics)> _curves = [];
         private readonly List<IDisposable> _owners = [];
         private string _policyDir = "";
@@ -77,17 +77,27 @@ internal static partial class MainJob
         public Run(string output, MainJobPreset preset, StageConsole ui, CancellationToken cancellationToken)
         {
             (_output, _preset, _ui, _ct) = (output, preset, ui, cancellationToken);
-            _world = new ArithmeticChainWorld(new ArithmeticChainOptions { Difficulty = preset.Difficulty });
+            Directory.CreateDirectory(Path.Combine(output, "results"));
+            _world = new ArithmeticChainWorld(preset.World());
             _report = new StringBuilder($"# StepWiser on the built-in world (preset {preset.Name})\n\n");
+            var command = "dotnet run --project src/StepWiser.ML.Samples -c Release" + (preset.Name == "default" ? "" : $" -- --preset {preset.Name}");
+            _report.AppendLine(F($"Written by the main job, `{command}`, with torch on {TorchSharp.torch.get_num_threads()} threads: every number below comes from that run (the same command and thread count give the same file; the run's times are in `timings.md` beside it). Gold labels and the exact checker only score; every judge learns from Monte-Carlo labels.\n"));
             if (preset.Name == "smoke")
                 _report.AppendLine("> **Smoke run: every number below is meaningless.** The smoke preset only proves that every stage runs end to end (a policy trained for seconds, a handful of problems). \"n/a\" marks a value that is undefined at this size (for example GRPO entropy when no group had mixed rewards, so nothing was updated). Use `--preset default` for results.\n");
         }
 
         private int SolutionTokens => _world.Options.SolutionTokenBudget;
 
+        /// <summary>A file of the run's <c>results/</c> folder (tables, plots, claims): what docs/results/ publishes beside the report.</summary>
+        private string Result(string name) => Path.Combine(_output, "results", name);
+
         private void Stage(string text) => _ui.Line(text);
 
-        /// <summary>1. SFT from scratch on canonical chunked solutions, stopped when validation accuracy enters the preset's band (reused when the folder has one for this preset).</summary>
+        /// <summary>
+        /// 1. SFT from scratch on canonical chunked solutions, stopped when validation accuracy enters the preset's band
+        /// (reused when the folder has one for this preset); then what the world lets the method show, measured on the
+        /// policy's own held-out samples with the exact checker (evaluation only).
+        /// </summary>
         public async Task PolicyAsync()
         {
             _policyDir = Path.Combine(_output, "policy");
@@ -97,8 +107,45 @@ internal static partial class MainJob
             _heldOut = _world.Generate("heldout", _preset.SearchProblems, 1);
             _baseline = await WorldPolicy.EvaluateAsync(_policy, _heldOut, new SamplingOptions { NumSamples = 4, MaxNewTokens = SolutionTokens, Temperature = 1, Seed = 1 }, _ct);
             Stage($"policy: {policyNote}; held-out accuracy {_baseline.Accuracy:P1} (T = 1, {_heldOut.Count} problems × 4), {_baseline.MixedPromptRate:P0} of problems mixed");
-            _report.AppendLine(F($"Policy: {policyNote}; held-out accuracy {100 * _baseline.Accuracy:F1} % (T = 1, {_heldOut.Count} problems × 4 samples). Torch threads: {TorchSharp.torch.get_num_threads()} (results are deterministic for a given thread count).\n"));
+            _report.AppendLine(F($"Policy: {policyNote}; held-out accuracy **{100 * _baseline.Accuracy:F1} %** (T = 1, {_heldOut.Count} problems × 4 samples).\n"));
             if (_preset.PolicyBand is null) _report.AppendLine("**Smoke preset: every stage runs, but the models are far too small and short-trained for any number below to mean anything.**\n");
+            ReportWorld();
+        }
+
+        /// <summary>What the world lets each part of the method show, measured on the policy's held-out samples.</summary>
+        private void ReportWorld()
+        {
+            var distinct = _baseline.DistinctCorrectShare;
+            var flawed = _baseline.FlawedCorrectShare;
+            var divisions = StepsByOperator(_baseline.Checks.SelectMany(c => c), '/');
+            var others = StepsByOperator(_baseline.Checks.SelectMany(c => c), null);
+            _claims["distinct_correct_share"] = Round(distinct);
+            _claims["flawed_correct_share"] = Round(flawed);
+            _report.AppendLine("## The world\n");
+            _report.AppendLine(F($"The several-paths world at difficulty {_preset.Difficulty} ({_world.Options.Digits} digits, {_world.Options.MinOperations}–{_world.Options.MaxOperations} operations and a set digit in {100 * _world.Options.OverwriteRate:F0} % of problems; see docs/world-and-annotation.md). What it lets the method show, on the policy's {_heldOut.Count} × 4 held-out samples (exact checker, evaluation only):\n"));
+            _report.AppendLine("| property | measured |\n|---|---|");
+            _report.AppendLine(F($"| problems whose right-answer samples are not all one text (of those with two or more) | {Pct(distinct)} |"));
+            _report.AppendLine(F($"| right-answer samples with a wrong step | {Pct(flawed)} |"));
+            _report.AppendLine(F($"| division steps the policy writes right (steps up to each first error) | {Pct(divisions)} |"));
+            _report.AppendLine(F($"| other steps the policy writes right | {Pct(others)} |"));
+        }
+
+        /// <summary>The share of right steps among the steps (up to each solution's first error) whose equation uses <paramref name="op"/> (null: any other step).</summary>
+        private static double StepsByOperator(IEnumerable<StepCheck> checks, char? op)
+        {
+            int total = 0, right = 0;
+            foreach (var c in checks)
+            {
+                var last = c.FirstErrorIndex < 0 ? c.Chunks.Count - 1 : c.FirstErrorIndex;
+                for (var k = 0; k <= last && k < c.Chunks.Count; k++)
+                {
+                    var isDivision = c.Chunks[k].Contains('/', StringComparison.Ordinal);
+                    if (op is null ? isDivision : !isDivision) continue;
+                    total++;
+                    if (c.ChunkIsCorrect[k]) right++;
+                }
+            }
+            return total == 0 ? double.NaN : right / (double)total;
         }
 
         /// <summary>2. Solutions from prompts with some but not all samples right, written in the format <c>annotate --input</c> reads.</summary>
@@ -117,8 +164,8 @@ internal static partial class MainJob
         }
 
         /// <summary>
-        /// 3. Chunking and Monte-Carlo annotation as ML.NET stages (one set of rollouts serves the three schemes); every
-        /// fifth problem held out; each solution's steps up to its first negative label are what the judges train on.
+        /// 3. Chunking and Monte-Carlo annotation as ML.NET stages (one set of rollouts serves the three schemes); each
+        /// solution's steps up to its first negative label are what the judges train on.
         /// </summary>
         public Labelled Annotate(SolutionRow[] solutions)
         {
@@ -132,34 +179,30 @@ internal static partial class MainJob
                 return _ml.Data.CreateEnumerable<AnnotatedRow>(annotator.Transform(chunker.Transform(data)), reuseRowObject: false).ToArray();
             });
             var usable = rows.Select(r => r.ToSolution()).Where(s => s.IsComplete).ToArray();
-            var (train, heldOut) = HeldOutSplit.EveryNthPrompt(usable, s => s.Problem, every: 5);
-            var labelled = new Labelled(
-                Enum.GetValues<LabelScheme>().ToDictionary(s => s, s => JudgeRecipe.SelectSteps(train.Select(x => x.ToExample(s)), StepSelection.UpToFirstNegative).ToArray()),
-                Enum.GetValues<LabelScheme>().ToDictionary(s => s, s => JudgeRecipe.SelectSteps(heldOut.Select(x => x.ToExample(s)), StepSelection.UpToFirstNegative).ToArray()),
-                Enum.GetValues<LabelScheme>().ToDictionary(s => s, s => heldOut.Select(x => x.ToExample(s)).ToArray()));
+            var labelled = new Labelled(Enum.GetValues<LabelScheme>().ToDictionary(s => s, s => JudgeRecipe.SelectSteps(usable.Select(x => x.ToExample(s)), StepSelection.UpToFirstNegative).ToArray()));
             foreach (var scheme in Enum.GetValues<LabelScheme>())
                 TrlStepwiseFormat.Write(Path.Combine(_output, $"labels-{Slug(scheme.ToString())}.jsonl"), usable.Select(s => s.ToExample(scheme)));
             var absQ = labelled.Train[LabelScheme.AbsoluteQ];
             if (labelled.Train.Values.Any(e => e.Length == 0) || !absQ.Any(e => e.Label) || absQ.All(e => e.Label))
                 throw new CliException($"no usable labelled steps: {_mixedPrompts} of {_problems.Count} prompts had both right and wrong samples; the policy needs more training (a larger preset) or more annotation problems.");
-            ReportLabels(usable, train.Count, labelled);
+            ReportLabels(usable, labelled);
             Stage($"annotated {rows.Length} solutions; positive rates " + string.Join(", ", labelled.Train.Select(e => F($"{e.Key} {100.0 * e.Value.Count(x => x.Label) / Math.Max(1, e.Value.Length):F0} %"))));
             return labelled;
         }
 
         /// <summary>How well each scheme's labels find the exact checker's errors (evaluation only; no label is ever taken from it).</summary>
-        private void ReportLabels(IReadOnlyList<AnnotatedSolution> usable, int trainCount, Labelled labelled)
+        private void ReportLabels(IReadOnlyList<AnnotatedSolution> usable, Labelled labelled)
         {
             _report.AppendLine("## Monte-Carlo labels\n");
-            _report.AppendLine(F($"{usable.Count} annotated solutions of the {_mixedPrompts} prompts (of {_problems.Count} sampled) with both right and wrong samples ({trainCount} for training, the rest of every fifth problem held out); labelled steps in `labels-*.jsonl` (TRL stepwise format, all solutions).\n"));
+            _report.AppendLine(F($"{usable.Count} annotated solutions of the {_mixedPrompts} prompts (of {_problems.Count} sampled) with both right and wrong samples, {_preset.Rollouts} rollouts a step; labelled steps in `labels-*.jsonl` (TRL stepwise format).\n"));
             var byProblem = _problems.GroupBy(p => p.Problem).ToDictionary(g => g.Key, g => g.First());
             var checks = usable.Select(s => ArithmeticChainWorld.Check(byProblem[s.Problem], s.Chunks)).ToArray();
-            _report.AppendLine("Training and held-out steps are each solution's steps up to its first negative label (the steps the judges train on).\n");
-            _report.AppendLine("| scheme | training steps | held-out steps | positive rate | right steps labelled positive | first errors labelled negative |\n|---|---|---|---|---|---|");
+            _report.AppendLine("Training steps are each solution's steps up to its first negative label (the steps the judges train on). How the labels agree with the exact checker (evaluation only) is measured over each solution's steps up to its first gold error.\n");
+            _report.AppendLine("| scheme | training steps | positive rate | right steps labelled positive | first errors labelled negative |\n|---|---|---|---|---|");
             foreach (var (scheme, list) in labelled.Train)
             {
                 var (rightPositive, errorNegative) = WorldJudging.LabelAgreement(checks, usable.Select(s => (IReadOnlyList<bool>)s.Values.Labels(scheme)).ToArray());
-                _report.AppendLine(F($"| {scheme} | {list.Length} | {labelled.HeldOut[scheme].Length} | {100.0 * list.Count(e => e.Label) / Math.Max(1, list.Length):F1} % | {Pct(rightPositive)} | {Pct(errorNegative)} |"));
+                _report.AppendLine(F($"| {Short(scheme)} | {list.Length} | {100.0 * list.Count(e => e.Label) / Math.Max(1, list.Length):F1} % | {Pct(rightPositive)} | {Pct(errorNegative)} |"));
             }
         }
 
@@ -183,6 +226,9 @@ internal static partial class MainJob
         var mean = m.Average();
         return (mean, m.Length < 2 ? double.NaN : Math.Sqrt(m.Sum(x => (x - mean) * (x - mean)) / (m.Length - 1) / m.Length));
     }
+
+    /// <summary>A claim's value, rounded so that claims.json does not carry float noise; NaN stays NaN.</summary>
+    private static double Round(double value, int digits = 4) => double.IsNaN(value) ? double.NaN : Math.Round(value, digits);
 
     /// <summary>Percent with one decimal; "n/a" where undefined.</summary>
     private static string Pct(double share) => double.IsNaN(share) ? "n/a" : F($"{100 * share:F1} %");

@@ -23,6 +23,11 @@ internal sealed class StageConsole
     /// <summary>Time since the job started.</summary>
     public TimeSpan Elapsed => _clock.Elapsed;
 
+    private readonly System.Text.StringBuilder _log = new();
+
+    /// <summary>Every stage's start and duration so far, one Markdown list item each ("- [mm:ss] stage (took mm:ss)").</summary>
+    public string Log => _log.ToString();
+
     /// <summary>A timestamped line.</summary>
     public void Line(string text) => Console.WriteLine($"[{Stamp(_clock.Elapsed)}] {text}");
 
@@ -32,6 +37,19 @@ internal sealed class StageConsole
 
     /// <summary>Runs <paramref name="work"/> with a bar of <paramref name="total"/> units named <paramref name="unit"/>.</summary>
     public async Task<T> RunAsync<T>(string description, double total, string unit, Func<IStageBar, Task<T>> work)
+    {
+        var start = _clock.Elapsed;
+        try
+        {
+            return await RunStageAsync(description, total, unit, work).ConfigureAwait(false);
+        }
+        finally
+        {
+            _log.Append(CultureInfo.InvariantCulture, $"- [{Stamp(start)}] {description} (took {Stamp(_clock.Elapsed - start)})\n");
+        }
+    }
+
+    private async Task<T> RunStageAsync<T>(string description, double total, string unit, Func<IStageBar, Task<T>> work)
     {
         Line(description + " ...");
         if (!Interactive)

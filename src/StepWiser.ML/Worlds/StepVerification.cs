@@ -6,18 +6,17 @@ namespace StepWiser.ML.Worlds;
 
 /// <summary>
 /// The built-in world's verification analysis: how a careful reader checks one step from what the judge sees (the
-/// problem, the history and the step), written so that every check is a decision about the two characters just
-/// written. It sets the value the history ends with beside the step's input, digit by digit (<c>in 00= 99=</c>); finds
-/// the problem's sentence for the step's operation (by operator, then operand) and sets its operand beside the
-/// equation's (<c>(3) 88= 44=</c>); then recomputes each digit of the equation with one forward table fact and sets the
-/// step's digit beside it (<c>0+8=88= 9+4=33=</c>). A division is checked by multiplying its result back
-/// (<c>7*7=99=</c>: the result digit times the divisor gives the input digit), so the check needs only the forward
-/// table, however rare the inverse facts are; a set digit is checked against the problem's sentence and the digits it
-/// keeps; the answer step against the value the history ends with. "!" marks a pair that differs. The analysis reports
-/// checks, not a verdict: the verdict a judge writes after it comes from Monte-Carlo labels. It encodes this world's
-/// rules (its arithmetic and step format) and reads only the problem, history and step, never the exact checker's
-/// running value or a label: a step that continues a wrong history consistently passes every check, and it does not
-/// track which operations the history has already done.
+/// problem, the history and the step), written so that every comparison is a decision about the two characters just
+/// written. It recomputes the step's equation the way the policy writes one and sets each recomputed digit beside the
+/// step's (<c>33-15=18 11= 86!</c>); a division is multiplied back instead (<c>42*7=84 88= 44=</c>: the result times the
+/// divisor gives the input), so checking it needs only the forward table, however rare the inverse facts are; a set
+/// digit is checked digit by digit against the digits it keeps and the one it sets (<c>set 55= 11=</c>); a division's
+/// check line against the step's own numbers (<c>chk …</c>); an operation the history has already carried out as often
+/// as the problem states it is marked <c>again!</c>; the answer step is set beside the value the history ends with
+/// (<c>in 55= 11=</c>). "!" marks a pair that differs. The analysis reports checks, not a verdict: the verdict a judge
+/// writes after it comes from Monte-Carlo labels. It encodes this world's rules (its arithmetic and step format) and
+/// reads only the problem, history and step, never the exact checker's running value or a label: a step that
+/// continues a wrong history consistently passes every check.
 /// </summary>
 public static partial class StepVerification
 {
@@ -37,19 +36,14 @@ public static partial class StepVerification
         var set = ArithmeticChainWorld.SetPattern().Match(last);
         if (!equation.Success && !set.Success) return "unreadable";
         var input0 = equation.Success ? equation.Groups[1].Value : set.Groups[1].Value;
-        text.Append("in ").Append(Pairs(previous, input0));
         var instruction = lines.Length >= 2 && lines[0] != last ? InstructionPattern().Match(lines[0]) : Match.Empty;
-        var sentences = Judging.JudgeTemplate.Sentences(input.Problem);
         if (set.Success)
         {
+            // The digits kept and the one set (position and digit from the step's own instruction line).
             var result = set.Groups[2].Value;
-            // The step's own instruction line (position and digit) beside the problem's set-digit sentence.
-            var linePosition = instruction.Success && instruction.Groups[2].Success ? Array.IndexOf(PositionWords, instruction.Groups[2].Value) : -1;
-            var lineDigit = instruction.Success && instruction.Groups[2].Success ? instruction.Groups[3].Value : "?";
-            var (number, sentence) = Lookup(sentences, "=", null);
-            var position = sentence is { Success: true } ? Array.IndexOf(PositionWords, sentence.Groups[2].Value) : -1;
-            var digit = sentence is { Success: true } ? sentence.Groups[3].Value : "?";
-            text.Append(" (").Append(number).Append(") ").Append(Pairs(Ordinal(position), Ordinal(linePosition))).Append(' ').Append(Pairs(digit, lineDigit)).Append(" set");
+            var position = instruction.Success && instruction.Groups[2].Success ? Array.IndexOf(PositionWords, instruction.Groups[2].Value) : -1;
+            var digit = instruction.Success && instruction.Groups[2].Success ? instruction.Groups[3].Value : "?";
+            text.Append("set");
             for (var j = 0; j < Math.Max(input0.Length, result.Length); j++)
             {
                 var expected = j == position ? digit[0] : At(input0, j);
@@ -60,54 +54,86 @@ public static partial class StepVerification
         var op = equation.Groups[2].Value[0];
         var operand = equation.Groups[3].Value;
         var stated = equation.Groups[4].Value;
-        // The problem's instruction this step carries out, found by its operator (and operand), beside the equation's operand.
-        var (found, match) = Lookup(sentences, op.ToString(), operand);
-        text.Append(" (").Append(found).Append(") ").Append(Pairs(match is { Success: true } ? match.Groups[3].Value : "?", operand));
-        for (var j = 0; j < Math.Max(input0.Length, stated.Length); j++)
+        // An operation the history has already carried out as often as the problem states it is not one still to do.
+        var times = Judging.JudgeTemplate.Sentences(input.Problem).Count(t => InstructionPattern().Match(t) is { Success: true } m && Symbol(m.Groups[1].Value) == op.ToString() && m.Groups[3].Value == operand);
+        if (times > 0 && input.History.Count(h => Applies(h, op, operand)) >= times) text.Append("again!");
+        // The step's equation recomputed the way the policy writes one (a division multiplied back, so only the forward
+        // table is needed), then the recomputed digits beside the step's.
+        if (op == '/')
         {
-            var a = At(input0, j);
-            var c = At(stated, j);
-            if (op == '/')
-            {
-                // Multiply the result digit back by the divisor; it must give the input digit.
-                var back = Digit(c) is { } cd && Number(operand) is { } k ? (char)('0' + cd * k % 10) : '?';
-                text.Append(' ').Append(c).Append('*').Append(operand).Append('=').Append(back).Append(a).Append(Mark(back, a));
-            }
-            else
-            {
-                var b = op == '*' ? operand : At(operand, j).ToString();
-                var r = Digit(a) is { } ad && Number(b) is { } bd ? (char)('0' + Apply(op, ad, bd)) : '?';
-                text.Append(' ').Append(a).Append(op).Append(b).Append('=').Append(r).Append(c).Append(Mark(r, c));
-            }
+            var back = Recompute('*', stated, operand);
+            text.Append(text.Length == 0 ? "" : " ").Append(stated).Append('*').Append(operand).Append('=').Append(back).Append(' ').Append(Pairs(back, input0));
+        }
+        else
+        {
+            var r = Recompute(op, input0, operand);
+            text.Append(text.Length == 0 ? "" : " ").Append(input0).Append(op).Append(operand).Append('=').Append(r).Append(' ').Append(Pairs(r, stated));
+        }
+        // A division's check line must multiply the step's result back to its input.
+        if (lines.FirstOrDefault(l => l.StartsWith("Check:", StringComparison.Ordinal)) is { } checkLine)
+        {
+            var check = CheckPattern().Match(checkLine);
+            text.Append(" chk ").Append(check.Success ? Pairs(stated, check.Groups[1].Value) + " " + Pairs(operand, check.Groups[2].Value) + " " + Pairs(input0, check.Groups[3].Value) : "?!");
         }
         return text.ToString();
     }
 
     /// <summary>
-    /// The problem sentence (its 1-based number and its match) that states an operation with <paramref name="symbol"/>
-    /// ("+", "-", "*", "/", or "=" for a set digit): the first whose operand equals <paramref name="operand"/>, else the
-    /// one sharing most digits with it in place, else the first with that operator; ("?", null) when none has it.
+    /// Label-free practice for the analysis: <paramref name="count"/> steps drawn from <paramref name="steps"/>, a quarter
+    /// as they are and the rest with one part of the equation rewritten with other digits — its result, its input or its
+    /// operand (in the equation, and in the instruction line half the time) — so that the step's own digits differ from
+    /// what the analysis expects at every place a check reads them. Without such steps a small judge learns to write the
+    /// step's digit where the expected one belongs (they agree on almost every real step). Problem and history are never
+    /// changed; the analysis of a practice step is computed from it like any other.
     /// </summary>
-    private static (string Number, Match? Sentence) Lookup(IReadOnlyList<string> sentences, string symbol, string? operand)
+    public static IReadOnlyList<JudgeInput> Practice(IReadOnlyList<JudgeInput> steps, int count, int seed = 1)
     {
-        (string, Match?) best = ("?", null);
-        var bestScore = -1;
-        for (var i = 0; i < sentences.Count; i++)
+        ArgumentNullException.ThrowIfNull(steps);
+        if (steps.Count == 0) throw new ArgumentException("no steps to practise on", nameof(steps));
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
         {
-            var m = InstructionPattern().Match(sentences[i]);
-            if (!m.Success || Symbol(m.Groups[1].Value) != symbol) continue;
-            var candidate = m.Groups[3].Value;
-            var score = operand is null ? 0 : candidate == operand ? 100 : Enumerable.Range(0, Math.Min(candidate.Length, operand.Length)).Count(j => candidate[j] == operand[j]);
-            if (score <= bestScore) continue;
-            best = ((i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), m);
-            bestScore = score;
-        }
-        return best;
+            var step = steps[random.Next(steps.Count)];
+            var roll = random.NextDouble();
+            var kind = roll < 0.1 ? 0 : roll < 0.7 ? 1 : roll < 0.85 ? 2 : 3;
+            return kind == 0 ? step : step with { Chunk = Rewrite(step.Chunk, kind, random) };
+        }).ToArray();
     }
 
-    private static string Ordinal(int position) => position < 0 ? "?" : (position + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The chunk with its equation's result (1), input (2) or operand (3) given other digits; unchanged when it has no such part.</summary>
+    private static string Rewrite(string chunk, int kind, Random random)
+    {
+        var line = ArithmeticChainWorld.EquationLine(chunk);
+        var equation = ArithmeticChainWorld.EquationPattern().Match(line);
+        var set = ArithmeticChainWorld.SetPattern().Match(line);
+        Group? part = equation.Success ? equation.Groups[kind switch { 1 => 4, 2 => 1, _ => 3 }] : set.Success && kind != 3 ? set.Groups[kind == 1 ? 2 : 1] : null;
+        if (part is null) return chunk;
+        var digits = part.Value.ToCharArray();
+        var at = random.Next(digits.Length);
+        for (var j = 0; j < digits.Length; j++)
+            if (j == at || random.NextDouble() < 0.3) digits[j] = (char)('0' + (digits[j] - '0' + 1 + random.Next(9)) % 10);
+        var changed = new string(digits);
+        var newLine = line[..part.Index] + changed + line[(part.Index + part.Length)..];
+        var rewritten = chunk.Replace(line, newLine, StringComparison.Ordinal);
+        // An operand changed in the equation is changed in the instruction line too, half the time.
+        if (kind == 3 && random.Next(2) == 0)
+            rewritten = rewritten.Replace(" " + part.Value + ".", " " + changed + ".", StringComparison.Ordinal);
+        return rewritten;
+    }
+
+    /// <summary>Whether a chunk's equation applies <paramref name="op"/> with <paramref name="operand"/> (right or wrong).</summary>
+    private static bool Applies(string chunk, char op, string operand) =>
+        ArithmeticChainWorld.EquationPattern().Match(ArithmeticChainWorld.EquationLine(chunk)) is { Success: true } m && m.Groups[2].Value[0] == op && m.Groups[3].Value == operand;
 
     private static readonly string[] PositionWords = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth"];
+
+    /// <summary>The digit-by-digit result of <paramref name="a"/> <paramref name="op"/> <paramref name="b"/> ('?' for a digit that cannot be computed).</summary>
+    private static string Recompute(char op, string a, string b) => new(Enumerable.Range(0, a.Length).Select(j =>
+    {
+        var operand = op == '*' ? Number(b) : j < b.Length ? Digit(b[j]) : null;
+        return Digit(a[j]) is { } ad && operand is { } bd ? (char)('0' + Apply(op, ad, bd)) : '?';
+    }).ToArray());
 
     private static int Apply(char op, int a, int b) => op switch { '+' => (a + b) % 10, '-' => ((a - b) % 10 + 10) % 10, _ => a * b % 10 };
 
@@ -123,6 +149,9 @@ public static partial class StepVerification
     private static int? Digit(char c) => char.IsAsciiDigit(c) ? c - '0' : null;
 
     private static int? Number(string text) => text.Length is > 0 and <= 2 && text.All(char.IsAsciiDigit) ? int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    [GeneratedRegex(@"^Check: (\d+)\*(\d+)=(\d+)\.$")]
+    private static partial Regex CheckPattern();
 
     [GeneratedRegex(@"^Start with (\d+)\.")]
     private static partial Regex StartPattern();

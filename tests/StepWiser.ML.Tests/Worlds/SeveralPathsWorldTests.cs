@@ -101,28 +101,42 @@ public sealed class SeveralPathsWorldTests
     }
 
     [TestMethod]
-    public void TheVerificationAnalysisChecksInputInstructionAndEachDigitWithForwardFacts()
+    public void TheVerificationAnalysisRecomputesEachStepWithForwardFactsAndMarksEveryDigit()
     {
         var problem = "Start with 47. Multiply by 3. Divide by 7. Add 05. Set the second digit to 1. Work digit by digit modulo 10.";
         string Analysis(string chunk, params string[] history) => StepVerification.Analysis(new JudgeInput(problem, history, chunk));
-        Assert.AreEqual("in 44= 77= (2) 33= 4*3=22= 7*3=11=", Analysis("Multiply by 3.\n\n47*3=21"));
-        Assert.AreEqual("in 44= 77= (2) 33= 4*3=22= 7*3=19!", Analysis("Multiply by 3.\n\n47*3=29"));
-        // A division is checked by multiplying each result digit back: 6·7 = 42 → 2 and 3·7 = 21 → 1 give the input 21.
-        Assert.AreEqual("in 22= 11= (3) 77= 6*7=22= 3*7=11=", Analysis("Now divide by 7.\n\n21/7=63", "Multiply by 3.\n\n47*3=21"));
-        Assert.AreEqual("in 22= 11= (3) 77= 6*7=22= 3*7=11=", Analysis("Divide by 7.\n\n21/7=63\n\nCheck: 63*7=21.", "Multiply by 3.\n\n47*3=21"), "a check line is not the equation");
-        Assert.AreEqual("in 66= 33= (4) 00= 55= 6+0=66= 3+5=88=", Analysis("Add 05.\n\n63+05=68", "Divide by 7.\n\n21/7=63\n\nCheck: 63*7=21."), "the history's result is its equation's, not its check line's");
-        Assert.AreEqual("in 22= 11= (3) 77= 6*7=22= 4*7=81!", Analysis("Now divide by 7.\n\n21/7=64", "Multiply by 3.\n\n47*3=21"));
-        // A copied input that is not the value the history ends with, and an operand that is not the problem's.
-        Assert.AreEqual("in 66= 38! (4) 00= 55= 6+0=66= 8+5=33=", Analysis("Add 05.\n\n68+05=63", "x\n\n21/7=63"));
-        Assert.AreEqual("in 66= 33= (4) 00= 56! 6+0=66= 3+6=99=", Analysis("Add 06.\n\n63+06=69", "x\n\n21/7=63"));
-        Assert.AreEqual("in 66= 33= (?) ?0! _5! 6-0=66= 3-5=88=", Analysis("Subtract 05.\n\n63-05=68", "x\n\n21/7=63"), "the problem subtracts nothing");
-        // A set digit: the problem's sentence beside the step's line (position, digit), then the digits it keeps.
-        Assert.AreEqual("in 66= 88= (5) 22= 11= set 66= 11=", Analysis("Set the second digit to 1.\n\n68->61", "x\n\n63+05=68"));
-        Assert.AreEqual("in 66= 88= (5) 22= 11= set 66= 18!", Analysis("Set the second digit to 1.\n\n68->68", "x\n\n63+05=68"));
-        Assert.AreEqual("in 66= 88= (5) 21! 11= set 66= 11=", Analysis("Set the first digit to 1.\n\n68->61", "x\n\n63+05=68"));
+        Assert.AreEqual("47*3=21 22= 11=", Analysis("Multiply by 3.\n\n47*3=21"));
+        Assert.AreEqual("47*3=21 22= 19!", Analysis("Multiply by 3.\n\n47*3=29"));
+        // A division is multiplied back: 63·7 gives 21 digit by digit (6·7 = 42 → 2, 3·7 = 21 → 1), the input.
+        Assert.AreEqual("63*7=21 22= 11=", Analysis("Now divide by 7.\n\n21/7=63", "Multiply by 3.\n\n47*3=21"));
+        Assert.AreEqual("64*7=28 22= 81!", Analysis("Now divide by 7.\n\n21/7=64", "Multiply by 3.\n\n47*3=21"));
+        Assert.AreEqual("63*7=21 22= 11= chk 66= 33= 77= 22= 11=", Analysis("Divide by 7.\n\n21/7=63\n\nCheck: 63*7=21.", "Multiply by 3.\n\n47*3=21"), "a check line is not the equation, and it is checked");
+        Assert.AreEqual("63*7=21 22= 11= chk 66= 33= 77= 22= 19!", Analysis("Divide by 7.\n\n21/7=63\n\nCheck: 63*7=29.", "Multiply by 3.\n\n47*3=21"));
+        // Doing an operation more often than the problem states it.
+        Assert.AreEqual("again! 21*3=63 66= 33=", Analysis("Multiply by 3.\n\n21*3=63", "Multiply by 3.\n\n47*3=21"));
+        Assert.AreEqual("63+05=68 66= 88=", Analysis("Add 05.\n\n63+05=68", "Divide by 7.\n\n21/7=63\n\nCheck: 63*7=21."));
+        // A set digit: the digits it keeps and the one its instruction line sets.
+        Assert.AreEqual("set 66= 11=", Analysis("Set the second digit to 1.\n\n68->61", "x\n\n63+05=68"));
+        Assert.AreEqual("set 66= 18!", Analysis("Set the second digit to 1.\n\n68->68", "x\n\n63+05=68"));
+        Assert.AreEqual("set 16! 81!", Analysis("Set the first digit to 1.\n\n68->61", "x\n\n63+05=68"));
         // The answer step repeats the value the history ends with.
         Assert.AreEqual("in 66= 11=", Analysis("The answer is \\boxed{61}.", "x\n\n68->61"));
         Assert.AreEqual("in 66= 17!", Analysis("The answer is \\boxed{67}.", "x\n\n68->61"));
         Assert.AreEqual("unreadable", Analysis("I think it is 5."));
+    }
+
+    [TestMethod]
+    public void PracticeStepsRewriteOnePartOfTheEquationAndNeverTheProblemOrHistory()
+    {
+        var problems = World.Generate("train", 40, 2);
+        var steps = problems.SelectMany(p => p.Chunks.Select((c, k) => new JudgeInput(p.Problem, p.Chunks.Take(k).ToArray(), c))).ToArray();
+        var practice = StepVerification.Practice(steps, 2000, seed: 4);
+        Assert.HasCount(2000, practice);
+        var byKey = steps.ToLookup(s => s.Problem + "\u0001" + string.Join("\u0002", s.History));
+        Assert.IsTrue(practice.All(p => byKey.Contains(p.Problem + "\u0001" + string.Join("\u0002", p.History))), "problem and history are a real step's");
+        var flagged = practice.Count(p => StepVerification.Analysis(p).Contains('!'));
+        Assert.IsTrue(flagged > 1200 && flagged < 1800, $"{flagged} of 2000 practice steps have a check that fails");
+        Assert.AreEqual(0, steps.Count(s => StepVerification.Analysis(s).Contains('!')), "the canonical steps pass every check");
+        CollectionAssert.AreEqual(practice.Select(p => p.Chunk).ToArray(), StepVerification.Practice(steps, 2000, seed: 4).Select(p => p.Chunk).ToArray(), "deterministic under a seed");
     }
 }

@@ -1,0 +1,109 @@
+using System.Text;
+using StepWiser.ML.Annotation;
+using StepWiser.ML.Evaluation;
+using StepWiser.ML.Judging;
+
+namespace StepWiser.ML.Samples.Commands;
+
+internal static partial class MainJob
+{
+    private sealed partial class Run
+    {
+        /// <summary>
+        /// The judge table (test benchmark, with the dev F1 beside it), its CSVs and claims; returns the headline row:
+        /// the StepWiser RL judge of the scheme with the best mean dev F1 (chosen without looking at the test benchmark).
+        /// </summary>
+        private TrainedJudge? ReportJudges(IReadOnlyList<TrainedJudge> rows, Dictionary<string, List<Scores>> scores, LabelScheme? scheme)
+        {
+            var goldSteps = _test.Sum(b => b.Label < 0 ? b.Steps.Length : b.Label + 1);
+            var subsets = _test.Select(b => b.Subset).Distinct().Order(StringComparer.Ordinal).ToArray();
+            _report.AppendLine(F($"## Judges on the test benchmark ({_test.Count} solutions, {goldSteps} gold steps; gold first errors from the exact checker)\n"));
+            _report.AppendLine((_preset.JudgeSeeds > 1 ? F($"Mean ± standard deviation over {_preset.JudgeSeeds} judge seeds (each seed trains every judge again: data order, balancing and sampling). ") : "One judge seed (the `large` preset runs three). ")
+                + F($"ProcessBench F1 per subset (by solution length) and its mean; balanced step accuracy (mean of the accuracies on right and on wrong steps) against the gold labels of the steps up to each first error, overall and on division steps; and the Avg. F1 on the dev benchmark ({_dev.Count} solutions of another problem stream), where the scheme and the judge for search and selection are chosen. The test benchmark is only scored.\n"));
+            _report.AppendLine("| judge | " + string.Join(" | ", subsets) + " | **Avg. F1** | balanced (gold) | right / wrong steps | division steps (balanced) | dev Avg. F1 |\n|---|" + string.Concat(subsets.Select(_ => "---|")) + "---|---|---|---|---|");
+            var evalCsv = new StringBuilder("judge,seed,benchmark,subset,error_accuracy,correct_accuracy,f1\n");
+            var stepCsv = new StringBuilder("judge,seed,gold_accuracy,gold_balanced,gold_positive,gold_negative,division_balanced\n");
+            foreach (var row in rows)
+            {
+                var runs = scores[row.Name];
+                _report.AppendLine($"| {row.Name} | " + string.Join(" | ", subsets.Select(sub => Stat(runs.Select(r => r.Test.Subsets.FirstOrDefault(x => x.Subset == sub)?.F1 ?? double.NaN))))
+                    + $" | **{Stat(runs.Select(r => r.Test.AverageF1))}** | {Stat(runs.Select(r => r.TestSteps.Balanced))} | {Stat(runs.Select(r => r.TestSteps.PositiveAccuracy))} / {Stat(runs.Select(r => r.TestSteps.NegativeAccuracy))}"
+                    + $" | {Stat(runs.Select(r => r.Divisions.Balanced))} | {Stat(runs.Select(r => r.Dev.AverageF1))} |");
+                for (var seed = 0; seed < runs.Count; seed++)
+                {
+                    foreach (var (bench, metrics) in new[] { ("test", runs[seed].Test), ("dev", runs[seed].Dev) })
+                        foreach (var sub in metrics.Subsets)
+                            evalCsv.AppendLine(F($"\"{row.Name}\",{seed + 1},{bench},{sub.Subset},{sub.ErrorAccuracy:F4},{sub.CorrectAccuracy:F4},{sub.F1:F4}"));
+                    var g = runs[seed].TestSteps;
+                    stepCsv.AppendLine(F($"\"{row.Name}\",{seed + 1},{g.Accuracy:F4},{g.Balanced:F4},{g.PositiveAccuracy:F4},{g.NegativeAccuracy:F4},{runs[seed].Divisions.Balanced:F4}"));
+                }
+            }
+            File.WriteAllText(Result("evaluation.csv"), evalCsv.ToString());
+            File.WriteAllText(Result("step-accuracy.csv"), stepCsv.ToString());
+
+            var headline = rows.FirstOrDefault(r => r.Kind == RowKind.StepWiserRl && r.Scheme == scheme);
+            if (headline is null) return null;
+            double[] TestF1(RowKind kind) => rows.FirstOrDefault(r => r.Kind == kind && (r.Scheme == scheme || r.Scheme is null)) is { } row ? scores[row.Name].Select(s => s.Test.AverageF1 * 100).ToArray() : [];
+            var rlF1 = TestF1(RowKind.StepWiserRl);
+            var warmF1 = TestF1(RowKind.WarmUp);
+            _claims["stepwiser_rl_f1"] = Round(Mean(rlF1), 2);
+            _claims["stepwiser_rl_f1_sd"] = Round(Sd(rlF1), 2);
+            _claims["warmup_f1"] = Round(Mean(warmF1), 2);
+            _claims["rsft_f1"] = Round(Mean(TestF1(RowKind.RejectionSampling)), 2);
+            _claims["nocot_rl_f1"] = Round(Mean(TestF1(RowKind.NoCotRl)), 2);
+            _claims["discriminative_f1"] = Round(Mean(TestF1(RowKind.Discriminative)), 2);
+            _claims["world_independent_rl_f1"] = Round(Mean(TestF1(RowKind.WorldIndependent)), 2);
+            _claims["policy_writer_diff_f1"] = Round(Mean(TestF1(RowKind.PolicyWriterDiff)), 2);
+            _claims["oracle_writer_f1"] = Round(Mean(TestF1(RowKind.OracleWriterDiff)), 2);
+            _claims["always_positive_f1"] = Round(Mean(TestF1(RowKind.AlwaysPositive)), 2);
+            _claims["rl_minus_warmup_min_seed"] = Round(rlF1.Zip(warmF1, (a, b) => a - b).DefaultIfEmpty(double.NaN).Min(), 2);
+            _claims["balanced_gold"] = Round(100 * Mean(scores[headline.Name].Select(s => s.TestSteps.Balanced)), 2);
+            _claims["seeds"] = _preset.JudgeSeeds;
+            _report.AppendLine(F($"\nThe headline StepWiser judge is **{headline.Name}**: of the three schemes' RL judges, the one with the best dev F1 (seed 1), chosen before any baseline was trained; the baselines learned from the same scheme's labels. The oracle writer of the upper-bound row is {_oracleNote}; it is a stronger solver than the policy, so that row is an upper bound of a two-pass judge, not a StepWiser result."));
+            ReportTargets(scores[headline.Name]);
+            return headline;
+        }
+
+        /// <summary>The issue's judge targets, each with its measured value and whether it is met (computed here, never typed).</summary>
+        private void ReportTargets(IReadOnlyList<Scores> headline)
+        {
+            var c = _claims;
+            _report.AppendLine("\n| judge target | measured | |\n|---|---|---|");
+            void Target(string what, string measured, bool met) => _report.AppendLine($"| {what} | {measured} | {(met ? "met" : "**missed**")} |");
+            Target("StepWiser RL Avg. F1 ≥ 60 (test)", F($"{c["stepwiser_rl_f1"]:F1}"), c["stepwiser_rl_f1"] >= 60);
+            Target("≥ 10 above discriminative SFT", F($"{c["stepwiser_rl_f1"] - c["discriminative_f1"]:+0.0;-0.0}"), c["stepwiser_rl_f1"] - c["discriminative_f1"] >= 10);
+            Target("≥ 10 above the policy-as-writer diff", F($"{c["stepwiser_rl_f1"] - c["policy_writer_diff_f1"]:+0.0;-0.0}"), c["stepwiser_rl_f1"] - c["policy_writer_diff_f1"] >= 10);
+            Target("RL above its warm-up in every seed", F($"smallest per-seed gain {c["rl_minus_warmup_min_seed"]:+0.0;-0.0}"), c["rl_minus_warmup_min_seed"] > 0);
+            Target("mean gain of RL over its warm-up ≥ 3", F($"{c["stepwiser_rl_f1"] - c["warmup_f1"]:+0.0;-0.0}"), c["stepwiser_rl_f1"] - c["warmup_f1"] >= 3);
+        }
+    }
+
+    private static double Mean(IEnumerable<double> values)
+    {
+        var v = values.Where(x => !double.IsNaN(x)).ToArray();
+        return v.Length == 0 ? double.NaN : v.Average();
+    }
+
+    private static double Sd(IReadOnlyList<double> values)
+    {
+        if (values.Count < 2) return 0;
+        var mean = values.Average();
+        return Math.Sqrt(values.Sum(x => (x - mean) * (x - mean)) / (values.Count - 1));
+    }
+
+    private static string JudgeProvenance(MainJobPreset preset, int unlabelled, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples) =>
+        "**The StepWiser judge** is one model, initialised from the policy's weights, that reads the problem (a sentence a line), the history (a step a line) and the new step (`JudgeTemplate.Numbered`), "
+        + "writes its own analysis and then `\\boxed{Positive}` or `\\boxed{Negative}`. "
+        + F($"**Analysis stage** ({preset.AnalysisSteps} updates of 32, no label): on {unlabelled:N0} unlabelled steps of the policy's own solutions, the verification analysis of `StepVerification` — ")
+        + "the value the history ends with set beside the step's input digit by digit, the instruction line beside the equation's operator and operand, each digit of the equation recomputed with one forward table fact (a division is checked by multiplying its result back), each pair marked `=` or `!` — "
+        + "balanced between analyses with and without a flagged check. It is computed from the problem, history and step only, and it **encodes this world's rules** (its arithmetic and step format); it does not look up which operations remain, and it never sees the exact checker's running value or a label. "
+        + F($"**Verdict stage** ({preset.WarmupSteps} updates of 32): analysis + `\\boxed{{…}}` of each step's Monte-Carlo label, on the training solutions' steps up to each first negative label, balanced 50/50 ")
+        + $"({string.Join(", ", examples.Select(e => F($"{Short(e.Key)}: {e.Value.Length} steps, {e.Value.Count(x => x.Label)} positive")))}); this is the **warm-up** row. "
+        + F($"**GRPO** ({preset.GrpoSteps} steps × {preset.GrpoPrompts} prompts × 4 responses, lr 1e-4, KL 0.2 to the warmed-up judge, clip-higher 0.2/0.28): reward 1 when the verdict equals the Monte-Carlo label, same steps. ")
+        + "**Baselines**, each from the same analysed weights and the same selected, balanced steps: **RS-FT** (the paper's ablation: GRPO's prompts and number of samples drawn once from the warmed-up judge, the responses whose verdict matches the label kept, and as many fine-tuning updates as GRPO makes); "
+        + "**no-CoT RL** (the same verdict stage and GRPO with the verdict alone, no analysis); **discriminative SFT** (the same updates emitting `+`/`−`). "
+        + (preset.WorldIndependent ? "**The world-independent variant** replaces the analysis by the policy's own greedy re-derivation of the step quoted beside it (`RederivationAnalysis`: nothing world-specific), with the same stages. " : "")
+        + "**The policy-as-writer diff** is the two-pass judge without a stronger writer: the policy writes its own next step without seeing the step, and the step is accepted when it equals it character for character (the comparison in code: the ceiling of a learned comparer). "
+        + "**The oracle-writer diff** is the same with a writer trained longer than the policy: an *upper bound*, not a StepWiser row. **Always Positive** accepts every step. "
+        + "No gold label reaches any training stage; gold labels and the exact checker only score the benchmarks.";
+}

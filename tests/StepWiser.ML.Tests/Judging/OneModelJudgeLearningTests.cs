@@ -1,0 +1,55 @@
+using StepWiser.ML.Annotation;
+using StepWiser.ML.Evaluation;
+using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Models;
+using StepWiser.ML.Tokenization;
+using StepWiser.ML.Worlds;
+
+namespace StepWiser.ML.Tests.Judging;
+
+/// <summary>
+/// The StepWiser judge as the paper has it learns: one model initialised from a real policy of the several-paths world
+/// (Fixtures/several-paths, written by the main job: its policy, its Abs-Q Monte-Carlo labels and its dev benchmark),
+/// prompted with problem, history and step, trained briefly — the verification analysis on unlabelled steps of the
+/// policy's own samples (no label), then analysis + verdict on Monte-Carlo labels (no gold) — beats always-Positive on
+/// the benchmark's gold steps, where gold labels only score.
+/// </summary>
+[TestClass]
+public sealed class OneModelJudgeLearningTests
+{
+    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Judging", "Fixtures", "several-paths", name);
+
+    [TestMethod]
+    [Timeout(900_000)]
+    public async Task ABriefRunOfTheOneModelJudgeBeatsAlwaysPositiveOnHeldOutGoldSteps()
+    {
+        var tokenizer = BuiltInTokenizer.Create();
+        var world = new ArithmeticChainWorld(ArithmeticChainOptions.SeveralPaths(FixtureDifficulty));
+        using var policyModel = HuggingFaceCheckpoint.Load(Fixture("policy"));
+        using var judgeModel = HuggingFaceCheckpoint.Load(Fixture("policy"));     // the judge starts from the policy's weights
+        var options = new JudgeRecipeOptions { PretrainSteps = 300, WarmupSteps = 60, PretrainBalanceBy = JudgeRecipeOptions.ByFlaggedCheck, Seed = 1 };
+
+        var unlabelled = await WorldJudging.UnlabelledStepsAsync(new LocalTextGenerator(policyModel, tokenizer), world, 300);
+        JudgeRecipe.Pretrain(judgeModel, tokenizer, JudgeTemplate.Numbered, unlabelled, StepVerification.Analysis, options);
+        var labelled = JudgeRecipe.SelectSteps(TrlStepwiseFormat.Read(Fixture("labels-absoluteq.jsonl")), options.StepSelection);
+        JudgeRecipe.WarmUp(judgeModel, tokenizer, JudgeTemplate.Numbered, labelled, StepVerification.Analysis, options);
+
+        var benchmark = ProcessBench.Read(Fixture("world-benchmark-dev.json")).ToArray();
+        var judge = new StepwiseJudge(new LocalTextGenerator(judgeModel, tokenizer), JudgeTemplate.Numbered, new StepwiseJudgeOptions { MaxNewTokens = 96, StopAtFirstNegative = false });
+        var result = await JudgeBenchmark.EvaluateAsync(judge, benchmark);
+        var alwaysPositive = await JudgeBenchmark.EvaluateAsync(StepWiser.ML.Search.ChunkResetSearch.AcceptEveryChunk, benchmark);
+
+        var g = result.GoldSteps;
+        int negatives = benchmark.Count(r => r.Label >= 0), positives = g.Count - negatives;
+        double se = 0.5 * Math.Sqrt(g.PositiveAccuracy * (1 - g.PositiveAccuracy) / positives + g.NegativeAccuracy * (1 - g.NegativeAccuracy) / negatives);
+        var summary = $"balanced {g.Balanced:P1} ± {se:P1} (right steps {g.PositiveAccuracy:P1} of {positives}, wrong {g.NegativeAccuracy:P1} of {negatives}), Avg. F1 {result.Metrics.AverageF1:P1}; always Positive {alwaysPositive.GoldSteps.Balanced:P1}, F1 {alwaysPositive.Metrics.AverageF1:P1}";
+        Console.WriteLine(summary);
+        Assert.AreEqual(0.5, alwaysPositive.GoldSteps.Balanced, 1e-9, "always Positive is right on every right step and on no wrong one");
+        Assert.IsGreaterThan(0.5 + 2 * se, g.Balanced, summary);
+        Assert.IsGreaterThan(alwaysPositive.Metrics.AverageF1, result.Metrics.AverageF1, summary);
+    }
+
+    /// <summary>The difficulty of the world the fixture's policy was trained on (see Fixtures/several-paths/README.md).</summary>
+    private const double FixtureDifficulty = 0.35;
+}
