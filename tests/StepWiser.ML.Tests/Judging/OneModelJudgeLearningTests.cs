@@ -31,7 +31,7 @@ public sealed class OneModelJudgeLearningTests
         var options = new JudgeRecipeOptions { PretrainSteps = 300, WarmupSteps = 60, PretrainBalanceBy = JudgeRecipeOptions.ByFlaggedCheck, Seed = 1 };
 
         var unlabelled = await WorldJudging.UnlabelledStepsAsync(new LocalTextGenerator(policyModel, tokenizer), world, 300);
-        JudgeRecipe.Pretrain(judgeModel, tokenizer, JudgeTemplate.Numbered, unlabelled, StepVerification.Analysis, options);
+        JudgeRecipe.Pretrain(judgeModel, tokenizer, JudgeTemplate.Numbered, StepVerification.Practice(unlabelled, options.PretrainSteps * options.BatchSize), StepVerification.Analysis, options);
         var labelled = JudgeRecipe.SelectSteps(TrlStepwiseFormat.Read(Fixture("labels-absoluteq.jsonl")), options.StepSelection);
         JudgeRecipe.WarmUp(judgeModel, tokenizer, JudgeTemplate.Numbered, labelled, StepVerification.Analysis, options);
 
@@ -51,5 +51,5 @@ public sealed class OneModelJudgeLearningTests
     }
 
     /// <summary>The difficulty of the world the fixture's policy was trained on (see Fixtures/several-paths/README.md).</summary>
-    private const double FixtureDifficulty = 0.35;
+    private const double FixtureDifficulty = 0.5;
 }
