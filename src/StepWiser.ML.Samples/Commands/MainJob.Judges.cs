@@ -37,6 +37,12 @@ internal static partial class MainJob
         /// <summary>Room for the verification analysis (about 45 tokens) and the boxed verdict.</summary>
         internal const int AnalysisTokens = 96;
 
+        /// <summary>
+        /// Temperature of the policy's samples the analysis stage learns on: hotter than the policy runs, so that more
+        /// steps carry the policy's own kind of slip (lab/judge-design.md: better than steps with rewritten digits).
+        /// </summary>
+        private const float UnlabelledTemperature = 1.3f;
+
         /// <summary>Room for a verdict written without analysis (the no-CoT row).</summary>
         private const int VerdictTokens = 24;
 
@@ -90,7 +96,7 @@ internal static partial class MainJob
             _dev = await WorldBenchmark.BuildAsync(_policy, [("world", _world)], _preset.BenchmarkSize, seed: 6, subsetOf: WorldBenchmark.ByLength(), cancellationToken: _ct);
             ProcessBench.Write(Path.Combine(_output, "world-benchmark.json"), _test);
             ProcessBench.Write(Path.Combine(_output, "world-benchmark-dev.json"), _dev);
-            _unlabelled = await WorldJudging.UnlabelledStepsAsync(_policy, _world, _preset.PretrainProblems, _ct);
+            _unlabelled = await WorldJudging.UnlabelledStepsAsync(_policy, _world, _preset.PretrainProblems, _ct, UnlabelledTemperature);
         }
 
         /// <summary>Gold step accuracy on the benchmark's division steps (steps up to each first error whose equation divides).</summary>
@@ -141,7 +147,7 @@ internal static partial class MainJob
             if (_preset.WorldIndependent)
             {
                 var rederive = Rederivation(examples);
-                var analysedIndependent = Analysed("analysis-rederive", rederive, recipe with { PretrainSteps = _preset.IndependentAnalysisSteps, PretrainBalanceBy = JudgeRecipeOptions.BySameOrDifferent }, suffix, practice: false);
+                var analysedIndependent = Analysed("analysis-rederive", rederive, recipe with { PretrainSteps = _preset.IndependentAnalysisSteps, PretrainBalanceBy = JudgeRecipeOptions.BySameOrDifferent }, suffix);
                 var warm = Generative($"world-independent warm-up, {s}", analysedIndependent, rederive, recipe, scheme, examples, suffix, rl: false);
                 var rl = Generative($"StepWiser RL, {s}, world-independent analysis", warm.Directory, null, recipe, scheme, examples, suffix, rl: true, seed: seed);
                 yield return new(rl.Name, RowKind.WorldIndependent, scheme, rl.Judge);
@@ -160,14 +166,12 @@ internal static partial class MainJob
         }
 
         /// <summary>The analysis stage from the policy's weights on the unlabelled steps, saved as <c>judge-{name}</c>.</summary>
-        private string Analysed(string name, Func<JudgeInput, string> analysis, JudgeRecipeOptions recipe, string suffix, bool practice = true)
+        private string Analysed(string name, Func<JudgeInput, string> analysis, JudgeRecipeOptions recipe, string suffix)
         {
             var dir = Path.Combine(_output, $"judge-{name}{suffix}");
             using var model = HuggingFaceCheckpoint.Load(_policyDir);
-            // The verification analysis practises on the policy's steps and on the same steps with a part of the equation rewritten (label-free).
-            var steps = practice ? StepVerification.Practice(_unlabelled, recipe.PretrainSteps * recipe.BatchSize, recipe.Seed) : _unlabelled;
             _ui.Run($"analysis stage ({name}, {recipe.PretrainSteps} steps)", Math.Max(1, recipe.PretrainSteps), "steps", bar =>
-                JudgeRecipe.Pretrain(model, _tokenizer, Template, steps, analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), _ct));
+                JudgeRecipe.Pretrain(model, _tokenizer, Template, _unlabelled, analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), _ct));
             HuggingFaceCheckpoint.Save(model, dir);
             BuiltInTokenizer.Save(dir);
             return dir;

@@ -122,9 +122,25 @@ public static class ReferenceComparison
         return Enumerable.Range(0, count).Select(k =>
         {
             var reference = usable[random.Next(usable.Length)];
-            var step = k % 2 == 0 ? reference : PracticeSteps.Edit(reference, 1 + random.Next(maxEdits), random, char.IsAsciiLetterOrDigit, MaxLength);
+            var step = k % 2 == 0 ? reference : Edit(reference, 1 + random.Next(maxEdits), random);
             return new JudgeInput("", [], step) { Reference = reference };
         }).ToArray();
+    }
+
+    private static string Edit(string text, int edits, Random random)
+    {
+        var chars = text.ToCharArray();
+        var editable = Enumerable.Range(0, Math.Min(chars.Length, MaxLength)).Where(i => char.IsAsciiLetterOrDigit(chars[i])).ToArray();
+        for (var e = 0; e < edits; e++)
+        {
+            var i = editable[random.Next(editable.Length)];
+            var c = chars[i];
+            char other;
+            do other = char.IsAsciiDigit(c) ? (char)('0' + random.Next(10)) : char.IsAsciiLetterUpper(c) ? (char)('A' + random.Next(26)) : (char)('a' + random.Next(26));
+            while (other == c);
+            chars[i] = other;
+        }
+        return new string(chars);
     }
 
     private static (char A, char B)[] Aligned(string reference, string step)

@@ -78,50 +78,6 @@ public static partial class StepVerification
         return text.ToString();
     }
 
-    /// <summary>
-    /// Label-free practice for the analysis: <paramref name="count"/> steps drawn from <paramref name="steps"/>, a quarter
-    /// as they are and the rest with one part of the equation rewritten with other digits — its result, its input or its
-    /// operand (in the equation, and in the instruction line half the time) — so that the step's own digits differ from
-    /// what the analysis expects at every place a check reads them. Without such steps a small judge learns to write the
-    /// step's digit where the expected one belongs (they agree on almost every real step). Problem and history are never
-    /// changed; the analysis of a practice step is computed from it like any other.
-    /// </summary>
-    public static IReadOnlyList<JudgeInput> Practice(IReadOnlyList<JudgeInput> steps, int count, int seed = 1)
-    {
-        ArgumentNullException.ThrowIfNull(steps);
-        if (steps.Count == 0) throw new ArgumentException("no steps to practise on", nameof(steps));
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ =>
-        {
-            var step = steps[random.Next(steps.Count)];
-            var roll = random.NextDouble();
-            var kind = roll < 0.1 ? 0 : roll < 0.7 ? 1 : roll < 0.85 ? 2 : 3;
-            return kind == 0 ? step : step with { Chunk = Rewrite(step.Chunk, kind, random) };
-        }).ToArray();
-    }
-
-    /// <summary>The chunk with its equation's result (1), input (2) or operand (3) given other digits; unchanged when it has no such part.</summary>
-    private static string Rewrite(string chunk, int kind, Random random)
-    {
-        var line = ArithmeticChainWorld.EquationLine(chunk);
-        var equation = ArithmeticChainWorld.EquationPattern().Match(line);
-        var set = ArithmeticChainWorld.SetPattern().Match(line);
-        Group? part = equation.Success ? equation.Groups[kind switch { 1 => 4, 2 => 1, _ => 3 }] : set.Success && kind != 3 ? set.Groups[kind == 1 ? 2 : 1] : null;
-        if (part is null) return chunk;
-        var digits = part.Value.ToCharArray();
-        var at = random.Next(digits.Length);
-        for (var j = 0; j < digits.Length; j++)
-            if (j == at || random.NextDouble() < 0.3) digits[j] = (char)('0' + (digits[j] - '0' + 1 + random.Next(9)) % 10);
-        var changed = new string(digits);
-        var newLine = line[..part.Index] + changed + line[(part.Index + part.Length)..];
-        var rewritten = chunk.Replace(line, newLine, StringComparison.Ordinal);
-        // An operand changed in the equation is changed in the instruction line too, half the time.
-        if (kind == 3 && random.Next(2) == 0)
-            rewritten = rewritten.Replace(" " + part.Value + ".", " " + changed + ".", StringComparison.Ordinal);
-        return rewritten;
-    }
-
     /// <summary>Whether a chunk's equation applies <paramref name="op"/> with <paramref name="operand"/> (right or wrong).</summary>
     private static bool Applies(string chunk, char op, string operand) =>
         ArithmeticChainWorld.EquationPattern().Match(ArithmeticChainWorld.EquationLine(chunk)) is { Success: true } m && m.Groups[2].Value[0] == op && m.Groups[3].Value == operand;

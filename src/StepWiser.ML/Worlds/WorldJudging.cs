@@ -176,16 +176,17 @@ public static partial class WorldJudging
     }
 
     /// <summary>
-    /// Unlabelled steps for the judge's analysis stage: the policy's samples (2 per problem, T = 1, seed 3) on
-    /// <paramref name="problems"/> problems of the world's own "judge-pretrain" split, every chunk with the history
-    /// before it. No label and no checker output is attached.
+    /// Unlabelled steps for the judge's analysis stage: the policy's samples (2 per problem at
+    /// <paramref name="temperature"/>, seed 3) on <paramref name="problems"/> problems of the world's own
+    /// "judge-pretrain" split, every chunk with the history before it. No label and no checker output is attached. A
+    /// temperature above 1 gives more of the policy's own kind of slip (the main job samples at 1.3).
     /// </summary>
-    public static async Task<IReadOnlyList<JudgeInput>> UnlabelledStepsAsync(ITextGenerator policy, ArithmeticChainWorld world, int problems, CancellationToken cancellationToken = default)
+    public static async Task<IReadOnlyList<JudgeInput>> UnlabelledStepsAsync(ITextGenerator policy, ArithmeticChainWorld world, int problems, CancellationToken cancellationToken = default, float temperature = 1f)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(world);
         var list = world.Generate("judge-pretrain", problems, 1);
-        var sampled = await policy.GenerateAsync(list.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 2, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 1, Seed = 3 })).ToArray(), cancellationToken).ConfigureAwait(false);
+        var sampled = await policy.GenerateAsync(list.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 2, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = temperature, Seed = 3 })).ToArray(), cancellationToken).ConfigureAwait(false);
         return list.SelectMany((p, i) => sampled[i].Samples.SelectMany(s =>
         {
             var chunks = ChunkParser.ParseTags(s.Text, MalformedChunkPolicy.Repair).Chunks;

@@ -30,8 +30,8 @@ public sealed class OneModelJudgeLearningTests
         using var judgeModel = HuggingFaceCheckpoint.Load(Fixture("policy"));     // the judge starts from the policy's weights
         var options = new JudgeRecipeOptions { PretrainSteps = 300, WarmupSteps = 60, PretrainBalanceBy = JudgeRecipeOptions.ByFlaggedCheck, Seed = 1 };
 
-        var unlabelled = await WorldJudging.UnlabelledStepsAsync(new LocalTextGenerator(policyModel, tokenizer), world, 300);
-        JudgeRecipe.Pretrain(judgeModel, tokenizer, JudgeTemplate.Numbered, StepVerification.Practice(unlabelled, options.PretrainSteps * options.BatchSize), StepVerification.Analysis, options);
+        var unlabelled = await WorldJudging.UnlabelledStepsAsync(new LocalTextGenerator(policyModel, tokenizer), world, 300, temperature: 1.3f);
+        JudgeRecipe.Pretrain(judgeModel, tokenizer, JudgeTemplate.Numbered, unlabelled, StepVerification.Analysis, options);
         var labelled = JudgeRecipe.SelectSteps(TrlStepwiseFormat.Read(Fixture("labels-absoluteq.jsonl")), options.StepSelection);
         JudgeRecipe.WarmUp(judgeModel, tokenizer, JudgeTemplate.Numbered, labelled, StepVerification.Analysis, options);
 
