@@ -111,7 +111,19 @@ if (cmd == "judge")
     var labelled = StepWiser.ML.Judging.JudgeRecipe.SelectSteps(solutions, StepWiser.ML.Judging.StepSelection.UpToFirstNegative);
     var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
     var clock = System.Diagnostics.Stopwatch.StartNew();
-    var unlabelled = await WorldJudging.UnlabelledStepsAsync(policy, world, 600);
+    IReadOnlyList<StepWiser.ML.Judging.JudgeInput> unlabelled;
+    if (Environment.GetEnvironmentVariable("NATURAL_T") is { } natural)
+    {
+        // Unlabelled steps sampled hotter, so more of them carry the policy's own kind of slip.
+        var list = world.Generate("judge-pretrain", int.Parse(Environment.GetEnvironmentVariable("NATURAL_N") ?? "1200"), 1);
+        var sampled = await policy.GenerateAsync(list.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 2, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = float.Parse(natural), Seed = 3 })).ToArray());
+        unlabelled = list.SelectMany((p, i) => sampled[i].Samples.SelectMany(s =>
+        {
+            var chunks = ChunkParser.ParseTags(s.Text, MalformedChunkPolicy.Repair).Chunks;
+            return chunks.Select((c, k) => new StepWiser.ML.Judging.JudgeInput(p.Problem, chunks.Take(k).ToArray(), c));
+        })).ToArray();
+    }
+    else unlabelled = await WorldJudging.UnlabelledStepsAsync(policy, world, 600);
     Console.WriteLine($"{unlabelled.Count} unlabelled steps, {labelled.Count} labelled ({labelled.Count(e => e.Label)} positive) {clock.Elapsed}");
     var flagged = unlabelled.Count(u => StepVerification.Analysis(u).Contains('!'));
     Console.WriteLine($"unlabelled flagged by the analysis: {flagged}");
@@ -119,7 +131,7 @@ if (cmd == "judge")
     var recipe = new StepWiser.ML.Judging.JudgeRecipeOptions { PretrainSteps = analysisSteps, WarmupSteps = warmupSteps, PretrainBalanceBy = StepWiser.ML.Judging.JudgeRecipeOptions.ByFlaggedCheck, Seed = 1,
         Grpo = new StepWiser.ML.Judging.GrpoOptions { Steps = grpoSteps, PromptsPerStep = 16, GroupSize = 4, MiniBatchSize = 32, LearningRate = rlLr, KlCoefficient = kl, MaxNewTokens = 96, WarmupSteps = 5, Seed = 1 } };
     using var judgeModel = HuggingFaceCheckpoint.Load(folder + "/policy");
-    var practice = Environment.GetEnvironmentVariable("PRACTICE") == "0" ? unlabelled : StepVerification.Practice(unlabelled, analysisSteps * 32, 1);
+    var practice = Environment.GetEnvironmentVariable("PRACTICE") == "0" ? unlabelled : StepVerification.Practice(unlabelled, analysisSteps * 32, 1);   // PRACTICE=0: the sampled steps alone
     StepWiser.ML.Judging.JudgeRecipe.Pretrain(judgeModel, tok, template, practice, StepVerification.Analysis, recipe, new Progress<TrainingProgress>(p => { if (p.Step % 200 == 0) Console.WriteLine($"  analysis {p.Step} loss {p.Loss:F3}"); }));
     Console.WriteLine($"analysis stage done {clock.Elapsed}");
     async Task Score(string name)

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite namespaces   (the namespace graph of docs/architecture.md)
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite knob [--steps 4000] [--problems 60]   (issue 4; not in "all": ~8 min)
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite policy-band [--seeds 1,2,3] [--threads 1,2] [--band 0.35,0.7] [--every 100] [--steps 3000] [--validation 32]   (not in "all": ~20 min)
-//   Not in "all" either, each documented with its command in docs/benchmarks.md: --suite judge-ladder, analysis-curve,
+//   Not in "all" either, each documented with its command in lab/benchmarks.md: --suite judge-ladder, analysis-curve,
 //   calibration [--votes K], search [--judges a,b --seeds 9,10,11], peer, fusion, bandwidth, decode-kernel, grpo-step, sft-step (all but peer/fusion/bandwidth/decode-kernel/sft-step read a main job's --from OUT).
 // A bad option (a missing --from, a number or --dtype that does not parse) is one line on stderr and exit 2, not a stack trace.
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
@@ -32,7 +32,7 @@ double DoubleArg(string name, double fallback) => Arg(name) is { } value ? Doubl
 int[] Ints(string name, string fallback) => (Arg(name) ?? fallback).Split(',').Select(v => Int(name, v)).ToArray();
 int repeats = IntArg("--repeats", 3);
 // --threads N sets torch's thread count explicitly before any suite (without it, libtorch's default state): the two
-// states differ in more than the count (docs/benchmarks.md, "Decode attention written out"). The policy-band suite
+// states differ in more than the count (lab/benchmarks.md, "Decode attention written out"). The policy-band suite
 // reads its own --threads list (1,2) and sets each count itself.
 if (suite is not "policy-band" && Arg("--threads") is { } threadArg) set_num_threads(Int("--threads", threadArg));
 if (suite is "namespaces")

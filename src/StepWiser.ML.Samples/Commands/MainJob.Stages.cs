@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using StepWiser.ML.Generation;
@@ -169,6 +170,28 @@ internal static partial class MainJob
             _report.AppendLine(F($"| right-answer samples not all one text on ≥ 30 % of problems | {100 * c["distinct_correct_share"]:F1} % | {(c["distinct_correct_share"] >= 0.30 ? "met" : "**missed**")} |"));
         }
 
+        /// <summary>
+        /// The headline numbers as one small Markdown table (results/summary.md), from the claims: what the README shows,
+        /// written by the run (a test checks the README's copy against docs/results/summary.md).
+        /// </summary>
+        private string Summary()
+        {
+            string V(string key, string unit = "") => _claims.TryGetValue(key, out var v) && !double.IsNaN(v) ? F($"{v:F1}{unit}") : "n/a";
+            var table = new StringBuilder("| measured on the built-in world's test benchmark and held-out problems | value |\n|---|---|\n");
+            foreach (var (label, key, unit) in new[]
+            {
+                ("StepWiser RL judge, ProcessBench-style Avg. F1", "stepwiser_rl_f1", ""), ("the same judge after its warm-up, no RL", "warmup_f1", ""),
+                ("RS-FT instead of RL", "rsft_f1", ""), ("no-CoT RL (verdict only)", "nocot_rl_f1", ""), ("discriminative SFT (+/−)", "discriminative_f1", ""),
+                ("policy-as-writer diff (two-pass)", "policy_writer_diff_f1", ""), ("upper bound: oracle-writer diff (a stronger solver)", "oracle_writer_f1", ""),
+                ("policy alone, accuracy", "policy_accuracy", " %"), ("chunk-reset search with the judge, accuracy", "search_accuracy", " %"),
+                ("majority vote at the search's generated tokens, accuracy", "majority_vote_same_tokens_accuracy", " %"),
+                ("policy fine-tuned on the judge's picks, accuracy", "selection_judge", " %"), ("… on every correct sample (outcome only)", "selection_outcome", " %"),
+                ("… on a random correct sample", "selection_random", " %"),
+            })
+                table.Append(CultureInfo.InvariantCulture, $"| {label} | {V(key, unit)} |\n");
+            return table.ToString();
+        }
+
         /// <summary>8. GRPO curves (CSV per run, PNG of all runs), claims.json, the report (deterministic: no times) and the run's times apart.</summary>
         public void Finish()
         {
@@ -190,6 +213,7 @@ internal static partial class MainJob
             _report.AppendLine("\n## Plots\n\n![search accuracy vs tokens](results/search-accuracy-vs-tokens.png)\n");
             _report.AppendLine("\n## Files\n\n- `claims.json`: the headline numbers of this run, written by it.\n- `policy/`, `judge-*/`: models in Hugging Face layout (generative judges with `stepwiser-judge.json`, load with `StepwiseJudgeTransformer.Load`; `judge-discriminative-*` with `DiscriminativeJudgeTransformer.Load`; `judge-analysis*` is the analysis stage the judges and baselines start from).\n- `solutions.jsonl`: the policy's sampled solutions in the format `annotate --input` reads.\n- `labels-*.jsonl`: Monte-Carlo labels per scheme (TRL stepwise format; `train-judge --input` reads them).\n- `world-benchmark.json`, `world-benchmark-dev.json`: the test and dev benchmarks (ProcessBench format; `evaluate --input` reads them).\n- `results/`: the tables' numbers (`evaluation.csv`, `step-accuracy.csv`, `search.csv`, `selection.csv`, `grpo-*.csv`), the plots and a copy of `claims.json`: with `report.md`, what docs/results.md and docs/results/ publish.\n- `rollouts/`: the rollout store (a rerun reuses it).\n- `timings.md`: how long each part took on this machine.");
             File.WriteAllText(Path.Combine(_output, "report.md"), _report.ToString());
+            File.WriteAllText(Result("summary.md"), Summary());
             var claims = JsonSerializer.Serialize(new SortedDictionary<string, double?>(_claims.ToDictionary(c => c.Key, c => double.IsNaN(c.Value) ? (double?)null : c.Value), StringComparer.Ordinal), new JsonSerializerOptions { WriteIndented = true }) + "\n";
             File.WriteAllText(Path.Combine(_output, "claims.json"), claims);
             File.WriteAllText(Result("claims.json"), claims);

@@ -26,7 +26,7 @@ public sealed class LocalGeneratorOptions
     /// runs in one managed pass on libtorch's own threads for every step of the built-in models (hidden size ≤ 256, or
     /// ≤ 128 where only one thread is available) and for steps of at most 16 rows of larger ones; other steps run only
     /// their matrix products managed. On the 2-core AMD EPYC measured, the built-in Medium model decodes 7–8× faster than
-    /// with libtorch at batch 1, 2.3–2.6× at 16 and 1.5× at 64 (docs/benchmarks.md, "The managed decode step"). A row's
+    /// with libtorch at batch 1, 2.3–2.6× at 16 and 1.5× at 64 (lab/benchmarks.md, "The managed decode step"). A row's
     /// values do not depend on the rows or threads it is decoded with. Off, decode is libtorch's forward, which rounds as
     /// the teacher-forced forward does (~1e-6 apart). Prefill, scoring and training always use libtorch.
     /// </summary>

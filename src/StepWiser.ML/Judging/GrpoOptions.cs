@@ -49,7 +49,7 @@ public sealed record GrpoOptions
     /// Compute each prompt once per update for all of its group's responses (its keys and values shared, gradients
     /// flowing back into it from every response), instead of every response's full sequence on its own (default true;
     /// the same loss up to floating-point order, with a G-response group's prompt forward and backward done once instead
-    /// of G times; docs/benchmarks.md, "Where the time of a training step goes").
+    /// of G times; lab/benchmarks.md, "Where the time of a training step goes").
     /// </summary>
     public bool SharedPromptForward { get; set; } = true;
 

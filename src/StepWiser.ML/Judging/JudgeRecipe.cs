@@ -7,7 +7,7 @@ using StepWiser.ML.Training;
 namespace StepWiser.ML.Judging;
 
 /// <summary>
-/// The recipe that makes a small generative judge learn (measured on the built-in world in docs/results.md), in three
+/// The recipe that makes a small generative judge learn (measured on the built-in world: docs/results.md and the lab notebook), in three
 /// stages over one model, each usable alone:
 /// <list type="number">
 /// <item><see cref="Pretrain"/>: the analysis skill on <i>unlabelled</i> policy steps (prompt → analysis, no verdict).

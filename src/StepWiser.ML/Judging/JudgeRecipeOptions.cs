@@ -4,14 +4,14 @@ namespace StepWiser.ML.Judging;
 /// <summary>
 /// Options of <see cref="JudgeRecipe"/>: which labelled steps to train on, how long to teach the analysis (on unlabelled
 /// steps) and the verdicts (on Monte-Carlo labels), and the GRPO stage. The defaults are the recipe measured on the
-/// built-in world (docs/results.md, docs/benchmarks.md "judge ladder").
+/// built-in world (docs/results.md, lab/benchmarks.md "judge ladder").
 /// </summary>
 public sealed record JudgeRecipeOptions
 {
     /// <summary>Which labelled steps of each solution are trained on (default: up to the first Monte-Carlo-negative step).</summary>
     public StepSelection StepSelection { get; set; } = StepSelection.UpToFirstNegative;
 
-    /// <summary>Updates of the analysis-only stage on unlabelled steps (default 1000; 0 skips it). On the built-in world 400 updates left the analysis right on 79 % of benchmark steps' conclusions and 1,000 lifted the judge's balanced gold accuracy from 60 % to 67 % (docs/benchmarks.md, judge ladder).</summary>
+    /// <summary>Updates of the analysis-only stage on unlabelled steps (default 1000; 0 skips it). On the built-in world 400 updates left the analysis right on 79 % of benchmark steps' conclusions and 1,000 lifted the judge's balanced gold accuracy from 60 % to 67 % (lab/benchmarks.md, judge ladder).</summary>
     public int PretrainSteps { get; set; } = 1000;
 
     /// <summary>

@@ -12,7 +12,7 @@ namespace StepWiser.ML.Judging;
 /// (<see cref="Analysis"/>). Every comparison is then a decision about the two characters just written, and the
 /// conclusion only has to find a "!" in the judge's own text: small models trained from scratch learn this exactly,
 /// where they do not learn to tell two ~20-character lines apart by one digit from a single decision token
-/// (docs/benchmarks.md, "compare-capacity"). Nothing here knows a task's rules or any label: the analysis is a function of
+/// (lab/benchmarks.md, "compare-capacity"). Nothing here knows a task's rules or any label: the analysis is a function of
 /// the reference and the step, and the reference is written by a model, so it is only as right as its writer.
 /// </summary>
 public static class ReferenceComparison

@@ -94,7 +94,7 @@ internal sealed class Attention : nn.Module
             // A decode step: the additive (B, 1, G, L) mask of DecoderModel, products and softmax written out. The same
             // math to rounding. On CPU, once torch's thread count has been set explicitly (set_num_threads, TorchThreads.Pin),
             // libtorch's scaled_dot_product_attention takes 2-3x as long at 16-64 rows of a few queries; these products do
-            // not (in the default thread state the two are within noise; docs/benchmarks.md).
+            // not (in the default thread state the two are within noise; lab/benchmarks.md).
             var qFolded = q.reshape(b, kv, groups * t, d);                                             // (B, KV, G*T, D)
             var scores = qFolded.matmul(k.transpose(2, 3)).mul_(1.0 / Math.Sqrt(d)).add_(mask);      // (B, KV, G*T, L)
             // Half-precision weights: the softmax in float32, as fused attention kernels accumulate it.

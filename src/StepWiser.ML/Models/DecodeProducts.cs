@@ -11,7 +11,7 @@ namespace StepWiser.ML.Models;
 /// The matrix products of small decode steps (<c>y = x Wᵀ + b</c> for at most <see cref="MaxRows"/> rows x), computed
 /// by a managed AVX-512 kernel instead of libtorch's BLAS. A decode step multiplies a few rows by every weight matrix of
 /// the model once; for these shapes libtorch's statically linked oneMKL runs one thread and a generic code path on AMD
-/// processors (docs/benchmarks.md, "What reading the weights costs"). The kernel reads each weight row once for all
+/// processors (lab/benchmarks.md, "What reading the weights costs"). The kernel reads each weight row once for all
 /// rows of the step, with the rows in the first-level cache: measured on this project's 2-core AMD EPYC, the built-in
 /// Medium model's decode is 1.2–1.9× faster with it at batch 1–4 and 1.1–1.2× at batch 8–16; from 32 rows on, MKL's
 /// two-thread products are as fast or faster, so those stay libtorch's. The kernel runs on the calling thread:

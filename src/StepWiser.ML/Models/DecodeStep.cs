@@ -11,7 +11,7 @@ namespace StepWiser.ML.Models;
 /// the fused q/k/v product, Qwen3's per-head query/key norms, the rotary embedding (Llama 3 rope scaling included), the KV-cache write, attention over the cached positions, the output
 /// product, the norm, the fused gate/up product, SiLU and the down product, then the final norm and the output head.
 /// The libtorch forward of such a step makes ~25 library calls a layer, each with a fixed cost of allocation and
-/// dispatch that dominates a small model's step (docs/benchmarks.md, "The managed decode step"); here a step is a few
+/// dispatch that dominates a small model's step (lab/benchmarks.md, "The managed decode step"); here a step is a few
 /// passes over the weights and the cache with no allocation but the logits.
 /// <para>
 /// The products are <see cref="DecodeProducts"/>' kernel; every other sum (norm, attention scores, softmax, weighted
@@ -27,7 +27,7 @@ internal static class DecodeStep
     /// The most rows a step may have, for a model of <paramref name="config"/>: every step of a model of hidden size ≤ 128
     /// (the built-in Tiny and Small), and of hidden size ≤ 256 (Medium) where the step runs on two or more threads; else
     /// <see cref="DecodeProducts.MaxRows"/>, beyond which libtorch's products were as fast or faster (measured on the
-    /// built-in shapes, docs/benchmarks.md; larger models' many-row steps are left to libtorch's blocked products).
+    /// built-in shapes, lab/benchmarks.md; larger models' many-row steps are left to libtorch's blocked products).
     /// </summary>
     public static int MaxRows(ModelConfig config) =>
         config.HiddenSize <= 128 || (config.HiddenSize <= 256 && Threads >= 2) ? int.MaxValue : DecodeProducts.MaxRows;

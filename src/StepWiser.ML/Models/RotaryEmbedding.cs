@@ -44,7 +44,7 @@ internal static class RotaryEmbedding
         using var scope = NewDisposeScope();
         var half = x.shape[^1] / 2;
         // narrow rather than index slicing: the same views with less work per call (a decode step at batch 1 is bound
-        // by the fixed cost of its many small calls; docs/benchmarks.md).
+        // by the fixed cost of its many small calls; lab/benchmarks.md).
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat([x2.neg(), x1], dim: -1);                                                  // rotate_half(x)

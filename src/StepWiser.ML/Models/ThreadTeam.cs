@@ -8,7 +8,7 @@ namespace StepWiser.ML.Models;
 /// Runs managed work on libtorch's own OpenMP threads (GNU libgomp's <c>GOMP_parallel</c>, the call libtorch's parallel
 /// loops compile to), for the managed decode step. After each of its parallel loops libtorch's worker spins on the other
 /// core waiting for the next; a .NET worker thread would share that core with it, and the step on two .NET threads was
-/// slower than on one (measured: docs/benchmarks.md, "The managed decode step"). Handed to the spinning worker, the same
+/// slower than on one (measured: lab/benchmarks.md, "The managed decode step"). Handed to the spinning worker, the same
 /// work runs 1.6× faster on two cores. Available where libtorch's libgomp is loaded in the process (Linux builds of
 /// libtorch); elsewhere <see cref="Available"/> is false and callers run their work on one thread.
 /// </summary>
