@@ -54,6 +54,7 @@ public sealed class SftTrainer
         var encoded = examples.Select(Encode).ToArray();
         string fingerprint = $"sft seed={_options.Seed} batch={_options.BatchSize} accum={_options.GradientAccumulationSteps} steps={_options.Steps} lr={_options.LearningRate} n={examples.Count}";
 
+        CheckMemory(encoded);
         using var optimizer = new AdamW(_model.named_parameters()) { WeightDecay = _options.WeightDecay, Precision = _options.Precision };
         var restored = TrainingCheckpoint.TryRestore(_options.CheckpointDirectory, _model, optimizer, fingerprint);
         int start = (int)(restored?.Step ?? 0);
@@ -145,6 +146,20 @@ public sealed class SftTrainer
             return lossSum / targets;
         }, _options.ActivationCheckpointing);
         return sum;
+    }
+
+    /// <summary>With a memory limit: the plan of the longest prompt and response at the batch size, refused when over it.</summary>
+    private void CheckMemory(IReadOnlyList<Encoded> encoded)
+    {
+        if (_options.MemoryLimitBytes is not { } limit) return;
+        var plan = new MemoryPlanOptions
+        {
+            Task = MemoryTask.Sft, BatchSize = _options.BatchSize, PromptLength = Math.Max(1, encoded.Max(e => e.ResponseStart)),
+            ResponseLength = encoded.Max(e => e.Ids.Length - e.ResponseStart), DType = _model.DType, Precision = _options.Precision,
+            ActivationCheckpointing = _options.ActivationCheckpointing,
+        };
+        var planned = MemoryPlan.For(_model.Config, plan);
+        if (!planned.Fits(limit)) throw new MemoryPlanException(planned, limit, MemoryPlan.LargestBatch(_model.Config, plan, limit, _options.BatchSize));
     }
 
     private Encoded Encode(SftExample example, int index)
