@@ -169,7 +169,7 @@ public sealed class MemoryPlan
     /// <summary>The one-line refusal of a run over <paramref name="limitBytes"/>, naming the largest part and the micro-batch that would fit.</summary>
     public string Refusal(long limitBytes, int fittingBatch) => string.Create(CultureInfo.InvariantCulture,
         $"the memory plan predicts a peak of {Gib(PeakBytes)} GiB, over the limit of {Gib(limitBytes)} GiB; the largest part is {LargestPart.Name} ({Gib(LargestPart.Bytes)} GiB: {LargestPart.Detail}); ")
-        + (fittingBatch > 0 ? $"a micro-batch of {fittingBatch} would fit" : "not even a micro-batch of 1 fits: use bfloat16, activation checkpointing, split master weights or shorter sequences");
+        + (fittingBatch > 0 ? $"a micro-batch of {fittingBatch} would fit" : "not even a micro-batch of 1 fits: use bfloat16, activation checkpointing, split master weights, fewer generation rows or shorter sequences");
 
     /// <summary>The plan as a table (part, GiB, phase, how it was computed) and the peak.</summary>
     public string Describe()
