@@ -104,7 +104,7 @@ internal static class TrainJudgeCommand
                 PromptLength = LongestPrompt(tokenizerPath, judgeTemplate, examples), DType = torchDtype, Precision = precision, ActivationCheckpointing = parse.GetValue(checkpointing),
                 KlReference = parse.GetValue(kl) > 0, GenerationBatchRows = parse.GetValue(generationRows), GroupSize = parse.GetValue(group),
             };
-            micro = CheckPlan(PlanCommand.LoadConfig("train-judge", baseDir.FullName), planOptions, limit, autoMicro, micro);
+            micro = CheckPlan(HuggingFaceCheckpoint.LoadConfig(baseDir.FullName), planOptions, limit, autoMicro, micro);
 
             // Metrics go to a working file, never to the CSV of an earlier run: beside the CSV (removed if the run fails),
             // or in the checkpoint folder when there is one, so that a resumed run appends to its own earlier steps. The

@@ -67,12 +67,26 @@ public sealed class MemoryPlan
     }
 
     /// <summary>The plan of <paramref name="options"/> for a model of <paramref name="config"/>.</summary>
+    /// <exception cref="InvalidDataException">The configuration is invalid, or its sizes make a byte count beyond 64 bits (no such model can exist).</exception>
     public static MemoryPlan For(ModelConfig config, MemoryPlanOptions options)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         config.Validate();
         options.Validate();
+        try
+        {
+            return Compute(config, options);
+        }
+        catch (OverflowException)
+        {
+            throw new InvalidDataException(FormattableString.Invariant(
+                $"config: the memory of a model of hidden_size {config.HiddenSize}, intermediate_size {config.IntermediateSize}, vocab_size {config.VocabSize} and num_hidden_layers {config.NumHiddenLayers} overflows a 64-bit count of bytes"));
+        }
+    }
+
+    private static MemoryPlan Compute(ModelConfig config, MemoryPlanOptions options)
+    {
         var s = options.DType == ScalarType.Float32 ? 4 : 2;
         var p = CountParameters(config);
         var type = TypeName(options.DType);

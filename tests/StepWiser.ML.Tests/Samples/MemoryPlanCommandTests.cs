@@ -51,6 +51,25 @@ public sealed partial class MemoryPlanCommandTests
         StringAssert.Contains(stderr, "no such file or folder");
     }
 
+    [TestMethod]
+    public void PlanRefusesAConfigWhoseSizesOverflowInOneLine()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"huge-config-{Guid.NewGuid():N}.json");
+        try
+        {
+            var text = File.ReadAllText(Repository.PathOf("docs", "examples", "configs", "qwen2.5-1.5b-instruct.json")).Replace("\"hidden_size\": 1536", "\"hidden_size\": 1200000000");
+            File.WriteAllText(file, text);
+            var (code, _, stderr) = SamplesApp.Run(["plan", "--model", file], Timeout);
+            Assert.AreEqual(2, code, stderr);
+            StringAssert.Contains(stderr, "hidden_size 1200000000");
+            StringAssert.Contains(stderr, "overflows a 64-bit count of bytes");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [GeneratedRegex(@"a micro-batch of (\d+) would fit \(--micro-batch \d+, or --micro-batch auto\)")]
     private static partial Regex WouldFit();
 
