@@ -17,11 +17,11 @@ public sealed class MixedPrecisionTests
     private const double FineTuningRate = 1e-6;
     private const int Updates = 3000;
 
-    /// <summary>A bfloat16 parameter of 256 values in [0.5, 1), where bfloat16's step is 2⁻⁸ ≈ 0.0039.</summary>
-    private static Parameter Weights()
+    /// <summary>A parameter of 256 values in [0.5, 1), where bfloat16's step is 2⁻⁸ ≈ 0.0039 (float16's 2⁻¹¹).</summary>
+    private static Parameter Weights(ScalarType dtype = ScalarType.BFloat16)
     {
         using var values = rand(256, generator: new TorchSharp.torch.Generator(3)).mul_(0.5).add_(0.5);
-        return new Parameter(values.to(ScalarType.BFloat16));
+        return new Parameter(values.to(dtype));
     }
 
     /// <summary>
@@ -62,6 +62,20 @@ public sealed class MixedPrecisionTests
         var trajectory = expectedWide.data<float>().ToArray();
         Assert.IsTrue(split.Zip(trajectory).All(p => p.First <= p.Second && p.Second - p.First < bfloat16Step), "split master weights are the trajectory truncated to bfloat16");
         Assert.IsGreaterThanOrEqualTo(240, split.Zip(before).Count(p => p.First != p.Second), "split master weights move the weights too");
+    }
+
+    [TestMethod]
+    [DataRow(OptimizerPrecision.MasterWeights)]
+    [DataRow(OptimizerPrecision.SplitMasterWeights)]
+    public void Float16WeightsFollowTheFloat32TrajectoryThroughAFloat32Master(OptimizerPrecision precision)
+    {
+        // float16 is not the upper half of a float32: split master weights keep a whole float32 copy for it.
+        using var start = Weights(ScalarType.Float16);
+        using var expectedWide = start.detach().to(ScalarType.Float32).sub_(Updates * FineTuningRate);
+        var expected = expectedWide.to(ScalarType.Float16).to(ScalarType.Float32).data<float>().ToArray();
+        using var weights = Weights(ScalarType.Float16);
+        var trained = Train(weights, precision);
+        Assert.AreEqual(256, trained.Zip(expected).Count(p => p.First == p.Second), "the float32 trajectory rounded to float16");
     }
 
     [TestMethod]
