@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite knob [--steps 4000] [--problems 60]   (issue 4; not in "all": ~8 min)
 //   dotnet run --project tests/StepWiser.ML.Benchmarks -c Release -- --suite policy-band [--seeds 1,2,3] [--threads 1,2] [--band 0.35,0.7] [--every 100] [--steps 3000] [--validation 32]   (not in "all": ~20 min)
 //   Not in "all" either, each documented with its command in lab/benchmarks.md: --suite judge-ladder, analysis-curve,
-//   calibration [--votes K], search [--judges a,b --seeds 9,10,11], peer, fusion, bandwidth, decode-kernel, grpo-step, sft-step (all but peer/fusion/bandwidth/decode-kernel/sft-step read a main job's --from OUT).
+//   calibration [--votes K], search [--judges a,b --seeds 9,10,11], peer, fusion, bandwidth, decode-kernel, grpo-step, sft-step, memory-plan [--rows 0,3] (all but peer/fusion/bandwidth/decode-kernel/sft-step/memory-plan read a main job's --from OUT).
 // A bad option (a missing --from, a number or --dtype that does not parse) is one line on stderr and exit 2, not a stack trace.
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
 {
@@ -83,6 +83,8 @@ if (suite is "decode-kernel") { DecodeKernelBenchmark.Run(repeats, IntArg("--rou
 if (suite is "bandwidth") { BandwidthBenchmark.Run(repeats, Arg("--dtype") ?? "float32"); return; }
 if (suite is "peer") { PeerBenchmark.Run(size, repeats, IntArg("--rounds", 1)); return; }
 if (suite is "grpo-step") { GrpoStepBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), IntArg("--steps", 10)); return; }
+if (suite is "memory-plan") { MemoryPlanBenchmark.Run(Arg("--rows") is { } rows ? Ints("--rows", rows) : null); return; }
+if (suite is "memory-plan-row") { MemoryPlanBenchmark.RunRow(IntArg("--row", 0)); return; }
 if (suite is "sft-step") { SftStepBenchmark.Run(Arg("--model") ?? "tiny", IntArg("--batch", 32), IntArg("--length", 300), IntArg("--repeats", 10)); return; }
 if (suite is "policy-band") { PolicyBandBenchmark.Run(Ints("--seeds", "1,2,3"), Ints("--threads", "1,2"), o => { if (Arg("--band")?.Split(',').Select(x => Double("--band", x)).ToArray() is [var lo, var hi]) o.TargetAccuracy = new(lo, hi); if (Arg("--every") is { } e) o.EvaluateEvery = Int("--every", e); if (Arg("--steps") is { } s) o.Steps = Int("--steps", s); if (Arg("--validation") is { } v) o.ValidationProblems = Int("--validation", v); }); return; }
 if (suite is "knob")

@@ -40,7 +40,7 @@ internal static class Cli
         {
             OperationCanceledException => Cancelled,
             CliException or ArgumentException or InvalidDataException or FormatException or JsonException or FileNotFoundException
-                or DirectoryNotFoundException or NotSupportedException or KeyNotFoundException => BadInput,
+                or DirectoryNotFoundException or NotSupportedException or KeyNotFoundException or Training.MemoryPlanException => BadInput,
             _ => WorkFailed,
         };
         var what = e switch

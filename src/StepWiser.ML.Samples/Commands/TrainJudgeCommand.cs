@@ -6,6 +6,7 @@ using StepWiser.ML.Data;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
 using StepWiser.ML.Tokenization;
+using StepWiser.ML.Training;
 
 namespace StepWiser.ML.Samples.Commands;
 
@@ -38,9 +39,16 @@ internal static class TrainJudgeCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (needs the CUDA backend package).", DefaultValueFactory = _ => "cpu" };
         var seed = new Option<int>("--seed") { Description = "Seed of prompt sampling and generation.", DefaultValueFactory = _ => 1 };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing, non-empty --output folder (otherwise refused, so no earlier judge is lost)." };
+        var dtype = new Option<string>("--dtype") { Description = "Weight type to train in: fp32, bf16 or fp16 (16-bit weights keep float32 master weights in the optimizer, see --optimizer).", DefaultValueFactory = _ => "fp32" };
+        var microBatch = new Option<string?>("--micro-batch") { Description = "Responses per forward/backward pass inside a mini-batch (gradients accumulate to the mini-batch's), or auto: the largest the memory plan fits (default: the whole mini-batch)." };
+        var checkpointing = new Option<bool>("--checkpointing") { Description = "Activation checkpointing: recompute each layer's activations in the backward pass (far less memory, one more forward pass)." };
+        var optimizer = new Option<string>("--optimizer") { Description = "AdamW's state for 16-bit weights: master (float32 master weights and moments), split (the same master in two 16-bit halves, bfloat16 moments: half the state) or plain (not recommended: small updates are lost).", DefaultValueFactory = _ => "master" };
+        var memory = new Option<double?>("--memory") { Description = "Memory the run may use, in GiB; the memory plan is checked against it before the model loads (default: the machine's memory on cpu, unchecked on cuda)." };
+        var generationRows = new Option<int>("--generation-rows") { Description = "Responses sampled at once (one KV cache).", DefaultValueFactory = _ => 64 };
         var command = new Command("train-judge", "Train a StepWiser judge with GRPO on labelled steps (TRL stepwise JSONL).")
         {
             input, baseModel, output, template, steps, prompts, group, miniBatch, lr, maxTokens, noBalance, kl, log, checkpoints, device, seed, overwrite,
+            dtype, microBatch, checkpointing, optimizer, memory, generationRows,
         };
         command.SetAction(parse =>
         {
@@ -58,7 +66,14 @@ internal static class TrainJudgeCommand
             Cli.AtLeast("--max-new-tokens", parse.GetValue(maxTokens), 1);
             Cli.InRange("--lr", parse.GetValue(lr), 0, 1, minExclusive: true);
             Cli.InRange("--kl", parse.GetValue(kl), 0, 100);
+            Cli.AtLeast("--generation-rows", parse.GetValue(generationRows), 1);
             var torchDevice = Cli.Device(parse.GetValue(device)!);
+            var torchDtype = Cli.DType(parse.GetValue(dtype)!);
+            var precision = PlanCommand.Precision(parse.GetValue(optimizer)!);
+            var autoMicro = parse.GetValue(microBatch) is "auto";
+            int? micro = autoMicro || parse.GetValue(microBatch) is null ? null : MicroBatch(parse.GetValue(microBatch)!);
+            var limit = parse.GetValue(memory) is { } gib ? PlanCommand.Bytes("--memory", gib)
+                : torchDevice.type == TorchSharp.DeviceType.CPU ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : (long?)null;
             var outputFolder = parse.GetValue(output)!.FullName.TrimEnd(Path.DirectorySeparatorChar);
             var csv = parse.GetValue(log)?.FullName ?? outputFolder + ".grpo.csv";
             var checkpointDir = parse.GetValue(checkpoints)?.FullName;
@@ -82,6 +97,14 @@ internal static class TrainJudgeCommand
             var judgeTemplate = ChooseTemplate(parse.GetValue(template)!, baseDir.FullName);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{examples.Length} labelled steps from {solutions.Count} solutions ({100.0 * positives / examples.Length:F1} % positive); template {judgeTemplate.Name}"));
+            // The memory plan, from config.json and the tokenized prompts, before the model is loaded.
+            var planOptions = new MemoryPlanOptions
+            {
+                Task = MemoryTask.Grpo, BatchSize = Math.Min(micro ?? parse.GetValue(miniBatch), parse.GetValue(miniBatch)), ResponseLength = parse.GetValue(maxTokens),
+                PromptLength = LongestPrompt(tokenizerPath, judgeTemplate, examples), DType = torchDtype, Precision = precision, ActivationCheckpointing = parse.GetValue(checkpointing),
+                KlReference = parse.GetValue(kl) > 0, GenerationBatchRows = parse.GetValue(generationRows), GroupSize = parse.GetValue(group),
+            };
+            micro = CheckPlan(HuggingFaceCheckpoint.LoadConfig(baseDir.FullName), planOptions, limit, autoMicro, micro);
 
             // Metrics go to a working file, never to the CSV of an earlier run: beside the CSV (removed if the run fails),
             // or in the checkpoint folder when there is one, so that a resumed run appends to its own earlier steps. The
@@ -93,7 +116,7 @@ internal static class TrainJudgeCommand
             {
                 var ml = new MLContext(seed: parse.GetValue(seed));
                 var data = StepwiseJudgeTrainer.ToDataView(ml, examples);
-                using var model = ModelBundle.Load(baseDir.FullName, torchDevice);
+                using var model = ModelBundle.Load(baseDir.FullName, torchDevice, torchDtype);
                 var total = parse.GetValue(steps);
                 var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
                 {
@@ -105,6 +128,8 @@ internal static class TrainJudgeCommand
                         Steps = total, PromptsPerStep = parse.GetValue(prompts), GroupSize = parse.GetValue(group), MiniBatchSize = parse.GetValue(miniBatch),
                         LearningRate = parse.GetValue(lr), MaxNewTokens = parse.GetValue(maxTokens), BalancePrompts = !parse.GetValue(noBalance),
                         KlCoefficient = parse.GetValue(kl), LogCsvPath = workingCsv, CheckpointDirectory = checkpointDir, Seed = parse.GetValue(seed),
+                        MicroBatchSize = micro, ActivationCheckpointing = parse.GetValue(checkpointing), Precision = precision,
+                        GenerationBatchRows = parse.GetValue(generationRows), MemoryLimitBytes = limit,
                     },
                     Progress = new Progress<GrpoStepMetrics>(m => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  step {m.Step}/{total}: reward {m.MeanReward:F3} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {(double.IsNaN(m.Entropy) ? "n/a (no group with mixed rewards: no update)" : Cli.Num(m.Entropy))}, length {m.ResponseLength:F0}, clipped {m.ClipFraction:P1}"))),
@@ -125,6 +150,38 @@ internal static class TrainJudgeCommand
             return 0;
         });
         return command;
+    }
+
+    private static int MicroBatch(string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n
+            : throw new CliException($"--micro-batch must be a whole number of at least 1, or auto (got '{value}')");
+
+    /// <summary>Tokens of the longest judge prompt over the labelled steps, with the base checkpoint's tokenizer.</summary>
+    private static int LongestPrompt(string tokenizerPath, JudgeTemplate template, IReadOnlyList<JudgeExample> examples)
+    {
+        var tokenizer = HuggingFaceTokenizer.Load(tokenizerPath);
+        return examples.Max(e => tokenizer.CountTokens(template.Render(e.Input)));
+    }
+
+    /// <summary>
+    /// Prints the memory plan's peak and refuses, in one line naming its largest part and the micro-batch that would fit,
+    /// a run over <paramref name="limit"/>; with --micro-batch auto returns the largest micro-batch that fits.
+    /// </summary>
+    private static int? CheckPlan(ModelConfig config, MemoryPlanOptions options, long? limit, bool auto, int? micro)
+    {
+        var plan = MemoryPlan.For(config, options);
+        if (limit is not { } bytes)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"memory plan: peak {plan.PeakBytes / PlanCommand.GiB:F2} GiB (micro-batch {options.BatchSize}; not checked: give --memory)"));
+            return auto ? options.BatchSize : micro;
+        }
+        var fitting = plan.Fits(bytes) ? options.BatchSize : MemoryPlan.LargestBatch(config, options, bytes, options.BatchSize);
+        if (fitting == 0 || (fitting < options.BatchSize && !auto))
+            throw new CliException($"train-judge: {plan.Refusal(bytes, fitting)}{(fitting > 0 ? $" (--micro-batch {fitting}, or --micro-batch auto)" : "")}.");
+        var chosen = fitting == options.BatchSize ? plan : MemoryPlan.For(config, options.WithBatchSize(fitting));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"memory plan: peak {chosen.PeakBytes / PlanCommand.GiB:F2} GiB of {bytes / PlanCommand.GiB:F2} GiB, micro-batch {fitting}, largest part {chosen.LargestPart.Name} ({chosen.LargestPart.Bytes / PlanCommand.GiB:F2} GiB)"));
+        return auto ? fitting : micro;
     }
 
     private static JudgeTemplate ChooseTemplate(string name, string checkpoint)

@@ -1,3 +1,6 @@
+using StepWiser.ML.Models;
+using StepWiser.ML.Training;
+
 namespace StepWiser.ML.Judging;
 
 /// <summary>Options of <see cref="GrpoTrainer"/> (docs/judging-evaluation-search.md, "GRPO"; DAPO-style token-level loss, no KL by default).</summary>
@@ -46,12 +49,49 @@ public sealed record GrpoOptions
     public double MaxGradNorm { get; set; } = 1.0;
 
     /// <summary>
-    /// Compute each prompt once per update for all of its group's responses (its keys and values shared, gradients
-    /// flowing back into it from every response), instead of every response's full sequence on its own (default true;
-    /// the same loss up to floating-point order, with a G-response group's prompt forward and backward done once instead
-    /// of G times; lab/benchmarks.md, "Where the time of a training step goes").
+    /// Compute each prompt once per forward pass (a micro-batch) for all of its group's responses there (its keys and
+    /// values shared, gradients flowing back into it from every response), instead of every response's full sequence on
+    /// its own (default true; the same loss up to floating-point order, with a G-response group's prompt forward and
+    /// backward done once instead of G times; lab/benchmarks.md, "Where the time of a training step goes"). Does not
+    /// apply with <see cref="ActivationCheckpointing"/>.
     /// </summary>
     public bool SharedPromptForward { get; set; } = true;
+
+    /// <summary>
+    /// Responses per forward and backward pass inside a mini-batch (gradient accumulation): their gradients add up to the
+    /// mini-batch's, so the update is the same as from one pass over the whole mini-batch, up to the order of
+    /// floating-point sums, with the activations of this many responses at a time. Null (the default): the whole
+    /// mini-batch in one pass, or with <see cref="ChooseMicroBatch"/> the largest that the memory plan fits.
+    /// </summary>
+    public int? MicroBatchSize { get; set; }
+
+    /// <summary>
+    /// Recompute each decoder layer's activations in the backward pass instead of keeping them (activation checkpointing,
+    /// <see cref="CausalLM.ForwardBackward"/>): far less memory for one more forward pass through the layers, the same
+    /// gradients up to the order of floating-point sums. Each response's full sequence runs (<see cref="SharedPromptForward"/>
+    /// does not apply). Off by default.
+    /// </summary>
+    public bool ActivationCheckpointing { get; set; }
+
+    /// <summary>How AdamW updates bfloat16 or float16 parameters (float32 master weights by default; <see cref="OptimizerPrecision"/>).</summary>
+    public OptimizerPrecision Precision { get; set; } = OptimizerPrecision.MasterWeights;
+
+    /// <summary>Responses sampled at once (the rows of one generation batch, whose KV cache is allocated together; default 64).</summary>
+    public int GenerationBatchRows { get; set; } = 64;
+
+    /// <summary>
+    /// Memory the training may use, in bytes (the GPU's, or the process's on the CPU); null (the default) checks nothing.
+    /// When set, <see cref="GrpoTrainer.Train"/> computes the <see cref="MemoryPlan"/> of the run (the longest prompt and
+    /// <see cref="MaxNewTokens"/>) before it allocates anything, and refuses a run whose predicted peak exceeds it with a
+    /// <see cref="MemoryPlanException"/> naming the largest part and the micro-batch that would fit.
+    /// </summary>
+    public long? MemoryLimitBytes { get; set; }
+
+    /// <summary>
+    /// With <see cref="MemoryLimitBytes"/>: train with the largest micro-batch the memory plan fits (at most
+    /// <see cref="MicroBatchSize"/>, or the mini-batch) instead of refusing a larger one.
+    /// </summary>
+    public bool ChooseMicroBatch { get; set; }
 
     /// <summary>
     /// Generate the groups with the engine's managed decode (LocalGeneratorOptions.UseManagedDecodeKernel; default true).
@@ -85,5 +125,10 @@ public sealed record GrpoOptions
         if (Temperature <= 0) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "must be positive (RL samples)");
         if (MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "must be at least 1");
         if (CheckpointEvery < 1) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "must be at least 1");
+        if (MicroBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(MicroBatchSize), MicroBatchSize, "must be at least 1 (or null: the whole mini-batch)");
+        if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "is not an OptimizerPrecision");
+        if (GenerationBatchRows < 1) throw new ArgumentOutOfRangeException(nameof(GenerationBatchRows), GenerationBatchRows, "must be at least 1");
+        if (MemoryLimitBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MemoryLimitBytes), MemoryLimitBytes, "must be positive (or null: no check)");
+        if (ChooseMicroBatch && MemoryLimitBytes is null) throw new ArgumentException("ChooseMicroBatch needs MemoryLimitBytes (the memory the micro-batch must fit)", nameof(ChooseMicroBatch));
     }
 }

@@ -19,6 +19,10 @@ public sealed class GrpoTrainer
     private readonly Tokenizer _tokenizer;
     private readonly JudgeTemplate _template;
     private readonly GrpoOptions _options;
+    private int? _microBatch;   // the micro-batch the memory plan chose (ChooseMicroBatch), else null
+
+    /// <summary>The micro-batch the memory plan chose for the last <see cref="Train"/> (<see cref="GrpoOptions.ChooseMicroBatch"/>), or null.</summary>
+    internal int? ChosenMicroBatch => _microBatch;
 
     /// <summary>Creates a trainer for <paramref name="model"/> (updated in place).</summary>
     public GrpoTrainer(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, GrpoOptions options)
@@ -40,12 +44,13 @@ public sealed class GrpoTrainer
         if (_options.BalancePrompts && (positives.Length == 0 || negatives.Length == 0))
             throw new ArgumentException($"balanced prompt sampling needs both classes; got {positives.Length} positive and {negatives.Length} negative examples", nameof(examples));
 
+        _microBatch = CheckMemory(examples);
         var fingerprint = $"grpo seed={_options.Seed} steps={_options.Steps} prompts={_options.PromptsPerStep} G={_options.GroupSize} lr={_options.LearningRate} n={examples.Count} balance={_options.BalancePrompts}";
-        using var optimizer = new AdamW(_model.named_parameters()) { WeightDecay = 0 };
+        using var optimizer = new AdamW(_model.named_parameters()) { WeightDecay = 0, Precision = _options.Precision };
         var restored = TrainingCheckpoint.TryRestore(_options.CheckpointDirectory, _model, optimizer, fingerprint);
         var start = (int)(restored?.Step ?? 0);
         using var reference = _options.KlCoefficient > 0 ? Snapshot() : null;
-        var engine = new LocalTextGenerator(_model, _tokenizer, new LocalGeneratorOptions { MaxBatchRows = 64, UseManagedDecodeKernel = _options.ManagedDecode });
+        var engine = new LocalTextGenerator(_model, _tokenizer, new LocalGeneratorOptions { MaxBatchRows = _options.GenerationBatchRows, UseManagedDecodeKernel = _options.ManagedDecode });
         var log = OpenLog(start);
         var metrics = new List<GrpoStepMetrics>();
         try
@@ -119,88 +124,146 @@ public sealed class GrpoTrainer
     }
 
     /// <summary>Clipped-surrogate updates over mini-batches; returns mean entropy and clip fraction over response tokens.</summary>
-    private (double Entropy, double ClipFraction) Update(List<Rollout> rollouts, AdamW optimizer, CausalLM? reference, double lr)
+    internal (double Entropy, double ClipFraction) Update(IReadOnlyList<Rollout> rollouts, AdamW optimizer, CausalLM? reference, double lr)
     {
         if (rollouts.Count == 0) return (double.NaN, 0);
         _model.train();
-        double entropySum = 0, clipped = 0, tokens = 0;
+        var statistics = new UpdateStatistics();
         foreach (var mini in rollouts.Chunk(_options.MiniBatchSize))
         {
-            using var scope = NewDisposeScope();
             optimizer.ZeroGrad();
-            // Only the N positions that predict a response token carry loss, so the output head, log-softmax, KL and
-            // entropy run on those alone: row after row, each response token's target, old log-prob and advantage.
-            var targetIds = mini.SelectMany(r => r.Response.Select(x => (long)x)).ToArray();
-            var oldLogProbs = mini.SelectMany(r => r.Response.Select((_, t) => r.OldLogProbs[t])).ToArray();
-            var advantages = mini.SelectMany(r => r.Response.Select(_ => (float)r.Advantage)).ToArray();
-            var device = _model.Device;
-            var targets = tensor(targetIds, device: device);                                 // (N)
-            // The group's responses share their prompt: computed once per mini-batch (SharedPromptForward), or each
-            // response's full sequence on its own (the reference path; the same logits up to floating-point order).
-            Func<CausalLM, Tensor> forward;
-            if (_options.SharedPromptForward)
-            {
-                var promptIndex = new Dictionary<int[], int>(ReferenceEqualityComparer.Instance);
-                var prompts = new List<int[]>();
-                var rows = mini.Select(r =>
-                {
-                    if (!promptIndex.TryGetValue(r.Prompt, out var p)) { p = prompts.Count; promptIndex[r.Prompt] = p; prompts.Add(r.Prompt); }
-                    return (p, r.Response);
-                }).ToArray();
-                forward = m => m.ForwardShared(prompts, rows);
-            }
-            else
-            {
-                var maxLen = mini.Max(r => r.Prompt.Length + r.Response.Length);
-                var ids = new long[mini.Length * maxLen];
-                var at = new List<long>();                                                            // flat indices b·T + t
-                for (var b = 0; b < mini.Length; b++)
-                {
-                    var r = mini[b];
-                    r.Prompt.Concat(r.Response).Select(x => (long)x).ToArray().CopyTo(ids, b * maxLen);
-                    // Position p predicts token p + 1: response token t is predicted at prompt length − 1 + t.
-                    for (var t = 0; t < r.Response.Length; t++) at.Add(b * maxLen + r.Prompt.Length - 1 + t);
-                }
-                var input = tensor(ids, device: device).view(mini.Length, maxLen);                    // (B, T), right-padded
-                var index = tensor(at.ToArray(), device: device);
-                forward = m => m.ForwardAt(input, index);
-            }
-            // Log-probs of the tempered distribution the responses were sampled from, as the sampler returned them.
-            var logits = forward(_model).to(ScalarType.Float32) / _options.Temperature;                // (N, V)
-            var logProbsAll = nn.functional.log_softmax(logits, -1);                                  // (N, V)
-            var logProbs = logProbsAll.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                // (N)
-            var old = tensor(oldLogProbs, device: device);
-            var adv = tensor(advantages, device: device);
-            var ratio = (logProbs - old).exp();
-            var unclipped = ratio * adv;
-            var clippedObjective = ratio.clamp(1 - _options.ClipLow, 1 + _options.ClipHigh) * adv;
-            var perToken = -minimum(unclipped, clippedObjective);
-            if (reference is not null)
-            {
-                using var noGrad = no_grad();
-                var refLogProbs = nn.functional.log_softmax(forward(reference).to(ScalarType.Float32) / _options.Temperature, -1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
-                noGrad.Dispose();
-                // k3 estimator of KL(current || reference): exp(ref − cur) − (ref − cur) − 1, gradient through cur.
-                var diff = refLogProbs - logProbs;
-                perToken = perToken + _options.KlCoefficient * (diff.exp() - diff - 1);
-            }
-            var loss = perToken.sum() / (float)targetIds.Length;                                             // token-level aggregation
-            loss.backward();
+            Accumulate(mini, reference, statistics);
             if (_options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(optimizer.Parameters, _options.MaxGradNorm);
             optimizer.Update(lr);
-
-            using (no_grad())
-            {
-                var probs = logProbsAll.exp();
-                var entropy = -(probs * logProbsAll).sum(-1);                                         // (N)
-                entropySum += entropy.sum().item<float>();
-                var wasClipped = (unclipped > clippedObjective).to(ScalarType.Float32);                // the clipped term was the active one
-                clipped += wasClipped.sum().item<float>();
-                tokens += targetIds.Length;
-            }
         }
         _model.eval();
-        return (entropySum / tokens, clipped / tokens);
+        return (statistics.Entropy / statistics.Tokens, statistics.Clipped / statistics.Tokens);
+    }
+
+    /// <summary>
+    /// Adds to the parameters' gradients those of one mini-batch's clipped-surrogate loss (token-level: the sum over its
+    /// response tokens divided by their number), one micro-batch of <see cref="GrpoOptions.MicroBatchSize"/> responses
+    /// at a time: each micro-batch's token sum is divided by the mini-batch's token count, so the accumulated gradient
+    /// is the mini-batch's, up to the order of floating-point sums.
+    /// </summary>
+    internal void Accumulate(IReadOnlyList<Rollout> mini, CausalLM? reference, UpdateStatistics statistics)
+    {
+        float total = mini.Sum(r => r.Response.Length);
+        foreach (var micro in mini.Chunk(_microBatch ?? _options.MicroBatchSize ?? mini.Count))
+        {
+            using var scope = NewDisposeScope();
+            // Only the N positions that predict a response token carry loss, so the output head, log-softmax, KL and
+            // entropy run on those alone: row after row, each response token's target, old log-prob and advantage.
+            var device = _model.Device;
+            var targets = tensor(micro.SelectMany(r => r.Response.Select(x => (long)x)).ToArray(), device: device);      // (N)
+            var old = tensor(micro.SelectMany(r => r.OldLogProbs.Take(r.Response.Length)).ToArray(), device: device);    // (N)
+            var adv = tensor(micro.SelectMany(r => r.Response.Select(_ => (float)r.Advantage)).ToArray(), device: device); // (N)
+            // The group's responses share their prompt: computed once per micro-batch (SharedPromptForward), or each
+            // response's full sequence on its own (the reference path, and the one activation checkpointing recomputes;
+            // the same logits up to floating-point order).
+            var shared = _options.SharedPromptForward && !_options.ActivationCheckpointing;
+            var (prompts, rows) = shared ? SharedRows(micro) : ([], []);
+            var (input, index) = shared ? (null, null) : FullSequences(micro);
+            // The reference's log-probs first, in a scope of their own: none of its activations meets the policy's.
+            Tensor? refLogProbs = null;
+            if (reference is not null)
+                using (var referenceScope = NewDisposeScope())
+                using (no_grad())
+                    refLogProbs = TargetLogProbs(shared ? reference.ForwardShared(prompts, rows) : reference.ForwardAt(input!, index!), targets).MoveToOuterDisposeScope();
+
+            Tensor Loss(Tensor logits)
+            {
+                var logProbsAll = TemperedLogSoftmax(logits);                                             // (N, V)
+                var logProbs = logProbsAll.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                // (N)
+                var ratio = (logProbs - old).exp();
+                var unclipped = ratio * adv;
+                var clippedObjective = ratio.clamp(1 - _options.ClipLow, 1 + _options.ClipHigh) * adv;
+                var perToken = -minimum(unclipped, clippedObjective);
+                if (refLogProbs is not null)
+                {
+                    // k3 estimator of KL(current || reference): exp(ref − cur) − (ref − cur) − 1, gradient through cur.
+                    var diff = refLogProbs - logProbs;
+                    perToken = perToken + _options.KlCoefficient * (diff.exp() - diff - 1);
+                }
+                using (var statisticsScope = NewDisposeScope())
+                using (no_grad())
+                {
+                    var entropy = logProbsAll.exp().mul_(logProbsAll).sum(-1).neg_();                     // (N)
+                    statistics.Entropy += entropy.sum().item<float>();
+                    statistics.Clipped += (unclipped > clippedObjective).to(ScalarType.Float32).sum().item<float>();   // the clipped term was the active one
+                    statistics.Tokens += targets.shape[0];
+                }
+                return perToken.sum() / total;                                                          // token-level aggregation over the mini-batch
+            }
+            if (shared) Loss(_model.ForwardShared(prompts, rows)).backward();
+            else _model.ForwardBackward(input!, hidden => Loss(_model.Logits(hidden.reshape(-1, hidden.shape[2]).index_select(0, index!))), _options.ActivationCheckpointing);   // (N, V)
+        }
+    }
+
+    /// <summary>
+    /// Log-probs (N, V) of the tempered distribution the responses were sampled from, as the sampler returned them,
+    /// computed in float32; the logits and their float32 copy are freed as soon as they are used (the log-softmax keeps
+    /// only its output for the backward pass).
+    /// </summary>
+    private Tensor TemperedLogSoftmax(Tensor logits)
+    {
+        var wide = logits.to(ScalarType.Float32);
+        if (!ReferenceEquals(wide, logits)) logits.Dispose();
+        var result = nn.functional.log_softmax(wide.div_(_options.Temperature), -1);
+        wide.Dispose();
+        return result;
+    }
+
+    private Tensor TargetLogProbs(Tensor logits, Tensor targets) => TemperedLogSoftmax(logits).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+
+    /// <summary>The distinct prompts of <paramref name="micro"/> and each row's prompt and response.</summary>
+    private static (List<int[]> Prompts, (int Prompt, int[] Response)[] Rows) SharedRows(IReadOnlyList<Rollout> micro)
+    {
+        var promptIndex = new Dictionary<int[], int>(ReferenceEqualityComparer.Instance);
+        var prompts = new List<int[]>();
+        var rows = micro.Select(r =>
+        {
+            if (!promptIndex.TryGetValue(r.Prompt, out var p)) { p = prompts.Count; promptIndex[r.Prompt] = p; prompts.Add(r.Prompt); }
+            return (p, r.Response);
+        }).ToArray();
+        return (prompts, rows);
+    }
+
+    /// <summary>The rows' full sequences, right-padded (B, T), and the flat indices b·T + t that predict response tokens.</summary>
+    private (Tensor Input, Tensor Index) FullSequences(IReadOnlyList<Rollout> micro)
+    {
+        var maxLen = micro.Max(r => r.Prompt.Length + r.Response.Length);
+        var ids = new long[micro.Count * maxLen];
+        var at = new List<long>();
+        for (var b = 0; b < micro.Count; b++)
+        {
+            var r = micro[b];
+            r.Prompt.Concat(r.Response).Select(x => (long)x).ToArray().CopyTo(ids, b * maxLen);
+            // Position p predicts token p + 1: response token t is predicted at prompt length − 1 + t.
+            for (var t = 0; t < r.Response.Length; t++) at.Add(b * maxLen + r.Prompt.Length - 1 + t);
+        }
+        return (tensor(ids, device: _model.Device).view(micro.Count, maxLen), tensor(at.ToArray(), device: _model.Device));   // (B, T), (N)
+    }
+
+    /// <summary>
+    /// With <see cref="GrpoOptions.MemoryLimitBytes"/>: the memory plan of the run (the longest prompt, MaxNewTokens,
+    /// the micro-batch), before anything is allocated; throws <see cref="MemoryPlanException"/> when it does not fit,
+    /// or returns the largest micro-batch that does (<see cref="GrpoOptions.ChooseMicroBatch"/>). Null: no choice made.
+    /// </summary>
+    private int? CheckMemory(IReadOnlyList<JudgeExample> examples)
+    {
+        if (_options.MemoryLimitBytes is not { } limit) return null;
+        var wanted = Math.Min(_options.MicroBatchSize ?? _options.MiniBatchSize, _options.MiniBatchSize);
+        var plan = new MemoryPlanOptions
+        {
+            Task = MemoryTask.Grpo, BatchSize = wanted, PromptLength = examples.Max(e => _tokenizer.CountTokens(_template.Render(e.Input))),
+            ResponseLength = _options.MaxNewTokens, DType = _model.DType, Precision = _options.Precision, ActivationCheckpointing = _options.ActivationCheckpointing,
+            KlReference = _options.KlCoefficient > 0, GenerationBatchRows = _options.GenerationBatchRows, GroupSize = _options.GroupSize,
+        };
+        if (MemoryPlan.For(_model.Config, plan).Fits(limit)) return _options.ChooseMicroBatch ? wanted : null;
+        var fitting = MemoryPlan.LargestBatch(_model.Config, plan, limit, wanted);
+        if (fitting == 0 || !_options.ChooseMicroBatch) throw new MemoryPlanException(MemoryPlan.For(_model.Config, plan), limit, fitting);
+        return fitting;
     }
 
     private IReadOnlyList<JudgeExample> SamplePrompts(IReadOnlyList<JudgeExample> all, JudgeExample[] positives, JudgeExample[] negatives, int step)
@@ -212,9 +275,10 @@ public sealed class GrpoTrainer
             .Select(i => i % 2 == 0 ? positives[random.Next(positives.Length)] : negatives[random.Next(negatives.Length)]).ToArray();
     }
 
-    private CausalLM Snapshot()
+    /// <summary>The KL reference: a copy of the starting model in the model's own type (a bfloat16 model's reference is bfloat16).</summary>
+    internal CausalLM Snapshot()
     {
-        var copy = new CausalLM(_model.Config, _model.Device);
+        var copy = new CausalLM(_model.Config, _model.Device, _model.DType);
         using (no_grad())
         {
             var source = _model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
@@ -233,5 +297,16 @@ public sealed class GrpoTrainer
         return writer;
     }
 
-    private sealed record Rollout(int[] Prompt, int[] Response, float[] OldLogProbs, double Advantage);
+    /// <summary>One sampled response with its prompt, the sampler's log-probs and its advantage.</summary>
+    internal sealed record Rollout(int[] Prompt, int[] Response, float[] OldLogProbs, double Advantage);
+
+    /// <summary>Sums over the response tokens of the updates: entropy, clipped tokens and tokens.</summary>
+    internal sealed class UpdateStatistics
+    {
+        public double Entropy { get; set; }
+
+        public double Clipped { get; set; }
+
+        public double Tokens { get; set; }
+    }
 }

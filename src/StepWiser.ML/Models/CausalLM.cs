@@ -114,6 +114,31 @@ public sealed class CausalLM : nn.Module
     }
 
     /// <summary>
+    /// The training pass of a loss over final hidden states: <paramref name="lossOfHidden"/> maps the (B, T, hidden)
+    /// final hidden states of (B, T) token ids (plain causal attention, as <see cref="Forward"/>) to a scalar loss, which
+    /// is back-propagated into the parameters' gradients (added to what they hold); returns the loss, detached. Tensors
+    /// the function makes live until it returns, so it reads what it needs from them (for example statistics) itself.
+    /// With <paramref name="checkpointLayers"/> every decoder layer's activations are recomputed in the backward pass
+    /// instead of kept (activation checkpointing): one (B, T, hidden) input a layer is kept through the pass, and the
+    /// intermediate activations of one layer at a time, for the cost of a second forward pass through the layers. The
+    /// gradients are the same as without, up to the order of floating-point sums.
+    /// </summary>
+    /// <param name="inputIds">(B, T) token ids, right-padded.</param>
+    /// <param name="lossOfHidden">The loss of the (B, T, hidden) final hidden states; it may use the output head (<see cref="Logits"/>).</param>
+    /// <param name="checkpointLayers">Recompute each layer's activations in the backward pass instead of keeping them.</param>
+    /// <returns>The loss, detached from the graph.</returns>
+    public Tensor ForwardBackward(Tensor inputIds, Func<Tensor, Tensor> lossOfHidden, bool checkpointLayers = false)
+    {
+        ArgumentNullException.ThrowIfNull(lossOfHidden);
+        using var scope = NewDisposeScope();
+        var positions = arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(inputIds.shape[0], -1);
+        if (checkpointLayers) return _model.ForwardBackwardCheckpointed(inputIds, positions, lossOfHidden).MoveToOuterDisposeScope();
+        var loss = lossOfHidden(Hidden(inputIds, positions));
+        loss.backward();
+        return loss.detach().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Teacher-forced logits (N, vocab) for responses that share prompts (GRPO's groups): each distinct prompt is
     /// computed once, left-padded, and its keys and values serve every response that continues it. Row j continues
     /// <paramref name="prompts"/>[rows[j].Prompt]; the result holds, row after row, the logits that predict each of the

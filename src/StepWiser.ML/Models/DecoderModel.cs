@@ -52,6 +52,56 @@ internal sealed class DecoderModel : nn.Module
         return _norm.forward(x).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The training pass with activation checkpointing: <paramref name="lossOfHidden"/> of the final hidden states of
+    /// (B, T) ids at (B, T) positions (plain causal attention), back-propagated into the parameters' gradients; returns
+    /// the loss, detached. The layers first run without recording, keeping only each layer's (B, T, hidden) input; the
+    /// loss is then recorded from the last layer's output (final norm included) and back-propagated to it; then each
+    /// layer, last to first, runs again from its kept input, recording, and is back-propagated alone with the gradient
+    /// at its output, which yields the gradient at its input for the layer before it; the embedding last. Every
+    /// parameter receives the gradient of the plain pass (the same chain rule, one layer at a time); only one layer's
+    /// intermediate activations exist at a time, for the cost of a second forward pass through the layers.
+    /// </summary>
+    public Tensor ForwardBackwardCheckpointed(Tensor inputIds, Tensor positions, Func<Tensor, Tensor> lossOfHidden)
+    {
+        using var scope = NewDisposeScope();
+        var inputs = new Tensor[_layers.Count];
+        Tensor x, cos, sin;
+        using (no_grad())
+        {
+            x = _embedTokens.forward(inputIds);                                                          // (B, T, H)
+            (cos, sin) = RotaryEmbedding.Tables(positions, InverseFrequencies, x.dtype);
+            for (var l = 0; l < _layers.Count; l++)
+            {
+                inputs[l] = x;
+                x = _layers[l].Forward(x, cos, sin, null, null);                                         // (B, T, H)
+            }
+        }
+        x.requires_grad_(true);
+        Tensor loss;
+        using (var head = NewDisposeScope())
+        {
+            // What the loss made is freed before the layers run again.
+            loss = lossOfHidden(_norm.forward(x));
+            loss.backward();
+            loss = loss.detach().MoveToOuterDisposeScope();
+        }
+        var grad = x.grad!;                                                                              // (B, T, H) at the last layer's output
+        x.Dispose();
+        for (var l = _layers.Count - 1; l >= 0; l--)
+        {
+            using var layerScope = NewDisposeScope();
+            var input = inputs[l].requires_grad_(true);
+            _layers[l].Forward(input, cos, sin, null, null).backward([grad]);
+            grad.Dispose();
+            grad = input.grad!.MoveToOuterDisposeScope();                                                // (B, T, H) at the layer's input
+            input.Dispose();
+        }
+        _embedTokens.forward(inputIds).backward([grad]);
+        grad.Dispose();
+        return loss.MoveToOuterDisposeScope();
+    }
+
     /// <summary>The layers, in order.</summary>
     public IList<DecoderLayer> Layers => _layers;
 

@@ -43,6 +43,22 @@ public static class HuggingFaceCheckpoint
     }
 
     /// <summary>
+    /// The configuration of the checkpoint in <paramref name="directory"/>, checked against the safetensors headers as
+    /// <see cref="Load"/> checks it, without allocating the model: only config.json and the headers are read (for a
+    /// memory plan before loading).
+    /// </summary>
+    /// <exception cref="InvalidDataException">config.json is malformed or does not belong to the weights.</exception>
+    public static ModelConfig LoadConfig(string directory)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Checkpoint directory not found: {directory}");
+        string configPath = Path.Combine(directory, "config.json");
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{directory}: no config.json.", configPath);
+        var config = ModelConfig.Load(configPath);
+        CheckConfigAgainstWeights(config, directory, OpenWeights(directory));
+        return config;
+    }
+
+    /// <summary>
     /// Before anything is allocated: the shapes config.json implies for the embedding, the first layer's projections and
     /// the layer count must be what the safetensors headers hold, so a wrong or hostile config (hidden_size 10^9) is an
     /// error naming the field, not an attempt to allocate a terabyte. Only the headers are read.

@@ -45,6 +45,24 @@ public sealed class SftOptions
     /// <summary>Append the end-of-sequence token to every response so the model learns to stop.</summary>
     public bool AppendEos { get; set; } = true;
 
+    /// <summary>
+    /// Recompute each decoder layer's activations in the backward pass instead of keeping them (activation
+    /// checkpointing, <see cref="Models.CausalLM.ForwardBackward"/>): far less memory for one more forward pass through
+    /// the layers; the same gradients up to the order of floating-point sums. Off by default.
+    /// </summary>
+    public bool ActivationCheckpointing { get; set; }
+
+    /// <summary>How AdamW updates bfloat16 or float16 parameters (float32 master weights by default; <see cref="OptimizerPrecision"/>).</summary>
+    public OptimizerPrecision Precision { get; set; } = OptimizerPrecision.MasterWeights;
+
+    /// <summary>
+    /// Memory the training may use, in bytes; null (the default) checks nothing. When set, <see cref="SftTrainer.Train(IReadOnlyList{SftExample}, IProgress{TrainingProgress}, CancellationToken)"/>
+    /// computes the <see cref="MemoryPlan"/> of a micro-batch of <see cref="BatchSize"/> of the longest prompt and response
+    /// before it allocates anything, and refuses a run over it with a <see cref="MemoryPlanException"/> naming the
+    /// largest part and the batch size that would fit.
+    /// </summary>
+    public long? MemoryLimitBytes { get; set; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -63,5 +81,7 @@ public sealed class SftOptions
         Check(MaxSequenceLength >= 2, nameof(MaxSequenceLength), MaxSequenceLength, "must be at least 2");
         Check(CheckpointEvery >= 1, nameof(CheckpointEvery), CheckpointEvery, "must be at least 1");
         Check(KeepCheckpoints >= 1, nameof(KeepCheckpoints), KeepCheckpoints, "must be at least 1");
+        Check(Enum.IsDefined(Precision), nameof(Precision), Precision, "is not an OptimizerPrecision");
+        Check(MemoryLimitBytes is null or > 0, nameof(MemoryLimitBytes), MemoryLimitBytes!, "must be positive (or null: no check)");
     }
 }

@@ -54,7 +54,8 @@ public sealed class SftTrainer
         var encoded = examples.Select(Encode).ToArray();
         string fingerprint = $"sft seed={_options.Seed} batch={_options.BatchSize} accum={_options.GradientAccumulationSteps} steps={_options.Steps} lr={_options.LearningRate} n={examples.Count}";
 
-        using var optimizer = new AdamW(_model.named_parameters()) { WeightDecay = _options.WeightDecay };
+        CheckMemory(encoded);
+        using var optimizer = new AdamW(_model.named_parameters()) { WeightDecay = _options.WeightDecay, Precision = _options.Precision };
         var restored = TrainingCheckpoint.TryRestore(_options.CheckpointDirectory, _model, optimizer, fingerprint);
         int start = (int)(restored?.Step ?? 0);
         var order = new DataOrder(encoded.Length, _options.Seed);
@@ -78,9 +79,7 @@ public sealed class SftTrainer
             foreach (var batch in micro)
             {
                 using var scope = NewDisposeScope();
-                var sum = ResponseLossSum(batch);
-                (sum / targets).backward();
-                loss += sum.item<float>() / targets;
+                loss += ResponseLossBackward(batch, targets) / targets;
             }
             if (_options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(optimizer.Parameters, _options.MaxGradNorm);
             optimizer.Update(lr);
@@ -109,8 +108,11 @@ public sealed class SftTrainer
         return new TrainingResult(end, start, losses, tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
     }
 
-    /// <summary>Sum of the next-token cross-entropy over the response tokens of a right-padded batch.</summary>
-    private Tensor ResponseLossSum(IReadOnlyList<Encoded> batch)
+    /// <summary>
+    /// Back-propagates the sum of the next-token cross-entropy over the response tokens of a right-padded batch, divided
+    /// by <paramref name="targets"/> (the response tokens of the whole update); returns the sum.
+    /// </summary>
+    private double ResponseLossBackward(IReadOnlyList<Encoded> batch, long targets)
     {
         int maxLen = batch.Max(e => e.Ids.Length);
         var ids = new long[batch.Count * maxLen];
@@ -130,8 +132,34 @@ public sealed class SftTrainer
         }
         var input = tensor(ids, device: _model.Device).view(batch.Count, maxLen);                    // (B, T), right-padded
         var target = tensor(labels.ToArray(), device: _model.Device);                                // (N)
-        var logits = _model.ForwardAt(input, tensor(at.ToArray(), device: _model.Device));          // (N, V)
-        return nn.functional.cross_entropy(logits.to(ScalarType.Float32), target, reduction: nn.Reduction.Sum);
+        var index = tensor(at.ToArray(), device: _model.Device);                                     // (N)
+        double sum = 0;
+        _model.ForwardBackward(input, hidden =>
+        {
+            var chosen = hidden.reshape(-1, hidden.shape[2]).index_select(0, index);                 // (B, T, H) -> (N, H)
+            var logits = _model.Logits(chosen);                                                      // (N, V)
+            var wide = logits.to(ScalarType.Float32);
+            // The model-type logits are not needed for the backward pass: freed now rather than with the step.
+            if (!ReferenceEquals(wide, logits)) logits.Dispose();
+            var lossSum = nn.functional.cross_entropy(wide, target, reduction: nn.Reduction.Sum);
+            sum = lossSum.item<float>();
+            return lossSum / targets;
+        }, _options.ActivationCheckpointing);
+        return sum;
+    }
+
+    /// <summary>With a memory limit: the plan of the longest prompt and response at the batch size, refused when over it.</summary>
+    private void CheckMemory(IReadOnlyList<Encoded> encoded)
+    {
+        if (_options.MemoryLimitBytes is not { } limit) return;
+        var plan = new MemoryPlanOptions
+        {
+            Task = MemoryTask.Sft, BatchSize = _options.BatchSize, PromptLength = Math.Max(1, encoded.Max(e => e.ResponseStart)),
+            ResponseLength = encoded.Max(e => e.Ids.Length - e.ResponseStart), DType = _model.DType, Precision = _options.Precision,
+            ActivationCheckpointing = _options.ActivationCheckpointing,
+        };
+        var planned = MemoryPlan.For(_model.Config, plan);
+        if (!planned.Fits(limit)) throw new MemoryPlanException(planned, limit, MemoryPlan.LargestBatch(_model.Config, plan, limit, _options.BatchSize));
     }
 
     private Encoded Encode(SftExample example, int index)
