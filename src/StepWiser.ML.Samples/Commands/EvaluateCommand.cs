@@ -45,10 +45,8 @@ internal static class EvaluateCommand
             RequireUniqueIds(read);
             var records = read.Select(x => x.Record).ToArray();
             var ml = new MLContext();
-            // The judge loads in float32; another type is converted on the CPU before it moves, so the device never holds a float32 copy.
-            var loadOn = torchDtype == TorchSharp.torch.ScalarType.Float32 ? torchDevice : TorchSharp.torch.CPU;
-            using var transformer = StepwiseJudgeTransformer.Load(judgeDir.FullName, loadOn, configure: o => o with { ChunksColumnName = "Steps" });
-            if (torchDtype != TorchSharp.torch.ScalarType.Float32) transformer.Model!.Model.To(torchDevice, torchDtype);
+            // The judge loads straight onto the device in its type: the device never holds a float32 copy.
+            using var transformer = StepwiseJudgeTransformer.Load(judgeDir.FullName, torchDevice, configure: o => o with { ChunksColumnName = "Steps" }, dtype: torchDtype);
             Console.Error.WriteLine($"judge loaded on {transformer.Model!.Device} in {transformer.Model.Model.DType}");
             CheckContext(read, transformer);
             var predicted = new int[records.Length];

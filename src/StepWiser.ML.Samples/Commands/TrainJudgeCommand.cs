@@ -36,11 +36,12 @@ internal static class TrainJudgeCommand
         var log = new Option<FileInfo?>("--log") { Description = "CSV of per-step metrics (default: <output>.grpo.csv)." };
         var checkpoints = new Option<DirectoryInfo?>("--checkpoints") { Description = "Checkpoint folder; a rerun with the same folder resumes exactly." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (needs the CUDA backend package).", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string>("--dtype") { Description = "The weight type the judge is trained and saved in: fp32, bf16 or fp16.", DefaultValueFactory = _ => "fp32" };
         var seed = new Option<int>("--seed") { Description = "Seed of prompt sampling and generation.", DefaultValueFactory = _ => 1 };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing, non-empty --output folder (otherwise refused, so no earlier judge is lost)." };
         var command = new Command("train-judge", "Train a StepWiser judge with GRPO on labelled steps (TRL stepwise JSONL).")
         {
-            input, baseModel, output, template, steps, prompts, group, miniBatch, lr, maxTokens, noBalance, kl, log, checkpoints, device, seed, overwrite,
+            input, baseModel, output, template, steps, prompts, group, miniBatch, lr, maxTokens, noBalance, kl, log, checkpoints, device, dtype, seed, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -59,6 +60,7 @@ internal static class TrainJudgeCommand
             Cli.InRange("--lr", parse.GetValue(lr), 0, 1, minExclusive: true);
             Cli.InRange("--kl", parse.GetValue(kl), 0, 100);
             var torchDevice = Cli.Device(parse.GetValue(device)!);
+            var torchDtype = Cli.DType(parse.GetValue(dtype)!);
             var outputFolder = parse.GetValue(output)!.FullName.TrimEnd(Path.DirectorySeparatorChar);
             var csv = parse.GetValue(log)?.FullName ?? outputFolder + ".grpo.csv";
             var checkpointDir = parse.GetValue(checkpoints)?.FullName;
@@ -93,7 +95,8 @@ internal static class TrainJudgeCommand
             {
                 var ml = new MLContext(seed: parse.GetValue(seed));
                 var data = StepwiseJudgeTrainer.ToDataView(ml, examples);
-                using var model = ModelBundle.Load(baseDir.FullName, torchDevice);
+                using var model = ModelBundle.Load(baseDir.FullName, torchDevice, torchDtype);
+                Console.Error.WriteLine($"base loaded on {model.Device} in {model.Model.DType}");
                 var total = parse.GetValue(steps);
                 var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
                 {

@@ -76,9 +76,12 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     /// <summary>
     /// Loads a judge written by <see cref="Save"/>; a custom template must be passed again (its name is checked).
     /// <paramref name="configure"/> derives the options the loaded judge runs with from the saved ones, e.g.
-    /// <c>o =&gt; o with { ChunksColumnName = "Steps" }</c> for ProcessBench's column.
+    /// <c>o =&gt; o with { ChunksColumnName = "Steps" }</c> for ProcessBench's column. The weights load onto
+    /// <paramref name="device"/> (the CPU by default) in <paramref name="dtype"/> (float32 by default, or bfloat16 or
+    /// float16), straight into that type: the device never holds a float32 copy.
     /// </summary>
-    public static StepwiseJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null, Func<StepwiseJudgeOptions, StepwiseJudgeOptions>? configure = null)
+    public static StepwiseJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null, Func<StepwiseJudgeOptions, StepwiseJudgeOptions>? configure = null,
+        ScalarType dtype = ScalarType.Float32)
     {
         var m = JudgeFolder.ReadManifest<Manifest>(directory, ManifestFile, "StepWiser judge");
         template = JudgeFolder.Template(m.Template, template, directory);
@@ -89,7 +92,7 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
             MaxNewTokens = m.MaxNewTokens, StopAtFirstNegative = m.StopAtFirstNegative, BatchSize = m.BatchSize, Seed = m.Seed, AcceptanceThreshold = m.AcceptanceThreshold,
         };
         if (configure is not null) options = configure(options) ?? throw new InvalidOperationException("configure returned no options");
-        return new StepwiseJudgeTransformer(ModelBundle.Load(directory, device), template, options, m.Metadata);
+        return new StepwiseJudgeTransformer(ModelBundle.Load(directory, device, dtype), template, options, m.Metadata);
     }
 
     /// <inheritdoc />
