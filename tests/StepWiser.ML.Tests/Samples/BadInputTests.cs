@@ -215,6 +215,11 @@ public sealed class BadInputTests
             Directory.CreateDirectory(fakeJudge);
             File.WriteAllText(Path.Combine(fakeJudge, "stepwiser-judge.json"), "{}");
             string[] EvalFile(string file, params string[] more) => ["evaluate", "--judge", fakeJudge, "--input", file, .. more];
+            var problems = W("problems.jsonl", "{\"prompt\":\"Start with 3. Add 4.\",\"answer\":\"7\"}\n");
+            var noPromptProblems = W("noprompt-problems.jsonl", "{\"answer\":\"7\"}\n");
+            var noAnswerProblems = W("noanswer-problems.jsonl", "{\"prompt\":\"p\"}\n");
+            string[] Search(string file, params string[] more) => ["search", "--input", file, "--output", existing, "--policy", good, "--judge", fakeJudge, .. more];
+            string[] Select(string file, params string[] more) => ["select", "--input", file, "--output", existing, "--policy", good, "--judge", fakeJudge, .. more];
             cases =
             [
                 .. cases,
@@ -234,6 +239,44 @@ public sealed class BadInputTests
                 (EvalFile(pbFraction, "--output", pbFraction), "is also an input"),
                 (EvalFile(pbFraction, "--dtype", "fp8"), "--dtype: unknown type 'fp8'"),
                 (EvalFile(pbFraction, "--device", "cuda:0"), "CUDA is not available"),
+                (EvalFile(pbFraction, "--votes", "0"), "--votes must be at least 1"),
+                (EvalFile(pbFraction, "--template", "compact"), "--template is for a judge served"),
+                (["evaluate", "--input", pbFraction], "give --judge <saved judge folder>, or --judge-url"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--input", pbFraction], "needs the judge's prompt template"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--judge", fakeJudge, "--template", "compact", "--input", pbFraction], "needs the judge's prompt template"),
+                (["evaluate", "--judge-url", "not a url", "--template", "compact", "--input", pbFraction], "--judge-url 'not a url' is not an absolute http(s) URL"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--template", "fancy", "--input", pbFraction], "--template 'fancy' is neither a built-in judge template"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--template", "compact", "--dtype", "bf16", "--input", pbFraction], "apply to a local --judge"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--template", "compact", "--judge-api-key-env", "STEPWISER_TEST_UNSET_VARIABLE", "--input", pbFraction], "STEPWISER_TEST_UNSET_VARIABLE"),
+                // search and select
+                (Search(problems, "--max-tries", "0"), "--max-tries must be at least 1"),
+                (Search(problems, "--max-chunks", "0"), "--max-chunks must be at least 1"),
+                (Search(problems, "--chunk-max-new-tokens", "0"), "--chunk-max-new-tokens must be at least 1"),
+                (Search(problems, "--after-max-tries", "never"), "unknown --after-max-tries 'never'"),
+                (Search(problems, "--concurrency", "0"), "--concurrency must be at least 1"),
+                (Search(problems, "--policy-alone"), "--policy-alone runs without a judge"),
+                (Search(problems, "--dtype", "int4"), "--dtype: unknown type 'int4'"),
+                (Search(noPromptProblems), "noprompt-problems.jsonl:1: needs \"prompt\""),
+                (Search(empty), "holds no problems"),
+                (Search(Path.Combine(d, "nope.jsonl")), "does not exist"),
+                (["search", "--input", problems, "--output", problems, "--policy", good, "--judge", fakeJudge], "is also an input"),
+                (["search", "--input", problems, "--output", Path.Combine(fakeJudge, "out.jsonl"), "--policy", good, "--judge", fakeJudge], "is inside --judge"),
+                (["search", "--input", problems, "--output", existing, "--policy", good], "give --judge <saved judge folder>, or --judge-url"),
+                (["search", "--input", problems, "--output", existing, "--judge", fakeJudge], "exactly one of --policy"),
+                (["search", "--input", problems, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--judge-url", "http://127.0.0.1:1/v1", "--template", "compact", "--device", "cpu"], "apply to a local --policy or --judge"),
+                (Select(problems, "--samples", "0"), "--samples must be at least 1"),
+                (Select(problems, "--max-new-tokens", "0"), "--max-new-tokens must be at least 1"),
+                (Select(noAnswerProblems), "noanswer-problems.jsonl:1: needs \"answer\""),
+                (["select", "--input", problems, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--judge", fakeJudge], "needs --chat-template"),
+                // annotate over several servers
+                (["annotate", "--input", solutions, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--policy-url", "http://127.0.0.1:1/v1/", "--prompt-format", "raw"], "is given 2 times"),
+                (["annotate", "--input", solutions, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--prompt-format", "raw", "--concurrency", "0"], "--concurrency must be at least 1"),
+                // merge
+                (["merge", "--store", Path.Combine(d, "nostore"), "--output", Path.Combine(d, "merged")], "does not exist"),
+                (["merge", "--store", store, "--output", Path.Combine(store, "inner")], "is inside --store"),
+                (["merge", "--store", store, "--output", Path.Combine(d, "merged")], "no record of the settings"),
+                (["merge", "--store", store, "--store", store, "--output", Path.Combine(d, "merged")], "given twice"),
+                (["merge", "--store", store, "--output", aFile], "is a file"),
             ];
             Assert.IsGreaterThanOrEqualTo(60, cases.Length);
 
