@@ -63,7 +63,7 @@ public sealed class KillDuringWriteTests
         w.Write("judge.grpo.csv", "step,mean_reward\n1,0.5\n2,0.75\n");
         var before = w.Snapshot();
         RunAndKill(["train-judge", "--input", trl, "--base", policy, "--output", w.PathOf("judge"), "--overwrite", "--steps", "500",
-            "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "8"], line => line.Contains("step 2/500", StringComparison.Ordinal));
+            "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "8", "--warmup-steps", "2"], line => line.Contains(" step 2/500", StringComparison.Ordinal));
         AssertOnlyHiddenTemporariesAreNew(w.AssertUnchanged(before, "killed train-judge"), "train-judge");
     }
 

@@ -67,6 +67,7 @@ public sealed class BadInputTests
             var trlNoCompletions = W("trl-nocompl.jsonl", "{\"prompt\":\"p\",\"completions\":[],\"labels\":[]}\n");
             var trlOneClass = W("trl-oneclass.jsonl", "{\"prompt\":\"p\",\"completions\":[\"a\",\"b\"],\"labels\":[true,true]}\n");
             var trlMissing = W("trl-missing.jsonl", "{\"prompt\":\"p\",\"labels\":[true]}\n");
+            var trlFirstStepNegativeOnly = W("trl-firstneg.jsonl", "{\"prompt\":\"p\",\"completions\":[\"a\",\"b\"],\"labels\":[false,true]}\n");
             var trlGood = W("trl-good.jsonl", "{\"prompt\":\"p\",\"completions\":[\"a\",\"b\"],\"labels\":[true,false]}\n");
             var pbEmptyFile = W("pb-emptyfile.json", "");
             var pbEmptyArray = W("pb-emptyarray.json", "[]");
@@ -170,6 +171,20 @@ public sealed class BadInputTests
                 (Train(trlGood, "--device", "tpu"), "--device"),
                 (Train(trlGood, "--dtype", "int8"), "--dtype: unknown type 'int8'"),
                 (Train(trlGood, "--template", "fancy"), "unknown --template 'fancy'"),
+                (Train(trlGood, "--warmup-steps", "-1"), "--warmup-steps must be at least 0"),
+                (Train(trlGood, "--warmup-lr", "0"), "--warmup-lr must be greater than 0"),
+                (Train(trlGood, "--warmup-batch-size", "0"), "--warmup-batch-size must be at least 1"),
+                (Train(trlGood, "--max-sequence-length", "1"), "--max-sequence-length must be at least 2"),
+                (Train(trlGood, "--clip-low", "1"), "--clip-low must be less than 1"),
+                (Train(trlGood, "--clip-high", "0"), "--clip-high must be greater than 0"),
+                (Train(trlGood, "--temperature", "0"), "--temperature must be greater than 0"),
+                (Train(trlGood, "--step-selection", "first"), "unknown --step-selection 'first'"),
+                (Train(trlGood, "--analysis", "magic"), "unknown --analysis 'magic'"),
+                (Train(trlGood, "--analysis", "rederivation", "--warmup-steps", "0"), "--warmup-steps 0 skips it"),
+                (Train(trlGood, "--analysis", "rederivation", "--prompt-format", "plain"), "unknown --prompt-format 'plain'"),
+                (Train(trlGood, "--max-sequence-length", "8"), "trl-good.jsonl: record 1, step 0: the judge's prompt is"),
+                (Train(trlGood, "--max-new-tokens", "5000"), "exceeds the base's context of 2,048 tokens"),
+                (Train(trlFirstStepNegativeOnly), "up to each solution's first negative one"),
                 (["train-judge", "--input", trlGood, "--base", good, "--output", existingJudge], "exists and is not empty"),
                 (["train-judge", "--input", trlGood, "--base", good, "--output", aFile], "is a file"),
                 (["train-judge", "--input", trlGood, "--base", noTokenizer, "--output", Path.Combine(d, "j2")], "tokenizer.json"),
