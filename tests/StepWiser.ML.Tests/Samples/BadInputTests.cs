@@ -286,6 +286,13 @@ public sealed class BadInputTests
                 // annotate over several servers
                 (["annotate", "--input", solutions, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--policy-url", "http://127.0.0.1:1/v1/", "--prompt-format", "raw"], "is given 2 times"),
                 (["annotate", "--input", solutions, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--prompt-format", "raw", "--concurrency", "0"], "--concurrency must be at least 1"),
+                // export
+                (["export", "--model", Path.Combine(d, "nodir"), "--output", Path.Combine(d, "exported")], "is not a Hugging Face checkpoint"),
+                (["export", "--model", noTokenizer, "--output", Path.Combine(d, "exported")], "has no tokenizer.json"),
+                (["export", "--model", good, "--output", Path.Combine(good, "sub")], "is inside --model"),
+                (["export", "--model", good, "--output", existingJudge], "exists and is not empty"),
+                (["export", "--model", good, "--output", Path.Combine(d, "exported"), "--dtype", "int8"], "--dtype: unknown type 'int8'"),
+                (["export", "--model", good, "--output", Path.Combine(d, "exported"), "--device", "cuda"], "CUDA is not available"),
                 // merge
                 (["merge", "--store", Path.Combine(d, "nostore"), "--output", Path.Combine(d, "merged")], "does not exist"),
                 (["merge", "--store", store, "--output", Path.Combine(store, "inner")], "is inside --store"),
