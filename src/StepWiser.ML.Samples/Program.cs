@@ -3,8 +3,11 @@ using StepWiser.ML.Samples.Commands;
 
 // The samples app. Without a subcommand it runs the main job (the whole StepWiser method on the built-in world);
 // `serve` exposes a model over an OpenAI-compatible API, `annotate` labels solutions by Monte-Carlo rollouts,
-// `train-judge` trains a judge with GRPO on those labels, `evaluate` scores a saved judge on ProcessBench-format files,
-// `plan` predicts the memory of a training or generation run before anything is allocated.
+// `train-judge` trains a judge on those labels (the judge recipe: verdict warm-up, then GRPO), `evaluate` scores a saved
+// or served judge on ProcessBench-format files, `merge` combines shards' rollout stores, `search` and `select` run
+// chunk-reset search and judge-based data selection with your own policy and judge, `export` writes a checkpoint or
+// judge for vLLM/transformers in the weight type asked for, `plan` predicts the memory of a training or generation
+// run before anything is allocated.
 var output = new Option<string>("--output") { Description = "Output folder (a rerun reuses the trained policy and the rollout store there).", DefaultValueFactory = _ => Path.Combine("out", "main") };
 var preset = new Option<string>("--preset") { Description = "smoke (about 45 s idle on 2 cores; proves every stage runs, numbers meaningless), quick, default (the reported run; see docs/results.md for its measured time) or large.", DefaultValueFactory = _ => "default" };
 var threads = new Option<int>("--threads") { Description = "Torch threads for the whole run (results are deterministic for a given count and differ across counts; the docs' tables use 2).", DefaultValueFactory = _ => 2 };
@@ -31,6 +34,10 @@ root.Subcommands.Add(AnnotateCommand.Create());
 root.Subcommands.Add(TrainJudgeCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(PlanCommand.Create());
+root.Subcommands.Add(MergeCommand.Create());
+root.Subcommands.Add(SearchCommand.Create());
+root.Subcommands.Add(SelectCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(SamplesCommand.Create());
 
 // Exit codes and the one-line error rule: see Cli. A parse error (unknown option, missing value) is bad input too:

@@ -15,13 +15,14 @@ namespace StepWiser.ML.Serving;
 
 /// <summary>
 /// An OpenAI-compatible HTTP server (ASP.NET Core minimal API) over any <see cref="ITextGenerator"/>:
-/// <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c> (ChatML) and <c>GET /v1/models</c>. Concurrent
-/// requests are coalesced into batched calls of the generator. Each request is checked on its own before it joins a
-/// batch (types, token ids, sizes against <see cref="OpenAIServerOptions"/>' limits), so a bad request gets its own
-/// 400/408/413/429 in OpenAI's error shape and never fails the others; a client that disconnects stops its work. A
-/// request counts against the concurrency limit only once its whole body has arrived, so clients that send slowly
-/// cannot lock others out; bytes that are not UTF-8 and lone surrogates are the client's error (400), and a model
-/// that gives non-finite numbers gets a 500 with a JSON message, never a result.
+/// <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c> (in the model's chat template, ChatML or Llama 3, each
+/// reply ending at the template's end of turn) and <c>GET /v1/models</c>. Concurrent requests are coalesced into
+/// batched calls of the generator. Each request is checked on its own before it joins a batch (types, token ids,
+/// sizes against <see cref="OpenAIServerOptions"/>' limits), so a bad request gets its own 400/408/413/429 in
+/// OpenAI's error shape and never fails the others; a client that disconnects stops its work. A request counts
+/// against the concurrency limit only once its whole body has arrived, so clients that send slowly cannot lock
+/// others out; bytes that are not UTF-8 and lone surrogates are the client's error (400), and a model that gives
+/// non-finite numbers gets a 500 with a JSON message, never a result.
 /// </summary>
 public static class OpenAICompatibleServer
 {
@@ -160,7 +161,7 @@ public static class OpenAICompatibleServer
             : throw new RequestException($"messages[{i}] must be an object with role and content", "messages")).ToList();
         if (turns.Count == 0) throw new RequestException("`messages` must not be empty", "messages");
         var sampling = Sampling(body, options);
-        sampling = sampling with { Stop = [.. sampling.Stop, ChatTemplate.EndOfTurn] };
+        sampling = sampling with { Stop = [.. sampling.Stop, template.TurnEnd] };   // <|im_end|>, or <|eot_id|> for Llama 3
         string prompt;
         try { prompt = template.Render(turns, addGenerationPrompt: true); }
         catch (ArgumentException e) { throw new RequestException(e.Message, "messages"); }

@@ -1,4 +1,7 @@
 using Microsoft.ML;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Models;
+using static TorchSharp.torch;
 
 namespace StepWiser.ML;
 
@@ -6,7 +9,10 @@ namespace StepWiser.ML;
 /// The StepWiser stages of an <see cref="MLContext"/>, in the order of the method: <c>mlContext.StepWiser().Transforms</c>
 /// (chunking, Monte-Carlo annotation), <c>.Trainers</c> (the GRPO stepwise judge and the discriminative baseline),
 /// <c>.Evaluation</c> (ProcessBench metrics), <c>.Search</c> (chunk-reset search) and <c>.Selection</c> (judge-based
-/// training-data selection). Every stage is an estimator; see docs/pipeline.md for columns.
+/// training-data selection). Every stage is an estimator; see docs/pipeline.md for columns. A model runs on the device
+/// given explicitly, else on the GPU <see cref="MLContext.GpuDeviceId"/> names (the CPU when that GPU is missing and
+/// <see cref="MLContext.FallbackToCpu"/> is set), else on the CPU: <see cref="LoadModel"/> and <see cref="LoadJudge"/>
+/// load there, and the judge trainer moves a model it was given on the CPU there before training.
 /// </summary>
 public sealed class StepWiserCatalog
 {
@@ -14,7 +20,7 @@ public sealed class StepWiserCatalog
     {
         Context = mlContext;
         Transforms = new StepWiserTransforms(mlContext);
-        Trainers = new StepWiserTrainers();
+        Trainers = new StepWiserTrainers(mlContext);
         Evaluation = new Evaluation.StepWiserEvaluation();
         Search = new StepWiserSearch(mlContext);
         Selection = new StepWiserSelection(mlContext);
@@ -37,4 +43,19 @@ public sealed class StepWiserCatalog
 
     /// <summary>Row-mapping stages.</summary>
     public StepWiserTransforms Transforms { get; }
+
+    /// <summary>
+    /// Loads a checkpoint in Hugging Face layout (<see cref="ModelBundle.Load"/>) in <paramref name="dtype"/> onto
+    /// <paramref name="device"/> when given, else onto the device the context chooses (<see cref="MLContext.GpuDeviceId"/>,
+    /// falling back to the CPU only when <see cref="MLContext.FallbackToCpu"/> is set), else onto the CPU.
+    /// </summary>
+    public ModelBundle LoadModel(string directory, ScalarType dtype = ScalarType.Float32, Device? device = null) =>
+        ModelBundle.Load(directory, ContextDevice.Choose(device, Context), dtype);
+
+    /// <summary>
+    /// Loads a saved judge (<see cref="StepwiseJudgeTransformer.Load(string, Device?, JudgeTemplate?, Func{StepwiseJudgeOptions, StepwiseJudgeOptions}?, ScalarType)"/>)
+    /// in <paramref name="dtype"/> onto the device chosen as for <see cref="LoadModel"/>.
+    /// </summary>
+    public StepwiseJudgeTransformer LoadJudge(string directory, ScalarType dtype = ScalarType.Float32, Device? device = null, Func<StepwiseJudgeOptions, StepwiseJudgeOptions>? configure = null) =>
+        StepwiseJudgeTransformer.Load(directory, ContextDevice.Choose(device, Context), configure: configure, dtype: dtype);
 }

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using StepWiser.ML.Judging;
 
 namespace StepWiser.ML;
@@ -5,12 +6,15 @@ namespace StepWiser.ML;
 /// <summary>The trainers of StepWiser, reached from <c>mlContext.StepWiser().Trainers</c>.</summary>
 public sealed class StepWiserTrainers
 {
-    internal StepWiserTrainers()
-    {
-    }
+    private readonly MLContext _mlContext;
 
-    /// <summary>The generative stepwise judge trained with GRPO on labelled steps.</summary>
-    public StepwiseJudgeTrainer StepwiseJudge(StepwiseJudgeTrainerOptions options) => new(options);
+    internal StepWiserTrainers(MLContext mlContext) => _mlContext = mlContext;
+
+    /// <summary>
+    /// The generative stepwise judge trained with GRPO on labelled steps; when the context names a GPU
+    /// (<see cref="MLContext.GpuDeviceId"/>), a model given on the CPU is moved there before training.
+    /// </summary>
+    public StepwiseJudgeTrainer StepwiseJudge(StepwiseJudgeTrainerOptions options) => new(options, _mlContext);
 
     /// <summary>
     /// The discriminative baseline: the same backbone trained on the same labelled steps to emit "+" or "-" after the

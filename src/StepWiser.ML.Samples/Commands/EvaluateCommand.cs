@@ -9,22 +9,31 @@ using StepWiser.ML.Judging;
 
 namespace StepWiser.ML.Samples.Commands;
 
-/// <summary><c>evaluate</c>: runs a saved judge over ProcessBench-format files and prints the ProcessBench table.</summary>
+/// <summary>
+/// <c>evaluate</c>: runs a judge, saved (<c>--judge</c>) or served (<c>--judge-url</c>), over ProcessBench-format files and
+/// prints the ProcessBench table.
+/// </summary>
 internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var judge = new Option<DirectoryInfo>("--judge") { Description = "A judge saved by StepwiseJudgeTransformer.Save (Hugging Face layout + manifest).", Required = true };
+        var judge = new JudgeOptions();
+        var servers = new ServerClientOptions();
         var input = new Option<FileInfo[]>("--input") { Description = "ProcessBench-format JSON files (e.g. ../shared/data/processbench/gsm8k.json).", Required = true, AllowMultipleArgumentsPerToken = true };
         var output = new Option<FileInfo?>("--output") { Description = "JSONL of per-record predictions (id, subset, label, predicted, verdicts: true/false per judged step, null for a step the judge did not reach)." };
         var limit = new Option<int>("--limit") { Description = "Records per file (0 = all).", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "Where the judge runs: cpu, cuda or cuda:N (needs the CUDA backend package).", DefaultValueFactory = _ => "cpu" };
-        var dtype = new Option<string>("--dtype") { Description = "The judge's weight type: fp32, bf16 or fp16.", DefaultValueFactory = _ => "fp32" };
-        var command = new Command("evaluate", "Evaluate a saved judge on ProcessBench-format files.") { judge, input, output, limit, device, dtype };
-        command.SetAction(parse =>
+        var device = new Option<string?>("--device") { Description = "With a local --judge: where it runs, cpu (default), cuda or cuda:N (needs the CUDA backend package)." };
+        var dtype = new Option<string?>("--dtype") { Description = "With a local --judge: its weight type, fp32 (default), bf16 or fp16." };
+        var command = new Command("evaluate", "Evaluate a judge, saved or served, on ProcessBench-format files.") { input, output, limit, device, dtype };
+        foreach (var option in judge.All.Concat(servers.All)) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
         {
-            var judgeDir = parse.GetValue(judge)!;
-            if (!File.Exists(Path.Combine(judgeDir.FullName, "stepwiser-judge.json"))) return Cli.Fail($"evaluate: {judgeDir.FullName} is not a saved StepWiser judge (no stepwiser-judge.json).");
+            judge.Check(parse, "evaluate");
+            var judgeDir = judge.FolderPath(parse);
+            var local = judge.IsLocal(parse);
+            if (!local && (parse.GetValue(device) is not null || parse.GetValue(dtype) is not null))
+                return Cli.Fail("evaluate: --device and --dtype apply to a local --judge; a --judge-url server chooses its own.");
+            servers.Check(parse);
             var files = parse.GetValue(input)!;
             foreach (var f in files) if (!f.Exists) return Cli.Fail($"evaluate: input file {f.FullName} does not exist.");
             var take = parse.GetValue(limit);
@@ -32,24 +41,24 @@ internal static class EvaluateCommand
             var outFile = parse.GetValue(output);
             if (outFile is not null)
             {
-                var guard = new PathGuard().InputFolder("--judge", judgeDir.FullName);
+                var guard = new PathGuard();
+                if (judgeDir is not null) guard.InputFolder("--judge", judgeDir);
                 foreach (var f in files) guard.InputFile("--input", f.FullName);
                 guard.OutputFile("--output", outFile.FullName).Check();
                 Cli.CheckOutputFile("--output", outFile.FullName);
             }
-            var torchDevice = Cli.Device(parse.GetValue(device)!);
-            var torchDtype = Cli.DType(parse.GetValue(dtype)!);
+            var torchDevice = Cli.Device(parse.GetValue(device) ?? "cpu");
+            var torchDtype = Cli.DType(parse.GetValue(dtype) ?? "fp32");
             // Every file is read and checked before the judge is loaded.
             var read = files.SelectMany(f => (take > 0 ? ProcessBench.Read(f.FullName).Take(take) : ProcessBench.Read(f.FullName)).Select((r, i) => (File: f.FullName, Index: i, Record: r))).ToArray();
             if (read.Length == 0) return Cli.Fail($"evaluate: {string.Join(", ", files.Select(f => f.Name))} hold{(files.Length == 1 ? "s" : "")} no records; nothing to evaluate (no output written).");
             RequireUniqueIds(read);
             var records = read.Select(x => x.Record).ToArray();
             var ml = new MLContext();
-            // The judge loads in float32; another type is converted on the CPU before it moves, so the device never holds a float32 copy.
-            var loadOn = torchDtype == TorchSharp.torch.ScalarType.Float32 ? torchDevice : TorchSharp.torch.CPU;
-            using var transformer = StepwiseJudgeTransformer.Load(judgeDir.FullName, loadOn, configure: o => o with { ChunksColumnName = "Steps" });
-            if (torchDtype != TorchSharp.torch.ScalarType.Float32) transformer.Model!.Model.To(torchDevice, torchDtype);
-            Console.Error.WriteLine($"judge loaded on {transformer.Model!.Device} in {transformer.Model.Model.DType}");
+            // A local judge loads straight onto the device in its type: the device never holds a float32 copy.
+            using var opened = await judge.OpenAsync(parse, servers, "evaluate", torchDevice, torchDtype, o => o with { ChunksColumnName = "Steps" }, cancellationToken);
+            var transformer = opened.Transformer;
+            Console.Error.WriteLine($"judge {opened.Description}");
             CheckContext(read, transformer);
             var predicted = new int[records.Length];
             var verdicts = new bool[records.Length][];
@@ -57,6 +66,7 @@ internal static class EvaluateCommand
             var size = Math.Max(1, transformer.Judge.Options.BatchSize);
             for (var start = 0; start < records.Length; start += size)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var chunk = records.Skip(start).Take(size).ToArray();
                 var judged = transformer.Transform(ml.Data.LoadFromEnumerable(chunk));
                 judged.GetColumn<int>(transformer.Judge.Options.FirstRejectedColumnName).ToArray().CopyTo(predicted, start);

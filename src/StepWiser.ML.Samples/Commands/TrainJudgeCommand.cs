@@ -11,9 +11,12 @@ using StepWiser.ML.Training;
 namespace StepWiser.ML.Samples.Commands;
 
 /// <summary>
-/// <c>train-judge</c>: trains a StepWiser judge with GRPO from labelled steps in TRL's stepwise-supervision JSONL (what
-/// <c>annotate --trl</c> writes) and saves it as a judge folder (Hugging Face layout + manifest) that <c>evaluate</c>
-/// and <see cref="StepwiseJudgeTransformer.Load"/> read.
+/// <c>train-judge</c>: trains a StepWiser judge from labelled steps in TRL's stepwise-supervision JSONL (what
+/// <c>annotate --trl</c> writes) with the library's judge recipe as far as it goes for any model: the steps of each
+/// solution up to its first negative one (<see cref="JudgeRecipe.SelectSteps"/>), a verdict warm-up on them
+/// (<see cref="JudgeRecipe.WarmUp"/>; the boxed verdict alone, or after the policy's own re-derivation of the step with
+/// <c>--analysis rederivation</c>), then GRPO (<see cref="StepwiseJudgeTrainer"/>) with the paper's settings by default.
+/// Saves a judge folder (Hugging Face layout + manifest) that <c>evaluate</c> and <see cref="StepwiseJudgeTransformer.Load(string, TorchSharp.torch.Device?, JudgeTemplate?, Func{StepwiseJudgeOptions, StepwiseJudgeOptions}?, TorchSharp.torch.ScalarType)"/> read.
 /// </summary>
 internal static class TrainJudgeCommand
 {
@@ -22,87 +25,60 @@ internal static class TrainJudgeCommand
 
     public static Command Create()
     {
-        var input = new Option<FileInfo>("--input") { Description = "TRL stepwise-supervision JSONL: {\"prompt\", \"completions\": [...], \"labels\": [...]} per line.", Required = true };
-        var baseModel = new Option<DirectoryInfo>("--base") { Description = "Base checkpoint (Hugging Face layout with tokenizer.json); an instruct model for real data.", Required = true };
-        var output = new Option<DirectoryInfo>("--output") { Description = "Folder of the trained judge (written at the end).", Required = true };
-        var template = new Option<string>("--template") { Description = "Judge prompt: auto (chat when the checkpoint has a ChatML chat template, else compact), compact, chat.", DefaultValueFactory = _ => "auto" };
-        var steps = new Option<int>("--steps") { Description = "GRPO steps.", DefaultValueFactory = _ => 100 };
-        var prompts = new Option<int>("--prompts-per-step") { Description = "Labelled steps sampled per GRPO step.", DefaultValueFactory = _ => 16 };
-        var group = new Option<int>("--group-size") { Description = "Responses per prompt (G).", DefaultValueFactory = _ => 4 };
-        var miniBatch = new Option<int>("--mini-batch") { Description = "Responses per policy update (fewer than prompts × G gives several updates per step, where clipping engages).", DefaultValueFactory = _ => 64 };
-        var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-5 };
-        var maxTokens = new Option<int>("--max-new-tokens") { Description = "Longest judge response.", DefaultValueFactory = _ => 512 };
-        var noBalance = new Option<bool>("--no-balance") { Description = "Sample prompts as they come instead of 50/50 positives/negatives." };
-        var kl = new Option<double>("--kl") { Description = "KL coefficient to the initial model (0 = off).", DefaultValueFactory = _ => 0 };
-        var log = new Option<FileInfo?>("--log") { Description = "CSV of per-step metrics (default: <output>.grpo.csv)." };
-        var checkpoints = new Option<DirectoryInfo?>("--checkpoints") { Description = "Checkpoint folder; a rerun with the same folder resumes exactly." };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N (needs the CUDA backend package).", DefaultValueFactory = _ => "cpu" };
-        var seed = new Option<int>("--seed") { Description = "Seed of prompt sampling and generation.", DefaultValueFactory = _ => 1 };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing, non-empty --output folder (otherwise refused, so no earlier judge is lost)." };
-        var dtype = new Option<string>("--dtype") { Description = "Weight type to train in: fp32, bf16 or fp16 (16-bit weights keep float32 master weights in the optimizer, see --optimizer).", DefaultValueFactory = _ => "fp32" };
-        var microBatch = new Option<string?>("--micro-batch") { Description = "Responses per forward/backward pass inside a mini-batch (gradients accumulate to the mini-batch's), or auto: the largest the memory plan fits (default: the whole mini-batch)." };
-        var checkpointing = new Option<bool>("--checkpointing") { Description = "Activation checkpointing: recompute each layer's activations in the backward pass (far less memory, one more forward pass)." };
-        var optimizer = new Option<string>("--optimizer") { Description = "AdamW's state for 16-bit weights: master (float32 master weights and moments), split (the same master in two 16-bit halves, bfloat16 moments: half the state) or plain (not recommended: small updates are lost).", DefaultValueFactory = _ => "master" };
-        var memory = new Option<double?>("--memory") { Description = "Memory the run may use, in GiB; the memory plan is checked against it before the model loads (default: the machine's memory on cpu, unchecked on cuda)." };
-        var generationRows = new Option<int>("--generation-rows") { Description = "Responses sampled at once (one KV cache).", DefaultValueFactory = _ => 64 };
-        var command = new Command("train-judge", "Train a StepWiser judge with GRPO on labelled steps (TRL stepwise JSONL).")
-        {
-            input, baseModel, output, template, steps, prompts, group, miniBatch, lr, maxTokens, noBalance, kl, log, checkpoints, device, seed, overwrite,
-            dtype, microBatch, checkpointing, optimizer, memory, generationRows,
-        };
+        var o = new TrainJudgeOptions();
+        var command = new Command("train-judge", "Train a StepWiser judge on labelled steps (TRL stepwise JSONL): steps up to the first negative, a verdict warm-up, then GRPO with the paper's settings.");
+        foreach (var option in o.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var inputFile = parse.GetValue(input)!;
+            var inputFile = parse.GetValue(o.Input)!;
             if (!inputFile.Exists) return Cli.Fail($"train-judge: input file {inputFile.FullName} does not exist.");
-            var baseDir = parse.GetValue(baseModel)!;
+            var baseDir = parse.GetValue(o.Base)!;
             if (!File.Exists(Path.Combine(baseDir.FullName, "config.json"))) return Cli.Fail($"train-judge: {baseDir.FullName} is not a Hugging Face checkpoint (no config.json).");
-            var tokenizerPath = Path.Combine(baseDir.FullName, "tokenizer.json");
-            if (!File.Exists(tokenizerPath)) return Cli.Fail($"train-judge: {baseDir.FullName} has no tokenizer.json.");
+            if (!File.Exists(Path.Combine(baseDir.FullName, "tokenizer.json"))) return Cli.Fail($"train-judge: {baseDir.FullName} has no tokenizer.json.");
             // Options, output paths and the input are all checked before the model is loaded.
-            Cli.AtLeast("--steps", parse.GetValue(steps), 1);
-            Cli.AtLeast("--prompts-per-step", parse.GetValue(prompts), 1);
-            Cli.AtLeast("--group-size", parse.GetValue(group), 2);
-            Cli.AtLeast("--mini-batch", parse.GetValue(miniBatch), 1);
-            Cli.AtLeast("--max-new-tokens", parse.GetValue(maxTokens), 1);
-            Cli.InRange("--lr", parse.GetValue(lr), 0, 1, minExclusive: true);
-            Cli.InRange("--kl", parse.GetValue(kl), 0, 100);
-            Cli.AtLeast("--generation-rows", parse.GetValue(generationRows), 1);
-            var torchDevice = Cli.Device(parse.GetValue(device)!);
-            var torchDtype = Cli.DType(parse.GetValue(dtype)!);
-            var precision = PlanCommand.Precision(parse.GetValue(optimizer)!);
-            var autoMicro = parse.GetValue(microBatch) is "auto";
-            int? micro = autoMicro || parse.GetValue(microBatch) is null ? null : MicroBatch(parse.GetValue(microBatch)!);
-            var limit = parse.GetValue(memory) is { } gib ? PlanCommand.Bytes("--memory", gib)
+            var recipe = o.Check(parse);
+            var torchDevice = Cli.Device(parse.GetValue(o.Device)!);
+            var torchDtype = Cli.DType(parse.GetValue(o.DType)!);
+            var precision = PlanCommand.Precision(parse.GetValue(o.Optimizer)!);
+            var autoMicro = parse.GetValue(o.MicroBatch) is "auto";
+            int? micro = autoMicro || parse.GetValue(o.MicroBatch) is null ? null : MicroBatch(parse.GetValue(o.MicroBatch)!);
+            var limit = parse.GetValue(o.Memory) is { } gib ? PlanCommand.Bytes("--memory", gib)
                 : torchDevice.type == TorchSharp.DeviceType.CPU ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : (long?)null;
-            var outputFolder = parse.GetValue(output)!.FullName.TrimEnd(Path.DirectorySeparatorChar);
-            var csv = parse.GetValue(log)?.FullName ?? outputFolder + ".grpo.csv";
-            var checkpointDir = parse.GetValue(checkpoints)?.FullName;
+            var outputFolder = parse.GetValue(o.Output)!.FullName.TrimEnd(Path.DirectorySeparatorChar);
+            var csv = parse.GetValue(o.Log)?.FullName ?? outputFolder + ".grpo.csv";
+            var checkpointDir = parse.GetValue(o.Checkpoints)?.FullName;
             // No output may overwrite an input (the labelled steps, the base checkpoint) or another output.
             var guard = new PathGuard().InputFile("--input", inputFile.FullName).InputFolder("--base", baseDir.FullName).OutputFolder("--output", outputFolder);
-            var logOption = parse.GetValue(log) is null ? "--log (default)" : "--log";
+            var logOption = parse.GetValue(o.Log) is null ? "--log (default)" : "--log";
             guard.OutputFile(logOption, csv);
             if (checkpointDir is not null) guard.OutputFolder("--checkpoints", checkpointDir);
             guard.Check();
             Cli.CheckOutputFolder("--output", outputFolder);
-            if (Directory.Exists(outputFolder) && Directory.EnumerateFileSystemEntries(outputFolder).Any() && !parse.GetValue(overwrite))
+            if (Directory.Exists(outputFolder) && Directory.EnumerateFileSystemEntries(outputFolder).Any() && !parse.GetValue(o.Overwrite))
                 return Cli.Fail($"train-judge: --output {outputFolder} exists and is not empty; give a new folder or --overwrite.");
             Cli.CheckOutputFile(logOption, csv);
             if (checkpointDir is not null) Cli.CheckOutputFolder("--checkpoints", checkpointDir);
             var solutions = TrlStepwiseFormat.Read(inputFile.FullName);
             if (solutions.Count == 0) return Cli.Fail($"train-judge: {inputFile.FullName} holds no records (empty or blank lines only).");
-            var examples = solutions.SelectMany(s => JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels)).ToArray();
+            var all = solutions.Sum(s => s.Completions.Count);
+            var selected = solutions.Select((s, i) => (Record: i + 1, Steps: JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels, recipe.StepSelection).ToArray())).ToArray();
+            var examples = selected.SelectMany(s => s.Steps).ToArray();
             var positives = examples.Count(e => e.Label);
-            if (examples.Length > 0 && (positives == 0 || positives == examples.Length))
-                return Cli.Fail($"train-judge: {inputFile.FullName} has {examples.Length} labelled steps, all {(positives == 0 ? "negative" : "positive")}; a judge needs both classes.");
-            var judgeTemplate = ChooseTemplate(parse.GetValue(template)!, baseDir.FullName);
+            if (positives == 0 || positives == examples.Length)
+                return Cli.Fail($"train-judge: {inputFile.FullName} has {examples.Length} labelled steps{(examples.Length < all ? $" up to each solution's first negative one (of {all})" : "")}, all {(positives == 0 ? "negative" : "positive")}; a judge needs both classes.");
+            var judgeTemplate = ChooseTemplate(parse.GetValue(o.Template)!, baseDir.FullName);
+            var analysis = parse.GetValue(o.Analysis)!;
+            var policyPrompt = analysis == TrainJudgeOptions.Rederivation ? AnalysisPrompt(parse.GetValue(o.PromptFormat)!, baseDir.FullName) : null;
+            JudgeLengths.Check(inputFile.FullName, selected, judgeTemplate, baseDir.FullName, recipe.MaxSequenceLength, recipe.Grpo.MaxNewTokens, recipe.WarmupSteps > 0);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{examples.Length} labelled steps from {solutions.Count} solutions ({100.0 * positives / examples.Length:F1} % positive); template {judgeTemplate.Name}"));
+                $"{examples.Length} labelled steps ({StepSelectionName(recipe.StepSelection)}, of {all}) from {solutions.Count} solutions ({100.0 * positives / examples.Length:F1} % positive); template {judgeTemplate.Name}"));
             // The memory plan, from config.json and the tokenized prompts, before the model is loaded.
             var planOptions = new MemoryPlanOptions
             {
-                Task = MemoryTask.Grpo, BatchSize = Math.Min(micro ?? parse.GetValue(miniBatch), parse.GetValue(miniBatch)), ResponseLength = parse.GetValue(maxTokens),
-                PromptLength = LongestPrompt(tokenizerPath, judgeTemplate, examples), DType = torchDtype, Precision = precision, ActivationCheckpointing = parse.GetValue(checkpointing),
-                KlReference = parse.GetValue(kl) > 0, GenerationBatchRows = parse.GetValue(generationRows), GroupSize = parse.GetValue(group),
+                Task = MemoryTask.Grpo, BatchSize = Math.Min(micro ?? recipe.Grpo.MiniBatchSize, recipe.Grpo.MiniBatchSize), ResponseLength = recipe.Grpo.MaxNewTokens,
+                PromptLength = LongestPrompt(Path.Combine(baseDir.FullName, "tokenizer.json"), judgeTemplate, examples), DType = torchDtype, Precision = precision,
+                ActivationCheckpointing = parse.GetValue(o.Checkpointing), KlReference = recipe.Grpo.KlCoefficient > 0,
+                GenerationBatchRows = parse.GetValue(o.GenerationRows), GroupSize = recipe.Grpo.GroupSize,
             };
             micro = CheckPlan(HuggingFaceCheckpoint.LoadConfig(baseDir.FullName), planOptions, limit, autoMicro, micro);
 
@@ -114,34 +90,48 @@ internal static class TrainJudgeCommand
             if (checkpointDir is not null) Directory.CreateDirectory(checkpointDir);
             try
             {
-                var ml = new MLContext(seed: parse.GetValue(seed));
-                var data = StepwiseJudgeTrainer.ToDataView(ml, examples);
-                using var model = ModelBundle.Load(baseDir.FullName, torchDevice, torchDtype);
-                var total = parse.GetValue(steps);
+                var model = ModelBundle.Load(baseDir.FullName, torchDevice, torchDtype);
+                Console.Error.WriteLine($"base loaded on {model.Device} in {model.Model.DType}");
+                try
+                {
+                    var warmUp = new JudgeWarmUpRun(recipe, judgeTemplate, analysis, policyPrompt, HuggingFaceCheckpoint.Fingerprint(baseDir.FullName), inputFile.FullName);
+                    model = warmUp.Run(model, examples, checkpointDir, torchDevice, torchDtype);
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
+                var ml = new MLContext(seed: recipe.Seed);
+                var total = recipe.Grpo.Steps;
                 var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
                 {
                     Model = model,
                     Template = judgeTemplate,
-                    Judge = new StepwiseJudgeOptions { MaxNewTokens = parse.GetValue(maxTokens) },
-                    Grpo = new GrpoOptions
+                    Judge = new StepwiseJudgeOptions { MaxNewTokens = recipe.Grpo.MaxNewTokens },
+                    Grpo = recipe.Grpo with
                     {
-                        Steps = total, PromptsPerStep = parse.GetValue(prompts), GroupSize = parse.GetValue(group), MiniBatchSize = parse.GetValue(miniBatch),
-                        LearningRate = parse.GetValue(lr), MaxNewTokens = parse.GetValue(maxTokens), BalancePrompts = !parse.GetValue(noBalance),
-                        KlCoefficient = parse.GetValue(kl), LogCsvPath = workingCsv, CheckpointDirectory = checkpointDir, Seed = parse.GetValue(seed),
-                        MicroBatchSize = micro, ActivationCheckpointing = parse.GetValue(checkpointing), Precision = precision,
-                        GenerationBatchRows = parse.GetValue(generationRows), MemoryLimitBytes = limit,
+                        LogCsvPath = workingCsv, CheckpointDirectory = checkpointDir, MicroBatchSize = micro, ActivationCheckpointing = parse.GetValue(o.Checkpointing),
+                        Precision = precision, GenerationBatchRows = parse.GetValue(o.GenerationRows), MemoryLimitBytes = limit,
                     },
                     Progress = new Progress<GrpoStepMetrics>(m => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  step {m.Step}/{total}: reward {m.MeanReward:F3} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {(double.IsNaN(m.Entropy) ? "n/a (no group with mixed rewards: no update)" : Cli.Num(m.Entropy))}, length {m.ResponseLength:F0}, clipped {m.ClipFraction:P1}"))),
-                    Metadata = new Dictionary<string, string> { ["training_data"] = inputFile.Name, ["base_model"] = baseDir.Name },
+                    Metadata = new Dictionary<string, string>
+                    {
+                        ["training_data"] = inputFile.Name, ["base_model"] = baseDir.Name, ["step_selection"] = StepSelectionName(recipe.StepSelection),
+                        ["warmup_steps"] = recipe.WarmupSteps.ToString(CultureInfo.InvariantCulture), ["warmup_learning_rate"] = recipe.WarmupLearningRate.ToString(CultureInfo.InvariantCulture),
+                        ["analysis"] = analysis, ["dtype"] = model.Model.DType.ToString(),
+                    },
                 });
-                using var judge = trainer.Fit(data);
+                using var judge = trainer.Fit(StepwiseJudgeTrainer.ToDataView(ml, examples));
                 AtomicFolder.Write(outputFolder, judge.Save);
                 if (checkpointDir is null) AtomicFile.Commit(workingCsv, csv);
                 else AtomicFile.Write(csv, stream => { using var from = File.OpenRead(workingCsv); from.CopyTo(stream); });
                 var metrics = trainer.LastMetrics;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"saved the judge to {outputFolder}; reward {metrics.Take(5).Average(m => m.MeanReward):F3} (first 5 steps) → {metrics.TakeLast(5).Average(m => m.MeanReward):F3} (last 5); metrics in {csv}"));
+                Console.WriteLine(metrics.Count == 0
+                    ? $"saved the judge to {outputFolder} (GRPO had finished in the checkpoints); metrics in {csv}"
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"saved the judge to {outputFolder}; reward {metrics.Take(5).Average(m => m.MeanReward):F3} (first 5 steps) → {metrics.TakeLast(5).Average(m => m.MeanReward):F3} (last 5); metrics in {csv}"));
             }
             finally
             {
@@ -184,6 +174,8 @@ internal static class TrainJudgeCommand
         return auto ? fitting : micro;
     }
 
+    private static string StepSelectionName(StepSelection selection) => selection == StepSelection.AllSteps ? TrainJudgeOptions.AllSteps : TrainJudgeOptions.UpToFirstNegative;
+
     private static JudgeTemplate ChooseTemplate(string name, string checkpoint)
     {
         switch (name)
@@ -199,5 +191,22 @@ internal static class TrainJudgeCommand
             default:
                 throw new CliException($"train-judge: unknown --template '{name}' (auto, compact or chat).");
         }
+    }
+
+    /// <summary>How the base, as the policy, is prompted to re-derive a step: its own chat template, or raw for a base model.</summary>
+    private static PolicyPrompt AnalysisPrompt(string format, string checkpoint)
+    {
+        if (format == PolicyPrompt.RawFormat) return PolicyPrompt.Raw;
+        if (format != PolicyPrompt.ChatFormat) throw new CliException($"train-judge: unknown --prompt-format '{format}' (chat or raw).");
+        var config = Path.Combine(checkpoint, "tokenizer_config.json");
+        try
+        {
+            if (File.Exists(config)) return PolicyPrompt.Chat(ChatTemplate.FromTokenizerConfig(config));
+        }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException or System.Text.Json.JsonException)
+        {
+            throw new CliException($"train-judge: --analysis rederivation prompts --base in its chat template, but {config}: {e.Message} Give --prompt-format raw for a base model.");
+        }
+        throw new CliException($"train-judge: --analysis rederivation prompts --base in its chat template, but {checkpoint} has no tokenizer_config.json; give --prompt-format raw for a base model.");
     }
 }

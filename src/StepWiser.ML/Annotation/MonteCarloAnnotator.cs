@@ -32,8 +32,6 @@ public sealed class MonteCarloAnnotator : IDisposable
         options.Validate();
         _fingerprint = string.Create(CultureInfo.InvariantCulture,
             $"policy={options.PolicyName};M={options.Rollouts};T={options.Temperature};max={options.MaxNewTokens};seed={options.Seed}");
-        if (options.StoreDirectory is not null)
-            _store = new RolloutStore(options.StoreDirectory, options.ShardCount == 1 ? "main" : $"shard-{options.ShardIndex}-of-{options.ShardCount}");
         var metadata = new Dictionary<string, string>(options.Prompt.Metadata)
         {
             ["policy"] = options.PolicyName,
@@ -43,6 +41,9 @@ public sealed class MonteCarloAnnotator : IDisposable
             ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
         };
         Metadata = metadata;
+        // The store records these settings beside its file, so that only stores of one run can be merged.
+        if (options.StoreDirectory is not null)
+            _store = new RolloutStore(options.StoreDirectory, options.ShardCount == 1 ? "main" : $"shard-{options.ShardIndex}-of-{options.ShardCount}", metadata);
     }
 
     /// <summary>

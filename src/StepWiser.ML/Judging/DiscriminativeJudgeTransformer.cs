@@ -67,8 +67,12 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
         JudgeFolder.WriteManifest(directory, ManifestFile, manifest);
     }
 
-    /// <summary>Loads a judge written by <see cref="Save"/>; a custom template must be passed again (its name is checked).</summary>
-    public static DiscriminativeJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null)
+    /// <summary>
+    /// Loads a judge written by <see cref="Save"/>; a custom template must be passed again (its name is checked). The
+    /// weights load onto <paramref name="device"/> (the CPU by default) in <paramref name="dtype"/> (float32 by default,
+    /// or bfloat16 or float16).
+    /// </summary>
+    public static DiscriminativeJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null, ScalarType dtype = ScalarType.Float32)
     {
         var m = JudgeFolder.ReadManifest<Manifest>(directory, ManifestFile, "discriminative judge");
         template = JudgeFolder.Template(m.Template, template, directory);
@@ -77,7 +81,7 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
             ProblemColumnName = m.ProblemColumnName, ChunksColumnName = m.ChunksColumnName, VerdictsColumnName = m.VerdictsColumnName, ScoresColumnName = m.ScoresColumnName,
             FirstRejectedColumnName = m.FirstRejectedColumnName, StopAtFirstNegative = m.StopAtFirstNegative, BatchSize = m.BatchSize,
         };
-        var model = ModelBundle.Load(directory, device);
+        var model = ModelBundle.Load(directory, device, dtype);
         return new DiscriminativeJudgeTransformer(new DiscriminativeJudge(model.Model, model.Tokenizer, template), model, template, options, m.Metadata);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using StepWiser.ML.Data;
+using StepWiser.ML.Tokenization;
 
 namespace StepWiser.ML.Judging;
 
@@ -21,10 +22,19 @@ internal static class JudgeFolder
         catch (JsonException e) { throw new InvalidDataException($"{path}: malformed manifest ({e.Message})", e); }
     }
 
-    /// <summary>The template a judge was saved with: <paramref name="given"/> (checked by name) or the built-in one of that name.</summary>
+    /// <summary>
+    /// The template a judge was saved with: <paramref name="given"/> (checked by name), the built-in one of that name, or
+    /// for a chat template the built-in ones do not name (Llama 3's) the chat template of the folder's own
+    /// <c>tokenizer_config.json</c> when it gives that name.
+    /// </summary>
     public static JudgeTemplate Template(string saved, JudgeTemplate? given, string directory)
     {
-        given ??= JudgeTemplate.FromName(saved) ?? throw new InvalidDataException($"{directory}: template '{saved}' is not built in; pass it to Load");
+        given ??= JudgeTemplate.FromName(saved) ?? FolderChat(saved, directory)
+            ?? throw new InvalidDataException($"{directory}: template '{saved}' is not built in; pass it to Load");
         return given.Name == saved ? given : throw new ArgumentException($"the judge was saved with template '{saved}', not '{given.Name}'", "template");
     }
+
+    private static JudgeTemplate? FolderChat(string saved, string directory) =>
+        saved.StartsWith("chat-", StringComparison.Ordinal) && Directory.Exists(directory) && ChatTemplate.FromCheckpoint(directory) is { } chat
+        && JudgeTemplate.Chat(chat) is var template && template.Name == saved ? template : null;
 }

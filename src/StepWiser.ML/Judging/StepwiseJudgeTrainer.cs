@@ -8,13 +8,21 @@ namespace StepWiser.ML.Judging;
 /// <summary>
 /// The StepWiser judge trainer as an ML.NET estimator: <see cref="Fit"/> reads labelled steps (problem, history,
 /// chunk, label), trains the base model with GRPO (<see cref="GrpoTrainer"/>) and returns the judge transformer.
-/// The GRPO metrics of the fit are in <see cref="LastMetrics"/>.
+/// The GRPO metrics of the fit are in <see cref="LastMetrics"/>. Made from <c>mlContext.StepWiser().Trainers</c>, it
+/// honours <see cref="MLContext.GpuDeviceId"/>: a model given on the CPU moves to that GPU before training (to the CPU
+/// only when the GPU is missing and <see cref="MLContext.FallbackToCpu"/> is set; otherwise <see cref="Fit"/> throws
+/// before any work). A model already on a GPU stays where its owner put it.
 /// </summary>
 public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
 {
     private readonly StepwiseJudgeTrainerOptions _options;
+    private readonly MLContext? _mlContext;
 
-    internal StepwiseJudgeTrainer(StepwiseJudgeTrainerOptions options) => _options = options ?? throw new ArgumentNullException(nameof(options));
+    internal StepwiseJudgeTrainer(StepwiseJudgeTrainerOptions options, MLContext? mlContext = null)
+    {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _mlContext = mlContext;
+    }
 
     /// <summary>Per-step metrics of the last <see cref="Fit"/>.</summary>
     public IReadOnlyList<GrpoStepMetrics> LastMetrics { get; private set; } = [];
@@ -65,6 +73,8 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         var o = _options;
         o.Validate();
         var examples = ReadExamples(input, o.ProblemColumnName, o.HistoryColumnName, o.ChunkColumnName, o.LabelColumnName);
+        if (Models.ContextDevice.Of(_mlContext) is { } device && o.Model!.Device.type == TorchSharp.DeviceType.CPU && device.type != TorchSharp.DeviceType.CPU)
+            o.Model.Model.To(device, o.Model.Model.DType);
         LastMetrics = new GrpoTrainer(o.Model!.Model, o.Model.Tokenizer, o.Template, o.Grpo).Train(examples, o.Progress);
         var metadata = new Dictionary<string, string>(o.Metadata)
         {

@@ -29,7 +29,11 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
         Metadata = metadata ?? new Dictionary<string, string>();
     }
 
-    /// <summary>A judge over any generator, e.g. <see cref="OpenAICompatibleTextGenerator"/> for a judge served by vLLM (cannot be saved).</summary>
+    /// <summary>
+    /// A judge over any generator, e.g. <see cref="OpenAICompatibleTextGenerator"/> for a judge served by vLLM (cannot be
+    /// saved); <see cref="Load(string, ITextGenerator, JudgeTemplate?, Func{StepwiseJudgeOptions, StepwiseJudgeOptions}?)"/>
+    /// takes the template and options of a saved judge folder.
+    /// </summary>
     public StepwiseJudgeTransformer(ITextGenerator generator, JudgeTemplate template, StepwiseJudgeOptions? options = null)
     {
         Judge = new StepwiseJudge(generator, template, options);
@@ -58,7 +62,7 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
 
-    /// <summary>Not supported: use <see cref="Save(string)"/> and <see cref="Load"/>.</summary>
+    /// <summary>Not supported: use <see cref="Save(string)"/> and <see cref="Load(string, Device?, JudgeTemplate?, Func{StepwiseJudgeOptions, StepwiseJudgeOptions}?, ScalarType)"/>.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
         throw new NotSupportedException("Save a StepwiseJudgeTransformer with Save(folder) and load it with StepwiseJudgeTransformer.Load(folder): the model goes in Hugging Face layout, which ML.NET's model zip cannot hold without internal APIs.");
 
@@ -76,9 +80,31 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     /// <summary>
     /// Loads a judge written by <see cref="Save"/>; a custom template must be passed again (its name is checked).
     /// <paramref name="configure"/> derives the options the loaded judge runs with from the saved ones, e.g.
-    /// <c>o =&gt; o with { ChunksColumnName = "Steps" }</c> for ProcessBench's column.
+    /// <c>o =&gt; o with { ChunksColumnName = "Steps" }</c> for ProcessBench's column. The weights load onto
+    /// <paramref name="device"/> (the CPU by default) in <paramref name="dtype"/> (float32 by default, or bfloat16 or
+    /// float16), straight into that type: the device never holds a float32 copy.
     /// </summary>
-    public static StepwiseJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null, Func<StepwiseJudgeOptions, StepwiseJudgeOptions>? configure = null)
+    public static StepwiseJudgeTransformer Load(string directory, Device? device = null, JudgeTemplate? template = null, Func<StepwiseJudgeOptions, StepwiseJudgeOptions>? configure = null,
+        ScalarType dtype = ScalarType.Float32)
+    {
+        var (m, chosen, options) = ReadFolder(directory, template, configure);
+        return new StepwiseJudgeTransformer(ModelBundle.Load(directory, device, dtype), chosen, options, m.Metadata);
+    }
+
+    /// <summary>
+    /// A judge saved by <see cref="Save"/> run by <paramref name="generator"/> instead of its own weights, e.g. an
+    /// <see cref="OpenAICompatibleTextGenerator"/> of the same folder served by vLLM or <c>serve</c>: the saved
+    /// template and options (votes, temperature, length, columns) are read from the folder's manifest; no weight is
+    /// loaded. Votes (Maj@k) reach a server as <c>n</c>. Such a judge cannot be saved.
+    /// </summary>
+    public static StepwiseJudgeTransformer Load(string directory, ITextGenerator generator, JudgeTemplate? template = null, Func<StepwiseJudgeOptions, StepwiseJudgeOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        var (_, chosen, options) = ReadFolder(directory, template, configure);
+        return new StepwiseJudgeTransformer(generator, chosen, options);
+    }
+
+    private static (Manifest Manifest, JudgeTemplate Template, StepwiseJudgeOptions Options) ReadFolder(string directory, JudgeTemplate? template, Func<StepwiseJudgeOptions, StepwiseJudgeOptions>? configure)
     {
         var m = JudgeFolder.ReadManifest<Manifest>(directory, ManifestFile, "StepWiser judge");
         template = JudgeFolder.Template(m.Template, template, directory);
@@ -89,7 +115,7 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
             MaxNewTokens = m.MaxNewTokens, StopAtFirstNegative = m.StopAtFirstNegative, BatchSize = m.BatchSize, Seed = m.Seed, AcceptanceThreshold = m.AcceptanceThreshold,
         };
         if (configure is not null) options = configure(options) ?? throw new InvalidOperationException("configure returned no options");
-        return new StepwiseJudgeTransformer(ModelBundle.Load(directory, device), template, options, m.Metadata);
+        return (m, template, options);
     }
 
     /// <inheritdoc />

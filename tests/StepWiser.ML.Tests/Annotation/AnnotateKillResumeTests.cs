@@ -36,15 +36,15 @@ public sealed class AnnotateKillResumeTests
             var (killed, _) = Run(input, storeB, Path.Combine(dir, "b.jsonl"), killAfterRecords: 8);
             Assert.IsTrue(killed, "the first run was killed before it finished");
             Assert.IsFalse(File.Exists(Path.Combine(dir, "b.jsonl")));
-            var recordsBefore = File.ReadAllLines(Directory.GetFiles(storeB).Single()).Length;
+            var recordsBefore = File.ReadAllLines(Directory.GetFiles(storeB, "*" + RolloutStore.Extension).Single()).Length;
 
             var (_, resumedOut) = Run(input, storeB, Path.Combine(dir, "b.jsonl"), killAfterRecords: null);
             var resumedSampled = Sampled(resumedOut);
             CollectionAssert.AreEqual(File.ReadAllLines(Path.Combine(dir, "a.jsonl")), File.ReadAllLines(Path.Combine(dir, "b.jsonl")), "same values and labels as the uninterrupted run");
             Assert.IsGreaterThanOrEqualTo(8, recordsBefore);
             Assert.AreEqual(fullSampled, resumedSampled + recordsBefore * 8L, "the restart samples exactly the prefixes the killed run had not stored");
-            Assert.AreEqual(File.ReadAllLines(Directory.GetFiles(Path.Combine(dir, "storeA")).Single()).Length,
-                File.ReadAllLines(Directory.GetFiles(storeB).Single()).Length, "no prefix stored twice");
+            Assert.AreEqual(File.ReadAllLines(Directory.GetFiles(Path.Combine(dir, "storeA"), "*" + RolloutStore.Extension).Single()).Length,
+                File.ReadAllLines(Directory.GetFiles(storeB, "*" + RolloutStore.Extension).Single()).Length, "no prefix stored twice");
         }
         finally
         {

@@ -155,7 +155,7 @@ public sealed class MonteCarloAnnotatorTests
                 StringAssert.Contains(e.Message, "5 prefixes in a row");
                 StringAssert.Contains(e.Message, "injected");
             }
-            var kept = File.ReadAllLines(Directory.GetFiles(store).Single()).Length;
+            var kept = File.ReadAllLines(Directory.GetFiles(store, "*" + RolloutStore.Extension).Single()).Length;
             Assert.IsGreaterThan(0, kept, "the prefixes finished before the failure are in the store");
         }
         finally

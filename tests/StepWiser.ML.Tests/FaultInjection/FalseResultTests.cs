@@ -37,7 +37,7 @@ public sealed class FalseResultTests
         var benchmark = w.Benchmark("bench.json", 2);
         var output = w.Write("out.jsonl", "EARLIER OUTPUT\n");
         var before = w.Snapshot();
-        string[] Annotate(string input) => ["annotate", "--input", input, "--output", output, "--policy", policy, "--rollouts", "2", "--max-new-tokens", "8"];
+        string[] Annotate(string input) => ["annotate", "--input", input, "--output", output, "--policy", policy, "--prompt-format", "raw", "--rollouts", "2", "--max-new-tokens", "8"];
         string[] Evaluate(params string[] inputs) => ["evaluate", "--judge", judge, "--input", .. inputs, "--output", output];
         var cases = new (string[] Args, string[] Expected)[]
         {

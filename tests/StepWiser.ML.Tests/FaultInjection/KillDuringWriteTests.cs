@@ -63,7 +63,7 @@ public sealed class KillDuringWriteTests
         w.Write("judge.grpo.csv", "step,mean_reward\n1,0.5\n2,0.75\n");
         var before = w.Snapshot();
         RunAndKill(["train-judge", "--input", trl, "--base", policy, "--output", w.PathOf("judge"), "--overwrite", "--steps", "500",
-            "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "8"], line => line.Contains("step 2/500", StringComparison.Ordinal));
+            "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "8", "--warmup-steps", "2"], line => line.Contains(" step 2/500", StringComparison.Ordinal));
         AssertOnlyHiddenTemporariesAreNew(w.AssertUnchanged(before, "killed train-judge"), "train-judge");
     }
 
@@ -95,9 +95,10 @@ public sealed class KillDuringWriteTests
         RunAndKill(["annotate", "--input", solutions, "--output", w.PathOf("labels.jsonl"), "--policy", policy, "--store", store,
             "--rollouts", "4", "--max-new-tokens", "48", "--batch-size", "1"], line => line.Contains(" 2/40 solutions", StringComparison.Ordinal));
         var created = w.AssertUnchanged(before, "killed annotate");
-        // The store's own file is the one new visible file: whole records, each ending in a newline.
+        // The store's own file and the record of its settings are the new visible files: whole records, each ending in a newline.
         var own = Path.Combine("store", "main" + RolloutStore.Extension);
-        AssertOnlyHiddenTemporariesAreNew(created.Where(f => f != own).ToArray(), "annotate");
+        var settings = Path.Combine("store", "main" + RolloutStore.SettingsExtension);
+        AssertOnlyHiddenTemporariesAreNew(created.Where(f => f != own && f != settings).ToArray(), "annotate");
         using var reopened = new RolloutStore(store, "check");
         Assert.IsGreaterThan(1, reopened.Count, "the earlier record and the killed run's finished prefixes are on disk");
     }

@@ -95,7 +95,7 @@ public sealed class PathCollisionTests
         File.WriteAllText(Path.Combine(judge, "model-00001-of-00002.safetensors"), "A STALE SHARD");
         File.WriteAllText(Path.Combine(judge, "notes.txt"), "STALE");
         var (code, _, stderr) = SamplesApp.Run(["train-judge", "--input", trl, "--base", policy, "--output", judge, "--overwrite", "--steps", "1",
-            "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "8"], Limit);
+            "--prompts-per-step", "2", "--group-size", "2", "--max-new-tokens", "8", "--warmup-steps", "2"], Limit);
         Assert.AreEqual(0, code, stderr);
         var files = Directory.GetFiles(judge).Select(Path.GetFileName).Order().ToArray();
         CollectionAssert.DoesNotContain(files, "notes.txt", string.Join(", ", files));

@@ -56,7 +56,7 @@ public sealed class RemotePolicyFaultTests
         var output = w.Write("out.jsonl", "EARLIER OUTPUT\n");
         await using var server = new ScriptedOpenAIServer(r => Script(fault, r));
         var before = w.Snapshot();
-        string[] args = ["annotate", "--input", input, "--output", output, "--policy-url", server.BaseUrl, "--rollouts", "2", "--max-new-tokens", "16",
+        string[] args = ["annotate", "--input", input, "--output", output, "--policy-url", server.BaseUrl, "--prompt-format", "raw", "--rollouts", "2", "--max-new-tokens", "16",
             "--batch-size", "1", "--retries", "0", "--timeout", "3", "--max-consecutive-failures", "1"];
         if (!fault.StartsWith("models-", StringComparison.Ordinal)) args = [.. args, "--policy-model", "fake"];
         var clock = Stopwatch.StartNew();
@@ -73,7 +73,7 @@ public sealed class RemotePolicyFaultTests
         var input = w.Solutions("in.jsonl", 2);
         await using var server = new ScriptedOpenAIServer(r => r.IsCompletion ? Reply.Json("{\"error\": {\"message\": \"down\"}}", 500) : Script("", r));
         string[] args = ["annotate", "--input", input, "--output", w.PathOf("out.jsonl"), "--policy-url", server.BaseUrl, "--policy-model", "fake",
-            "--rollouts", "2", "--batch-size", "1", "--retries", "0", "--max-consecutive-failures", "1"];
+            "--prompt-format", "raw", "--rollouts", "2", "--batch-size", "1", "--retries", "0", "--max-consecutive-failures", "1"];
         var error = Workspace.ExpectFailure(args, 4, Limit, "500");
         Assert.DoesNotContain("store", error, "no --store was given, so nothing can resume from one");
 
@@ -92,7 +92,7 @@ public sealed class RemotePolicyFaultTests
             ? Reply.Json("{\"error\": {\"message\": \"flaky\"}}", 500)
             : Script("", r));
         var (code, _, stderr) = Infrastructure.SamplesApp.Run(["annotate", "--input", input, "--output", w.PathOf("out.jsonl"), "--policy-url", server.BaseUrl,
-            "--policy-model", "fake", "--rollouts", "2", "--batch-size", "1", "--retries", "0", "--max-consecutive-failures", "0"], Limit);
+            "--policy-model", "fake", "--prompt-format", "raw", "--rollouts", "2", "--batch-size", "1", "--retries", "0", "--max-consecutive-failures", "0"], Limit);
         Assert.AreEqual(3, code, stderr);
         Assert.DoesNotContain("--store", stderr, stderr);
         Assert.IsTrue(File.ReadAllLines(w.PathOf("out.jsonl")).Any(l => JsonNode.Parse(l)!["labels_AbsoluteQ"] is null), "some solutions got no labels");

@@ -26,7 +26,7 @@ public sealed class GrpoReproducibilityTests
             }.ToJsonString()));
             string[] Args(string output) =>
                 ["train-judge", "--input", input, "--base", WorldPolicyFixture.Directory, "--output", output, "--steps", "3", "--prompts-per-step", "4",
-                 "--group-size", "2", "--max-new-tokens", "16", "--lr", "1e-3", "--seed", "7"];
+                 "--group-size", "2", "--max-new-tokens", "16", "--lr", "1e-3", "--seed", "7", "--warmup-steps", "3", "--warmup-batch-size", "8"];
             foreach (var run in new[] { "a", "b" })
             {
                 var (code, _, stderr) = SamplesApp.Run(Args(Path.Combine(dir, run)), TimeSpan.FromMinutes(3));

@@ -67,6 +67,7 @@ public sealed class BadInputTests
             var trlNoCompletions = W("trl-nocompl.jsonl", "{\"prompt\":\"p\",\"completions\":[],\"labels\":[]}\n");
             var trlOneClass = W("trl-oneclass.jsonl", "{\"prompt\":\"p\",\"completions\":[\"a\",\"b\"],\"labels\":[true,true]}\n");
             var trlMissing = W("trl-missing.jsonl", "{\"prompt\":\"p\",\"labels\":[true]}\n");
+            var trlFirstStepNegativeOnly = W("trl-firstneg.jsonl", "{\"prompt\":\"p\",\"completions\":[\"a\",\"b\"],\"labels\":[false,true]}\n");
             var trlGood = W("trl-good.jsonl", "{\"prompt\":\"p\",\"completions\":[\"a\",\"b\"],\"labels\":[true,false]}\n");
             var pbEmptyFile = W("pb-emptyfile.json", "");
             var pbEmptyArray = W("pb-emptyarray.json", "[]");
@@ -168,7 +169,22 @@ public sealed class BadInputTests
                 (Train(trlGood, "--max-new-tokens", "0"), "--max-new-tokens must be at least 1"),
                 (Train(trlGood, "--device", "cuda"), "CUDA is not available"),
                 (Train(trlGood, "--device", "tpu"), "--device"),
+                (Train(trlGood, "--dtype", "int8"), "--dtype: unknown type 'int8'"),
                 (Train(trlGood, "--template", "fancy"), "unknown --template 'fancy'"),
+                (Train(trlGood, "--warmup-steps", "-1"), "--warmup-steps must be at least 0"),
+                (Train(trlGood, "--warmup-lr", "0"), "--warmup-lr must be greater than 0"),
+                (Train(trlGood, "--warmup-batch-size", "0"), "--warmup-batch-size must be at least 1"),
+                (Train(trlGood, "--max-sequence-length", "1"), "--max-sequence-length must be at least 2"),
+                (Train(trlGood, "--clip-low", "1"), "--clip-low must be less than 1"),
+                (Train(trlGood, "--clip-high", "0"), "--clip-high must be greater than 0"),
+                (Train(trlGood, "--temperature", "0"), "--temperature must be greater than 0"),
+                (Train(trlGood, "--step-selection", "first"), "unknown --step-selection 'first'"),
+                (Train(trlGood, "--analysis", "magic"), "unknown --analysis 'magic'"),
+                (Train(trlGood, "--analysis", "rederivation", "--warmup-steps", "0"), "--warmup-steps 0 skips it"),
+                (Train(trlGood, "--analysis", "rederivation", "--prompt-format", "plain"), "unknown --prompt-format 'plain'"),
+                (Train(trlGood, "--max-sequence-length", "8"), "trl-good.jsonl: record 1, step 0: the judge's prompt is"),
+                (Train(trlGood, "--max-new-tokens", "5000"), "exceeds the base's context of 2,048 tokens"),
+                (Train(trlFirstStepNegativeOnly), "up to each solution's first negative one"),
                 (["train-judge", "--input", trlGood, "--base", good, "--output", existingJudge], "exists and is not empty"),
                 (["train-judge", "--input", trlGood, "--base", good, "--output", aFile], "is a file"),
                 (["train-judge", "--input", trlGood, "--base", noTokenizer, "--output", Path.Combine(d, "j2")], "tokenizer.json"),
@@ -197,6 +213,7 @@ public sealed class BadInputTests
                 (Serve("--max-body-kb", "0"), "--max-body-kb must be at least 1"),
                 (Serve("--max-concurrent-requests", "0"), "--max-concurrent-requests must be at least 1"),
                 (Serve("--device", "cuda"), "CUDA is not available"),
+                (Serve("--dtype", "fp64"), "--dtype: unknown type 'fp64'"),
                 (["serve", "--model", hugeHidden], "hidden_size"),
                 (["serve", "--model", noTokenizer], "tokenizer.json"),
                 (["serve", "--builtin", "huge"], "unknown built-in model 'huge'"),
@@ -213,6 +230,11 @@ public sealed class BadInputTests
             Directory.CreateDirectory(fakeJudge);
             File.WriteAllText(Path.Combine(fakeJudge, "stepwiser-judge.json"), "{}");
             string[] EvalFile(string file, params string[] more) => ["evaluate", "--judge", fakeJudge, "--input", file, .. more];
+            var problems = W("problems.jsonl", "{\"prompt\":\"Start with 3. Add 4.\",\"answer\":\"7\"}\n");
+            var noPromptProblems = W("noprompt-problems.jsonl", "{\"answer\":\"7\"}\n");
+            var noAnswerProblems = W("noanswer-problems.jsonl", "{\"prompt\":\"p\"}\n");
+            string[] Search(string file, params string[] more) => ["search", "--input", file, "--output", existing, "--policy", good, "--judge", fakeJudge, .. more];
+            string[] Select(string file, params string[] more) => ["select", "--input", file, "--output", existing, "--policy", good, "--judge", fakeJudge, .. more];
             cases =
             [
                 .. cases,
@@ -232,6 +254,51 @@ public sealed class BadInputTests
                 (EvalFile(pbFraction, "--output", pbFraction), "is also an input"),
                 (EvalFile(pbFraction, "--dtype", "fp8"), "--dtype: unknown type 'fp8'"),
                 (EvalFile(pbFraction, "--device", "cuda:0"), "CUDA is not available"),
+                (EvalFile(pbFraction, "--votes", "0"), "--votes must be at least 1"),
+                (EvalFile(pbFraction, "--template", "compact"), "--template is for a judge served"),
+                (["evaluate", "--input", pbFraction], "give --judge <saved judge folder>, or --judge-url"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--input", pbFraction], "needs the judge's prompt template"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--judge", fakeJudge, "--template", "compact", "--input", pbFraction], "needs the judge's prompt template"),
+                (["evaluate", "--judge-url", "not a url", "--template", "compact", "--input", pbFraction], "--judge-url 'not a url' is not an absolute http(s) URL"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--template", "fancy", "--input", pbFraction], "--template 'fancy' is neither a built-in judge template"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--template", "compact", "--dtype", "bf16", "--input", pbFraction], "apply to a local --judge"),
+                (["evaluate", "--judge-url", "http://127.0.0.1:1/v1", "--template", "compact", "--judge-api-key-env", "STEPWISER_TEST_UNSET_VARIABLE", "--input", pbFraction], "STEPWISER_TEST_UNSET_VARIABLE"),
+                // search and select
+                (Search(problems, "--max-tries", "0"), "--max-tries must be at least 1"),
+                (Search(problems, "--max-chunks", "0"), "--max-chunks must be at least 1"),
+                (Search(problems, "--chunk-max-new-tokens", "0"), "--chunk-max-new-tokens must be at least 1"),
+                (Search(problems, "--after-max-tries", "never"), "unknown --after-max-tries 'never'"),
+                (Search(problems, "--concurrency", "0"), "--concurrency must be at least 1"),
+                (Search(problems, "--policy-alone"), "--policy-alone runs without a judge"),
+                (Search(problems, "--dtype", "int4"), "--dtype: unknown type 'int4'"),
+                (Search(noPromptProblems), "noprompt-problems.jsonl:1: needs \"prompt\""),
+                (Search(empty), "holds no problems"),
+                (Search(Path.Combine(d, "nope.jsonl")), "does not exist"),
+                (["search", "--input", problems, "--output", problems, "--policy", good, "--judge", fakeJudge], "is also an input"),
+                (["search", "--input", problems, "--output", Path.Combine(fakeJudge, "out.jsonl"), "--policy", good, "--judge", fakeJudge], "is inside --judge"),
+                (["search", "--input", problems, "--output", existing, "--policy", good], "give --judge <saved judge folder>, or --judge-url"),
+                (["search", "--input", problems, "--output", existing, "--judge", fakeJudge], "exactly one of --policy"),
+                (["search", "--input", problems, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--judge-url", "http://127.0.0.1:1/v1", "--template", "compact", "--device", "cpu"], "apply to a local --policy or --judge"),
+                (Select(problems, "--samples", "0"), "--samples must be at least 1"),
+                (Select(problems, "--max-new-tokens", "0"), "--max-new-tokens must be at least 1"),
+                (Select(noAnswerProblems), "noanswer-problems.jsonl:1: needs \"answer\""),
+                (["select", "--input", problems, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--judge", fakeJudge], "needs --chat-template"),
+                // annotate over several servers
+                (["annotate", "--input", solutions, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--policy-url", "http://127.0.0.1:1/v1/", "--prompt-format", "raw"], "is given 2 times"),
+                (["annotate", "--input", solutions, "--output", existing, "--policy-url", "http://127.0.0.1:1/v1", "--prompt-format", "raw", "--concurrency", "0"], "--concurrency must be at least 1"),
+                // export
+                (["export", "--model", Path.Combine(d, "nodir"), "--output", Path.Combine(d, "exported")], "is not a Hugging Face checkpoint"),
+                (["export", "--model", noTokenizer, "--output", Path.Combine(d, "exported")], "has no tokenizer.json"),
+                (["export", "--model", good, "--output", Path.Combine(good, "sub")], "is inside --model"),
+                (["export", "--model", good, "--output", existingJudge], "exists and is not empty"),
+                (["export", "--model", good, "--output", Path.Combine(d, "exported"), "--dtype", "int8"], "--dtype: unknown type 'int8'"),
+                (["export", "--model", good, "--output", Path.Combine(d, "exported"), "--device", "cuda"], "CUDA is not available"),
+                // merge
+                (["merge", "--store", Path.Combine(d, "nostore"), "--output", Path.Combine(d, "merged")], "does not exist"),
+                (["merge", "--store", store, "--output", Path.Combine(store, "inner")], "is inside --store"),
+                (["merge", "--store", store, "--output", Path.Combine(d, "merged")], "no record of the settings"),
+                (["merge", "--store", store, "--store", store, "--output", Path.Combine(d, "merged")], "given twice"),
+                (["merge", "--store", store, "--output", aFile], "is a file"),
             ];
             Assert.IsGreaterThanOrEqualTo(60, cases.Length);
 
