@@ -190,14 +190,17 @@ public sealed class ServerHardeningTests
     [TestMethod]
     public async Task WhenEveryCallerOfABatchCancelsTheEngineStops()
     {
-        var engine = new LocalTextGenerator(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 3), BuiltInTokenizer.Create());
+        // A random Medium model and 1,024 sampled sequences: far more work than the 200 ms before the cancel, however fast
+        // the machine (a random model ends a sequence at its end-of-text token after ~vocabulary-size tokens on average;
+        // with Tiny and 128 sequences a fast machine finished the whole batch before the cancel).
+        var engine = new LocalTextGenerator(CausalLM.CreateRandom(BuiltInModels.Medium, seed: 3), BuiltInTokenizer.Create());
         await using var batcher = new BatchingTextGenerator(engine);
         using var cts = new CancellationTokenSource();
-        var big = batcher.GenerateAsync(Enumerable.Range(0, 8).Select(i => GenerationRequest.FromText($"x{i}", new SamplingOptions { NumSamples = 16, MaxNewTokens = 2000, Temperature = 1, Seed = 1 })).ToArray(), cts.Token);
+        var big = batcher.GenerateAsync(Enumerable.Range(0, 64).Select(i => GenerationRequest.FromText($"x{i}", new SamplingOptions { NumSamples = 16, MaxNewTokens = 2000, Temperature = 1, Seed = 1 })).ToArray(), cts.Token);
         await Task.Delay(200);
         cts.Cancel();
         await Assert.ThrowsAsync<OperationCanceledException>(() => big);
-        // The next caller is served at once, not after the abandoned work (2000 tokens × 128 sequences).
+        // The next caller is served at once, not after the abandoned work (2000 tokens × 1,024 sequences).
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var next = await batcher.GenerateAsync([GenerationRequest.FromText("y", SamplingOptions.Greedy(4))]);
         Assert.HasCount(1, next);

@@ -9,11 +9,13 @@ using StepWiser.ML.Worlds;
 namespace StepWiser.ML.Tests.Judging;
 
 /// <summary>
-/// The StepWiser judge as the paper has it learns: one model initialised from a real policy of the several-paths world
-/// (Fixtures/several-paths, written by the main job: its policy, its Abs-Q Monte-Carlo labels and its dev benchmark),
-/// prompted with problem, history and step, trained briefly — the verification analysis on unlabelled steps of the
-/// policy's own samples (no label), then analysis + verdict on Monte-Carlo labels (no gold) — beats always-Positive on
-/// the benchmark's gold steps, where gold labels only score.
+/// The StepWiser judge as the paper has it learns its verdicts from Monte-Carlo labels: one model, initialised from a real
+/// policy of the several-paths world and taught the verification analysis on unlabelled steps of that policy's own
+/// samples (Fixtures/several-paths, written by the main job: the policy, that analysis stage, the policy's Abs-Q labels
+/// and the dev benchmark), prompted with problem, history and step, then trained on analysis + verdict against the
+/// Monte-Carlo labels (no gold) for the main job's 150 updates, beats always-Positive on the benchmark's gold steps,
+/// where gold labels only score. The label-free analysis stage (1,000 updates, about six minutes on this machine's CPU)
+/// is the fixture's; the stage trained here is the one that reads labels.
 /// </summary>
 [TestClass]
 public sealed class OneModelJudgeLearningTests
@@ -22,16 +24,11 @@ public sealed class OneModelJudgeLearningTests
 
     [TestMethod]
     [Timeout(900_000)]
-    public async Task ABriefRunOfTheOneModelJudgeBeatsAlwaysPositiveOnHeldOutGoldSteps()
+    public async Task TheVerdictStageOnMonteCarloLabelsGivesAJudgeAboveAlwaysPositiveOnHeldOutGoldSteps()
     {
         var tokenizer = BuiltInTokenizer.Create();
-        var world = new ArithmeticChainWorld(ArithmeticChainOptions.SeveralPaths(FixtureDifficulty));
-        using var policyModel = HuggingFaceCheckpoint.Load(Fixture("policy"));
-        using var judgeModel = HuggingFaceCheckpoint.Load(Fixture("policy"));     // the judge starts from the policy's weights
-        var options = new JudgeRecipeOptions { PretrainSteps = 300, WarmupSteps = 60, PretrainBalanceBy = JudgeRecipeOptions.ByFlaggedCheck, Seed = 1 };
-
-        var unlabelled = await WorldJudging.UnlabelledStepsAsync(new LocalTextGenerator(policyModel, tokenizer), world, 300, temperature: 1.3f);
-        JudgeRecipe.Pretrain(judgeModel, tokenizer, JudgeTemplate.Numbered, unlabelled, StepVerification.Analysis, options);
+        using var judgeModel = HuggingFaceCheckpoint.Load(Fixture("analysis"));   // the policy's weights after the label-free analysis stage
+        var options = new JudgeRecipeOptions { WarmupSteps = 150, Seed = 1 };
         var labelled = JudgeRecipe.SelectSteps(TrlStepwiseFormat.Read(Fixture("labels-absoluteq.jsonl")), options.StepSelection);
         JudgeRecipe.WarmUp(judgeModel, tokenizer, JudgeTemplate.Numbered, labelled, StepVerification.Analysis, options);
 
@@ -49,7 +46,4 @@ public sealed class OneModelJudgeLearningTests
         Assert.IsGreaterThan(0.5 + 2 * se, g.Balanced, summary);
         Assert.IsGreaterThan(alwaysPositive.Metrics.AverageF1, result.Metrics.AverageF1, summary);
     }
-
-    /// <summary>The difficulty of the world the fixture's policy was trained on (see Fixtures/several-paths/README.md).</summary>
-    private const double FixtureDifficulty = 0.5;
 }
