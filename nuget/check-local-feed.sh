@@ -3,7 +3,14 @@
 # it from that feed (plus TorchSharp-cpu), builds and runs a small pipeline. Proves the package installs and works as
 # documented, including the buildTransitive GLIBCXX step; then runs the file-based sample and every cell of the
 # notebook against the same feed. A unique version suffix per run keeps NuGet's cache honest.
+# --save-notebook-outputs: also write the notebook run's outputs into docs/notebooks/quickstart.ipynb (sources kept).
 set -euo pipefail
+save_outputs=()
+case "${1:-}" in
+  "") ;;
+  --save-notebook-outputs) save_outputs=(--outputs-into "$(cd "$(dirname "$0")/.." && pwd)/docs/notebooks/quickstart.ipynb") ;;
+  *) echo "usage: nuget/check-local-feed.sh [--save-notebook-outputs]" >&2; exit 2 ;;
+esac
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/stepwiser-feed.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -91,6 +98,6 @@ for cell in nb["cells"]:
 if replaced != 1: sys.exit("the notebook's package cell (#i /tmp/stepwiser-feed, #r StepWiser.ML *-*) was not found")
 json.dump(nb, open(target, "w"), indent=1)
 PY
-dotnet "$repo/tests/StepWiser.ML.NotebookRunner/bin/Release/net10.0/StepWiser.ML.NotebookRunner.dll" "$work/notebook/quickstart.ipynb" > "$work/notebook.log" 2>&1 || { cat "$work/notebook.log"; exit 1; }
+dotnet "$repo/tests/StepWiser.ML.NotebookRunner/bin/Release/net10.0/StepWiser.ML.NotebookRunner.dll" "$work/notebook/quickstart.ipynb" "${save_outputs[@]}" > "$work/notebook.log" 2>&1 || { cat "$work/notebook.log"; exit 1; }
 grep "notebook ok" "$work/notebook.log"
 echo "local feed check passed: StepWiser.ML $version"
