@@ -9,8 +9,8 @@ using StepWiser.ML.Samples.Commands;
 // judge for vLLM/transformers in the weight type asked for, `plan` predicts the memory of a training or generation
 // run before anything is allocated.
 var output = new Option<string>("--output") { Description = "Output folder (a rerun reuses the trained policy and the rollout store there).", DefaultValueFactory = _ => Path.Combine("out", "main") };
-var preset = new Option<string>("--preset") { Description = "smoke (about 45 s idle on 2 cores; proves every stage runs, numbers meaningless), quick, default (the reported run; see docs/results.md for its measured time) or large.", DefaultValueFactory = _ => "default" };
-var threads = new Option<int>("--threads") { Description = "Torch threads for the whole run (results are deterministic for a given count and differ across counts; the docs' tables use 2).", DefaultValueFactory = _ => 2 };
+var preset = new Option<string>("--preset") { Description = "smoke (about 45 s idle on 2 cores; proves every stage runs, numbers meaningless), quick, default (the reported run; its measured time: docs/results/timings.md) or large.", DefaultValueFactory = _ => "default" };
+var threads = new Option<int>("--threads") { Description = "Torch threads for the whole run (results are deterministic for a given count and differ across counts; docs/results.md names the count it was run with; on a busy machine 1 is faster).", DefaultValueFactory = _ => 2 };
 var annotationProblems = new Option<int?>("--annotation-problems") { Description = "Problems sampled for Monte-Carlo annotation (default: the preset's; only prompts with both right and wrong samples are kept). More problems, more labelled steps for the judges." };
 var root = new RootCommand("StepWiser.ML samples: the main job and tools around it.") { output, preset, threads, annotationProblems };
 root.SetAction(async (parse, ct) =>

@@ -46,7 +46,7 @@ public sealed partial class DocsTests
             foreach (Match m in SamplesCommand().Matches(text))
             {
                 var words = m.Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                var command = words.Length > 0 && !words[0].StartsWith('-') ? words[0] : "";
+                var command = words.Length > 0 && !words[0].StartsWith('-') && !words[0].StartsWith('<') ? words[0] : "";
                 var help = Help(command);
                 if (command.Length > 0 && !Help("").Contains(command, StringComparison.Ordinal))
                     problems.Add($"{Path.GetFileName(file)}: unknown command '{command}'");

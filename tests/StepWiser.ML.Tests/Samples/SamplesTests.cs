@@ -62,6 +62,7 @@ public sealed class SamplesTests
     public async Task MainJobSmokePresetWritesTablesPlotsLabelsAndReport()
     {
         var dir = Path.Combine(Path.GetTempPath(), $"stepwiser-main-{Guid.NewGuid():N}");
+        var rerun = dir + "-rerun";
         try
         {
             var code = await MainJob.RunAsync(dir, MainJobPreset.Get("smoke"), CancellationToken.None, new StageConsole(interactive: false));
@@ -98,10 +99,18 @@ public sealed class SamplesTests
             Assert.AreEqual(File.ReadAllText(Path.Combine(dir, "claims.json")), File.ReadAllText(Path.Combine(dir, "results", "claims.json")));
             Assert.DoesNotContain("Total time", report, "the report holds no times (they are in timings.md), so a rerun writes the same file");
             StringAssert.Contains(File.ReadAllText(Path.Combine(dir, "timings.md")), "analysis stage");
+
+            // What docs/results.md and docs/results/ publish is what the run writes, byte for byte: a second run from
+            // nothing (its own policy, rollouts and judges) writes the same report, tables and summary.
+            var code2 = await MainJob.RunAsync(rerun, MainJobPreset.Get("smoke"), CancellationToken.None, new StageConsole(interactive: false));
+            Assert.AreEqual(0, code2);
+            foreach (var file in new[] { "report.md", "claims.json" }.Concat(Directory.GetFiles(Path.Combine(dir, "results"), "*.*").Where(f => f.EndsWith(".csv", StringComparison.Ordinal) || f.EndsWith(".md", StringComparison.Ordinal)).Select(f => Path.Combine("results", Path.GetFileName(f)))))
+                Assert.AreEqual(File.ReadAllText(Path.Combine(dir, file)), File.ReadAllText(Path.Combine(rerun, file)), $"{file} differs between two runs of the same preset");
         }
         finally
         {
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            try { Directory.Delete(rerun, recursive: true); } catch (IOException) { }
         }
     }
 
