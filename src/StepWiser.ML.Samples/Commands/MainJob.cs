@@ -80,8 +80,9 @@ internal static partial class MainJob
             Directory.CreateDirectory(Path.Combine(output, "results"));
             _world = new ArithmeticChainWorld(preset.World());
             _report = new StringBuilder($"# StepWiser on the built-in world (preset {preset.Name})\n\n");
-            var command = "dotnet run --project src/StepWiser.ML.Samples -c Release" + (preset.Name == "default" ? "" : $" -- --preset {preset.Name}");
-            _report.AppendLine(F($"Written by the main job, `{command}`, with torch on {TorchSharp.torch.get_num_threads()} threads: every number below comes from that run (the same command and thread count give the same file; the run's times are in `timings.md` beside it). Gold labels and the exact checker only score; every judge learns from Monte-Carlo labels.\n"));
+            var threads = TorchSharp.torch.get_num_threads();
+            var command = F($"dotnet run --project src/StepWiser.ML.Samples -c Release -- {(preset.Name == "default" ? "" : $"--preset {preset.Name} ")}--threads {threads}");
+            _report.AppendLine(F($"Written by the main job, `{command}` (torch on {threads} thread{(threads == 1 ? "" : "s")}): every number below comes from that run (the same command and thread count give the same file; the run's times are in `timings.md` beside it). Gold labels and the exact checker only score; every judge learns from Monte-Carlo labels.\n"));
             if (preset.Name == "smoke")
                 _report.AppendLine("> **Smoke run: every number below is meaningless.** The smoke preset only proves that every stage runs end to end (a policy trained for seconds, a handful of problems). \"n/a\" marks a value that is undefined at this size (for example GRPO entropy when no group had mixed rewards, so nothing was updated). Use `--preset default` for results.\n");
         }
@@ -128,6 +129,7 @@ internal static partial class MainJob
             _report.AppendLine(F($"| right-answer samples with a wrong step | {Pct(flawed)} |"));
             _report.AppendLine(F($"| division steps the policy writes right (steps up to each first error) | {Pct(divisions)} |"));
             _report.AppendLine(F($"| other steps the policy writes right | {Pct(others)} |"));
+            _report.AppendLine();
         }
 
         /// <summary>The share of right steps among the steps (up to each solution's first error) whose equation uses <paramref name="op"/> (null: any other step).</summary>
