@@ -48,8 +48,10 @@ public sealed partial class MultiEndpointAnnotateTests
             run.WaitForLine(l => l.Contains(" 2/16 solutions", StringComparison.Ordinal), Limit);
             doomed.Kill();
             Assert.AreEqual(0, run.WaitForExit(Limit), run.Stderr);
-            var summary = run.WaitForLine(l => l.StartsWith("policy servers:", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
-            var servedByB = int.Parse(Regex.Match(summary, Regex.Escape(b) + @"/ answered (\d+) requests").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var summary = run.WaitForLine(l => l.StartsWith("policy servers:", StringComparison.Ordinal) && l.Contains(" answered ", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+            var served = Regex.Match(summary, Regex.Escape(b.TrimEnd('/')) + @"/? answered (\d+) requests");
+            Assert.IsTrue(served.Success, "the summary names the killed server: " + summary);
+            var servedByB = int.Parse(served.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             Assert.IsGreaterThan(0, servedByB, "the killed server answered part of the run before it went: " + summary);
             StringAssert.Contains(summary, "then failed and left the run", summary);
             StringAssert.Contains(run.Stderr, "still in the pool", "the failure and the move are reported as they happen");
