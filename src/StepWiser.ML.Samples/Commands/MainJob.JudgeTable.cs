@@ -38,8 +38,8 @@ internal static partial class MainJob
                     stepCsv.AppendLine(F($"\"{row.Name}\",{seed + 1},{g.Accuracy:F4},{g.Balanced:F4},{g.PositiveAccuracy:F4},{g.NegativeAccuracy:F4},{runs[seed].Divisions.Balanced:F4}"));
                 }
             }
-            File.WriteAllText(Result("evaluation.csv"), evalCsv.ToString());
-            File.WriteAllText(Result("step-accuracy.csv"), stepCsv.ToString());
+            WriteFile(Result("evaluation.csv"), evalCsv.ToString());
+            WriteFile(Result("step-accuracy.csv"), stepCsv.ToString());
 
             var headline = rows.FirstOrDefault(r => r.Kind == RowKind.StepWiserRl && r.Scheme == scheme);
             if (headline is null) return null;

@@ -73,7 +73,7 @@ internal static partial class MainJob
             _claims["search_tokens_per_problem"] = Round(searchTokens, 1);
             _report.AppendLine(F($"\nThe judge is the one chosen on the dev benchmark: {chosen.Name}. Judge calls are the calls made: a chunk the policy draws again word for word at the same point takes the verdict it got there before (`ReuseVerdicts`; the judge is greedy, so the search is the same)."));
             ReportSearchTargets();
-            File.WriteAllText(Result("search.csv"), searchCsv.ToString());
+            WriteFile(Result("search.csv"), searchCsv.ToString());
             Plots.Points(Result("search-accuracy-vs-tokens.png"), "Search, policy alone and majority vote: accuracy vs generated tokens", "generated tokens per problem (policy and judge)", "accuracy", points, 0, 1);
         }
 
@@ -152,7 +152,7 @@ internal static partial class MainJob
                 _claims[key] = Round(100 * accuracies.Average(), 2);
                 _report.AppendLine(F($"| {name} | {examples.Length} | {100 * flawed:F1} % | {Stat(accuracies)} % |"));
             }
-            File.WriteAllText(Result("selection.csv"), selectionCsv.ToString());
+            WriteFile(Result("selection.csv"), selectionCsv.ToString());
             if (picks.Length == 0)
             {
                 _report.AppendLine("\nNo prompt had a correct sample, so there is nothing to fine-tune on (the policy needs more training).");
@@ -212,12 +212,12 @@ internal static partial class MainJob
             }
             _report.AppendLine("\n## Plots\n\n![search accuracy vs tokens](results/search-accuracy-vs-tokens.png)\n");
             _report.AppendLine("\n## Files\n\n- `claims.json`: the headline numbers of this run, written by it.\n- `policy/`, `judge-*/`: models in Hugging Face layout (generative judges with `stepwiser-judge.json`, load with `StepwiseJudgeTransformer.Load`; `judge-discriminative-*` with `DiscriminativeJudgeTransformer.Load`; `judge-analysis*` is the analysis stage the judges and baselines start from).\n- `solutions.jsonl`: the policy's sampled solutions in the format `annotate --input` reads.\n- `labels-*.jsonl`: Monte-Carlo labels per scheme (TRL stepwise format; `train-judge --input` reads them).\n- `world-benchmark.json`, `world-benchmark-dev.json`: the test and dev benchmarks (ProcessBench format; `evaluate --input` reads them).\n- `results/`: the tables' numbers (`evaluation.csv`, `step-accuracy.csv`, `search.csv`, `selection.csv`, `grpo-*.csv`), the plots and a copy of `claims.json`: with `report.md`, what docs/results.md and docs/results/ publish.\n- `rollouts/`: the rollout store (a rerun reuses it).\n- `timings.md`: how long each part took on this machine.");
-            File.WriteAllText(Path.Combine(_output, "report.md"), _report.ToString());
-            File.WriteAllText(Result("summary.md"), Summary());
+            WriteFile(Path.Combine(_output, "report.md"), _report.ToString());
+            WriteFile(Result("summary.md"), Summary());
             var claims = JsonSerializer.Serialize(new SortedDictionary<string, double?>(_claims.ToDictionary(c => c.Key, c => double.IsNaN(c.Value) ? (double?)null : c.Value), StringComparer.Ordinal), new JsonSerializerOptions { WriteIndented = true }) + "\n";
-            File.WriteAllText(Path.Combine(_output, "claims.json"), claims);
-            File.WriteAllText(Result("claims.json"), claims);
-            File.WriteAllText(Path.Combine(_output, "timings.md"), F($"# Times of this run\n\nTotal {_ui.Elapsed:mm\\:ss}; torch threads {TorchSharp.torch.get_num_threads()}.\n\n") + _ui.Log + timing);
+            WriteFile(Path.Combine(_output, "claims.json"), claims);
+            WriteFile(Result("claims.json"), claims);
+            WriteFile(Path.Combine(_output, "timings.md"), F($"# Times of this run\n\nTotal {_ui.Elapsed:mm\\:ss}; torch threads {TorchSharp.torch.get_num_threads()}.\n\n") + _ui.Log + timing);
             Console.WriteLine();
             Console.WriteLine(_report.ToString());
             Stage($"done in {_ui.Elapsed:mm\\:ss}; results in {Path.GetFullPath(_output)}");
@@ -250,7 +250,7 @@ internal static partial class MainJob
                 throw new CliException(F($"the policy ended outside its accuracy band {band} after {training.Updates} updates (last checks {checks}); the judge results would be meaningless, so the run stops here (try another --threads value or a larger --preset)"));
             HuggingFaceCheckpoint.Save(training.Model, policyDir);
             BuiltInTokenizer.Save(policyDir);
-            File.WriteAllText(manifestPath, JsonSerializer.Serialize(new PolicyManifest(preset.Name, preset.Difficulty, training.Updates, accuracy, training.Threads, WorldName)));
+            WriteFile(manifestPath, JsonSerializer.Serialize(new PolicyManifest(preset.Name, preset.Difficulty, training.Updates, accuracy, training.Threads, WorldName)));
             return training.Checks.Count == 0 ? F($"{training.Updates} updates (no accuracy band)")
                 : F($"{training.Updates} updates, stopped at validation accuracy {100 * accuracy!.Value:F1} % (band {options.TargetAccuracy}; checks {checks})");
         }

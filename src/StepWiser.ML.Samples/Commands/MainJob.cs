@@ -34,6 +34,7 @@ internal static partial class MainJob
 
     public static async Task<int> RunAsync(string output, MainJobPreset preset, CancellationToken cancellationToken, StageConsole? console = null)
     {
+        CheckOutput(output);
         Directory.CreateDirectory(output);
         using var run = new Run(output, preset, console ?? new StageConsole(), cancellationToken);
         await run.PolicyAsync();                                  // 1. the policy, trained into its accuracy band; what the world lets the method show
@@ -44,6 +45,20 @@ internal static partial class MainJob
         await run.SelectAsync(chosen);                            // 7. data selection: judge, outcome, random
         run.Finish();                                             // 8. curves, claims.json and the report
         return 0;
+    }
+
+    /// <summary>
+    /// Refuses, before any work, an --output that is a file or a non-empty folder holding no earlier main job's output
+    /// (its policy manifest, report or rollout store): a mistyped path must not fill, or overwrite files in, a folder of
+    /// something else. A folder of an earlier run is reused (its policy and rollouts) and its results replaced.
+    /// </summary>
+    internal static void CheckOutput(string output)
+    {
+        if (File.Exists(output)) throw new CliException($"--output {Path.GetFullPath(output)} is a file, not a folder");
+        if (!Directory.Exists(output) || !Directory.EnumerateFileSystemEntries(output).Any()) return;
+        var earlierRun = File.Exists(Path.Combine(output, "policy", "stepwiser-policy.json")) || File.Exists(Path.Combine(output, "report.md")) || Directory.Exists(Path.Combine(output, "rollouts"));
+        if (!earlierRun)
+            throw new CliException($"--output {Path.GetFullPath(output)} is a non-empty folder that holds no main job's output (no policy/stepwiser-policy.json, report.md or rollouts/); choose a new or empty folder (nothing there was touched)");
     }
 
     /// <summary>The labelled steps each judge trains on, per scheme: every annotated solution's steps up to its first negative label.</summary>
@@ -253,6 +268,9 @@ internal static partial class MainJob
     private static string Slug(string name) => new string(name.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray()).Trim('-').Replace("--", "-", StringComparison.Ordinal);
 
     private static string F(FormattableString s) => s.ToString(Inv);
+
+    /// <summary>Writes a result file whole or not at all (a temporary file renamed into place), never a half-written table.</summary>
+    private static void WriteFile(string path, string text) => StepWiser.ML.Data.AtomicFile.WriteText(path, w => w.Write(text));
 
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
