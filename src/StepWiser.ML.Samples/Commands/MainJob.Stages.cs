@@ -235,7 +235,7 @@ internal static partial class MainJob
                 throw new CliException($"{policyDir} holds a policy trained {(manifest is null ? "by an unknown recipe" : $"for preset '{manifest.Preset}' of the {manifest.World ?? "digit-row"} world")}, not for preset '{preset.Name}' of the {WorldName} world; choose another --output or remove that folder");
             var validation = manifest.ValidationAccuracy is { } v ? F($"validation accuracy {100 * v:F1} %") : "no accuracy band";
             ui.Line($"reusing policy from {policyDir} (preset {manifest.Preset}, {manifest.Updates} updates, {validation})");
-            return F($"reused from {policyDir}: {manifest.Updates} updates, {validation}");
+            return F($"reused from policy/ of the output folder (an earlier run): {manifest.Updates} updates, {validation}");
         }
         var options = preset.ShortRecipe
             ? new WorldPolicyOptions { Steps = preset.PolicySteps, BatchSize = 32, LearningRate = 5e-3, TrainProblems = 4000, TargetAccuracy = null }
