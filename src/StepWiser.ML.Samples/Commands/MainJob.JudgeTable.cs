@@ -86,7 +86,7 @@ internal static partial class MainJob
 
     private static double Sd(IReadOnlyList<double> values)
     {
-        if (values.Count < 2) return 0;
+        if (values.Count < 2) return double.NaN;   // undefined for one seed: null in claims.json
         var mean = values.Average();
         return Math.Sqrt(values.Sum(x => (x - mean) * (x - mean)) / (values.Count - 1));
     }
