@@ -4,15 +4,17 @@ using StepWiser.ML.Training;
 namespace StepWiser.ML.Judging;
 
 /// <summary>
-/// Options of <c>mlContext.StepWiser().Trainers.Discriminative</c>: the base model (copied, unless <see cref="TrainInPlace"/>), its tokenizer,
-/// the template, the supervised recipe and how the fitted judge runs. The input holds labelled steps or annotated solutions, as for
-/// <see cref="StepwiseJudgeTrainer"/>.
+/// Options of <c>mlContext.StepWiser().Trainers.Discriminative</c>: the base model (copied, unless
+/// <see cref="TrainInPlace"/>), its tokenizer, the template, the supervised recipe and how the fitted judge runs. The
+/// input holds labelled steps or annotated solutions, as for <see cref="StepwiseJudgeTrainer"/>.
 /// </summary>
 public sealed class DiscriminativeJudgeTrainerOptions
 {
     /// <summary>
     /// The model the judge starts from, with its tokenizer; for a fair comparison, the generative judge's weights before
-    /// its verdict stage. <c>Fit</c> trains a copy of it (<see cref="ModelBundle.Copy"/>) and leaves it as it was, so one bundle can start any number of fits and stays its owner's to dispose; with <see cref="TrainInPlace"/> it is trained itself and the fitted judge takes ownership of it. Required.
+    /// its verdict stage. <c>Fit</c> trains a copy of it (<see cref="ModelBundle.Copy"/>) and leaves it as it was, so one bundle can start
+    /// any number of fits and stays its owner's to dispose; with <see cref="TrainInPlace"/> it is trained itself and the
+    /// fitted judge takes ownership of it. Required.
     /// </summary>
     public ModelBundle? Model { get; set; }
 
@@ -43,8 +45,8 @@ public sealed class DiscriminativeJudgeTrainerOptions
     /// <summary>
     /// Input column of annotated solutions: the per-step labels of one scheme (bool vector, e.g. the Monte-Carlo
     /// annotator's "StepLabels"). When set, the input has one row per solution (<see cref="ProblemColumnName"/>,
-    /// <see cref="ChunksColumnName"/> and this column) and each solution becomes labelled steps by <see cref="JudgeRecipeOptions.StepSelection"/> of <see cref="Recipe"/>;
-    /// a solution without labels is skipped. This is the input that lets the trainer sit in an
+    /// <see cref="ChunksColumnName"/> and this column) and each solution becomes labelled steps by
+    /// <see cref="JudgeRecipeOptions.StepSelection"/> of <see cref="Recipe"/>; a solution without labels is skipped. This is the input that lets the trainer sit in an
     /// <c>EstimatorChain</c> after the annotator. Null (the default): the input holds labelled steps, one row per step
     /// (<see cref="ProblemColumnName"/>, <see cref="HistoryColumnName"/>, <see cref="ChunkColumnName"/>, <see cref="LabelColumnName"/>).
     /// </summary>

@@ -36,7 +36,8 @@ internal sealed record JudgeTrainingInput(string Stage, string Problem, string H
             // Labelled steps have no chunks column, so a judge fitted on them cannot transform its own input: inside a
             // chain the trainer needs solutions. Data that carries both gets the judge's columns as usual.
             if (!input.Any(c => c.Name == judge.ChunksColumnName))
-                throw new ArgumentOutOfRangeException(nameof(input), $"{Stage}: the fitted judge reads the chunks column '{judge.ChunksColumnName}' (a vector of text), which these labelled steps lack; to fit the judge inside an EstimatorChain, train it on annotated solutions (set StepLabelsColumnName, e.g. \"StepLabels\").");
+                throw new ArgumentOutOfRangeException(nameof(input), $"{Stage}: the fitted judge reads the chunks column '{judge.ChunksColumnName}' (a vector of text), "
+                    + "which these labelled steps lack; to fit the judge inside an EstimatorChain, train it on annotated solutions (set StepLabelsColumnName, e.g. \"StepLabels\").");
         }
         else
         {

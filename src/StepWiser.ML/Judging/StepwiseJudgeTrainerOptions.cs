@@ -3,14 +3,17 @@ using StepWiser.ML.Models;
 namespace StepWiser.ML.Judging;
 
 /// <summary>
-/// Options of <c>mlContext.StepWiser().Trainers.StepwiseJudge</c>: the base model (copied, unless <see cref="TrainInPlace"/>), its tokenizer,
-/// the template, the GRPO options, and how the fitted judge runs. The input holds labelled steps or, with <see cref="StepLabelsColumnName"/>, annotated solutions.
+/// Options of <c>mlContext.StepWiser().Trainers.StepwiseJudge</c>: the base model (copied, unless
+/// <see cref="TrainInPlace"/>), its tokenizer, the template, the GRPO options, and how the fitted judge runs. The input
+/// holds labelled steps or, with <see cref="StepLabelsColumnName"/>, annotated solutions.
 /// </summary>
 public sealed class StepwiseJudgeTrainerOptions
 {
     /// <summary>
     /// The model the judge starts from, with its tokenizer (the paper: the chunk-tuned instruct model; here: a
-    /// format-warmed-up model). <c>Fit</c> trains a copy of it (<see cref="ModelBundle.Copy"/>) and leaves it as it was, so one bundle can start any number of fits and stays its owner's to dispose; with <see cref="TrainInPlace"/> it is trained itself and the fitted judge takes ownership of it. Required.
+    /// format-warmed-up model). <c>Fit</c> trains a copy of it (<see cref="ModelBundle.Copy"/>) and leaves it as it was, so one bundle can start
+    /// any number of fits and stays its owner's to dispose; with <see cref="TrainInPlace"/> it is trained itself and the
+    /// fitted judge takes ownership of it. Required.
     /// </summary>
     public ModelBundle? Model { get; set; }
 
@@ -36,8 +39,8 @@ public sealed class StepwiseJudgeTrainerOptions
     /// <summary>
     /// Input column of annotated solutions: the per-step labels of one scheme (bool vector, e.g. the Monte-Carlo
     /// annotator's "StepLabels"). When set, the input has one row per solution (<see cref="ProblemColumnName"/>,
-    /// <see cref="ChunksColumnName"/> and this column) and each solution becomes labelled steps by <see cref="StepSelection"/>;
-    /// a solution without labels is skipped. This is the input that lets the trainer sit in an
+    /// <see cref="ChunksColumnName"/> and this column) and each solution becomes labelled steps by
+    /// <see cref="StepSelection"/>; a solution without labels is skipped. This is the input that lets the trainer sit in an
     /// <c>EstimatorChain</c> after the annotator. Null (the default): the input holds labelled steps, one row per step
     /// (<see cref="ProblemColumnName"/>, <see cref="HistoryColumnName"/>, <see cref="ChunkColumnName"/>, <see cref="LabelColumnName"/>).
     /// </summary>
