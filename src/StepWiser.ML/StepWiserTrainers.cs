@@ -11,8 +11,9 @@ public sealed class StepWiserTrainers
     internal StepWiserTrainers(MLContext mlContext) => _mlContext = mlContext;
 
     /// <summary>
-    /// The generative stepwise judge trained with GRPO on labelled steps; when the context names a GPU
-    /// (<see cref="MLContext.GpuDeviceId"/>), a model given on the CPU is moved there before training.
+    /// The generative stepwise judge trained with GRPO on labelled steps or annotated solutions (then it composes after
+    /// the annotator in an <c>EstimatorChain</c>), from a copy of the given model; when the context names a GPU
+    /// (<see cref="MLContext.GpuDeviceId"/>), a model given on the CPU is trained there.
     /// </summary>
     public StepwiseJudgeTrainer StepwiseJudge(StepwiseJudgeTrainerOptions options) => new(options, _mlContext);
 
@@ -20,5 +21,5 @@ public sealed class StepWiserTrainers
     /// The discriminative baseline: the same backbone trained on the same labelled steps to emit "+" or "-" after the
     /// step, no analysis (the paper's comparison is CoT or no CoT, nothing else).
     /// </summary>
-    public DiscriminativeJudgeTrainer Discriminative(DiscriminativeJudgeTrainerOptions options) => new(options);
+    public DiscriminativeJudgeTrainer Discriminative(DiscriminativeJudgeTrainerOptions options) => new(options, _mlContext);
 }

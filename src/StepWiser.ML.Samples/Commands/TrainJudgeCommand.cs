@@ -107,6 +107,7 @@ internal static class TrainJudgeCommand
                 var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
                 {
                     Model = model,
+                    TrainInPlace = true,   // a real checkpoint is not held twice: the judge takes these weights over
                     Template = judgeTemplate,
                     Judge = new StepwiseJudgeOptions { MaxNewTokens = recipe.Grpo.MaxNewTokens },
                     Grpo = recipe.Grpo with

@@ -19,9 +19,10 @@ public static class TrainJudgeSample
         var labelled = TrlStepwiseFormat.Read(trlPath).SelectMany(s => JudgeExample.FromSolution(s.Prompt, s.Completions, s.Labels));
         var data = StepwiseJudgeTrainer.ToDataView(ml, labelled);      // columns Problem, History, Chunk, Label
 
+        using var baseModel = ModelBundle.Load(baseModelDir);           // weights, tokenizer.json (and a chat template, if any)
         var trainer = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
         {
-            Model = ModelBundle.Load(baseModelDir),                    // weights, tokenizer.json (and a chat template, if any)
+            Model = baseModel,                                         // Fit trains a copy; baseModel stays as loaded
             Template = JudgeTemplate.Compact,                       // JudgeTemplate.Chat(ChatTemplate.Qwen25) for instruct models
             Grpo = new GrpoOptions { Steps = steps, PromptsPerStep = 8, GroupSize = 4, MiniBatchSize = 16, LearningRate = 5e-4, MaxNewTokens = 64, BalancePrompts = true },
             Judge = new StepwiseJudgeOptions { MaxNewTokens = 64 },

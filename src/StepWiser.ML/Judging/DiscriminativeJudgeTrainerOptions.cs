@@ -4,15 +4,17 @@ using StepWiser.ML.Training;
 namespace StepWiser.ML.Judging;
 
 /// <summary>
-/// Options of <c>mlContext.StepWiser().Trainers.Discriminative</c>: the base model (trained in place), its tokenizer,
-/// the template, the supervised recipe and how the fitted judge runs. The input columns hold labelled steps, as for
-/// <see cref="StepwiseJudgeTrainer"/>.
+/// Options of <c>mlContext.StepWiser().Trainers.Discriminative</c>: the base model (copied, unless
+/// <see cref="TrainInPlace"/>), its tokenizer, the template, the supervised recipe and how the fitted judge runs. The
+/// input holds labelled steps or annotated solutions, as for <see cref="StepwiseJudgeTrainer"/>.
 /// </summary>
 public sealed class DiscriminativeJudgeTrainerOptions
 {
     /// <summary>
     /// The model the judge starts from, with its tokenizer; for a fair comparison, the generative judge's weights before
-    /// its verdict stage. Trained in place; the fitted judge takes ownership of it. Required.
+    /// its verdict stage. <c>Fit</c> trains a copy of it (<see cref="ModelBundle.Copy"/>) and leaves it as it was, so one bundle can start
+    /// any number of fits and stays its owner's to dispose; with <see cref="TrainInPlace"/> it is trained itself and the
+    /// fitted judge takes ownership of it. Required.
     /// </summary>
     public ModelBundle? Model { get; set; }
 
@@ -29,6 +31,29 @@ public sealed class DiscriminativeJudgeTrainerOptions
 
     /// <summary>How the fitted judge runs: its solution columns, batch size and whether to stop at the first Negative (generation settings do not apply).</summary>
     public StepwiseJudgeOptions Judge { get; set; } = new();
+
+    /// <summary>
+    /// Trains <see cref="Model"/> itself instead of a copy (default false): the fitted judge then owns that bundle and a
+    /// second <c>Fit</c> would continue from the first one's weights. For a model too large to hold twice; a cancelled
+    /// or failed fit leaves it partly trained.
+    /// </summary>
+    public bool TrainInPlace { get; set; }
+
+    /// <summary>Cancels <c>Fit</c> between training steps (checked once per step); <c>Fit</c> then throws <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>
+    /// Input column of annotated solutions: the per-step labels of one scheme (bool vector, e.g. the Monte-Carlo
+    /// annotator's "StepLabels"). When set, the input has one row per solution (<see cref="ProblemColumnName"/>,
+    /// <see cref="ChunksColumnName"/> and this column) and each solution becomes labelled steps by
+    /// <see cref="JudgeRecipeOptions.StepSelection"/> of <see cref="Recipe"/>; a solution without labels is skipped. This is the input that lets the trainer sit in an
+    /// <c>EstimatorChain</c> after the annotator. Null (the default): the input holds labelled steps, one row per step
+    /// (<see cref="ProblemColumnName"/>, <see cref="HistoryColumnName"/>, <see cref="ChunkColumnName"/>, <see cref="LabelColumnName"/>).
+    /// </summary>
+    public string? StepLabelsColumnName { get; set; }
+
+    /// <summary>Input column of annotated solutions: the chunks (text vector), read when <see cref="StepLabelsColumnName"/> is set. Default "Chunks".</summary>
+    public string ChunksColumnName { get; set; } = "Chunks";
 
     /// <summary>Input column: the problem (text). Default "Problem".</summary>
     public string ProblemColumnName { get; set; } = "Problem";
@@ -54,6 +79,11 @@ public sealed class DiscriminativeJudgeTrainerOptions
         ArgumentNullException.ThrowIfNull(Judge, nameof(Judge));
         Recipe.Validate();
         Data.ColumnReader.RequireNames((nameof(ProblemColumnName), ProblemColumnName), (nameof(HistoryColumnName), HistoryColumnName), (nameof(ChunkColumnName), ChunkColumnName),
-            (nameof(LabelColumnName), LabelColumnName));
+            (nameof(LabelColumnName), LabelColumnName), (nameof(ChunksColumnName), ChunksColumnName));
+        if (StepLabelsColumnName is not null) Data.ColumnReader.RequireNames((nameof(StepLabelsColumnName), StepLabelsColumnName));
     }
+
+    /// <summary>The input columns the trainer reads, named for errors by <paramref name="stage"/>.</summary>
+    internal JudgeTrainingInput Input(string stage) =>
+        new(stage, ProblemColumnName, HistoryColumnName, ChunkColumnName, LabelColumnName, ChunksColumnName, StepLabelsColumnName, Recipe.StepSelection);
 }

@@ -276,17 +276,7 @@ public sealed class GrpoTrainer
     }
 
     /// <summary>The KL reference: a copy of the starting model in the model's own type (a bfloat16 model's reference is bfloat16).</summary>
-    internal CausalLM Snapshot()
-    {
-        var copy = new CausalLM(_model.Config, _model.Device, _model.DType);
-        using (no_grad())
-        {
-            var source = _model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            foreach (var (name, p) in copy.named_parameters()) p.copy_(source[name]);
-        }
-        copy.eval();
-        return copy;
-    }
+    internal CausalLM Snapshot() => _model.Copy();
 
     private StreamWriter? OpenLog(int start)
     {

@@ -7,21 +7,25 @@ namespace StepWiser.ML.Judging;
 
 /// <summary>
 /// The StepWiser judge trainer as an ML.NET estimator: <see cref="Fit"/> reads labelled steps (problem, history,
-/// chunk, label), trains the base model with GRPO (<see cref="GrpoTrainer"/>) and returns the judge transformer.
+/// chunk, label) or annotated solutions (problem, chunks, step labels: <see cref="StepwiseJudgeTrainerOptions.StepLabelsColumnName"/>,
+/// which lets it follow the annotator in an <see cref="EstimatorChain{TLastTransformer}"/>), trains a copy of the base
+/// model with GRPO (<see cref="GrpoTrainer"/>; the model itself with <see cref="StepwiseJudgeTrainerOptions.TrainInPlace"/>)
+/// and returns the judge transformer, which adds verdict and score columns to solutions.
 /// The GRPO metrics of the fit are in <see cref="LastMetrics"/>. Made from <c>mlContext.StepWiser().Trainers</c>, it
-/// honours <see cref="MLContext.GpuDeviceId"/>: a model given on the CPU moves to that GPU before training (to the CPU
-/// only when the GPU is missing and <see cref="MLContext.FallbackToCpu"/> is set; otherwise <see cref="Fit"/> throws
-/// before any work). A model already on a GPU stays where its owner put it.
+/// honours <see cref="MLContext.GpuDeviceId"/>: a model given on the CPU is trained on that GPU (on the CPU only when
+/// the GPU is missing and <see cref="MLContext.FallbackToCpu"/> is set; otherwise <see cref="Fit"/> throws before any
+/// work): the copy is made there, or, in place, the model moves there. A model already on a GPU stays where its owner put it.
 /// </summary>
 public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
 {
+    private const string StageName = "StepwiseJudge";
     private readonly StepwiseJudgeTrainerOptions _options;
-    private readonly MLContext? _mlContext;
+    private readonly MLContext _mlContext;
 
-    internal StepwiseJudgeTrainer(StepwiseJudgeTrainerOptions options, MLContext? mlContext = null)
+    internal StepwiseJudgeTrainer(StepwiseJudgeTrainerOptions options, MLContext mlContext)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
-        _mlContext = mlContext;
+        _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
     }
 
     /// <summary>Per-step metrics of the last <see cref="Fit"/>.</summary>
@@ -72,23 +76,41 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
         o.Validate();
-        var examples = ReadExamples(input, o.ProblemColumnName, o.HistoryColumnName, o.ChunkColumnName, o.LabelColumnName);
-        if (Models.ContextDevice.Of(_mlContext) is { } device && o.Model!.Device.type == TorchSharp.DeviceType.CPU && device.type != TorchSharp.DeviceType.CPU)
-            o.Model.Model.To(device, o.Model.Model.DType);
-        LastMetrics = new GrpoTrainer(o.Model!.Model, o.Model.Tokenizer, o.Template, o.Grpo).Train(examples, o.Progress);
+        var examples = o.Input(StageName).Read(input);
+        var device = Models.ContextDevice.Of(_mlContext) is { } d && o.Model!.Device.type == TorchSharp.DeviceType.CPU && d.type != TorchSharp.DeviceType.CPU ? d : null;
+        var model = JudgeTrainingInput.StartingModel(o.Model!, o.TrainInPlace, device);
+        try
+        {
+            LastMetrics = new GrpoTrainer(model.Model, model.Tokenizer, o.Template, o.Grpo).Train(examples, o.Progress, o.CancellationToken);
+        }
+        catch
+        {
+            if (!o.TrainInPlace) model.Dispose();
+            throw;
+        }
         var metadata = new Dictionary<string, string>(o.Metadata)
         {
             ["trainer"] = "grpo",
             ["rl_steps"] = o.Grpo.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["balanced_prompts"] = o.Grpo.BalancePrompts.ToString(),
             ["training_examples"] = examples.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["positive_examples"] = examples.Count(e => e.Label).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        return new StepwiseJudgeTransformer(o.Model, o.Template, o.Judge, metadata);
+        return new StepwiseJudgeTransformer(model, o.Template, o.Judge, metadata);
     }
 
-    /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        throw new NotSupportedException("The judge maps solutions (problem, chunks), not the labelled steps it is trained on; call GetOutputSchema on the fitted StepwiseJudgeTransformer with the solutions' schema.");
+    /// <summary>
+    /// The input shape with the fitted judge's columns appended (verdicts, scores, rationales, first rejected step, named
+    /// by <see cref="StepwiseJudgeTrainerOptions.Judge"/>), after checking the columns the trainer reads and those the
+    /// judge reads (problem and chunks); an error names the missing or mistyped column. Inside an
+    /// <see cref="EstimatorChain{TLastTransformer}"/> the trainer needs annotated solutions
+    /// (<see cref="StepwiseJudgeTrainerOptions.StepLabelsColumnName"/>): labelled steps have no chunks column for the judge to read.
+    /// </summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        _options.Validate();
+        return _options.Input(StageName).OutputShape(_mlContext, inputSchema, _options.Judge, rationales: true);
+    }
 
     private sealed class StepRow
     {

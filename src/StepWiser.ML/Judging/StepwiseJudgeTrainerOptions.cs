@@ -3,14 +3,17 @@ using StepWiser.ML.Models;
 namespace StepWiser.ML.Judging;
 
 /// <summary>
-/// Options of <c>mlContext.StepWiser().Trainers.StepwiseJudge</c>: the base model (trained in place), its tokenizer,
-/// the template, the GRPO options, and how the fitted judge runs. The input columns hold labelled steps.
+/// Options of <c>mlContext.StepWiser().Trainers.StepwiseJudge</c>: the base model (copied, unless
+/// <see cref="TrainInPlace"/>), its tokenizer, the template, the GRPO options, and how the fitted judge runs. The input
+/// holds labelled steps or, with <see cref="StepLabelsColumnName"/>, annotated solutions.
 /// </summary>
 public sealed class StepwiseJudgeTrainerOptions
 {
     /// <summary>
     /// The model the judge starts from, with its tokenizer (the paper: the chunk-tuned instruct model; here: a
-    /// format-warmed-up model). Trained in place; the fitted judge takes ownership of it. Required.
+    /// format-warmed-up model). <c>Fit</c> trains a copy of it (<see cref="ModelBundle.Copy"/>) and leaves it as it was, so one bundle can start
+    /// any number of fits and stays its owner's to dispose; with <see cref="TrainInPlace"/> it is trained itself and the
+    /// fitted judge takes ownership of it. Required.
     /// </summary>
     public ModelBundle? Model { get; set; }
 
@@ -22,6 +25,32 @@ public sealed class StepwiseJudgeTrainerOptions
 
     /// <summary>How the fitted judge runs.</summary>
     public StepwiseJudgeOptions Judge { get; set; } = new();
+
+    /// <summary>
+    /// Trains <see cref="Model"/> itself instead of a copy (default false): the fitted judge then owns that bundle and a
+    /// second <c>Fit</c> would continue from the first one's weights. For a model too large to hold twice; a cancelled
+    /// or failed fit leaves it partly trained.
+    /// </summary>
+    public bool TrainInPlace { get; set; }
+
+    /// <summary>Cancels <c>Fit</c> between training steps (checked once per step); <c>Fit</c> then throws <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>
+    /// Input column of annotated solutions: the per-step labels of one scheme (bool vector, e.g. the Monte-Carlo
+    /// annotator's "StepLabels"). When set, the input has one row per solution (<see cref="ProblemColumnName"/>,
+    /// <see cref="ChunksColumnName"/> and this column) and each solution becomes labelled steps by
+    /// <see cref="StepSelection"/>; a solution without labels is skipped. This is the input that lets the trainer sit in an
+    /// <c>EstimatorChain</c> after the annotator. Null (the default): the input holds labelled steps, one row per step
+    /// (<see cref="ProblemColumnName"/>, <see cref="HistoryColumnName"/>, <see cref="ChunkColumnName"/>, <see cref="LabelColumnName"/>).
+    /// </summary>
+    public string? StepLabelsColumnName { get; set; }
+
+    /// <summary>Input column of annotated solutions: the chunks (text vector), read when <see cref="StepLabelsColumnName"/> is set. Default "Chunks".</summary>
+    public string ChunksColumnName { get; set; } = "Chunks";
+
+    /// <summary>Which labelled steps of each annotated solution are trained on (default: up to its first negative step); read when <see cref="StepLabelsColumnName"/> is set.</summary>
+    public StepSelection StepSelection { get; set; } = StepSelection.UpToFirstNegative;
 
     /// <summary>Input column: the problem (text). Default "Problem".</summary>
     public string ProblemColumnName { get; set; } = "Problem";
@@ -50,6 +79,11 @@ public sealed class StepwiseJudgeTrainerOptions
         ArgumentNullException.ThrowIfNull(Judge, nameof(Judge));
         Grpo.Validate();
         Data.ColumnReader.RequireNames((nameof(ProblemColumnName), ProblemColumnName), (nameof(HistoryColumnName), HistoryColumnName), (nameof(ChunkColumnName), ChunkColumnName),
-            (nameof(LabelColumnName), LabelColumnName));
+            (nameof(LabelColumnName), LabelColumnName), (nameof(ChunksColumnName), ChunksColumnName));
+        if (StepLabelsColumnName is not null) Data.ColumnReader.RequireNames((nameof(StepLabelsColumnName), StepLabelsColumnName));
     }
+
+    /// <summary>The input columns the trainer reads, named for errors by <paramref name="stage"/>.</summary>
+    internal JudgeTrainingInput Input(string stage) =>
+        new(stage, ProblemColumnName, HistoryColumnName, ChunkColumnName, LabelColumnName, ChunksColumnName, StepLabelsColumnName, StepSelection);
 }

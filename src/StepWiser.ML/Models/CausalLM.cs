@@ -66,6 +66,29 @@ public sealed class CausalLM : nn.Module
     }
 
     /// <summary>
+    /// A deep copy: the same configuration and weights in the same type, on <paramref name="device"/> (this model's by
+    /// default), in evaluation mode. The copy is allocated uninitialised and filled from this model, so no random number
+    /// is drawn and the weights are equal bit for bit.
+    /// </summary>
+    internal CausalLM Copy(Device? device = null)
+    {
+        var copy = new CausalLM(Config, device ?? Device, DType);
+        try
+        {
+            using var noGrad = no_grad();
+            var source = named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, p) in copy.named_parameters()) p.copy_(source[name]);
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
+        copy.eval();
+        return copy;
+    }
+
+    /// <summary>
     /// Moves the parameters to <paramref name="device"/> and <paramref name="dtype"/>. Onto a GPU the type changes first,
     /// where the model is, so a float32 model moved to a GPU in bfloat16 never holds its float32 copy there.
     /// </summary>

@@ -29,6 +29,15 @@ public sealed class ModelBundle : IDisposable
     {
     }
 
+    private ModelBundle(CausalLM model, ModelBundle like)
+    {
+        Model = model;
+        TokenizerJson = like.TokenizerJson;
+        Tokenizer = like.Tokenizer;
+        ChatTemplate = like.ChatTemplate;
+        TokenizerConfigJson = like.TokenizerConfigJson;
+    }
+
     private ModelBundle(CausalLM model, string tokenizerJson, ChatTemplate? chatTemplate, string? tokenizerConfigJson, string source)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
@@ -106,6 +115,17 @@ public sealed class ModelBundle : IDisposable
         HuggingFaceCheckpoint.Save(Model, directory);
         AtomicFile.WriteText(Path.Combine(directory, "tokenizer.json"), w => w.Write(TokenizerJson));
         AtomicFile.WriteText(Path.Combine(directory, TokenizerConfigFile.FileName), w => w.Write(tokenizerConfig));
+    }
+
+    /// <summary>
+    /// A deep copy that owns its own weights: the model's weights copied, bit for bit and in the model's type, onto
+    /// <paramref name="device"/> (the model's own by default), with the same tokenizer, chat template and tokenizer
+    /// config. No random number is drawn. The judge trainers start from such a copy unless told to train in place.
+    /// </summary>
+    public ModelBundle Copy(Device? device = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new ModelBundle(Model.Copy(device), this);
     }
 
     /// <summary>Frees the model (once; later calls do nothing).</summary>
