@@ -199,7 +199,8 @@ internal static partial class MainJob
                 {
                     var trainer = _ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
                     {
-                        Model = ModelBundle.BuiltIn(model), Template = Template, Grpo = grpo, Judge = judgeOptions, Metadata = metadata,
+                        // The warmed-up weights were loaded for this judge alone: trained in place, owned by the fitted judge.
+                        Model = ModelBundle.BuiltIn(model), TrainInPlace = true, CancellationToken = _ct, Template = Template, Grpo = grpo, Judge = judgeOptions, Metadata = metadata,
                         Progress = Progress<GrpoStepMetrics>(m => bar.Report(m.Step, F($"reward {m.MeanReward:F2} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {Cli.Num(m.Entropy)}, clipped {m.ClipFraction:P0}"))),
                     });
                     var fitted = trainer.Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme]));
@@ -239,7 +240,7 @@ internal static partial class MainJob
             var disc = _ui.Run($"discriminative baseline ({Short(scheme)}, {recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
                 _ml.StepWiser().Trainers.Discriminative(new DiscriminativeJudgeTrainerOptions
                 {
-                    Model = ModelBundle.BuiltIn(HuggingFaceCheckpoint.Load(analysed)), Recipe = recipe, Template = Template,
+                    Model = ModelBundle.BuiltIn(HuggingFaceCheckpoint.Load(analysed)), TrainInPlace = true, CancellationToken = _ct, Recipe = recipe, Template = Template,
                     Progress = Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))),
                 }).Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme])));
             _owners.Add(disc);
