@@ -57,14 +57,18 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
         throw new NotSupportedException("Save a DiscriminativeJudgeTransformer with Save(folder) and load it with DiscriminativeJudgeTransformer.Load(folder).");
 
-    /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout) and a manifest.</summary>
+    /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout) and a manifest; written beside it and swapped in whole, so an existing folder is replaced, never merged with.</summary>
     public void Save(string directory)
     {
-        _model.Save(directory);
         var o = _options;
         var manifest = new Manifest(StageName, 1, _template.Name, o.ProblemColumnName, o.ChunksColumnName, o.VerdictsColumnName, o.ScoresColumnName, o.FirstRejectedColumnName,
             o.StopAtFirstNegative, o.BatchSize, new Dictionary<string, string>(Metadata));
-        JudgeFolder.WriteManifest(directory, ManifestFile, manifest);
+        // Written beside the target and swapped in whole: an existing folder is replaced, never merged with (no stale shard).
+        AtomicFolder.Write(directory, folder =>
+        {
+            _model.Save(folder);
+            JudgeFolder.WriteManifest(folder, ManifestFile, manifest);
+        });
     }
 
     /// <summary>

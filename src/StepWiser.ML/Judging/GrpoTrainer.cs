@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using StepWiser.ML.Data;
 using StepWiser.ML.Generation;
 using StepWiser.ML.Training;
 using StepWiser.ML.Models;
@@ -63,7 +64,6 @@ public sealed class GrpoTrainer
                 var m = RunStep(step, batch, engine, optimizer, reference, lr);
                 metrics.Add(m);
                 log?.WriteLine(m.ToCsv());
-                log?.Flush();
                 progress?.Report(m);
                 var done = step + 1;
                 if (_options.CheckpointDirectory is { } dir && (done % _options.CheckpointEvery == 0 || done == _options.Steps))
@@ -72,7 +72,6 @@ public sealed class GrpoTrainer
         }
         finally
         {
-            log?.Dispose();
             _model.eval();
         }
         return metrics;
@@ -278,13 +277,33 @@ public sealed class GrpoTrainer
     /// <summary>The KL reference: a copy of the starting model in the model's own type (a bfloat16 model's reference is bfloat16).</summary>
     internal CausalLM Snapshot() => _model.Copy();
 
-    private StreamWriter? OpenLog(int start)
+    private MetricsLog? OpenLog(int start) => _options.LogCsvPath is { } path ? new MetricsLog(path, start) : null;
+
+    /// <summary>
+    /// The per-step metrics CSV, replaced whole after every step (a temporary file renamed into place): an earlier
+    /// file at the path stays as it was until this run finishes its first step, a killed run leaves the rows of the
+    /// steps it finished, and a run resumed from a checkpoint after step k keeps the earlier rows of steps 1..k only (no
+    /// row twice).
+    /// </summary>
+    private sealed class MetricsLog
     {
-        if (_options.LogCsvPath is not { } path) return null;
-        var append = start > 0 && File.Exists(path);
-        var writer = new StreamWriter(path, append);
-        if (!append) writer.WriteLine(GrpoStepMetrics.CsvHeader);
-        return writer;
+        private readonly string _path;
+        private readonly List<string> _lines = [GrpoStepMetrics.CsvHeader];
+
+        public MetricsLog(string path, int start)
+        {
+            _path = path;
+            if (start == 0 || !File.Exists(path)) return;
+            foreach (var line in File.ReadLines(path).Skip(1))
+                if (int.TryParse(line.Split(',')[0], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var step) && step <= start)
+                    _lines.Add(line);
+        }
+
+        public void WriteLine(string line)
+        {
+            _lines.Add(line);
+            AtomicFile.WriteText(_path, w => { foreach (var l in _lines) w.Write(l + "\n"); });
+        }
     }
 
     /// <summary>One sampled response with its prompt, the sampler's log-probs and its advantage.</summary>

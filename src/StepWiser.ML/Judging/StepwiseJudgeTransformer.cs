@@ -66,15 +66,19 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
         throw new NotSupportedException("Save a StepwiseJudgeTransformer with Save(folder) and load it with StepwiseJudgeTransformer.Load(folder): the model goes in Hugging Face layout, which ML.NET's model zip cannot hold without internal APIs.");
 
-    /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout, servable by vLLM) and a manifest.</summary>
+    /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout, servable by vLLM) and a manifest; written beside it and swapped in whole, so an existing folder is replaced, never merged with.</summary>
     public void Save(string directory)
     {
         if (_model is null) throw new InvalidOperationException("This judge runs on a remote generator; there is no local model to save.");
-        _model.Save(directory);
         var o = Judge.Options;
         var manifest = new Manifest(StageName, 1, Judge.Template.Name, o.ProblemColumnName, o.ChunksColumnName, o.VerdictsColumnName, o.ScoresColumnName, o.RationalesColumnName,
             o.FirstRejectedColumnName, o.Votes, o.Temperature, o.MaxNewTokens, o.StopAtFirstNegative, o.BatchSize, o.Seed, new Dictionary<string, string>(Metadata), o.AcceptanceThreshold);
-        JudgeFolder.WriteManifest(directory, ManifestFile, manifest);
+        // Written beside the target and swapped in whole: an existing folder is replaced, never merged with (no stale shard).
+        AtomicFolder.Write(directory, folder =>
+        {
+            _model.Save(folder);
+            JudgeFolder.WriteManifest(folder, ManifestFile, manifest);
+        });
     }
 
     /// <summary>
