@@ -54,11 +54,12 @@ internal static partial class MainJob
     /// </summary>
     internal static void CheckOutput(string output)
     {
-        if (File.Exists(output)) throw new CliException($"--output {Path.GetFullPath(output)} is a file, not a folder");
-        if (!Directory.Exists(output) || !Directory.EnumerateFileSystemEntries(output).Any()) return;
-        var earlierRun = File.Exists(Path.Combine(output, "policy", "stepwiser-policy.json")) || File.Exists(Path.Combine(output, "report.md")) || Directory.Exists(Path.Combine(output, "rollouts"));
-        if (!earlierRun)
+        // A foreign folder is refused before Cli's writability probe, which would write a file into it.
+        var foreign = Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any()
+            && !File.Exists(Path.Combine(output, "policy", "stepwiser-policy.json")) && !File.Exists(Path.Combine(output, "report.md")) && !Directory.Exists(Path.Combine(output, "rollouts"));
+        if (foreign)
             throw new CliException($"--output {Path.GetFullPath(output)} is a non-empty folder that holds no main job's output (no policy/stepwiser-policy.json, report.md or rollouts/); choose a new or empty folder (nothing there was touched)");
+        Cli.CheckOutputFolder("--output", output);
     }
 
     /// <summary>The labelled steps each judge trains on, per scheme: every annotated solution's steps up to its first negative label.</summary>

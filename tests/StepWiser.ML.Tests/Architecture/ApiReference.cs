@@ -13,7 +13,7 @@ namespace StepWiser.ML.Tests.Architecture;
 /// </summary>
 internal static partial class ApiReference
 {
-    private const BindingFlags Visible = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+    private const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
     /// <summary>The pages: file name (relative to docs/api/) → text.</summary>
     public static SortedDictionary<string, string> Pages(Assembly assembly, string xmlPath)
@@ -63,7 +63,7 @@ internal static partial class ApiReference
     }
 
     private static string Kind(Type type) =>
-        type.IsEnum ? "enum" : type.IsInterface ? "interface" : type.IsValueType ? "struct" : type.IsAbstract && type.IsSealed ? "static class" : type.GetMethod("<Clone>$") is not null ? "record" : "class";
+        type.IsEnum ? "enum" : type.IsInterface ? "interface" : PublicApi.IsRecord(type) ? "record" : type.IsValueType ? "struct" : type.IsAbstract && type.IsSealed ? "static class" : "class";
 
     private static string DisplayName(Type type)
     {
@@ -73,23 +73,8 @@ internal static partial class ApiReference
     }
 
     /// <summary>Names of the type's public and protected members (constructors as <c>#ctor</c>).</summary>
-    private static HashSet<string> PublicMemberNames(Type type)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var m in type.GetMembers(Visible))
-        {
-            var visible = m switch
-            {
-                MethodBase b => b.IsPublic || b.IsFamily || b.IsFamilyOrAssembly,
-                PropertyInfo p => (p.GetMethod is { } g && (g.IsPublic || g.IsFamily)) || (p.SetMethod is { } s && (s.IsPublic || s.IsFamily)),
-                FieldInfo f => f.IsPublic || f.IsFamily,
-                EventInfo e => e.AddMethod is { } a && (a.IsPublic || a.IsFamily),
-                _ => false,
-            };
-            if (visible) names.Add(m is ConstructorInfo ? "#ctor" : m.Name);
-        }
-        return names;
-    }
+    private static HashSet<string> PublicMemberNames(Type type) =>
+        type.GetMembers(Declared).Where(PublicApi.IsVisible).Select(m => m is ConstructorInfo ? "#ctor" : m.Name).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>A member's signature from its documentation ID: parameter types without their namespaces.</summary>
     private static string Signature(char kind, Type type, string rest)

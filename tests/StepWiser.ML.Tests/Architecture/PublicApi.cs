@@ -50,15 +50,15 @@ internal static class PublicApi
                 case MethodInfo m when Visible(m) && !m.IsSpecialName && !IsCompilerGenerated(type, m):
                     yield return $"{(m.IsStatic ? "static " : "")}{(m.IsAbstract && !type.IsInterface ? "abstract " : "")}method {Name(m.ReturnType)} {m.Name}{Generic(m)}({Parameters(m)})";
                     break;
-                case PropertyInfo p when (p.GetMethod is { } g && Visible(g)) || (p.SetMethod is { } s && Visible(s)):
+                case PropertyInfo p when IsVisible(p):
                     var accessors = (p.GetMethod is { } get && Visible(get) ? "get; " : "") + (p.SetMethod is { } set && Visible(set) ? (IsInit(set) ? "init; " : "set; ") : "");
                     var indexer = p.GetIndexParameters() is { Length: > 0 } ix ? "[" + string.Join(", ", ix.Select(x => Name(x.ParameterType))) + "]" : "";
                     yield return $"{((p.GetMethod ?? p.SetMethod)!.IsStatic ? "static " : "")}property {Name(p.PropertyType)} {p.Name}{indexer} {{ {accessors}}}";
                     break;
-                case FieldInfo f when f.IsPublic || f.IsFamily || f.IsFamilyOrAssembly:
+                case FieldInfo f when IsVisible(f):
                     yield return $"{(f.IsLiteral ? "const " : f.IsStatic ? "static " : "")}{(f.IsInitOnly ? "readonly " : "")}field {Name(f.FieldType)} {f.Name}";
                     break;
-                case EventInfo e when e.AddMethod is { } add && Visible(add):
+                case EventInfo e when IsVisible(e):
                     yield return $"event {Name(e.EventHandlerType!)} {e.Name}";
                     break;
                 case Type nested when nested.IsNestedPublic:
@@ -70,7 +70,17 @@ internal static class PublicApi
 
     private static bool Visible(MethodBase m) => m.IsPublic || m.IsFamily || m.IsFamilyOrAssembly;
 
-    private static bool IsRecord(Type type) => type.GetMethod("<Clone>$", BindingFlags.Public | BindingFlags.Instance) is not null
+    /// <summary>Whether a member is part of the public surface (public or protected; a property or event by its accessors).</summary>
+    internal static bool IsVisible(MemberInfo member) => member switch
+    {
+        MethodBase m => Visible(m),
+        PropertyInfo p => (p.GetMethod is { } g && Visible(g)) || (p.SetMethod is { } s && Visible(s)),
+        FieldInfo f => f.IsPublic || f.IsFamily || f.IsFamilyOrAssembly,
+        EventInfo e => e.AddMethod is { } add && Visible(add),
+        _ => false,
+    };
+
+    internal static bool IsRecord(Type type) => type.GetMethod("<Clone>$", BindingFlags.Public | BindingFlags.Instance) is not null
         || (type.IsValueType && type.GetMethod("PrintMembers", BindingFlags.NonPublic | BindingFlags.Instance) is not null);
 
     private static bool IsCopyConstructor(ConstructorInfo c) => c.GetParameters() is [var p] && p.ParameterType == c.DeclaringType;

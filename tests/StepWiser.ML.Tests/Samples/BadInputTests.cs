@@ -221,7 +221,7 @@ public sealed class BadInputTests
                 // the main job and parse errors
                 (["--preset", "nope"], "unknown preset 'nope'"),
                 (["--preset", "smoke", "--output", d], "holds no main job's output"),
-                (["--preset", "smoke", "--output", empty], "is a file, not a folder"),
+                (["--preset", "smoke", "--output", empty], "is a file; give a folder"),
                 (["--threads", "0"], "--threads must be at least 1"),
                 (["--annotation-problems", "0"], "--annotation-problems must be at least 1"),
                 (["annotate", "--bogus"], "--bogus"),
