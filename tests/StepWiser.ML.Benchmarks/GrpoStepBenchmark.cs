@@ -51,13 +51,15 @@ internal static class GrpoStepBenchmark
             {
                 using var model = HuggingFaceCheckpoint.Load(Path.Combine(from, "judge-stepwiser-warm-up-no-rl--abs-q"));
                 parameters = model.ParameterCount;
-                options = new JudgeRecipeOptions().Grpo;
-                options.Steps = steps;
-                if (twoPass) options.MaxNewTokens = 256;                                                 // the main job's ReferenceJudgeTokens
-                options.WarmupSteps = 1;
-                options.BalancePrompts = true;
-                options.SharedPromptForward = arms[arm].Shared;
-                options.ManagedDecode = arms[arm].Managed;
+                options = new JudgeRecipeOptions().Grpo with
+                {
+                    Steps = steps,
+                    MaxNewTokens = twoPass ? 256 : new JudgeRecipeOptions().Grpo.MaxNewTokens,   // two-pass: the main job's ReferenceJudgeTokens
+                    WarmupSteps = 1,
+                    BalancePrompts = true,
+                    SharedPromptForward = arms[arm].Shared,
+                    ManagedDecode = arms[arm].Managed,
+                };
                 var metrics = new GrpoTrainer(model, BuiltInTokenizer.Create(), template, options).Train(labelled);
                 results[arm].Add(metrics.Skip(1).ToArray());   // the first step warms the allocator and the kernels up
             }

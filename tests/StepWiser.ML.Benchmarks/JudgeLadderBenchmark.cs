@@ -23,7 +23,7 @@ internal static class JudgeLadderBenchmark
     public static void Run(string from, IReadOnlyList<int> seeds, IReadOnlySet<string>? rows, JudgeRecipeOptions recipe, int pretrainProblems, bool balancePretrain, int baseUpdates = 0, double baseLearningRate = 3e-4,
         string? judgeModel = null)
     {
-        if (balancePretrain) recipe.PretrainBalanceBy = a => a.EndsWith("Same.", StringComparison.Ordinal);
+        if (balancePretrain) recipe = recipe with { PretrainBalanceBy = JudgeRecipeOptions.BySameOrDifferent };
         var clock = Stopwatch.StartNew();
         var tokenizer = BuiltInTokenizer.Create();
         var policyDir = Path.Combine(from, "policy");

@@ -49,14 +49,14 @@ if (suite is "namespaces")
 if (suite is "judge-ladder")
 {
     var recipe = new StepWiser.ML.Judging.JudgeRecipeOptions();
-    if (Arg("--pretrain-steps") is { } ps) recipe.PretrainSteps = Int("--pretrain-steps", ps);
-    if (Arg("--warmup-steps") is { } ws) recipe.WarmupSteps = Int("--warmup-steps", ws);
-    if (Arg("--pretrain-lr") is { } pl) recipe.PretrainLearningRate = Double("--pretrain-lr", pl);
-    if (Arg("--warmup-lr") is { } wl) recipe.WarmupLearningRate = Double("--warmup-lr", wl);
-    if (Arg("--rl-steps") is { } rs) recipe.Grpo.Steps = Int("--rl-steps", rs);
-    if (Arg("--rl-lr") is { } rl) recipe.Grpo.LearningRate = Double("--rl-lr", rl);
-    if (Arg("--rl-kl") is { } kl) recipe.Grpo.KlCoefficient = Double("--rl-kl", kl);
-    if (Arg("--judge-tokens") is { } jt) recipe.Grpo.MaxNewTokens = Int("--judge-tokens", jt);
+    if (Arg("--pretrain-steps") is { } ps) recipe = recipe with { PretrainSteps = Int("--pretrain-steps", ps) };
+    if (Arg("--warmup-steps") is { } ws) recipe = recipe with { WarmupSteps = Int("--warmup-steps", ws) };
+    if (Arg("--pretrain-lr") is { } pl) recipe = recipe with { PretrainLearningRate = Double("--pretrain-lr", pl) };
+    if (Arg("--warmup-lr") is { } wl) recipe = recipe with { WarmupLearningRate = Double("--warmup-lr", wl) };
+    if (Arg("--rl-steps") is { } rs) recipe = recipe with { Grpo = recipe.Grpo with { Steps = Int("--rl-steps", rs) } };
+    if (Arg("--rl-lr") is { } rl) recipe = recipe with { Grpo = recipe.Grpo with { LearningRate = Double("--rl-lr", rl) } };
+    if (Arg("--rl-kl") is { } kl) recipe = recipe with { Grpo = recipe.Grpo with { KlCoefficient = Double("--rl-kl", kl) } };
+    if (Arg("--judge-tokens") is { } jt) recipe = recipe with { Grpo = recipe.Grpo with { MaxNewTokens = Int("--judge-tokens", jt) } };
     JudgeLadderBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"),
         Ints("--seeds", "1,2,3"), Arg("--rows")?.Split(',').ToHashSet(), recipe, IntArg("--pretrain-problems", 600), !args.Contains("--no-pretrain-balance"),
         IntArg("--base-updates", 0), DoubleArg("--base-lr", 3e-4),

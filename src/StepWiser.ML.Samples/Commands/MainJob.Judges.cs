@@ -165,57 +165,55 @@ internal static partial class MainJob
             return false;
         }
 
-        /// <summary>The analysis stage from the policy's weights on the unlabelled steps, saved as <c>judge-{name}</c>.</summary>
+        /// <summary>The analysis stage from the policy's weights on the unlabelled steps (the recipe trainer, that stage alone), saved as <c>judge-{name}</c>.</summary>
         private string Analysed(string name, Func<JudgeInput, string> analysis, JudgeRecipeOptions recipe, string suffix)
         {
             var dir = Path.Combine(_output, $"judge-{name}{suffix}");
-            using var model = HuggingFaceCheckpoint.Load(_policyDir);
-            _ui.Run($"analysis stage ({name}, {recipe.PretrainSteps} steps)", Math.Max(1, recipe.PretrainSteps), "steps", bar =>
-                JudgeRecipe.Pretrain(model, _tokenizer, Template, _unlabelled, analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), _ct));
-            HuggingFaceCheckpoint.Save(model, dir);
-            BuiltInTokenizer.Save(dir);
+            using var analysed = _ui.Run($"analysis stage ({name}, {recipe.PretrainSteps} steps)", Math.Max(1, recipe.PretrainSteps), "steps", bar =>
+                RecipeTrainer(HuggingFaceCheckpoint.Load(_policyDir), recipe with { Stages = JudgeRecipeStages.Analysis }, new JudgeAnalysis(analysis, _unlabelled), AnalysisTokens, [],
+                    supervised: p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))).Fit(StepwiseJudgeTrainer.ToDataView(_ml, [])));
+            analysed.Save(dir);
             return dir;
         }
 
         /// <summary>
-        /// A generative judge from the weights in <paramref name="from"/>: the verdict stage with <paramref name="analysis"/>
-        /// (null: none, the weights are already warmed up), then GRPO when <paramref name="rl"/>; saved with its provenance.
+        /// A generative judge from the weights in <paramref name="from"/> by the recipe trainer: the verdict stage with
+        /// <paramref name="analysis"/> (null: none, the weights are already warmed up), then GRPO when <paramref name="rl"/>;
+        /// saved with its provenance.
         /// </summary>
         private (string Name, string Directory, IStepJudge Judge) Generative(string name, string from, Func<JudgeInput, string>? analysis, JudgeRecipeOptions recipe,
             LabelScheme scheme, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples, string suffix, bool rl, int seed = 1, int maxNewTokens = AnalysisTokens)
         {
-            var model = HuggingFaceCheckpoint.Load(from);
-            if (analysis is not null)
-                _ui.Run($"verdict stage: {name} ({recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
-                    JudgeRecipe.WarmUp(model, _tokenizer, Template, examples[scheme], analysis, recipe, Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))), _ct));
-            var judgeOptions = new StepwiseJudgeOptions { MaxNewTokens = maxNewTokens };
-            var metadata = new Dictionary<string, string> { ["scheme"] = scheme.ToString(), ["rl_steps"] = (rl ? recipe.Grpo.Steps : 0).ToString(Inv) };
-            StepwiseJudgeTransformer transformer;
-            if (rl)
+            var stages = (analysis is null ? JudgeRecipeStages.None : JudgeRecipeStages.Verdicts) | (rl ? JudgeRecipeStages.Grpo : JudgeRecipeStages.None);
+            var staged = recipe with { Stages = stages, Grpo = recipe.Grpo with { MaxNewTokens = maxNewTokens, LogCsvPath = rl ? Result($"grpo-{Slug(name)}{suffix}.csv") : null } };
+            var what = (analysis is null ? "" : $"verdict stage ({recipe.WarmupSteps} steps)") + (analysis is not null && rl ? " and " : "") + (rl ? $"GRPO ({recipe.Grpo.Steps} steps)" : "");
+            var total = (analysis is null ? 0 : recipe.WarmupSteps) + (rl ? recipe.Grpo.Steps : 0);
+            var offset = 0;
+            var trainer = default(StepwiseJudgeTrainer);
+            var transformer = _ui.Run($"{what}: {name}", total, "steps", bar =>
             {
-                var grpo = recipe.Grpo with { MaxNewTokens = maxNewTokens, LogCsvPath = Result($"grpo-{Slug(name)}{suffix}.csv") };
-                IReadOnlyList<GrpoStepMetrics> metrics = [];
-                transformer = _ui.Run($"GRPO: {name} ({grpo.Steps} steps)", grpo.Steps, "steps", bar =>
-                {
-                    var trainer = _ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
-                    {
-                        // The warmed-up weights were loaded for this judge alone: trained in place, owned by the fitted judge.
-                        Model = ModelBundle.BuiltIn(model), TrainInPlace = true, CancellationToken = _ct, Template = Template, Grpo = grpo, Judge = judgeOptions, Metadata = metadata,
-                        Progress = Progress<GrpoStepMetrics>(m => bar.Report(m.Step, F($"reward {m.MeanReward:F2} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {Cli.Num(m.Entropy)}, clipped {m.ClipFraction:P0}"))),
-                    });
-                    var fitted = trainer.Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme]));
-                    metrics = trainer.LastMetrics;
-                    return fitted;
-                });
-                if (seed == 1) _curves.Add((name, metrics));
-            }
-            else
-                transformer = new StepwiseJudgeTransformer(ModelBundle.BuiltIn(model), Template, judgeOptions, metadata);
+                trainer = RecipeTrainer(HuggingFaceCheckpoint.Load(from), staged, analysis is null ? null : new JudgeAnalysis(analysis, []), maxNewTokens,
+                    new Dictionary<string, string> { ["scheme"] = scheme.ToString() },
+                    supervised: p => { offset = p.Step; bar.Report(p.Step, F($"loss {p.Loss:F3}")); },
+                    rl: m => bar.Report(offset + m.Step, F($"reward {m.MeanReward:F2} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {Cli.Num(m.Entropy)}, clipped {m.ClipFraction:P0}")));
+                return trainer.Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme]));
+            });
+            if (rl && seed == 1) _curves.Add((name, trainer!.LastMetrics));
             var dir = Path.Combine(_output, $"judge-{Slug(name)}{suffix}");
             transformer.Save(dir);
             _owners.Add(transformer);
             return (name, dir, transformer.Judge);
         }
+
+        /// <summary>The library's recipe trainer over <paramref name="model"/> (loaded for this judge alone: trained in place, owned by the fitted judge).</summary>
+        private StepwiseJudgeTrainer RecipeTrainer(Models.CausalLM model, JudgeRecipeOptions recipe, JudgeAnalysis? analysis, int maxNewTokens, Dictionary<string, string> metadata,
+            Action<TrainingProgress>? supervised = null, Action<GrpoStepMetrics>? rl = null) =>
+            _ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
+            {
+                Model = ModelBundle.BuiltIn(model), TrainInPlace = true, CancellationToken = _ct, Template = Template, Recipe = recipe, Analysis = analysis,
+                Judge = new StepwiseJudgeOptions { MaxNewTokens = maxNewTokens }, Metadata = metadata,
+                SupervisedProgress = supervised is null ? null : Progress(supervised), Progress = rl is null ? null : Progress(rl),
+            });
 
         /// <summary>The RS-FT row: the warmed-up judge fine-tuned on its own responses whose verdicts match the labels (GRPO's prompts, samples and updates).</summary>
         private IStepJudge RejectionSampled(string name, string warmedUp, JudgeRecipeOptions recipe, LabelScheme scheme, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples, string suffix)
@@ -289,7 +287,8 @@ internal static partial class MainJob
         }
     }
 
-    private static JudgeRecipeOptions Recipe(MainJobPreset preset, int seed) => new()
+    /// <summary>The judge recipe of a preset and seed (what <see cref="Stages.RecipeExample"/> takes to give the main job's judge).</summary>
+    internal static JudgeRecipeOptions Recipe(MainJobPreset preset, int seed) => new()
     {
         PretrainSteps = preset.AnalysisSteps, WarmupSteps = preset.WarmupSteps, Seed = seed, PretrainBalanceBy = JudgeRecipeOptions.ByFlaggedCheck,
         Grpo = new GrpoOptions { Steps = preset.GrpoSteps, PromptsPerStep = preset.GrpoPrompts, GroupSize = 4, MiniBatchSize = 32, LearningRate = 1e-4, KlCoefficient = 0.2, MaxNewTokens = Run.AnalysisTokens, WarmupSteps = 5, Seed = seed },

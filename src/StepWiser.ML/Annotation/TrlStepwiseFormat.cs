@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using StepWiser.ML.Data;
 
 namespace StepWiser.ML.Annotation;
@@ -36,4 +38,22 @@ public static class TrlStepwiseFormat
             throw new InvalidDataException($"{e.Completions.Count} completions but {e.Labels.Count} labels");
         return e;
     });
+
+    /// <summary>
+    /// A file as an <see cref="IDataView"/> of annotated solutions, one row per record: <c>Prompt</c> (text),
+    /// <c>Completions</c> (text vector: the chunks) and <c>Labels</c> (bool vector), what the judge trainers read with
+    /// <c>ProblemColumnName = "Prompt"</c>, <c>ChunksColumnName = "Completions"</c> and <c>StepLabelsColumnName = "Labels"</c>.
+    /// </summary>
+    public static IDataView Load(MLContext mlContext, string path)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        return mlContext.Data.LoadFromEnumerable(Read(path).Select(e => new Row { Prompt = e.Prompt, Completions = e.Completions.ToArray(), Labels = e.Labels.ToArray() }).ToArray());
+    }
+
+    private sealed class Row
+    {
+        public string Prompt { get; set; } = "";
+        [VectorType] public string[] Completions { get; set; } = [];
+        [VectorType] public bool[] Labels { get; set; } = [];
+    }
 }

@@ -15,7 +15,7 @@ public static class ProcessBench
     /// <summary>The four subsets of the real benchmark, in the paper's order.</summary>
     public static IReadOnlyList<string> Subsets { get; } = ["gsm8k", "math", "olympiadbench", "omnimath"];
 
-    /// <summary>Streams the records of one file; the subset is the file name without extension.</summary>
+    /// <summary>Streams the records of one file; a record's subset is its "subset" field, else the file name without extension.</summary>
     public static IEnumerable<ProcessBenchRecord> Read(string path)
     {
         var subset = Path.GetFileNameWithoutExtension(path);
@@ -88,7 +88,7 @@ public static class ProcessBench
             Steps = steps,
             FinalAnswerCorrect = Get("final_answer_correct", JsonValueKind.True).GetBoolean(),
             Label = label,
-            Subset = subset,
+            Subset = e.TryGetProperty("subset", out var own) && own.ValueKind != JsonValueKind.Null && Text(Get("subset", JsonValueKind.String), Where("subset")) is { Length: > 0 } named ? named : subset,
         };
     }
 }

@@ -24,6 +24,18 @@ public sealed class ProcessBenchRecord
     /// <summary>0-based index of the earliest wrong step, −1 when every step is correct.</summary>
     [JsonPropertyName("label")] public int Label { get; set; }
 
-    /// <summary>The subset (file name without extension, e.g. "gsm8k"); not part of the JSON.</summary>
+    /// <summary>
+    /// The subset: a record's own "subset" field when it has one (the built-in world's benchmarks write theirs, e.g.
+    /// "short" and "long"), else the file name without extension (e.g. "gsm8k" for ProcessBench's files). Written as
+    /// "subset" when not empty, so a benchmark read back is scored by the same subsets.
+    /// </summary>
     [JsonIgnore] public string Subset { get; set; } = "";
+
+    /// <summary>What is written as "subset": null (left out) when the record has none.</summary>
+    [JsonInclude, JsonPropertyName("subset"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private string? SubsetField
+    {
+        get => Subset.Length == 0 ? null : Subset;
+        set => Subset = value ?? "";
+    }
 }

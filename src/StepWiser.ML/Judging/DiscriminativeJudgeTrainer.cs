@@ -31,11 +31,14 @@ public sealed class DiscriminativeJudgeTrainer : IEstimator<DiscriminativeJudgeT
         var o = _options;
         o.Validate();
         var examples = o.Input(StageName).Read(input);
-        var model = JudgeTrainingInput.StartingModel(o.Model!, o.TrainInPlace, device: null);
+        // As the generative trainer: a model given on the CPU trains on the GPU the context names.
+        var device = Models.ContextDevice.Of(_mlContext) is { } d && o.Model!.Device.type == TorchSharp.DeviceType.CPU && d.type != TorchSharp.DeviceType.CPU ? d : null;
+        var model = JudgeTrainingInput.StartingModel(o.Model!, o.TrainInPlace, device);
         DiscriminativeJudge judge;
         try
         {
-            judge = JudgeRecipe.TrainDiscriminative(model.Model, model.Tokenizer, o.Template, examples, o.Recipe, o.Progress, o.CancellationToken);
+            ContextServices.Info(_mlContext, StageName, $"fitting on {examples.Count} labelled steps ({examples.Count(e => e.Label)} positive)");
+            judge = ContextServices.Run(_mlContext, o.CancellationToken, ct => JudgeRecipe.TrainDiscriminative(model.Model, model.Tokenizer, o.Template, examples, o.Recipe, o.Progress, ct));
         }
         catch
         {

@@ -7,46 +7,46 @@ namespace StepWiser.ML.Judging;
 public sealed record GrpoOptions
 {
     /// <summary>RL steps (one batch of prompts each).</summary>
-    public int Steps { get; set; } = 100;
+    public int Steps { get; init; } = 100;
 
     /// <summary>Prompts per RL step (paper: 1024).</summary>
-    public int PromptsPerStep { get; set; } = 16;
+    public int PromptsPerStep { get; init; } = 16;
 
     /// <summary>Responses sampled per prompt, G (paper: 4).</summary>
-    public int GroupSize { get; set; } = 4;
+    public int GroupSize { get; init; } = 4;
 
     /// <summary>Responses per optimiser update; a step with more responses makes several updates (paper: 256 of 4096).</summary>
-    public int MiniBatchSize { get; set; } = 64;
+    public int MiniBatchSize { get; init; } = 64;
 
     /// <summary>Learning rate (paper: 1e-6 for 1.5B/7B models; small models need more).</summary>
-    public double LearningRate { get; set; } = 1e-5;
+    public double LearningRate { get; init; } = 1e-5;
 
     /// <summary>Linear warm-up steps of the learning rate, then constant.</summary>
-    public int WarmupSteps { get; set; } = 5;
+    public int WarmupSteps { get; init; } = 5;
 
     /// <summary>Lower clip ε_low of the ratio (paper: 0.2).</summary>
-    public double ClipLow { get; set; } = 0.2;
+    public double ClipLow { get; init; } = 0.2;
 
     /// <summary>Upper clip ε_high ("clip-higher", paper: 0.28).</summary>
-    public double ClipHigh { get; set; } = 0.28;
+    public double ClipHigh { get; init; } = 0.28;
 
     /// <summary>Weight of the k3 KL estimate to the initial model (default 0: off, the common choice).</summary>
-    public double KlCoefficient { get; set; }
+    public double KlCoefficient { get; init; }
 
     /// <summary>Sampling temperature of the responses (default 1).</summary>
-    public float Temperature { get; set; } = 1.0f;
+    public float Temperature { get; init; } = 1.0f;
 
     /// <summary>Longest response in tokens.</summary>
-    public int MaxNewTokens { get; set; } = 64;
+    public int MaxNewTokens { get; init; } = 64;
 
     /// <summary>Subtracted from the reward of an unparseable response (default 0: it simply earns 0).</summary>
-    public double FormatPenalty { get; set; }
+    public double FormatPenalty { get; init; }
 
     /// <summary>Sample half the prompts of each step from positive and half from negative examples (on by default: the paper found it essential).</summary>
-    public bool BalancePrompts { get; set; } = true;
+    public bool BalancePrompts { get; init; } = true;
 
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
-    public double MaxGradNorm { get; set; } = 1.0;
+    public double MaxGradNorm { get; init; } = 1.0;
 
     /// <summary>
     /// Compute each prompt once per forward pass (a micro-batch) for all of its group's responses there (its keys and
@@ -55,7 +55,7 @@ public sealed record GrpoOptions
     /// backward done once instead of G times; lab/benchmarks.md, "Where the time of a training step goes"). Does not
     /// apply with <see cref="ActivationCheckpointing"/>.
     /// </summary>
-    public bool SharedPromptForward { get; set; } = true;
+    public bool SharedPromptForward { get; init; } = true;
 
     /// <summary>
     /// Responses per forward and backward pass inside a mini-batch (gradient accumulation): their gradients add up to the
@@ -63,7 +63,7 @@ public sealed record GrpoOptions
     /// floating-point sums, with the activations of this many responses at a time. Null (the default): the whole
     /// mini-batch in one pass, or with <see cref="ChooseMicroBatch"/> the largest that the memory plan fits.
     /// </summary>
-    public int? MicroBatchSize { get; set; }
+    public int? MicroBatchSize { get; init; }
 
     /// <summary>
     /// Recompute each decoder layer's activations in the backward pass instead of keeping them (activation checkpointing,
@@ -71,13 +71,13 @@ public sealed record GrpoOptions
     /// gradients up to the order of floating-point sums. Each response's full sequence runs (<see cref="SharedPromptForward"/>
     /// does not apply). Off by default.
     /// </summary>
-    public bool ActivationCheckpointing { get; set; }
+    public bool ActivationCheckpointing { get; init; }
 
     /// <summary>How AdamW updates bfloat16 or float16 parameters (float32 master weights by default; <see cref="OptimizerPrecision"/>).</summary>
-    public OptimizerPrecision Precision { get; set; } = OptimizerPrecision.MasterWeights;
+    public OptimizerPrecision Precision { get; init; } = OptimizerPrecision.MasterWeights;
 
     /// <summary>Responses sampled at once (the rows of one generation batch, whose KV cache is allocated together; default 64).</summary>
-    public int GenerationBatchRows { get; set; } = 64;
+    public int GenerationBatchRows { get; init; } = 64;
 
     /// <summary>
     /// Memory the training may use, in bytes (the GPU's, or the process's on the CPU); null (the default) checks nothing.
@@ -85,31 +85,31 @@ public sealed record GrpoOptions
     /// <see cref="MaxNewTokens"/>) before it allocates anything, and refuses a run whose predicted peak exceeds it with a
     /// <see cref="MemoryPlanException"/> naming the largest part and the micro-batch that would fit.
     /// </summary>
-    public long? MemoryLimitBytes { get; set; }
+    public long? MemoryLimitBytes { get; init; }
 
     /// <summary>
     /// With <see cref="MemoryLimitBytes"/>: train with the largest micro-batch the memory plan fits (at most
     /// <see cref="MicroBatchSize"/>, or the mini-batch) instead of refusing a larger one.
     /// </summary>
-    public bool ChooseMicroBatch { get; set; }
+    public bool ChooseMicroBatch { get; init; }
 
     /// <summary>
     /// Generate the groups with the engine's managed decode (LocalGeneratorOptions.UseManagedDecodeKernel; default true).
     /// Off, for benchmarks that measure the trainer as it was before it.
     /// </summary>
-    internal bool ManagedDecode { get; set; } = true;
+    internal bool ManagedDecode { get; init; } = true;
 
     /// <summary>Seed of prompt sampling and response sampling.</summary>
-    public int Seed { get; set; } = 1;
+    public int Seed { get; init; } = 1;
 
     /// <summary>CSV file receiving one line of metrics per step; null for none.</summary>
-    public string? LogCsvPath { get; set; }
+    public string? LogCsvPath { get; init; }
 
     /// <summary>Folder for checkpoints and exact resume; null disables them.</summary>
-    public string? CheckpointDirectory { get; set; }
+    public string? CheckpointDirectory { get; init; }
 
     /// <summary>Steps between checkpoints.</summary>
-    public int CheckpointEvery { get; set; } = 25;
+    public int CheckpointEvery { get; init; } = 25;
 
     /// <summary>Throws naming the first invalid option.</summary>
     public void Validate()

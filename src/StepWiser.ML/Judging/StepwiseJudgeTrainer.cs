@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using StepWiser.ML.Data;
+using StepWiser.ML.Models;
 using StepWiser.ML.Tokenization;
 
 namespace StepWiser.ML.Judging;
@@ -81,23 +82,56 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         var model = JudgeTrainingInput.StartingModel(o.Model!, o.TrainInPlace, device);
         try
         {
-            LastMetrics = new GrpoTrainer(model.Model, model.Tokenizer, o.Template, o.Grpo).Train(examples, o.Progress, o.CancellationToken);
+            Log($"fitting on {examples.Count} labelled steps ({examples.Count(e => e.Label)} positive)");
+            LastMetrics = ContextServices.Run(_mlContext, o.CancellationToken, ct =>
+                o.Recipe is { } recipe ? RunRecipe(model, examples, recipe, ct) : new GrpoTrainer(model.Model, model.Tokenizer, o.Template, o.Grpo).Train(examples, o.Progress, ct));
         }
         catch
         {
             if (!o.TrainInPlace) model.Dispose();
             throw;
         }
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var grpo = o.Recipe?.Grpo ?? o.Grpo;
+        var rlSteps = o.Recipe is { } r && !r.Stages.HasFlag(JudgeRecipeStages.Grpo) ? 0 : grpo.Steps;
         var metadata = new Dictionary<string, string>(o.Metadata)
         {
-            ["trainer"] = "grpo",
-            ["rl_steps"] = o.Grpo.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["balanced_prompts"] = o.Grpo.BalancePrompts.ToString(),
-            ["training_examples"] = examples.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["positive_examples"] = examples.Count(e => e.Label).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["trainer"] = o.Recipe is null ? "grpo" : "recipe",
+            ["rl_steps"] = rlSteps.ToString(inv),
+            ["balanced_prompts"] = (o.Recipe?.Balance ?? grpo.BalancePrompts).ToString(),
+            ["training_examples"] = examples.Count.ToString(inv),
+            ["positive_examples"] = examples.Count(e => e.Label).ToString(inv),
         };
+        if (o.Recipe is { } done)
+        {
+            metadata["recipe_stages"] = done.Stages.ToString();
+            if (done.Stages.HasFlag(JudgeRecipeStages.Analysis)) metadata["analysis_steps"] = done.PretrainSteps.ToString(inv);
+            if (done.Stages.HasFlag(JudgeRecipeStages.Verdicts)) metadata["verdict_steps"] = done.WarmupSteps.ToString(inv);
+        }
         return new StepwiseJudgeTransformer(model, o.Template, o.Judge, metadata);
     }
+
+    /// <summary>The recipe's stages in order on <paramref name="model"/>: analysis, verdicts, GRPO (those <see cref="JudgeRecipeOptions.Stages"/> names).</summary>
+    private IReadOnlyList<GrpoStepMetrics> RunRecipe(ModelBundle model, IReadOnlyList<JudgeExample> examples, JudgeRecipeOptions recipe, CancellationToken ct)
+    {
+        var o = _options;
+        var write = o.Analysis?.Write;
+        if (recipe.Stages.HasFlag(JudgeRecipeStages.Analysis) && recipe.PretrainSteps > 0)
+        {
+            Log($"analysis stage: {recipe.PretrainSteps} updates on {o.Analysis!.UnlabelledSteps.Count} unlabelled steps");
+            JudgeRecipe.Pretrain(model.Model, model.Tokenizer, o.Template, o.Analysis.UnlabelledSteps, o.Analysis.Write, recipe, o.SupervisedProgress, ct);
+        }
+        if (recipe.Stages.HasFlag(JudgeRecipeStages.Verdicts))
+        {
+            Log($"verdict stage: {recipe.WarmupSteps} updates on {examples.Count} labelled steps");
+            JudgeRecipe.WarmUp(model.Model, model.Tokenizer, o.Template, examples, write, recipe, o.SupervisedProgress, ct);
+        }
+        if (!recipe.Stages.HasFlag(JudgeRecipeStages.Grpo)) return [];
+        Log($"GRPO: {recipe.Grpo.Steps} steps");
+        return JudgeRecipe.Reinforce(model.Model, model.Tokenizer, o.Template, examples, recipe, o.Progress, ct);
+    }
+
+    private void Log(string message) => ContextServices.Info(_mlContext, StageName, message);
 
     /// <summary>
     /// The input shape with the fitted judge's columns appended (verdicts, scores, rationales, first rejected step, named

@@ -20,8 +20,26 @@ public sealed class StepwiseJudgeTrainerOptions
     /// <summary>Prompt template (default <see cref="JudgeTemplate.Compact"/>).</summary>
     public JudgeTemplate Template { get; set; } = JudgeTemplate.Compact;
 
-    /// <summary>GRPO options.</summary>
+    /// <summary>GRPO options when the trainer runs GRPO alone (<see cref="Recipe"/> null); with a recipe, set them in its <see cref="JudgeRecipeOptions.Grpo"/>.</summary>
     public GrpoOptions Grpo { get; set; } = new();
+
+    /// <summary>
+    /// The whole judge recipe (<see cref="JudgeRecipe"/>) instead of GRPO alone: the analysis stage on
+    /// <see cref="Analysis"/>'s unlabelled steps, the verdict stage on the Monte-Carlo-labelled steps (analysis then
+    /// boxed verdict), then GRPO (<see cref="JudgeRecipeOptions.Grpo"/>), as <see cref="JudgeRecipeOptions.Stages"/> says;
+    /// steps of annotated solutions are selected by <see cref="JudgeRecipeOptions.StepSelection"/>. With a recipe,
+    /// <see cref="Grpo"/> and <see cref="StepSelection"/> stay at their defaults (the recipe holds them). Default null: GRPO alone.
+    /// </summary>
+    public JudgeRecipeOptions? Recipe { get; set; }
+
+    /// <summary>
+    /// What the recipe's judge writes before its verdict and the unlabelled steps it learns that on; read only with
+    /// <see cref="Recipe"/> (required when its analysis stage runs). Null: the verdict stage teaches the verdict alone.
+    /// </summary>
+    public JudgeAnalysis? Analysis { get; set; }
+
+    /// <summary>Receives one record per update of the recipe's supervised stages (analysis and verdicts).</summary>
+    public IProgress<Training.TrainingProgress>? SupervisedProgress { get; set; }
 
     /// <summary>How the fitted judge runs.</summary>
     public StepwiseJudgeOptions Judge { get; set; } = new();
@@ -77,7 +95,19 @@ public sealed class StepwiseJudgeTrainerOptions
         ArgumentNullException.ThrowIfNull(Template, nameof(Template));
         ArgumentNullException.ThrowIfNull(Grpo, nameof(Grpo));
         ArgumentNullException.ThrowIfNull(Judge, nameof(Judge));
-        Grpo.Validate();
+        if (Recipe is null)
+        {
+            Grpo.Validate();
+            if (Analysis is not null) throw new ArgumentException("Analysis is read by the recipe only: set Recipe too, or leave Analysis null for GRPO alone", nameof(Analysis));
+        }
+        else
+        {
+            Recipe.Validate();
+            if (Grpo != new GrpoOptions()) throw new ArgumentException("with a Recipe, set the GRPO options in Recipe.Grpo (Grpo must stay at its default)", nameof(Grpo));
+            if (StepSelection != StepSelection.UpToFirstNegative) throw new ArgumentException("with a Recipe, set the step selection in Recipe.StepSelection", nameof(StepSelection));
+            if (Recipe.Stages.HasFlag(JudgeRecipeStages.Analysis) && Recipe.PretrainSteps > 0 && (Analysis is null || Analysis.UnlabelledSteps.Count == 0))
+                throw new ArgumentException("the recipe's analysis stage needs Analysis with unlabelled steps (or Recipe.PretrainSteps = 0, or Stages without Analysis)", nameof(Analysis));
+        }
         Data.ColumnReader.RequireNames((nameof(ProblemColumnName), ProblemColumnName), (nameof(HistoryColumnName), HistoryColumnName), (nameof(ChunkColumnName), ChunkColumnName),
             (nameof(LabelColumnName), LabelColumnName), (nameof(ChunksColumnName), ChunksColumnName));
         if (StepLabelsColumnName is not null) Data.ColumnReader.RequireNames((nameof(StepLabelsColumnName), StepLabelsColumnName));
@@ -85,5 +115,5 @@ public sealed class StepwiseJudgeTrainerOptions
 
     /// <summary>The input columns the trainer reads, named for errors by <paramref name="stage"/>.</summary>
     internal JudgeTrainingInput Input(string stage) =>
-        new(stage, ProblemColumnName, HistoryColumnName, ChunkColumnName, LabelColumnName, ChunksColumnName, StepLabelsColumnName, StepSelection);
+        new(stage, ProblemColumnName, HistoryColumnName, ChunkColumnName, LabelColumnName, ChunksColumnName, StepLabelsColumnName, Recipe?.StepSelection ?? StepSelection);
 }

@@ -117,7 +117,7 @@ public sealed class JudgeTrainerChainTests
             Assert.AreEqual("3", judge.Metadata["training_examples"], "up to each solution's first negative: a, b and e");
             Assert.AreEqual("1", judge.Metadata["positive_examples"]);
         }
-        options.Recipe.StepSelection = StepSelection.AllSteps;
+        options.Recipe = options.Recipe with { StepSelection = StepSelection.AllSteps };
         using (var judge = ml.StepWiser().Trainers.Discriminative(options).Fit(ml.Data.LoadFromEnumerable(rows)))
             Assert.AreEqual("5", judge.Metadata["training_examples"]);
 

@@ -10,20 +10,26 @@ namespace StepWiser.ML.Tests.Samples;
 public sealed class PipelineExampleTests
 {
     [TestMethod]
-    public void TheDocsExampleIsTheCompiledExampleWordForWord()
+    [DataRow("PipelineExample.cs", "pipeline", 0)]
+    [DataRow("RecipeExample.cs", "recipe", 1)]
+    public void TheDocsExamplesAreTheCompiledExamplesWordForWord(string file, string marker, int block)
     {
-        var source = File.ReadAllLines(Repository.PathOf("src", "StepWiser.ML.Samples", "Stages", "PipelineExample.cs"));
-        var start = Array.FindIndex(source, l => l.Trim() == "// <pipeline>");
-        var end = Array.FindIndex(source, l => l.Trim() == "// </pipeline>");
-        Assert.IsTrue(start >= 0 && end > start, "the pipeline markers are in PipelineExample.cs");
+        var source = File.ReadAllLines(Repository.PathOf("src", "StepWiser.ML.Samples", "Stages", file));
+        var start = Array.FindIndex(source, l => l.Trim() == $"// <{marker}>");
+        var end = Array.FindIndex(source, l => l.Trim() == $"// </{marker}>");
+        Assert.IsTrue(start >= 0 && end > start, $"the {marker} markers are in {file}");
         var indent = source[start].Length - source[start].TrimStart().Length;
         var code = string.Join("\n", source[(start + 1)..end].Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
 
         var doc = File.ReadAllText(Repository.PathOf("docs", "pipeline.md")).Replace("\r\n", "\n", StringComparison.Ordinal);
-        var open = doc.IndexOf("```csharp\n", StringComparison.Ordinal);
-        Assert.IsGreaterThanOrEqualTo(0, open, "docs/pipeline.md has a csharp block");
+        var open = -1;
+        for (var i = 0; i <= block; i++)
+        {
+            open = doc.IndexOf("```csharp\n", open + 1, StringComparison.Ordinal);
+            Assert.IsGreaterThanOrEqualTo(0, open, $"docs/pipeline.md has csharp block {block + 1}");
+        }
         var body = doc[(open + "```csharp\n".Length)..];
-        Assert.AreEqual(code, body[..body.IndexOf("\n```", StringComparison.Ordinal)], "docs/pipeline.md's example must be PipelineExample.cs's pipeline region");
+        Assert.AreEqual(code, body[..body.IndexOf("\n```", StringComparison.Ordinal)], $"docs/pipeline.md's csharp block {block + 1} must be {file}'s {marker} region");
     }
 
     [TestMethod]

@@ -1,0 +1,60 @@
+using System.Reflection;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+
+namespace StepWiser.ML;
+
+/// <summary>
+/// What a stage takes from its <see cref="MLContext"/> besides schema shapes: stage messages through the context's
+/// <see cref="MLContext.Log"/> (source "StepWiser.{stage}"), and cancellation by ML.NET's own cancellation of the context
+/// (what AutoML calls on a trial's context) as well as by the caller's token.
+/// </summary>
+internal static class ContextServices
+{
+    /// <summary>
+    /// ML.NET sets its cancellation flag through an interface it keeps internal (<c>ICancelable.IsCanceled</c>); it is
+    /// read by reflection, once. A test (ContextServicesTests) fails if a future ML.NET moves it.
+    /// </summary>
+    private static readonly PropertyInfo? CanceledFlag = typeof(MLContext).GetInterfaces()
+        .FirstOrDefault(i => i.FullName == "Microsoft.ML.Runtime.ICancelable")?.GetProperty("IsCanceled");
+
+    /// <summary>How often a running stage looks at the context's cancellation flag.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Writes <paramref name="message"/> to the context's log as an Info message of <paramref name="stage"/>.</summary>
+    public static void Info(MLContext? mlContext, string stage, string message)
+    {
+        if (mlContext is null) return;
+        using var channel = ((IChannelProvider)mlContext).Start("StepWiser." + stage);
+        channel.Info(MessageSensitivity.None, "{0}", message);
+    }
+
+    /// <summary>True once ML.NET cancelled the context's execution (false when ML.NET's flag cannot be read).</summary>
+    public static bool IsCanceled(MLContext? mlContext) => mlContext is not null && CanceledFlag?.GetValue(mlContext) is true;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with a token that fires when <paramref name="token"/> does or when the context is
+    /// cancelled (looked at every 50 ms while the work runs); throws <see cref="OperationCanceledException"/> at once
+    /// when the context is already cancelled.
+    /// </summary>
+    public static T Run<T>(MLContext? mlContext, CancellationToken token, Func<CancellationToken, T> work)
+    {
+        token.ThrowIfCancellationRequested();
+        if (mlContext is null) return work(token);
+        if (IsCanceled(mlContext)) throw new OperationCanceledException("the MLContext's execution was cancelled (ML.NET cancelled it)");
+        using var source = CancellationTokenSource.CreateLinkedTokenSource(token);
+        using var timer = new Timer(_ =>
+        {
+            if (IsCanceled(mlContext))
+                try { source.Cancel(); } catch (ObjectDisposedException) { }
+        }, null, PollInterval, PollInterval);
+        try
+        {
+            return work(source.Token);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested && IsCanceled(mlContext))
+        {
+            throw new OperationCanceledException("the MLContext's execution was cancelled (ML.NET cancelled it)");
+        }
+    }
+}
