@@ -53,6 +53,32 @@ public sealed class StepWiserCatalog
         ModelBundle.Load(directory, ContextDevice.Choose(device, Context), dtype);
 
     /// <summary>
+    /// Saves a fitted pipeline (a <c>TransformerChain</c> from an <c>EstimatorChain</c>'s <c>Fit</c>, one stage, or a
+    /// loaded <see cref="StepWiserPipeline"/>) as one folder: <c>pipeline.json</c>, each local policy once as a
+    /// <see cref="ModelBundle"/> in Hugging Face layout, each judge in its own folder, ML.NET's own stages as model zips.
+    /// Everything is checked before anything is written (a stage that cannot be saved, such as a remote policy or a
+    /// custom verifier, names itself in the error), and the folder is written whole: a saved pipeline there is
+    /// replaced, a non-empty folder of anything else is refused. <c>mlContext.Model.Save</c> cannot hold StepWiser
+    /// stages (ML.NET keeps the APIs it needs internal) and says to use this.
+    /// </summary>
+    public void Save(ITransformer model, string folder) => PipelineFolder.Save(Context, model, folder);
+
+    /// <summary>
+    /// Loads a pipeline written by <see cref="Save"/>, its models onto <paramref name="device"/> when given, else the
+    /// device the context chooses (as <see cref="LoadModel"/>); the pipeline owns them: dispose it.
+    /// </summary>
+    public StepWiserPipeline Load(string folder, Device? device = null) => PipelineFolder.Load(Context, folder, ContextDevice.Choose(device, Context));
+
+    /// <summary>
+    /// A prediction engine for one row at a time over a fitted pipeline or stage: <c>Predict(row)</c> runs the row
+    /// through it (StepWiser stages work in batches, so ML.NET's <c>CreatePredictionEngine</c> cannot take them).
+    /// <typeparamref name="TSource"/> and <typeparamref name="TDestination"/> are classes as for
+    /// <c>mlContext.Data.LoadFromEnumerable</c> and <c>CreateEnumerable</c>.
+    /// </summary>
+    public StepWiserPredictionEngine<TSource, TDestination> CreatePredictionEngine<TSource, TDestination>(ITransformer model)
+        where TSource : class where TDestination : class, new() => new(Context, model);
+
+    /// <summary>
     /// Loads a saved judge (<see cref="StepwiseJudgeTransformer.Load(string, Device?, JudgeTemplate?, Func{StepwiseJudgeOptions, StepwiseJudgeOptions}?, ScalarType)"/>)
     /// in <paramref name="dtype"/> onto the device chosen as for <see cref="LoadModel"/>.
     /// </summary>

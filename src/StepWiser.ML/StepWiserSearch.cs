@@ -24,6 +24,17 @@ public sealed class StepWiserSearch
         new(_mlContext, policy, judge, new ChunkResetOptions { PromptColumnName = promptColumnName, ProblemColumnName = problemColumnName, MaxTries = maxTries });
 
     /// <summary>
+    /// Chunk-reset search with the judge <paramref name="judgeTrainer"/> fits: for an <c>EstimatorChain</c> that holds the
+    /// trainer before the search (annotator → judge trainer → search), the search takes the judge when it is fitted.
+    /// </summary>
+    public ChunkResetSearchEstimator ChunkReset(ITextGenerator policy, StepwiseJudgeTrainer judgeTrainer, ChunkResetOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(judgeTrainer);
+        return new(_mlContext, policy, () => judgeTrainer.LastFitted?.Judge
+            ?? throw new InvalidOperationException("ChunkResetSearch: its judge trainer has not been fitted; in an EstimatorChain put the trainer before the search"), options ?? new ChunkResetOptions());
+    }
+
+    /// <summary>
     /// The policy alone, written the way chunk-reset search writes it (chunk by chunk, the same attempt seeds, every chunk
     /// accepted): with the same options as a search it is that search's paired baseline (see
     /// <see cref="ChunkResetSearch.PolicyAlone"/>). Adds the same columns.

@@ -21,7 +21,16 @@ public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable
     {
         _options = options;
         _annotator = new MonteCarloAnnotator(policy, verifier, options);
+        Policy = policy;
+        Verifier = verifier;
     }
+
+    /// <summary>What <c>mlContext.StepWiser().Save</c> records: the policy, the verifier and the options.</summary>
+    internal ITextGenerator Policy { get; }
+
+    internal IAnswerVerifier Verifier { get; }
+
+    internal MonteCarloOptions Options => _options;
 
     /// <summary>The annotator doing the work (rollout and cache counters).</summary>
     public MonteCarloAnnotator Annotator => _annotator;
@@ -68,9 +77,9 @@ public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
 
-    /// <summary>Not supported: the stage is a procedure over a policy, not a model; its results live in the rollout store.</summary>
+    /// <summary>Not supported: ML.NET's model zip needs APIs ML.NET keeps internal; use <c>mlContext.StepWiser().Save(model, folder)</c> (or this stage's own Save where it has one).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("AnnotateMonteCarlo has no model to save: its rollouts persist in MonteCarloOptions.StoreDirectory.");
+        throw new NotSupportedException(PipelineFolder.UseStepWiserSave);
 
     /// <inheritdoc />
     public void Dispose() => _annotator.Dispose();

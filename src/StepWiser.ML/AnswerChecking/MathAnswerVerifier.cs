@@ -22,11 +22,15 @@ public sealed class MathAnswerVerifier : IAnswerVerifier
     private readonly int _maxLength;
     private readonly int _maxDepth;
 
+    /// <summary>The options the verifier was made with (what <c>mlContext.StepWiser().Save</c> records).</summary>
+    internal MathAnswerVerifierOptions Options { get; }
+
     /// <summary>Creates a verifier with a copy of <paramref name="options"/> (defaults when null).</summary>
     /// <exception cref="ArgumentException">The Pattern extraction mode is requested without an answer pattern.</exception>
     public MathAnswerVerifier(MathAnswerVerifierOptions? options = null)
     {
         options ??= new MathAnswerVerifierOptions();
+        Options = options;
         if (options.ExtractionModes.HasFlag(AnswerExtractionModes.Pattern) && options.AnswerPattern is null)
             throw new ArgumentException("ExtractionModes includes Pattern but AnswerPattern is not set", nameof(options));
         _tolerance = options.RelativeTolerance;

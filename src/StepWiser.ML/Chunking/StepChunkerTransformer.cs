@@ -62,9 +62,9 @@ public sealed class StepChunkerTransformer : ITransformer
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
 
-    /// <summary>Not supported: ML.NET's model format needs internal APIs. Use <see cref="Save(string)"/>.</summary>
+    /// <summary>Not supported: ML.NET's model zip needs APIs ML.NET keeps internal; use <c>mlContext.StepWiser().Save(model, folder)</c> (or this stage's own Save where it has one).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("Save StepWiser stages with their own Save(path) / Load(path); ML.NET's model zip needs APIs ML.NET keeps internal.");
+        throw new NotSupportedException(PipelineFolder.UseStepWiserSave);
 
     /// <summary>Writes the stage's options as JSON (a segmenter model is not part of it: pass it again to <see cref="Load"/>).</summary>
     public void Save(string path)

@@ -26,6 +26,7 @@ public sealed class LocalTextGenerator : ITextGenerator
     public LocalTextGenerator(ModelBundle model, LocalGeneratorOptions? options = null)
         : this((model ?? throw new ArgumentNullException(nameof(model))).Model, model.Tokenizer, options)
     {
+        Bundle = model;
     }
 
     /// <summary>Creates the engine; the model is switched to evaluation mode.</summary>
@@ -36,6 +37,12 @@ public sealed class LocalTextGenerator : ITextGenerator
         _options = options ?? new LocalGeneratorOptions();
         _eos = [.. model.Config.EosTokenIds.Select(x => (long)x), .. _options.ExtraEosTokenIds.Select(x => (long)x)];
     }
+
+    /// <summary>The bundle the engine was made from (null when made from a model and a tokenizer).</summary>
+    internal ModelBundle? Bundle { get; private init; }
+
+    /// <summary>The options the engine runs with.</summary>
+    internal LocalGeneratorOptions Options => _options;
 
     /// <summary>The model this engine runs.</summary>
     public CausalLM Model => _model;

@@ -53,9 +53,9 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
 
-    /// <summary>Not supported: use <see cref="Save(string)"/> and <see cref="Load"/>.</summary>
+    /// <summary>Not supported: ML.NET's model zip needs APIs ML.NET keeps internal; use <c>mlContext.StepWiser().Save(model, folder)</c> (or this stage's own Save where it has one).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("Save a DiscriminativeJudgeTransformer with Save(folder) and load it with DiscriminativeJudgeTransformer.Load(folder).");
+        throw new NotSupportedException(PipelineFolder.UseStepWiserSave);
 
     /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout) and a manifest; written beside it and swapped in whole, so an existing folder is replaced, never merged with.</summary>
     public void Save(string directory)

@@ -108,8 +108,11 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
             if (done.Stages.HasFlag(JudgeRecipeStages.Analysis)) metadata["analysis_steps"] = done.PretrainSteps.ToString(inv);
             if (done.Stages.HasFlag(JudgeRecipeStages.Verdicts)) metadata["verdict_steps"] = done.WarmupSteps.ToString(inv);
         }
-        return new StepwiseJudgeTransformer(model, o.Template, o.Judge, metadata);
+        return LastFitted = new StepwiseJudgeTransformer(model, o.Template, o.Judge, metadata);
     }
+
+    /// <summary>The judge of the last <see cref="Fit"/> (what a search or selection made over this trainer uses).</summary>
+    internal StepwiseJudgeTransformer? LastFitted { get; private set; }
 
     /// <summary>The recipe's stages in order on <paramref name="model"/>: analysis, verdicts, GRPO (those <see cref="JudgeRecipeOptions.Stages"/> names).</summary>
     private IReadOnlyList<GrpoStepMetrics> RunRecipe(ModelBundle model, IReadOnlyList<JudgeExample> examples, JudgeRecipeOptions recipe, CancellationToken ct)

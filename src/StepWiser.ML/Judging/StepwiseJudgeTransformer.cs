@@ -62,9 +62,9 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
 
-    /// <summary>Not supported: use <see cref="Save(string)"/> and <see cref="Load(string, Device?, JudgeTemplate?, Func{StepwiseJudgeOptions, StepwiseJudgeOptions}?, ScalarType)"/>.</summary>
+    /// <summary>Not supported: ML.NET's model zip needs APIs ML.NET keeps internal; use <c>mlContext.StepWiser().Save(model, folder)</c> (or this stage's own Save where it has one).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("Save a StepwiseJudgeTransformer with Save(folder) and load it with StepwiseJudgeTransformer.Load(folder): the model goes in Hugging Face layout, which ML.NET's model zip cannot hold without internal APIs.");
+        throw new NotSupportedException(PipelineFolder.UseStepWiserSave);
 
     /// <summary>Writes the judge to a folder: config.json + safetensors + tokenizer.json (Hugging Face layout, servable by vLLM) and a manifest; written beside it and swapped in whole, so an existing folder is replaced, never merged with.</summary>
     public void Save(string directory)

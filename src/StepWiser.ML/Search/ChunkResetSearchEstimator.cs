@@ -15,14 +15,20 @@ public sealed class ChunkResetSearchEstimator : IEstimator<ChunkResetSearchTrans
 {
     private readonly MLContext _mlContext;
     private readonly ITextGenerator _policy;
-    private readonly IStepJudge _judge;
+    private readonly Func<IStepJudge> _judge;
     private readonly ChunkResetOptions _options;
 
     internal ChunkResetSearchEstimator(MLContext mlContext, ITextGenerator policy, IStepJudge judge, ChunkResetOptions options)
+        : this(mlContext, policy, Fixed(judge ?? throw new ArgumentNullException(nameof(judge))), options)
+    {
+    }
+
+    /// <summary>A search whose judge is known only when it is fitted (the judge a trainer before it in a chain fitted).</summary>
+    internal ChunkResetSearchEstimator(MLContext mlContext, ITextGenerator policy, Func<IStepJudge> judge, ChunkResetOptions options)
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _policy = policy ?? throw new ArgumentNullException(nameof(policy));
-        _judge = judge ?? throw new ArgumentNullException(nameof(judge));
+        _judge = judge;
         _options = options ?? throw new ArgumentNullException(nameof(options));
     }
 
@@ -30,7 +36,7 @@ public sealed class ChunkResetSearchEstimator : IEstimator<ChunkResetSearchTrans
     public ChunkResetSearchTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var transformer = new ChunkResetSearchTransformer(_policy, _judge, _options);
+        var transformer = new ChunkResetSearchTransformer(_policy, _judge(), _options);
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }
@@ -54,4 +60,6 @@ public sealed class ChunkResetSearchEstimator : IEstimator<ChunkResetSearchTrans
             [nameof(SearchRow.ExhaustedChunks)] = _options.ExhaustedChunksColumnName,
         });
     }
+
+    private static Func<IStepJudge> Fixed(IStepJudge judge) => () => judge;
 }

@@ -23,7 +23,14 @@ public sealed class ChunkResetSearchTransformer : ITransformer
         _options = (options ?? new ChunkResetOptions()).Snapshot();
         _options.Validate();
         Search = new ChunkResetSearch(policy ?? throw new ArgumentNullException(nameof(policy)), judge ?? throw new ArgumentNullException(nameof(judge)), _options);
+        Policy = policy;
+        Judge = judge;
     }
+
+    /// <summary>The policy and the judge the search runs (what <c>mlContext.StepWiser().Save</c> records).</summary>
+    internal ITextGenerator Policy { get; }
+
+    internal IStepJudge Judge { get; }
 
     private readonly ChunkResetOptions _options;
 
@@ -61,9 +68,9 @@ public sealed class ChunkResetSearchTransformer : ITransformer
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
 
-    /// <summary>Not supported: the search has no state of its own; save the policy and the judge.</summary>
+    /// <summary>Not supported: ML.NET's model zip needs APIs ML.NET keeps internal; use <c>mlContext.StepWiser().Save(model, folder)</c> (or this stage's own Save where it has one).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("ChunkResetSearchTransformer has nothing to save: save the policy (HuggingFaceCheckpoint.Save) and the judge (StepwiseJudgeTransformer.Save) and build it again.");
+        throw new NotSupportedException(PipelineFolder.UseStepWiserSave);
 
     private OutputColumn<SearchResult>[] Outputs()
     {

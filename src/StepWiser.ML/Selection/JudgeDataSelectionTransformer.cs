@@ -31,6 +31,15 @@ public sealed class JudgeDataSelectionTransformer : ITransformer
         _options = options.Snapshot();
     }
 
+    /// <summary>What <c>mlContext.StepWiser().Save</c> records.</summary>
+    internal ITextGenerator Policy => _policy;
+
+    internal IStepJudge Judge => _judge;
+
+    internal IAnswerVerifier Verifier => _verifier;
+
+    internal JudgeDataSelectionOptions Options => _options.Snapshot();
+
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;
 
@@ -63,9 +72,9 @@ public sealed class JudgeDataSelectionTransformer : ITransformer
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         throw new NotSupportedException("StepWiser transformers map rows in batches; use Transform(IDataView).");
 
-    /// <summary>Not supported: selection has no state of its own; save the policy and the judge.</summary>
+    /// <summary>Not supported: ML.NET's model zip needs APIs ML.NET keeps internal; use <c>mlContext.StepWiser().Save(model, folder)</c> (or this stage's own Save where it has one).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("JudgeDataSelectionTransformer has nothing to save: save the policy (HuggingFaceCheckpoint.Save) and the judge (StepwiseJudgeTransformer.Save) and build it again.");
+        throw new NotSupportedException(PipelineFolder.UseStepWiserSave);
 
     internal OutputColumn<SelectionResult>[] Outputs()
     {

@@ -16,6 +16,7 @@ public sealed class AnnotateKillResumeTests
     private static readonly string SamplesDll = typeof(StepWiser.ML.Samples.Commands.Cli).Assembly.Location;
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void AKilledRunResumesWithoutLosingOrRepeatingRolloutsAndGivesTheSameLabels()
     {
         var dir = Directory.CreateTempSubdirectory("annotate-kill").FullName;

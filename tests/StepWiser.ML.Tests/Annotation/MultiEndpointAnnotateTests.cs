@@ -27,6 +27,7 @@ public sealed partial class MultiEndpointAnnotateTests
     private static partial Regex Address();
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void AServerKilledPartWayLeavesTheRunAndTheLabelsAreThoseOfOneHealthyServer()
     {
         var dir = Directory.CreateTempSubdirectory("multi-endpoint").FullName;

@@ -65,6 +65,7 @@ public sealed class RolloutStoreMergeTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void TheMergeCommandCombinesShardsSoARerunSamplesNothingAndRefusesOtherRuns()
     {
         var root = Directory.CreateTempSubdirectory("merge-command").FullName;

@@ -37,6 +37,7 @@ public sealed class HostileInputTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void HostileAnswersReturnWithinTwiceTheBudget()
     {
         var capped = new MathAnswerVerifier(new MathAnswerVerifierOptions { TimeBudget = Budget });

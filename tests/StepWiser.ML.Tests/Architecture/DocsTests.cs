@@ -28,6 +28,7 @@ public sealed partial class DocsTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void EveryCommandTheDocsShowIsOneTheCommandLineAccepts()
     {
         var helps = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -16,6 +16,7 @@ public sealed class ProcessBenchTests
     private static string[] Files => ProcessBench.Subsets.Select(s => TestData.PathOf("processbench", s + ".json")).ToArray();
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void ReadsTheRealFilesAsAStreamedIDataView()
     {
         var ml = new MLContext();

@@ -15,6 +15,7 @@ public sealed class ClientBoundsTests
     private static readonly SamplingOptions Two = new() { NumSamples = 2, MaxNewTokens = 4 };
 
     [TestMethod]
+    [TestCategory("Slow")]
     public async Task TheAttemptTimeoutCoversABodyThatStallsAndEachAttemptIsRetried_WithFakeServer()
     {
         await using var server = new ScriptedOpenAIServer(r => Reply.StallAfterHeaders());

@@ -42,6 +42,7 @@ public sealed class CorruptCheckpointTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void EveryCommandRefusesABrokenCheckpointAtLoadNamingTheFileAndTheTensorOrField()
     {
         using var w = Workspace.Create("corrupt");

@@ -16,6 +16,7 @@ public sealed class PathCollisionTests
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void AnOutputThatWouldOverwriteAnInputIsRefusedBeforeAnyWork()
     {
         using var w = Workspace.Create("collide");

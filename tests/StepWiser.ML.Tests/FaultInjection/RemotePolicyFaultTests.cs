@@ -39,6 +39,7 @@ public sealed class RemotePolicyFaultTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     [DataRow("models-stall", "/v1/models")]
     [DataRow("models-number-id", "/v1/models")]
     [DataRow("models-no-list", "/v1/models")]

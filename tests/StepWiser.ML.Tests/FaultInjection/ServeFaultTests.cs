@@ -76,6 +76,7 @@ public sealed class ServeFaultTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public async Task ABodyThatStopsArrivingGetsA408AfterTheBodyDeadline()
     {
         var (app, url) = await StartAsync(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 3), o => o.RequestBodyTimeout = TimeSpan.FromSeconds(2));

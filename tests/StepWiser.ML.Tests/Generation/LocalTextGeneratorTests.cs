@@ -130,6 +130,7 @@ public sealed class LocalTextGeneratorTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void RepeatedGenerationDoesNotLeakTensors()
     {
         var engine = Engine("qwen2-tiny");

@@ -77,6 +77,7 @@ public sealed class OpenAICompatibleEndToEndTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public async Task EveryRequestCompletesOnceWithTheRightResultDespiteInjectedFaults()
     {
         var expected = LocalEngine().Generate(Requests(SamplingOptions.Greedy(16)));

@@ -188,6 +188,7 @@ public sealed class ServerHardeningTests
     public void OtherHostsAreRefused(string host) => Assert.ThrowsExactly<ArgumentException>(() => OpenAIServerOptions.CheckHost(host));
 
     [TestMethod]
+    [TestCategory("Slow")]
     public async Task WhenEveryCallerOfABatchCancelsTheEngineStops()
     {
         // A random Medium model and 1,024 sampled sequences: far more work than the 200 ms before the cancel, however fast

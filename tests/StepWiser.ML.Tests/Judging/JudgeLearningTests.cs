@@ -20,6 +20,7 @@ public sealed class JudgeLearningTests
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Judging", "Fixtures", "judge-learning", name);
 
     [TestMethod]
+    [TestCategory("Slow")]
     [Timeout(900_000)]
     public async Task AShortRecipeRunBeatsTheMajorityClassOnHeldOutGoldSteps()
     {
@@ -51,6 +52,7 @@ public sealed class JudgeLearningTests
     /// equality on 173 of 200 held-out pairs, balanced gold step accuracy 73.0 % ± 3.2 %, Avg. F1 39.7 (about 75 s).
     /// </summary>
     [TestMethod]
+    [TestCategory("Slow")]
     [Timeout(900_000)]
     public async Task AShortTwoPassRecipeRunComparesAndBeatsTheMajorityClassOnHeldOutGoldSteps()
     {

@@ -79,6 +79,7 @@ public sealed class JudgeTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void GrpoMovesAWarmedUpJudgeTowardsRewardedVerdictsAndLogsItsCurves()
     {
         // The warm-up teaches the format with verdicts independent of anything (so the judge says Negative about half
@@ -151,6 +152,7 @@ public sealed class JudgeTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void ASavedJudgeGivesIdenticalSeededVerdictsInAFreshProcess()
     {
         // A judge warmed up on verdicts that depend on nothing; Maj@3 at temperature 1 with a saved seed, so its

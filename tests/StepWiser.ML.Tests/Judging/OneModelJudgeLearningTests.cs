@@ -23,6 +23,7 @@ public sealed class OneModelJudgeLearningTests
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Judging", "Fixtures", "several-paths", name);
 
     [TestMethod]
+    [TestCategory("Slow")]
     [Timeout(900_000)]
     public async Task TheVerdictStageOnMonteCarloLabelsGivesAJudgeAboveAlwaysPositiveOnHeldOutGoldSteps()
     {

@@ -56,6 +56,7 @@ public sealed class TrainJudgeRecipeTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void TrainJudgeSelectsStepsUpToTheFirstNegativeWarmsUpTheVerdictThenRunsGrpo()
     {
         using var w = Workspace.Create("train-recipe");
@@ -84,6 +85,7 @@ public sealed class TrainJudgeRecipeTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void ARunWithCheckpointsKeepsItsWarmUpResumesFromItAndRefusesOneOfOtherSettings()
     {
         using var w = Workspace.Create("train-resume");
@@ -107,6 +109,7 @@ public sealed class TrainJudgeRecipeTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void TheAnalysisCanBeTheBasesOwnRederivationAndTheJudgeTrainsInBf16()
     {
         using var w = Workspace.Create("train-analysis");

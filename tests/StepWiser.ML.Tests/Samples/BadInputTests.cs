@@ -15,6 +15,7 @@ namespace StepWiser.ML.Tests.Samples;
 public sealed class BadInputTests
 {
     [TestMethod]
+    [TestCategory("Slow")]
     public void EveryBadInputGetsOneLineNamingItExitCode2AndNoOutputIsTouched()
     {
         var d = Directory.CreateTempSubdirectory("bad-input").FullName;

@@ -74,6 +74,7 @@ public sealed partial class MemoryPlanCommandTests
     private static partial Regex WouldFit();
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void TrainJudgeRefusesARunOverItsMemoryBeforeLoadingAndTrainsWithTheMicroBatchThatFits()
     {
         var d = Directory.CreateTempSubdirectory("plan-train-judge").FullName;

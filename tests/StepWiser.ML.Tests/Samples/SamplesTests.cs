@@ -22,6 +22,7 @@ public sealed class SamplesTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public async Task EveryStageSampleRunsAndTrainJudgeCommandTrainsFromItsLabels()
     {
         var dir = Path.Combine(Path.GetTempPath(), $"stepwiser-samples-{Guid.NewGuid():N}");
@@ -59,6 +60,7 @@ public sealed class SamplesTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public async Task MainJobSmokePresetWritesTablesPlotsLabelsAndReport()
     {
         var dir = Path.Combine(Path.GetTempPath(), $"stepwiser-main-{Guid.NewGuid():N}");

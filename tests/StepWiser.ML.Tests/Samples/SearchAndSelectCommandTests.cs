@@ -24,6 +24,7 @@ public sealed class SearchAndSelectCommandTests
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
 
     [TestMethod]
+    [TestCategory("Slow")]
     public async Task SearchAndSelectWriteWhatTheLibraryComputesLocallyAndOverServers()
     {
         using var w = Workspace.Create("search-select");

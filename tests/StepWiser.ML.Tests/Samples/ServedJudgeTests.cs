@@ -51,6 +51,7 @@ public sealed class ServedJudgeTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void ASavedJudgeRunByAGeneratorUsesItsManifestAndAChatJudgeLoadsByItsTemplatesName()
     {
         var dir = Directory.CreateTempSubdirectory("judge-generator").FullName;
@@ -83,6 +84,7 @@ public sealed class ServedJudgeTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public async Task EvaluateWithAJudgeUrlGivesTheLocalJudgesPredictionsAndSendsVotesAsN()
     {
         var dir = Directory.CreateTempSubdirectory("evaluate-url").FullName;

@@ -124,6 +124,7 @@ public sealed partial class YourModelEndToEndTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void YourOwnModelRunsThroughEveryCommandAsDocumented()
     {
         var dir = Directory.CreateTempSubdirectory("your-model").FullName;

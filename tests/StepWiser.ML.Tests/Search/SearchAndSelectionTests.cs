@@ -16,6 +16,7 @@ public sealed class SearchAndSelectionTests
     private static readonly IReadOnlyList<WorldProblem> Problems = WorldPolicyFixture.World.Generate("search", 40, 8);
 
     [TestMethod]
+    [TestCategory("Slow")]
     public async Task ChunkResetWithAnExactJudgeBeatsThePolicyAlone_OracleJudge()
     {
         var policy = WorldPolicyFixture.Engine();

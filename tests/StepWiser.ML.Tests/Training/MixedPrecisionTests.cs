@@ -110,6 +110,7 @@ public sealed class MixedPrecisionTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     public void ASmallModelTrainedInBfloat16LearnsAsTheFloat32RunDoes()
     {
         var random = new Random(7);
