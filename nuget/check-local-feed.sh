@@ -2,7 +2,8 @@
 # Packs StepWiser.ML into a local folder feed, creates a fresh console project outside the repository that references
 # it from that feed (plus TorchSharp-cpu), builds and runs a small pipeline. Proves the package installs and works as
 # documented, including the buildTransitive GLIBCXX step; then runs the file-based sample and every cell of the
-# notebook against the same feed. A unique version suffix per run keeps NuGet's cache honest.
+# notebook against the same feed; packs the command line as a dotnet tool, installs it from the feed and runs it.
+# A unique version suffix per run keeps NuGet's cache honest.
 # --save-notebook-outputs: also write the notebook run's outputs into docs/notebooks/quickstart.ipynb (sources kept).
 set -euo pipefail
 save_outputs=()
@@ -100,4 +101,13 @@ json.dump(nb, open(target, "w"), indent=1)
 PY
 dotnet "$repo/tests/StepWiser.ML.NotebookRunner/bin/Release/net10.0/StepWiser.ML.NotebookRunner.dll" "$work/notebook/quickstart.ipynb" "${save_outputs[@]}" > "$work/notebook.log" 2>&1 || { cat "$work/notebook.log"; exit 1; }
 grep "notebook ok" "$work/notebook.log"
+# The command line as a dotnet tool: packed for linux-x64 (its own build folder, so the repository's stays as it is),
+# installed from the same feed into a fresh tool path, and run: --help, and the demo (which loads libtorch from the tool).
+dotnet pack "$repo/src/StepWiser.ML.Samples/StepWiser.ML.Samples.csproj" -c Release -o "$work/feed" --version-suffix "$suffix" -p:RuntimeIdentifier=linux-x64 \
+  --artifacts-path "$work/tool-build" > "$work/tool-pack.log" 2>&1 || { cat "$work/tool-pack.log"; exit 1; }
+dotnet tool install --tool-path "$work/tool" --add-source "$work/feed" StepWiser.ML.Cli --version "$version" > "$work/tool-install.log" 2>&1 || { cat "$work/tool-install.log"; exit 1; }
+"$work/tool/stepwiser" --help > "$work/tool-help.log" 2>&1 || { cat "$work/tool-help.log"; exit 1; }
+grep -q "train-judge" "$work/tool-help.log" || { echo "the installed tool's --help lacks train-judge"; cat "$work/tool-help.log"; exit 1; }
+(cd "$work" && "$work/tool/stepwiser" demo > "$work/tool-demo.log" 2>&1) || { cat "$work/tool-demo.log"; exit 1; }
+echo "dotnet tool installed from the local feed and ran: StepWiser.ML.Cli $version ($(du -m "$work/feed"/StepWiser.ML.Cli.*.nupkg | cut -f1) MB)"
 echo "local feed check passed: StepWiser.ML $version"

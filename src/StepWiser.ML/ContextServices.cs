@@ -11,6 +11,9 @@ namespace StepWiser.ML;
 /// </summary>
 internal static class ContextServices
 {
+    /// <summary>No context, no token: a stage made outside the catalog.</summary>
+    public static StageCancellation None => default;
+
     /// <summary>
     /// ML.NET sets its cancellation flag through an interface it keeps internal (<c>ICancelable.IsCanceled</c>); it is
     /// read by reflection, once. A test (ContextServicesTests) fails if a future ML.NET moves it.
@@ -37,6 +40,15 @@ internal static class ContextServices
     /// cancelled (looked at every 50 ms while the work runs); throws <see cref="OperationCanceledException"/> at once
     /// when the context is already cancelled.
     /// </summary>
+    public static T Run<T>(MLContext? mlContext, CancellationToken token, CancellationToken other, Func<CancellationToken, T> work)
+    {
+        if (!other.CanBeCanceled) return Run(mlContext, token, work);
+        if (!token.CanBeCanceled) return Run(mlContext, other, work);
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(token, other);
+        return Run(mlContext, both.Token, work);
+    }
+
+    /// <summary>As above, with one token.</summary>
     public static T Run<T>(MLContext? mlContext, CancellationToken token, Func<CancellationToken, T> work)
     {
         token.ThrowIfCancellationRequested();
@@ -57,4 +69,11 @@ internal static class ContextServices
             throw new OperationCanceledException("the MLContext's execution was cancelled (ML.NET cancelled it)");
         }
     }
+}
+
+/// <summary>What stops a stage's lazy transform: the catalog's token and the context's own cancellation.</summary>
+internal readonly record struct StageCancellation(MLContext? MLContext, CancellationToken Token)
+{
+    /// <summary>Runs one batch of work under both.</summary>
+    public T Run<T>(Func<CancellationToken, T> work) => ContextServices.Run(MLContext, Token, work);
 }

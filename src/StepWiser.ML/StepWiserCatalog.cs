@@ -16,15 +16,19 @@ namespace StepWiser.ML;
 /// </summary>
 public sealed class StepWiserCatalog
 {
-    internal StepWiserCatalog(MLContext mlContext)
+    internal StepWiserCatalog(MLContext mlContext, CancellationToken cancellationToken)
     {
         Context = mlContext;
-        Transforms = new StepWiserTransforms(mlContext);
-        Trainers = new StepWiserTrainers(mlContext);
+        CancellationToken = cancellationToken;
+        Transforms = new StepWiserTransforms(mlContext, cancellationToken);
+        Trainers = new StepWiserTrainers(mlContext, cancellationToken);
         Evaluation = new Evaluation.StepWiserEvaluation();
-        Search = new StepWiserSearch(mlContext);
-        Selection = new StepWiserSelection(mlContext);
+        Search = new StepWiserSearch(mlContext, cancellationToken);
+        Selection = new StepWiserSelection(mlContext, cancellationToken);
     }
+
+    /// <summary>The token that stops every fit and transform of the stages this catalog makes (none by default; see <c>mlContext.StepWiser(cancellationToken)</c>).</summary>
+    public CancellationToken CancellationToken { get; }
 
     /// <summary>Inference-time search with a judge: chunk-reset.</summary>
     public StepWiserSearch Search { get; }

@@ -29,11 +29,14 @@ public sealed class MonteCarloAnnotatorEstimator : IEstimator<MonteCarloAnnotato
         options.Validate();
     }
 
+    /// <summary>The token of the catalog that made this stage (stops its fit and its transformer's transforms).</summary>
+    internal CancellationToken CatalogToken { get; init; }
+
     /// <inheritdoc />
     public MonteCarloAnnotatorTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var transformer = new MonteCarloAnnotatorTransformer(_policy, _verifier, _options);
+        var transformer = new MonteCarloAnnotatorTransformer(_policy, _verifier, _options) { Cancellation = new(_mlContext, CatalogToken) };
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }

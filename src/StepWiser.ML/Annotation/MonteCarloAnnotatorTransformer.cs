@@ -35,6 +35,9 @@ public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable
     /// <summary>The annotator doing the work (rollout and cache counters).</summary>
     public MonteCarloAnnotator Annotator => _annotator;
 
+    /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
+    internal StageCancellation Cancellation { get; set; }
+
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;
 
@@ -66,7 +69,7 @@ public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable
             var first = row;
             row += batch.Count;
             var mine = Enumerable.Range(0, batch.Count).Where(i => (first + i) % o.ShardCount == o.ShardIndex).ToArray();
-            var results = _annotator.AnnotateBatchAsync(mine.Select(i => batch[i]).ToArray(), CancellationToken.None).GetAwaiter().GetResult();
+            var results = Cancellation.Run(ct => _annotator.AnnotateBatchAsync(mine.Select(i => batch[i]).ToArray(), ct).GetAwaiter().GetResult());
             var output = new AnnotationResult?[batch.Count];
             for (var j = 0; j < mine.Length; j++) output[mine[j]] = results[j];
             return output;

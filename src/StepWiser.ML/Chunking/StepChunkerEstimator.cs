@@ -24,11 +24,14 @@ public sealed class StepChunkerEstimator : IEstimator<StepChunkerTransformer>
         options.Validate();
     }
 
+    /// <summary>The token of the catalog that made this stage (stops its fit and its transformer's transforms).</summary>
+    internal CancellationToken CatalogToken { get; init; }
+
     /// <inheritdoc />
     public StepChunkerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var transformer = new StepChunkerTransformer(_options);
+        var transformer = new StepChunkerTransformer(_options) { Cancellation = new(_mlContext, CatalogToken) };
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }

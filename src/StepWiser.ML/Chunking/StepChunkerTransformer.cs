@@ -26,6 +26,9 @@ public sealed class StepChunkerTransformer : ITransformer
     public (long Rows, long Repairs, long RowsWithRepairs, long Fallbacks) Statistics =>
         (Interlocked.Read(ref _rows), Interlocked.Read(ref _repairs), Interlocked.Read(ref _rowsWithRepairs), Interlocked.Read(ref _fallbacks));
 
+    /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
+    internal StageCancellation Cancellation { get; set; }
+
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;
 
@@ -129,7 +132,7 @@ public sealed class StepChunkerTransformer : ITransformer
     {
         var sampling = SamplingOptions.Greedy(_options.SegmenterMaxNewTokens);
         var requests = texts.Select(t => GenerationRequest.FromText(_options.SegmenterPrompt(t), sampling)).ToArray();
-        var results = _options.Segmenter!.GenerateAsync(requests).GetAwaiter().GetResult();
+        var results = Cancellation.Run(ct => _options.Segmenter!.GenerateAsync(requests, ct).GetAwaiter().GetResult());
         var rows = new ChunkedRow[texts.Length];
         for (var i = 0; i < texts.Length; i++)
         {

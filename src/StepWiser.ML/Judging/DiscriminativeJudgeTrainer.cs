@@ -24,6 +24,9 @@ public sealed class DiscriminativeJudgeTrainer : IEstimator<DiscriminativeJudgeT
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
     }
 
+    /// <summary>The token of the catalog that made this stage (stops its fit and its transformer's transforms).</summary>
+    internal CancellationToken CatalogToken { get; init; }
+
     /// <inheritdoc />
     public DiscriminativeJudgeTransformer Fit(IDataView input)
     {
@@ -38,7 +41,7 @@ public sealed class DiscriminativeJudgeTrainer : IEstimator<DiscriminativeJudgeT
         try
         {
             ContextServices.Info(_mlContext, StageName, $"fitting on {examples.Count} labelled steps ({examples.Count(e => e.Label)} positive)");
-            judge = ContextServices.Run(_mlContext, o.CancellationToken, ct => JudgeRecipe.TrainDiscriminative(model.Model, model.Tokenizer, o.Template, examples, o.Recipe, o.Progress, ct));
+            judge = ContextServices.Run(_mlContext, o.CancellationToken, CatalogToken, ct => JudgeRecipe.TrainDiscriminative(model.Model, model.Tokenizer, o.Template, examples, o.Recipe, o.Progress, ct));
         }
         catch
         {
@@ -52,7 +55,7 @@ public sealed class DiscriminativeJudgeTrainer : IEstimator<DiscriminativeJudgeT
             ["training_examples"] = examples.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["positive_examples"] = examples.Count(e => e.Label).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
-        return new DiscriminativeJudgeTransformer(judge, model, o.Template, o.Judge, metadata);
+        return new DiscriminativeJudgeTransformer(judge, model, o.Template, o.Judge, metadata) { Cancellation = new(_mlContext, CatalogToken) };
     }
 
     /// <summary>

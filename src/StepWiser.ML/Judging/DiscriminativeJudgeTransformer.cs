@@ -40,6 +40,9 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
     /// <summary>Training metadata stored in the manifest.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
+    internal StageCancellation Cancellation { get; set; }
+
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;
 
@@ -47,7 +50,7 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => JudgeColumns.OutputSchema(inputSchema, _options, rationales: false, StageName);
 
     /// <inheritdoc />
-    public IDataView Transform(IDataView input) => JudgeColumns.Transform(input, Judge, _options, rationales: false, StageName);
+    public IDataView Transform(IDataView input) => JudgeColumns.Transform(input, Judge, _options, rationales: false, StageName, Cancellation);
 
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>

@@ -19,7 +19,7 @@ internal static class JudgeColumns
         return BatchMappedDataView<(string, string[]), StepJudgment>.AppendColumns(inputSchema, Outputs(o, rationales));
     }
 
-    public static IDataView Transform(IDataView input, IStepJudge judge, StepwiseJudgeOptions o, bool rationales, string stage)
+    public static IDataView Transform(IDataView input, IStepJudge judge, StepwiseJudgeOptions o, bool rationales, string stage, StageCancellation cancellation)
     {
         OutputSchema(input.Schema, o, rationales, stage);
         return new BatchMappedDataView<(string, string[]), StepJudgment>(input, [o.ProblemColumnName, o.ChunksColumnName], row =>
@@ -27,8 +27,8 @@ internal static class JudgeColumns
             var problem = ColumnReader.Text(row, o.ProblemColumnName);
             var chunks = ColumnReader.TextVector(row, o.ChunksColumnName);
             return () => (problem(), chunks());
-        }, Outputs(o, rationales), batch => StepJudging.JudgeSolutionsAsync(judge, batch.Select(b => (b.Item1, (IReadOnlyList<string>)b.Item2)).ToArray(), o.StopAtFirstNegative)
-            .GetAwaiter().GetResult(), o.BatchSize);
+        }, Outputs(o, rationales), batch => cancellation.Run(ct => StepJudging.JudgeSolutionsAsync(judge, batch.Select(b => (b.Item1, (IReadOnlyList<string>)b.Item2)).ToArray(), o.StopAtFirstNegative, ct)
+            .GetAwaiter().GetResult()), o.BatchSize);
     }
 
     private static OutputColumn<StepJudgment>[] Outputs(StepwiseJudgeOptions o, bool rationales) =>

@@ -71,6 +71,9 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         return mlContext.Data.LoadFromEnumerable(examples.Select(e => new StepRow { Problem = e.Input.Problem, History = e.Input.History.ToArray(), Chunk = e.Input.Chunk, Label = e.Label, Reference = e.Input.Reference ?? "" }));
     }
 
+    /// <summary>The token of the catalog that made this stage (stops its fit and its transformer's transforms).</summary>
+    internal CancellationToken CatalogToken { get; init; }
+
     /// <inheritdoc />
     public StepwiseJudgeTransformer Fit(IDataView input)
     {
@@ -83,7 +86,7 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         try
         {
             Log($"fitting on {examples.Count} labelled steps ({examples.Count(e => e.Label)} positive)");
-            LastMetrics = ContextServices.Run(_mlContext, o.CancellationToken, ct =>
+            LastMetrics = ContextServices.Run(_mlContext, o.CancellationToken, CatalogToken, ct =>
                 o.Recipe is { } recipe ? RunRecipe(model, examples, recipe, ct) : new GrpoTrainer(model.Model, model.Tokenizer, o.Template, o.Grpo).Train(examples, o.Progress, ct));
         }
         catch
@@ -108,7 +111,7 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
             if (done.Stages.HasFlag(JudgeRecipeStages.Analysis)) metadata["analysis_steps"] = done.PretrainSteps.ToString(inv);
             if (done.Stages.HasFlag(JudgeRecipeStages.Verdicts)) metadata["verdict_steps"] = done.WarmupSteps.ToString(inv);
         }
-        return LastFitted = new StepwiseJudgeTransformer(model, o.Template, o.Judge, metadata);
+        return LastFitted = new StepwiseJudgeTransformer(model, o.Template, o.Judge, metadata) { Cancellation = new(_mlContext, CatalogToken) };
     }
 
     /// <summary>The judge of the last <see cref="Fit"/> (what a search or selection made over this trainer uses).</summary>

@@ -49,6 +49,9 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     /// <summary>Training metadata stored in the manifest (label scheme, steps, …).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
+    internal StageCancellation Cancellation { get; set; }
+
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;
 
@@ -56,7 +59,7 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => JudgeColumns.OutputSchema(inputSchema, Judge.Options, rationales: true, StageName);
 
     /// <inheritdoc />
-    public IDataView Transform(IDataView input) => JudgeColumns.Transform(input, Judge, Judge.Options, rationales: true, StageName);
+    public IDataView Transform(IDataView input) => JudgeColumns.Transform(input, Judge, Judge.Options, rationales: true, StageName, Cancellation);
 
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>

@@ -32,11 +32,14 @@ public sealed class ChunkResetSearchEstimator : IEstimator<ChunkResetSearchTrans
         _options = options ?? throw new ArgumentNullException(nameof(options));
     }
 
+    /// <summary>The token of the catalog that made this stage (stops its fit and its transformer's transforms).</summary>
+    internal CancellationToken CatalogToken { get; init; }
+
     /// <inheritdoc />
     public ChunkResetSearchTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var transformer = new ChunkResetSearchTransformer(_policy, _judge(), _options);
+        var transformer = new ChunkResetSearchTransformer(_policy, _judge(), _options) { Cancellation = new(_mlContext, CatalogToken) };
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }

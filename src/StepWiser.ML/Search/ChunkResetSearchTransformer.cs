@@ -40,6 +40,9 @@ public sealed class ChunkResetSearchTransformer : ITransformer
     /// <summary>The search doing the work.</summary>
     public ChunkResetSearch Search { get; }
 
+    /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
+    internal StageCancellation Cancellation { get; set; }
+
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;
 
@@ -61,7 +64,7 @@ public sealed class ChunkResetSearchTransformer : ITransformer
             var prompt = ColumnReader.Text(row, o.PromptColumnName);
             var problem = ColumnReader.Text(row, o.ProblemColumnName);
             return () => (prompt(), problem(), row.Position);
-        }, Outputs(), batch => Search.SearchAsync(batch.Select(b => (b.Prompt, b.Problem)).ToArray(), batch.Select(b => b.Row).ToArray(), CancellationToken.None).GetAwaiter().GetResult(), o.BatchSize);
+        }, Outputs(), batch => Cancellation.Run(ct => Search.SearchAsync(batch.Select(b => (b.Prompt, b.Problem)).ToArray(), batch.Select(b => b.Row).ToArray(), ct).GetAwaiter().GetResult()), o.BatchSize);
     }
 
     /// <inheritdoc />

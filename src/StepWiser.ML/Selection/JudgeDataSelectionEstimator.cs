@@ -29,11 +29,14 @@ public sealed class JudgeDataSelectionEstimator : IEstimator<JudgeDataSelectionT
         _options = options ?? throw new ArgumentNullException(nameof(options));
     }
 
+    /// <summary>The token of the catalog that made this stage (stops its fit and its transformer's transforms).</summary>
+    internal CancellationToken CatalogToken { get; init; }
+
     /// <inheritdoc />
     public JudgeDataSelectionTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var transformer = new JudgeDataSelectionTransformer(_policy, _judge, _verifier, _options);
+        var transformer = new JudgeDataSelectionTransformer(_policy, _judge, _verifier, _options) { Cancellation = new(_mlContext, CatalogToken) };
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }

@@ -40,6 +40,9 @@ public sealed class JudgeDataSelectionTransformer : ITransformer
 
     internal JudgeDataSelectionOptions Options => _options.Snapshot();
 
+    /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
+    internal StageCancellation Cancellation { get; set; }
+
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;
 
@@ -65,7 +68,7 @@ public sealed class JudgeDataSelectionTransformer : ITransformer
             var problem = ColumnReader.Text(row, o.ProblemColumnName);
             var reference = ColumnReader.Text(row, o.ReferenceColumnName);
             return () => (prompt(), problem(), reference());
-        }, Outputs(), batch => JudgeDataSelection.SelectAsync(_policy, _judge, _verifier, batch, o.Sampling, o.Seed).GetAwaiter().GetResult(), o.BatchSize);
+        }, Outputs(), batch => Cancellation.Run(ct => JudgeDataSelection.SelectAsync(_policy, _judge, _verifier, batch, o.Sampling, o.Seed, ct).GetAwaiter().GetResult()), o.BatchSize);
     }
 
     /// <inheritdoc />
