@@ -15,10 +15,14 @@ internal static class ContextServices
     public static StageCancellation None => default;
 
     /// <summary>
-    /// ML.NET sets its cancellation flag through an interface it keeps internal (<c>ICancelable.IsCanceled</c>); it is
-    /// read by reflection, once. A test (ContextServicesTests) fails if a future ML.NET moves it.
+    /// ML.NET keeps its cancellation flag on the context's environment (the private field <c>_env</c>) behind an interface
+    /// it keeps internal (<c>ICancelable.IsCanceled</c>; set by <c>MLContext.CancelExecution</c>, public in
+    /// Microsoft.ML.Experimental and called by AutoML on a trial's context). Both are found by reflection, once; a test
+    /// (JudgeTrainerFitTests) fails if a future ML.NET moves them.
     /// </summary>
-    private static readonly PropertyInfo? CanceledFlag = typeof(MLContext).GetInterfaces()
+    private static readonly FieldInfo? Environment = typeof(MLContext).GetField("_env", BindingFlags.NonPublic | BindingFlags.Instance);
+
+    private static readonly PropertyInfo? CanceledFlag = Environment?.FieldType.GetInterfaces()
         .FirstOrDefault(i => i.FullName == "Microsoft.ML.Runtime.ICancelable")?.GetProperty("IsCanceled");
 
     /// <summary>How often a running stage looks at the context's cancellation flag.</summary>
@@ -33,7 +37,7 @@ internal static class ContextServices
     }
 
     /// <summary>True once ML.NET cancelled the context's execution (false when ML.NET's flag cannot be read).</summary>
-    public static bool IsCanceled(MLContext? mlContext) => mlContext is not null && CanceledFlag?.GetValue(mlContext) is true;
+    public static bool IsCanceled(MLContext? mlContext) => mlContext is not null && CanceledFlag is not null && CanceledFlag.GetValue(Environment!.GetValue(mlContext)) is true;
 
     /// <summary>
     /// Runs <paramref name="work"/> with a token that fires when <paramref name="token"/> does or when the context is

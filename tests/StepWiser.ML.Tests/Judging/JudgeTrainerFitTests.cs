@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using StepWiser.ML.Judging;
 using StepWiser.ML.Models;
 using StepWiser.ML.Tokenization;
@@ -124,6 +125,83 @@ public sealed class JudgeTrainerFitTests
         });
         Assert.ThrowsExactly<OperationCanceledException>(() => trainer.Fit(StepwiseJudgeTrainer.ToDataView(ml, Steps)));
         Assert.AreEqual(2, done.Max(), $"cancelled at update 2, no later update ran (reported: {string.Join(", ", done)})");
+    }
+
+    [TestMethod]
+    public void TheRecipeFitRunsItsStagesInOrderLogsThemToTheContextAndStagedFitsGiveTheSameJudge()
+    {
+        var ml = new MLContext(seed: 1);
+        var log = new List<string>();
+        ml.Log += (_, e) => { if (e.Source.StartsWith("StepWiser.", StringComparison.Ordinal)) lock (log) log.Add(e.Source + ": " + e.RawMessage); };
+        using var start = ModelBundle.Load(WarmedUp.Value);
+        var unlabelled = Steps.Select(e => e.Input).Take(8).ToArray();
+        var analysis = new JudgeAnalysis(i => i.Chunk.StartsWith("x1", StringComparison.Ordinal) ? "odd." : "even.", unlabelled);
+        var recipe = new JudgeRecipeOptions
+        {
+            PretrainSteps = 3, WarmupSteps = 3, BatchSize = 4, Seed = 2,
+            Grpo = new GrpoOptions { Steps = 2, PromptsPerStep = 4, GroupSize = 4, MaxNewTokens = 20, LearningRate = 1e-2, Seed = 2 },
+        };
+        StepwiseJudgeTransformer Fit(ModelBundle from, JudgeRecipeStages stages) => ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
+        {
+            Model = from, Template = Short, Recipe = recipe with { Stages = stages }, Analysis = analysis, Judge = new StepwiseJudgeOptions { MaxNewTokens = 20 },
+        }).Fit(StepwiseJudgeTrainer.ToDataView(ml, Steps));
+        using var whole = Fit(start, JudgeRecipeStages.All);
+        Assert.AreEqual("recipe", whole.Metadata["trainer"]);
+        Assert.AreEqual("2", whole.Metadata["rl_steps"]);
+        var messages = string.Join(" | ", log);
+        var order = new[] { "analysis stage: 3 updates on 8 unlabelled steps", "verdict stage: 3 updates", "GRPO: 2 steps" }.Select(m => messages.IndexOf(m, StringComparison.Ordinal)).ToArray();
+        Assert.IsTrue(order.All(i => i >= 0) && order.SequenceEqual(order.Order()), $"the stages are logged in order to mlContext.Log: {messages}");
+        StringAssert.Contains(messages, "StepWiser.StepwiseJudge: fitting on ");
+
+        // One stage at a time, each from the previous fit's judge, gives the same weights as one fit of all three.
+        using var analysed = Fit(start, JudgeRecipeStages.Analysis);
+        using var verdicts = Fit(analysed.Model!, JudgeRecipeStages.Verdicts);
+        using var reinforced = Fit(verdicts.Model!, JudgeRecipeStages.Grpo);
+        Assert.AreEqual("0", analysed.Metadata["rl_steps"]);
+        Assert.IsTrue(Equal(Weights(whole.Model!.Model), Weights(reinforced.Model!.Model)), "staged fits give the whole fit's judge");
+        Assert.IsFalse(Equal(Weights(whole.Model.Model), Weights(verdicts.Model!.Model)), $"GRPO changed the weights ({string.Join("; ", log.Where(l => l.Contains("GRPO", StringComparison.Ordinal)))})");
+
+        // A recipe keeps its own GRPO options and step selection; the trainer's must stay at their defaults.
+        var conflicting = new StepwiseJudgeTrainerOptions { Model = start, Recipe = recipe, Analysis = analysis, Grpo = new GrpoOptions { Steps = 3 } };
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.StepWiser().Trainers.StepwiseJudge(conflicting).Fit(StepwiseJudgeTrainer.ToDataView(ml, Steps))).Message, "Recipe.Grpo");
+        var noAnalysis = new StepwiseJudgeTrainerOptions { Model = start, Recipe = recipe };
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.StepWiser().Trainers.StepwiseJudge(noAnalysis).Fit(StepwiseJudgeTrainer.ToDataView(ml, Steps))).Message, "unlabelled steps");
+    }
+
+    [TestMethod]
+    public void ACancelledCatalogTokenOrContextStopsFitsAndLazyTransforms()
+    {
+        using var start = ModelBundle.BuiltIn(CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 7));
+        var options = new StepwiseJudgeTrainerOptions { Model = start, Template = Short, Grpo = new GrpoOptions { Steps = 1, PromptsPerStep = 2, GroupSize = 2, MaxNewTokens = 8 }, Judge = new StepwiseJudgeOptions { MaxNewTokens = 8 } };
+
+        // A judge fitted through a catalog whose token is then cancelled: its lazy transform stops at the next batch.
+        var ml = new MLContext(seed: 1);
+        using var cancel = new CancellationTokenSource();
+        using var judge = ml.StepWiser(cancel.Token).Trainers.StepwiseJudge(options).Fit(StepwiseJudgeTrainer.ToDataView(ml, Steps));
+        var solutions = ml.Data.LoadFromEnumerable(new[] { new Solution { Problem = "p", Chunks = ["x1 step", "x2 step"] } });
+        Assert.HasCount(1, judge.Transform(solutions).GetColumn<bool[]>("Verdicts").ToArray(), "the transform runs while the token is live");
+        cancel.Cancel();
+        Assert.IsTrue(Canceled(() => judge.Transform(solutions).GetColumn<bool[]>("Verdicts").ToArray()), "a cancelled catalog token stops the judge's transform");
+        Assert.ThrowsExactly<OperationCanceledException>(() => ml.StepWiser(cancel.Token).Trainers.StepwiseJudge(options).Fit(StepwiseJudgeTrainer.ToDataView(ml, Steps)));
+
+        // ML.NET's own cancellation of the context: MLContext.CancelExecution, internal to Microsoft.ML (public through the
+        // Microsoft.ML.Experimental package, which is not a dependency here), called by reflection.
+        var cancelled = new MLContext(seed: 1);
+        typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.Invoke(cancelled, null);
+        var error = Assert.ThrowsExactly<OperationCanceledException>(() => cancelled.StepWiser().Trainers.StepwiseJudge(options).Fit(StepwiseJudgeTrainer.ToDataView(cancelled, Steps)));
+        StringAssert.Contains(error.Message, "ML.NET cancelled it");
+    }
+
+    private static bool Canceled(Action action)
+    {
+        try { action(); return false; }
+        catch (Exception e) { for (var x = e; x is not null; x = x.InnerException) if (x is OperationCanceledException) return true; throw; }
+    }
+
+    private sealed class Solution
+    {
+        public string Problem { get; set; } = "";
+        [VectorType] public string[] Chunks { get; set; } = [];
     }
 
     private static string WarmUp()
