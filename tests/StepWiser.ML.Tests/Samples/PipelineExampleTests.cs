@@ -10,9 +10,9 @@ namespace StepWiser.ML.Tests.Samples;
 public sealed class PipelineExampleTests
 {
     [TestMethod]
-    [DataRow("PipelineExample.cs", "pipeline", 0)]
-    [DataRow("RecipeExample.cs", "recipe", 1)]
-    public void TheDocsExamplesAreTheCompiledExamplesWordForWord(string file, string marker, int block)
+    [DataRow("PipelineExample.cs", "pipeline", "# The pipeline, stage by stage")]
+    [DataRow("RecipeExample.cs", "recipe", "## The judge recipe as one trainer")]
+    public void TheDocsExamplesAreTheCompiledExamplesWordForWord(string file, string marker, string heading)
     {
         var source = File.ReadAllLines(Repository.PathOf("src", "StepWiser.ML.Samples", "Stages", file));
         var start = Array.FindIndex(source, l => l.Trim() == $"// <{marker}>");
@@ -22,14 +22,12 @@ public sealed class PipelineExampleTests
         var code = string.Join("\n", source[(start + 1)..end].Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
 
         var doc = File.ReadAllText(Repository.PathOf("docs", "pipeline.md")).Replace("\r\n", "\n", StringComparison.Ordinal);
-        var open = -1;
-        for (var i = 0; i <= block; i++)
-        {
-            open = doc.IndexOf("```csharp\n", open + 1, StringComparison.Ordinal);
-            Assert.IsGreaterThanOrEqualTo(0, open, $"docs/pipeline.md has csharp block {block + 1}");
-        }
+        var section = doc.IndexOf(heading + "\n", StringComparison.Ordinal);
+        Assert.IsGreaterThanOrEqualTo(0, section, $"docs/pipeline.md has the section \"{heading}\"");
+        var open = doc.IndexOf("```csharp\n", section, StringComparison.Ordinal);
+        Assert.IsGreaterThanOrEqualTo(0, open, $"docs/pipeline.md has a csharp block after \"{heading}\"");
         var body = doc[(open + "```csharp\n".Length)..];
-        Assert.AreEqual(code, body[..body.IndexOf("\n```", StringComparison.Ordinal)], $"docs/pipeline.md's csharp block {block + 1} must be {file}'s {marker} region");
+        Assert.AreEqual(code, body[..body.IndexOf("\n```", StringComparison.Ordinal)], $"docs/pipeline.md's first csharp block after \"{heading}\" must be {file}'s {marker} region");
     }
 
     [TestMethod]
