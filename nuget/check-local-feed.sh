@@ -17,8 +17,10 @@ work="$(mktemp -d /tmp/stepwiser-feed.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 suffix="ci.$(date +%s)"
 dotnet pack "$repo/src/StepWiser.ML/StepWiser.ML.csproj" -c Release -o "$work/feed" --version-suffix "$suffix" -p:ContinuousIntegrationBuild=true > "$work/pack.log" 2>&1 || { cat "$work/pack.log"; exit 1; }
-nupkg="$(ls "$work/feed"/StepWiser.ML.*.nupkg | grep -v snupkg | head -n 1)"
+dotnet pack "$repo/src/StepWiser.ML.Worlds/StepWiser.ML.Worlds.csproj" -c Release -o "$work/feed" --version-suffix "$suffix" -p:ContinuousIntegrationBuild=true > "$work/pack-worlds.log" 2>&1 || { cat "$work/pack-worlds.log"; exit 1; }
+nupkg="$(ls "$work/feed"/StepWiser.ML.[0-9]*.nupkg | grep -v snupkg | head -n 1)"
 version="$(basename "$nupkg" .nupkg)"; version="${version#StepWiser.ML.}"
+ls "$work/feed"/StepWiser.ML.Worlds."$version".nupkg > /dev/null
 ls "$work/feed"/StepWiser.ML."$version".snupkg > /dev/null
 python3 - "$nupkg" <<'PY'
 import sys, zipfile
@@ -47,6 +49,7 @@ cat > "$work/consumer/Consumer.csproj" <<XML
   </PropertyGroup>
   <ItemGroup>
     <PackageReference Include="StepWiser.ML" Version="$version" />
+    <PackageReference Include="StepWiser.ML.Worlds" Version="$version" />
     <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
   </ItemGroup>
 </Project>
@@ -75,7 +78,7 @@ grep "consumer ok" "$work/run.log"
 
 # The file-based sample, against the same local feed (its #:package version pinned to this build).
 mkdir -p "$work/filebased"
-sed "s/#:package StepWiser.ML@.*/#:package StepWiser.ML@$version/" "$repo/src/StepWiser.ML.Samples/FileBased/quickstart.cs" > "$work/filebased/quickstart.cs"
+sed -e "s/#:package StepWiser.ML@.*/#:package StepWiser.ML@$version/" -e "s/#:package StepWiser.ML.Worlds@.*/#:package StepWiser.ML.Worlds@$version/" "$repo/src/StepWiser.ML.Samples/FileBased/quickstart.cs" > "$work/filebased/quickstart.cs"
 cp "$work/consumer/nuget.config" "$work/filebased/nuget.config"
 cd "$work/filebased"
 dotnet run quickstart.cs > "$work/filebased.log" 2>&1 || { cat "$work/filebased.log"; exit 1; }
@@ -93,7 +96,7 @@ nb = json.load(open(source))
 replaced = 0
 for cell in nb["cells"]:
     text = "".join(cell["source"])
-    new = text.replace('#i "nuget:/tmp/stepwiser-feed"', f'#i "nuget:{feed}"').replace('#r "nuget:StepWiser.ML, *-*"', f'#r "nuget:StepWiser.ML, {version}"')
+    new = text.replace('#i "nuget:/tmp/stepwiser-feed"', f'#i "nuget:{feed}"').replace('#r "nuget:StepWiser.ML, *-*"', f'#r "nuget:StepWiser.ML, {version}"').replace('#r "nuget:StepWiser.ML.Worlds, *-*"', f'#r "nuget:StepWiser.ML.Worlds, {version}"')
     replaced += new != text
     cell["source"] = new.splitlines(True)
 if replaced != 1: sys.exit("the notebook's package cell (#i /tmp/stepwiser-feed, #r StepWiser.ML *-*) was not found")

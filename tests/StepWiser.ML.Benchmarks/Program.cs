@@ -41,7 +41,7 @@ if (suite is "namespaces")
     var dir = new DirectoryInfo(Environment.CurrentDirectory);
     while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StepWiser.sln"))) dir = dir.Parent;
     if (dir is null) { Console.Error.WriteLine("error: run this from inside the repository (StepWiser.sln not found above the current folder)"); Environment.Exit(2); }
-    var graph = StepWiser.ML.Tests.Architecture.NamespaceGraph.FromSources(Path.Combine(dir.FullName, "src", "StepWiser.ML"));
+    var graph = StepWiser.ML.Tests.Architecture.NamespaceGraph.FromSources(Path.Combine(dir.FullName, "src", "StepWiser.ML"), Path.Combine(dir.FullName, "src", "StepWiser.ML.Worlds"));
     Console.Write(graph.ToMermaid());
     foreach (var cycle in graph.Cycles()) Console.Error.WriteLine("cycle: " + cycle);
     return;

@@ -2,6 +2,7 @@
 // trained for a minute and Monte-Carlo step values, against the published package. nuget/check-local-feed.sh runs it
 // against the locally packed version in CI, so it cannot rot.
 #:package StepWiser.ML@0.1.0
+#:package StepWiser.ML.Worlds@0.1.0
 #:package TorchSharp-cpu@0.107.0
 #:property PublishAot=false
 #:property JsonSerializerIsReflectionEnabledByDefault=true

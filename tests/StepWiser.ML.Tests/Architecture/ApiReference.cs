@@ -16,17 +16,20 @@ internal static partial class ApiReference
     private const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
     /// <summary>The pages: file name (relative to docs/api/) → text.</summary>
-    public static SortedDictionary<string, string> Pages(Assembly assembly, string xmlPath)
+    public static SortedDictionary<string, string> Pages(IReadOnlyList<Assembly> assemblies)
     {
-        var docs = XDocument.Load(xmlPath).Root!.Element("members")!.Elements("member")
-            .ToDictionary(m => m.Attribute("name")!.Value, m => m, StringComparer.Ordinal);
+        var docs = assemblies.SelectMany(a => XDocument.Load(Path.ChangeExtension(a.Location, ".xml")).Root!.Element("members")!.Elements("member"))
+            .GroupBy(m => m.Attribute("name")!.Value, StringComparer.Ordinal)      // generated helpers (regex) appear in both
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var pages = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        var types = assembly.GetExportedTypes().OrderBy(t => t.FullName, StringComparer.Ordinal).ToArray();
-        var index = new StringBuilder("# API reference\n\nGenerated from the public types of `StepWiser.ML` and their XML documentation (the same text the\nIDE shows); regenerated and checked by `ApiReferenceTests`. The approved list of every public member, with its\ndefaults, is `tests/StepWiser.ML.Tests/Architecture/StepWiser.ML.approved.txt`.\n\n| namespace | public types |\n|---|---|\n");
+        var types = assemblies.SelectMany(a => a.GetExportedTypes()).OrderBy(t => t.FullName, StringComparer.Ordinal).ToArray();
+        var names = string.Join(" and ", assemblies.Select(a => $"`{a.GetName().Name}`"));
+        var approved = string.Join(" and ", assemblies.Select(a => $"`tests/StepWiser.ML.Tests/Architecture/{a.GetName().Name}.approved.txt`"));
+        var index = new StringBuilder($"# API reference\n\nGenerated from the public types of the packages {names} and their XML documentation (the same text the\nIDE shows); regenerated and checked by `ApiReferenceTests`. The approved lists of every public member, with its\ndefaults, are {approved}.\n\n| namespace | package | public types |\n|---|---|---|\n");
         foreach (var group in types.GroupBy(t => t.Namespace ?? "").OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var file = group.Key + ".md";
-            index.Append(System.Globalization.CultureInfo.InvariantCulture, $"| [{group.Key}]({file}) | {group.Count()} |\n");
+            index.Append(System.Globalization.CultureInfo.InvariantCulture, $"| [{group.Key}]({file}) | {group.First().Assembly.GetName().Name} | {group.Count()} |\n");
             var page = new StringBuilder($"# {group.Key}\n\n[API reference](README.md)\n");
             foreach (var type in group)
             {
@@ -162,10 +165,10 @@ public sealed class ApiReferenceTests
     [TestMethod]
     public void TheApiReferenceIsTheOneGeneratedFromTheXmlDocumentation()
     {
-        var assembly = typeof(StepWiserCatalog).Assembly;
-        var xml = Path.ChangeExtension(assembly.Location, ".xml");
-        Assert.IsTrue(File.Exists(xml), $"{xml}: the library's XML documentation is built beside it");
-        var pages = ApiReference.Pages(assembly, xml);
+        Assembly[] assemblies = [typeof(StepWiserCatalog).Assembly, typeof(StepWiser.ML.Worlds.ArithmeticChainWorld).Assembly];
+        foreach (var assembly in assemblies)
+            Assert.IsTrue(File.Exists(Path.ChangeExtension(assembly.Location, ".xml")), $"{assembly.Location}: the package's XML documentation is built beside it");
+        var pages = ApiReference.Pages(assemblies);
         var folder = Repository.PathOf("docs", "api");
         if (Environment.GetEnvironmentVariable("STEPWISER_WRITE_API_DOCS") == "1")
         {

@@ -9,7 +9,7 @@ namespace StepWiser.ML.Tests.Architecture;
 [TestClass]
 public sealed class ArchitectureTests
 {
-    private static readonly Lazy<NamespaceGraph> Graph = new(() => NamespaceGraph.FromSources(Repository.PathOf("src", "StepWiser.ML")));
+    private static readonly Lazy<NamespaceGraph> Graph = new(() => NamespaceGraph.FromSources(Repository.PathOf("src", "StepWiser.ML"), Repository.PathOf("src", "StepWiser.ML.Worlds")));
 
     [TestMethod]
     public void TheLibrarysNamespacesFormNoCycle()
@@ -38,11 +38,22 @@ public sealed class ArchitectureTests
     }
 
     [TestMethod]
-    public void ThePublicApiIsTheApprovedOne()
+    public void TheCorePackageDoesNotReferenceTheWorldsPackage()
     {
-        var approvedPath = Repository.PathOf("tests", "StepWiser.ML.Tests", "Architecture", "StepWiser.ML.approved.txt");
+        var core = typeof(StepWiserCatalog).Assembly;
+        CollectionAssert.DoesNotContain(core.GetReferencedAssemblies().Select(a => a.Name).ToArray(), "StepWiser.ML.Worlds");
+        StringAssert.Contains(File.ReadAllText(Repository.PathOf("src", "StepWiser.ML.Worlds", "StepWiser.ML.Worlds.csproj")), "StepWiser.ML.csproj", "the world builds on the library");
+    }
+
+    [TestMethod]
+    [DataRow("StepWiser.ML")]
+    [DataRow("StepWiser.ML.Worlds")]
+    public void ThePublicApiIsTheApprovedOne(string package)
+    {
+        var approvedPath = Repository.PathOf("tests", "StepWiser.ML.Tests", "Architecture", $"{package}.approved.txt");
         var receivedPath = Path.ChangeExtension(approvedPath, null).Replace(".approved", ".received") + ".txt";
-        var received = PublicApi.Describe(typeof(StepWiserCatalog).Assembly);
+        var assembly = package == "StepWiser.ML" ? typeof(StepWiserCatalog).Assembly : typeof(StepWiser.ML.Worlds.ArithmeticChainWorld).Assembly;
+        var received = PublicApi.Describe(assembly);
         var approved = File.Exists(approvedPath) ? File.ReadAllText(approvedPath).ReplaceLineEndings("\n") : "";
         if (received == approved)
         {

@@ -19,9 +19,9 @@ internal sealed class NamespaceGraph
     /// <summary>Namespace (without the root prefix; "" for the root) → the namespaces it uses.</summary>
     public SortedDictionary<string, SortedSet<string>> Edges { get; }
 
-    public static NamespaceGraph FromSources(string libraryDirectory)
+    public static NamespaceGraph FromSources(params string[] libraryDirectories)
     {
-        var files = Directory.EnumerateFiles(libraryDirectory, "*.cs", SearchOption.AllDirectories)
+        var files = libraryDirectories.SelectMany(d => Directory.EnumerateFiles(d, "*.cs", SearchOption.AllDirectories))
             .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(p => p is "bin" or "obj")).ToArray();
         var ofFile = files.ToDictionary(f => f, f => Regex.Match(File.ReadAllText(f), @"^namespace (StepWiser\.ML(?:\.\w+)*)\s*;", RegexOptions.Multiline) is { Success: true } m ? Short(m.Groups[1].Value) : null);
         var names = ofFile.Values.Where(n => !string.IsNullOrEmpty(n)).Select(n => n!).ToHashSet(StringComparer.Ordinal);
