@@ -4,7 +4,7 @@ using StepWiser.ML.Models;
 using StepWiser.ML.Tests.Infrastructure;
 using StepWiser.ML.Tokenization;
 
-namespace StepWiser.ML.Tests.Samples;
+namespace StepWiser.ML.Tests.Cli;
 
 /// <summary>
 /// The samples app against bad input, table-driven (issue 15): every case must print one <c>error: …</c> line that names

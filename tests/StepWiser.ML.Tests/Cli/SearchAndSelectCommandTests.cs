@@ -11,7 +11,7 @@ using StepWiser.ML.Tests.FaultInjection;
 using StepWiser.ML.Tests.Infrastructure;
 using StepWiser.ML.Tokenization;
 
-namespace StepWiser.ML.Tests.Samples;
+namespace StepWiser.ML.Tests.Cli;
 
 /// <summary>
 /// The <c>search</c> and <c>select</c> commands on the built-in world's policy and a saved judge: what they write is what

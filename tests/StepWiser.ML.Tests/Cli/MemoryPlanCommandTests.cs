@@ -3,7 +3,7 @@ using StepWiser.ML.Models;
 using StepWiser.ML.Tests.Infrastructure;
 using StepWiser.ML.Tokenization;
 
-namespace StepWiser.ML.Tests.Samples;
+namespace StepWiser.ML.Tests.Cli;
 
 /// <summary>
 /// The <c>plan</c> command prints a model's memory plan from its config alone; <c>train-judge</c> checks the plan before

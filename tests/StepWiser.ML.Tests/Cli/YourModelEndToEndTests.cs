@@ -7,7 +7,7 @@ using StepWiser.ML.Models;
 using StepWiser.ML.Tests.Infrastructure;
 using static TorchSharp.torch;
 
-namespace StepWiser.ML.Tests.Samples;
+namespace StepWiser.ML.Tests.Cli;
 
 /// <summary>
 /// "Your own model, end to end" (docs/getting-started.md, section 4): the commands of that section's code block are

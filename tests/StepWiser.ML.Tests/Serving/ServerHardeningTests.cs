@@ -6,7 +6,7 @@ using StepWiser.ML.Models;
 using StepWiser.ML.Serving;
 using StepWiser.ML.Tokenization;
 
-namespace StepWiser.ML.Tests.Generation;
+namespace StepWiser.ML.Tests.Serving;
 
 /// <summary>
 /// The OpenAI-compatible server under bad requests (real HTTP on loopback, a real built-in model): each request is

@@ -10,7 +10,7 @@ using StepWiser.ML.Serving;
 using StepWiser.ML.Tests.Infrastructure;
 using StepWiser.ML.Tokenization;
 
-namespace StepWiser.ML.Tests.Samples;
+namespace StepWiser.ML.Tests.Cli;
 
 /// <summary>
 /// A judge served over the OpenAI-compatible API: a saved judge's template and settings run on any generator, a Llama 3
