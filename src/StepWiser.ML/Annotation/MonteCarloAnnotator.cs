@@ -148,10 +148,10 @@ public sealed class MonteCarloAnnotator : IDisposable
         if (k == input.Chunks.Count && IsScoredDirectly(input, _options, _verifier))
         {
             var solution = string.Join("\n\n", chunks);
-            return new Prefix("", "", chunks, input.Reference, _verifier.Verify(solution, input.Reference).IsCorrect ? 1f : 0f);
+            return new Prefix("", "", chunks, input.Answer, _verifier.Verify(solution, input.Answer).IsCorrect ? 1f : 0f);
         }
         var text = _options.Prompt.Build(input.Prompt, chunks);
-        return new Prefix(Key(text, input.Reference), text, chunks, input.Reference, null);
+        return new Prefix(Key(text, input.Answer), text, chunks, input.Answer, null);
     }
 
     private async Task<List<(string Key, byte[]? Rewards)>> SampleAsync(IReadOnlyList<Prefix> pending, CancellationToken cancellationToken)
@@ -207,7 +207,7 @@ public sealed class MonteCarloAnnotator : IDisposable
     {
         RolloutsSampled += result.Samples.Count;
         var head = p.Chunks.Count == 0 ? "" : string.Join("\n\n", p.Chunks) + "\n\n";
-        return result.Samples.Select(s => _verifier.Verify(head + s.Text, p.Reference).IsCorrect ? (byte)1 : (byte)0).ToArray();
+        return result.Samples.Select(s => _verifier.Verify(head + s.Text, p.Answer).IsCorrect ? (byte)1 : (byte)0).ToArray();
     }
 
     private bool TryCached(string key, out byte[] rewards)
@@ -231,5 +231,5 @@ public sealed class MonteCarloAnnotator : IDisposable
     /// <inheritdoc />
     public void Dispose() => _store?.Dispose();
 
-    private sealed record Prefix(string Key, string Text, IReadOnlyList<string> Chunks, string Reference, float? Direct);
+    private sealed record Prefix(string Key, string Text, IReadOnlyList<string> Chunks, string Answer, float? Direct);
 }

@@ -12,13 +12,13 @@ public static class PromptFilter
 {
     /// <summary>Samples <see cref="SamplingOptions.NumSamples"/> solutions per prompt and scores them.</summary>
     public static async Task<IReadOnlyList<SampledPrompt>> SampleAsync(ITextGenerator policy, IAnswerVerifier verifier,
-        IReadOnlyList<(string Prompt, string Reference)> prompts, SamplingOptions sampling, CancellationToken cancellationToken = default)
+        IReadOnlyList<(string Prompt, string Answer)> prompts, SamplingOptions sampling, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         var results = await policy.GenerateAsync(prompts.Select(p => GenerationRequest.FromText(p.Prompt, sampling)).ToArray(), cancellationToken).ConfigureAwait(false);
-        return prompts.Select((p, i) => new SampledPrompt(p.Prompt, p.Reference,
+        return prompts.Select((p, i) => new SampledPrompt(p.Prompt, p.Answer,
             results[i].Samples.Select(s => s.Text).ToArray(),
-            results[i].Samples.Select(s => verifier.Verify(s.Text, p.Reference).IsCorrect).ToArray())).ToArray();
+            results[i].Samples.Select(s => verifier.Verify(s.Text, p.Answer).IsCorrect).ToArray())).ToArray();
     }
 
     /// <summary>True when some but not all samples are correct.</summary>

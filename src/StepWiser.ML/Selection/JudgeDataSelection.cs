@@ -15,7 +15,7 @@ public static class JudgeDataSelection
 {
     /// <summary>Samples, verifies, scores and selects; all judge calls of all prompts are batched per chunk index.</summary>
     public static async Task<IReadOnlyList<SelectionResult>> SelectAsync(ITextGenerator policy, IStepJudge judge, IAnswerVerifier verifier,
-        IReadOnlyList<(string Prompt, string Problem, string Reference)> prompts, SamplingOptions sampling, int seed = 0, CancellationToken cancellationToken = default)
+        IReadOnlyList<(string Prompt, string Problem, string Answer)> prompts, SamplingOptions sampling, int seed = 0, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         var results = await policy.GenerateAsync(prompts.Select(p => GenerationRequest.FromText(p.Prompt, sampling)).ToArray(), cancellationToken).ConfigureAwait(false);
@@ -25,7 +25,7 @@ public static class JudgeDataSelection
         {
             foreach (var s in results[i].Samples)
             {
-                if (!verifier.Verify(s.Text, prompts[i].Reference).IsCorrect) continue;
+                if (!verifier.Verify(s.Text, prompts[i].Answer).IsCorrect) continue;
                 correctCounts[i]++;
                 var chunks = ChunkParser.ParseTags(s.Text, MalformedChunkPolicy.Repair).Chunks;
                 if (chunks.Count > 0) candidates.Add((i, s.Text, chunks));

@@ -47,7 +47,7 @@ public sealed class JudgeDataSelectionEstimator : IEstimator<JudgeDataSelectionT
         ArgumentNullException.ThrowIfNull(inputSchema);
         var o = _options;
         o.Validate();
-        foreach (var column in new[] { o.PromptColumnName, o.ProblemColumnName, o.ReferenceColumnName })
+        foreach (var column in new[] { o.PromptColumnName, o.ProblemColumnName, o.AnswerColumnName })
             ColumnReader.Require(inputSchema, column, TextDataViewType.Instance, vector: false, JudgeDataSelectionTransformer.StageName);
         return SchemaShapes.Append<ShapeHolder>(_mlContext, inputSchema, new Dictionary<string, string>
         {

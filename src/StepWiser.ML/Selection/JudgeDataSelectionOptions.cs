@@ -24,7 +24,7 @@ public sealed class JudgeDataSelectionOptions
     public string ProblemColumnName { get; set; } = "Problem";
 
     /// <summary>Input column: the reference answer the verifier compares with (text). Default "Answer".</summary>
-    public string ReferenceColumnName { get; set; } = "Answer";
+    public string AnswerColumnName { get; set; } = "Answer";
 
     /// <summary>Output column: the correct solution with the highest mean chunk score (text; empty when no sample is correct). Default "JudgeSelected".</summary>
     public string JudgeSelectedColumnName { get; set; } = "JudgeSelected";
@@ -56,7 +56,7 @@ public sealed class JudgeDataSelectionOptions
         ArgumentNullException.ThrowIfNull(Sampling, nameof(Sampling));
         Sampling.Validate();
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
-        Data.ColumnReader.RequireNames((nameof(PromptColumnName), PromptColumnName), (nameof(ProblemColumnName), ProblemColumnName), (nameof(ReferenceColumnName), ReferenceColumnName),
+        Data.ColumnReader.RequireNames((nameof(PromptColumnName), PromptColumnName), (nameof(ProblemColumnName), ProblemColumnName), (nameof(AnswerColumnName), AnswerColumnName),
             (nameof(JudgeSelectedColumnName), JudgeSelectedColumnName), (nameof(JudgeScoreColumnName), JudgeScoreColumnName), (nameof(OutcomeSelectedColumnName), OutcomeSelectedColumnName),
             (nameof(SampledColumnName), SampledColumnName), (nameof(CorrectCountColumnName), CorrectCountColumnName),
             (nameof(CorrectSolutionsColumnName), CorrectSolutionsColumnName), (nameof(CorrectScoresColumnName), CorrectScoresColumnName));

@@ -53,7 +53,7 @@ public sealed class JudgeDataSelectionTransformer : ITransformer
         var o = _options;
         ColumnReader.Require(inputSchema, o.PromptColumnName, TextDataViewType.Instance, StageName);
         ColumnReader.Require(inputSchema, o.ProblemColumnName, TextDataViewType.Instance, StageName);
-        ColumnReader.Require(inputSchema, o.ReferenceColumnName, TextDataViewType.Instance, StageName);
+        ColumnReader.Require(inputSchema, o.AnswerColumnName, TextDataViewType.Instance, StageName);
         return BatchMappedDataView<(string, string, string), SelectionResult>.AppendColumns(inputSchema, Outputs());
     }
 
@@ -62,11 +62,11 @@ public sealed class JudgeDataSelectionTransformer : ITransformer
     {
         GetOutputSchema(input.Schema);
         var o = _options;
-        return new BatchMappedDataView<(string, string, string), SelectionResult>(input, [o.PromptColumnName, o.ProblemColumnName, o.ReferenceColumnName], row =>
+        return new BatchMappedDataView<(string, string, string), SelectionResult>(input, [o.PromptColumnName, o.ProblemColumnName, o.AnswerColumnName], row =>
         {
             var prompt = ColumnReader.Text(row, o.PromptColumnName);
             var problem = ColumnReader.Text(row, o.ProblemColumnName);
-            var reference = ColumnReader.Text(row, o.ReferenceColumnName);
+            var reference = ColumnReader.Text(row, o.AnswerColumnName);
             return () => (prompt(), problem(), reference());
         }, Outputs(), batch => Cancellation.Run(ct => JudgeDataSelection.SelectAsync(_policy, _judge, _verifier, batch, o.Sampling, o.Seed, ct).GetAwaiter().GetResult()), o.BatchSize);
     }

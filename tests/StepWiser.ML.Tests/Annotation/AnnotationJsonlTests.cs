@@ -42,7 +42,7 @@ public sealed class AnnotationJsonlTests
             var records = AnnotationJsonl.Read(input);
             Assert.AreEqual(3, records.Count);
             CollectionAssert.AreEqual(new[] { "x", "y" }, records[1].Input.Chunks.ToArray());
-            Assert.AreEqual("3", records[0].Input.Reference);
+            Assert.AreEqual("3", records[0].Input.Answer);
 
             var output = Path.Combine(dir, "out.jsonl");
             AnnotationJsonl.Write(output, records, [new AnnotationResult(0.5f, [1f, 0f], 0), new AnnotationResult(0.5f, [float.NaN, 1f], 1), null]);

@@ -129,7 +129,7 @@ public sealed class MonteCarloAnnotatorTests
 
         // As an ML.NET stage: a failed row's labels column is empty (no label), never a vector of false.
         var ml = new MLContext();
-        var rows = ml.Data.LoadFromEnumerable(inputs.Select(x => new Row { Prompt = x.Prompt, Chunks = x.Chunks.ToArray(), Answer = x.Reference }));
+        var rows = ml.Data.LoadFromEnumerable(inputs.Select(x => new Row { Prompt = x.Prompt, Chunks = x.Chunks.ToArray(), Answer = x.Answer }));
         var o = Options();
         o.MaxConsecutiveFailures = 0;
         using var stage = ml.StepWiser().Transforms.AnnotateMonteCarlo(flaky, new MathAnswerVerifier(), o).Fit(rows);

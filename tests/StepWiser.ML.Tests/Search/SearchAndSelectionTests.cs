@@ -242,7 +242,7 @@ public sealed class SearchAndSelectionTests
         Assert.IsTrue(expected.Any(r => r.JudgeSelected is not null), "some prompt has a correct sample");
 
         var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.StepWiser().Selection.ByJudge(WorldPolicyFixture.Engine(), new OracleJudge(Problems), new MathAnswerVerifier(),
-            new JudgeDataSelectionOptions { ReferenceColumnName = "Gold" }).Fit(data));
+            new JudgeDataSelectionOptions { AnswerColumnName = "Gold" }).Fit(data));
         StringAssert.Contains(missing.Message, "Gold");
     }
 
