@@ -82,6 +82,7 @@ if (suite is "fusion") { FusionBenchmark.Run(repeats); return; }
 if (suite is "decode-kernel") { DecodeKernelBenchmark.Run(repeats, IntArg("--rounds", 3)); return; }
 if (suite is "bandwidth") { BandwidthBenchmark.Run(repeats, Arg("--dtype") ?? "float32"); return; }
 if (suite is "peer") { PeerBenchmark.Run(size, repeats, IntArg("--rounds", 1)); return; }
+if (suite is "grpo-budget") { GrpoBudgetBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), Ints("--seeds", "1"), Arg("--variants")?.Split(',').ToHashSet()); return; }
 if (suite is "grpo-step") { GrpoStepBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), IntArg("--steps", 10)); return; }
 if (suite is "memory-plan") { MemoryPlanBenchmark.Run(Arg("--rows") is { } rows ? Ints("--rows", rows) : null); return; }
 if (suite is "memory-plan-row") { MemoryPlanBenchmark.RunRow(IntArg("--row", 0)); return; }
