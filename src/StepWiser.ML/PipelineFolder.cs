@@ -20,7 +20,8 @@ namespace StepWiser.ML;
 
 /// <summary>
 /// A fitted pipeline as one folder: <c>pipeline.json</c> (the stages in order, what each runs with and which model it
-/// uses), <c>models/</c> (each local policy once, as a <see cref="ModelBundle"/> in Hugging Face layout), and
+/// uses; a served policy by its address and client limits, never its key), <c>models/</c> (each local policy once, as a
+/// <see cref="ModelBundle"/> in Hugging Face layout), and
 /// <c>stages/</c> (each judge in its own folder, the chunker's options, ML.NET's own transformers as model zips).
 /// </summary>
 internal static class PipelineFolder
@@ -65,7 +66,7 @@ internal static class PipelineFolder
             if (stages[i] is StepwiseJudgeTransformer g) judges[g.Judge] = i;
             else if (stages[i] is DiscriminativeJudgeTransformer d) judges[d.Judge] = i;
         var entries = new JsonArray();
-        var policies = new Dictionary<ITextGenerator, (string Id, LocalTextGenerator Engine)>(ReferenceEqualityComparer.Instance);
+        var policies = new Dictionary<ITextGenerator, (string Id, JsonObject Entry)>(ReferenceEqualityComparer.Instance);
         var writes = new List<Action<string>>();
         for (var i = 0; i < stages.Count; i++)
         {
@@ -128,10 +129,7 @@ internal static class PipelineFolder
         {
             ["format"] = Format,
             ["version"] = 1,
-            ["models"] = new JsonArray(policies.Values.Select(p => (JsonNode)new JsonObject
-            {
-                ["id"] = p.Id, ["kind"] = "local", ["folder"] = $"models/{p.Id}", ["options"] = JsonSerializer.SerializeToNode(p.Engine.Options, OptionsJson),
-            }).ToArray()),
+            ["models"] = new JsonArray(policies.Values.Select(p => (JsonNode)p.Entry).ToArray()),
             ["stages"] = entries,
         };
         AtomicFolder.Write(full, dir =>
@@ -158,19 +156,31 @@ internal static class PipelineFolder
         var stages = new List<ITransformer>();
         try
         {
-            var policies = new Dictionary<string, (ModelBundle Bundle, LocalTextGenerator Engine)>(StringComparer.Ordinal);
+            var policies = new Dictionary<string, (ModelBundle? Bundle, ITextGenerator Engine)>(StringComparer.Ordinal);
             foreach (var m in Array(manifest, "models", path))
             {
                 var id = Text(m, "id", path);
-                var bundle = ModelBundle.Load(Path.Combine(full, Text(m, "folder", path)), device);
-                owned.Add(bundle);
-                policies[id] = (bundle, new LocalTextGenerator(bundle, Options<LocalGeneratorOptions>(m, path)));
+                switch (Text(m, "kind", path))
+                {
+                    case "local":
+                        var bundle = ModelBundle.Load(Path.Combine(full, Text(m, "folder", path)), device);
+                        owned.Add(bundle);
+                        policies[id] = (bundle, new LocalTextGenerator(bundle, Options<LocalGeneratorOptions>(m, path)));
+                        break;
+                    case "openai":
+                        var client = new OpenAICompatibleTextGenerator(Options<OpenAICompatibleOptions>(m, path));
+                        owned.Add(client);
+                        policies[id] = (null, client);
+                        break;
+                    case var kind:
+                        throw new InvalidDataException($"{path}: model \"{id}\" has kind \"{kind}\", not \"local\" or \"openai\"");
+                }
             }
             var index = 0;
             foreach (var s in Array(manifest, "stages", path))
             {
                 var where = $"{path}: stage {index}";
-                (ModelBundle Bundle, LocalTextGenerator Engine) PolicyOf() => policies.TryGetValue(Text(s, "policy", where), out var p) ? p : throw new InvalidDataException($"{where}: \"policy\" names no model of \"models\"");
+                (ModelBundle? Bundle, ITextGenerator Engine) PolicyOf() => policies.TryGetValue(Text(s, "policy", where), out var p) ? p : throw new InvalidDataException($"{where}: \"policy\" names no model of \"models\"");
                 IStepJudge JudgeOf()
                 {
                     var j = s["judge"] ?? throw new InvalidDataException($"{where}: \"judge\" is missing");
@@ -204,14 +214,14 @@ internal static class PipelineFolder
         }
     }
 
-    private static MonteCarloAnnotatorTransformer Annotator(JsonNode s, (ModelBundle Bundle, LocalTextGenerator Engine) policy, string where)
+    private static MonteCarloAnnotatorTransformer Annotator(JsonNode s, (ModelBundle? Bundle, ITextGenerator Engine) policy, string where)
     {
         var options = Options<MonteCarloOptions>(s, where);
         var prompt = s["prompt"] as JsonObject ?? throw new InvalidDataException($"{where}: \"prompt\" is missing");
         options.Prompt = Text(prompt, "prompt_format", where) switch
         {
             PolicyPrompt.RawFormat => PolicyPrompt.Raw,
-            PolicyPrompt.ChatFormat => PolicyPrompt.Chat(policy.Bundle.ChatTemplate ?? throw new InvalidDataException($"{where}: a chat prompt, but the policy's folder has no chat template"),
+            PolicyPrompt.ChatFormat => PolicyPrompt.Chat(policy.Bundle?.ChatTemplate ?? throw new InvalidDataException($"{where}: a chat prompt, but the policy's folder has no chat template"),
                 Text(prompt, "policy_instruction", where), Text(prompt, "policy_instruction_role", where) == ChatTurn.SystemRole),
             var other => throw new InvalidDataException($"{where}: prompt format \"{other}\" is not raw or chat"),
         };
@@ -226,16 +236,27 @@ internal static class PipelineFolder
         _ => [model],
     };
 
-    private static string Policy(ITextGenerator policy, string where, Dictionary<ITextGenerator, (string Id, LocalTextGenerator Engine)> policies, List<Action<string>> writes)
+    private static string Policy(ITextGenerator policy, string where, Dictionary<ITextGenerator, (string Id, JsonObject Entry)> policies, List<Action<string>> writes)
     {
         if (policies.TryGetValue(policy, out var known)) return known.Id;
-        if (policy is not LocalTextGenerator local)
-            throw new NotSupportedException($"{where}: its policy is a {policy.GetType().Name}; a saved pipeline holds local policies only (a LocalTextGenerator made from a ModelBundle)");
-        var bundle = local.Bundle ?? throw new NotSupportedException($"{where}: its policy is a LocalTextGenerator made from a model and a tokenizer; make it from a ModelBundle (new LocalTextGenerator(bundle)) so the pipeline can save it");
         var id = $"model-{policies.Count}";
-        policies[policy] = (id, local);
-        writes.Add(dir => bundle.Save(Path.Combine(dir, "models", id)));
-        return id;
+        switch (policy)
+        {
+            case LocalTextGenerator local:
+                var bundle = local.Bundle ?? throw new NotSupportedException($"{where}: its policy is a LocalTextGenerator made from a model and a tokenizer; make it from a ModelBundle (new LocalTextGenerator(bundle)) so the pipeline can save it");
+                policies[policy] = (id, new JsonObject { ["id"] = id, ["kind"] = "local", ["folder"] = $"models/{id}", ["options"] = JsonSerializer.SerializeToNode(local.Options, OptionsJson) });
+                writes.Add(dir => bundle.Save(Path.Combine(dir, "models", id)));
+                return id;
+            case OpenAICompatibleTextGenerator remote:
+                // The server's address and the client's limits; never the key (a loaded pipeline reads it from the
+                // environment, STEPWISER_OPENAI_API_KEY, as a new client does).
+                var options = JsonSerializer.SerializeToNode(remote.Options, OptionsJson)!.AsObject();
+                options.Remove(nameof(OpenAICompatibleOptions.ApiKey));
+                policies[policy] = (id, new JsonObject { ["id"] = id, ["kind"] = "openai", ["options"] = options });
+                return id;
+            default:
+                throw new NotSupportedException($"{where}: its policy is a {policy.GetType().Name}; a saved pipeline holds a LocalTextGenerator made from a ModelBundle or an OpenAICompatibleTextGenerator");
+        }
     }
 
     private static JsonNode Judge(IStepJudge judge, Dictionary<IStepJudge, int> judges, string where) =>

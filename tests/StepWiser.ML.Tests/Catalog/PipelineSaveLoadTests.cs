@@ -92,18 +92,42 @@ public sealed class PipelineSaveLoadTests
     }
 
     [TestMethod]
-    public void AStageThatCannotBeSavedNamesItselfAndNothingIsWritten()
+    public void AServedPolicyIsSavedByItsAddressNeverItsKeyAndAStageThatCannotBeSavedNamesItself()
     {
         var ml = new MLContext();
         var dir = Path.Combine(Path.GetTempPath(), $"stepwiser-pipeline-{Guid.NewGuid():N}");
-        var remote = new OpenAICompatibleTextGenerator(new OpenAICompatibleOptions { BaseUrl = new Uri("http://127.0.0.1:9/v1"), Model = "m" });
-        var search = new ChunkResetSearchTransformer(remote, ChunkResetSearch.AcceptEveryChunk);
-        var error = Assert.Throws<NotSupportedException>(() => ml.StepWiser().Save(search, dir));
-        StringAssert.Contains(error.Message, "stage 0 (ChunkResetSearchTransformer)");
-        StringAssert.Contains(error.Message, "OpenAICompatibleTextGenerator");
-        Assert.IsFalse(Directory.Exists(dir));
-        var missing = Assert.Throws<FileNotFoundException>(() => ml.StepWiser().Load(dir));
-        StringAssert.Contains(missing.Message, "pipeline.json");
+        try
+        {
+            using var remote = new OpenAICompatibleTextGenerator(new OpenAICompatibleOptions { BaseUrl = new Uri("http://127.0.0.1:9/v1"), Model = "policy-model", ApiKey = "secret-key-123", MaxRetries = 1 });
+            ml.StepWiser().Save(new ChunkResetSearchTransformer(remote, ChunkResetSearch.AcceptEveryChunk, new ChunkResetOptions { MaxTries = 3 }), dir);
+            var manifest = File.ReadAllText(Path.Combine(dir, "pipeline.json"));
+            StringAssert.Contains(manifest, "\"openai\"");
+            StringAssert.Contains(manifest, "http://127.0.0.1:9/v1");
+            foreach (var file in Directory.GetFiles(dir, "*", SearchOption.AllDirectories))
+                Assert.DoesNotContain("secret-key-123", File.ReadAllText(file), $"{file} holds the API key");
+
+            using var loaded = ml.StepWiser().Load(dir);
+            var search = (ChunkResetSearchTransformer)loaded.LastTransformer;
+            var client = (OpenAICompatibleTextGenerator)search.Policy;
+            Assert.AreEqual(new Uri("http://127.0.0.1:9/v1"), client.Options.BaseUrl);
+            Assert.AreEqual("policy-model", client.Options.Model);
+            Assert.AreEqual(1, client.Options.MaxRetries);
+            Assert.AreEqual(3, search.Options.MaxTries);
+            Assert.AreSame(ChunkResetSearch.AcceptEveryChunk, search.Judge);
+
+            // A judge that is not a stage of the pipeline cannot be saved with it: refused, naming the stage, before anything is written.
+            var elsewhere = dir + "-other";
+            var error = Assert.Throws<NotSupportedException>(() => ml.StepWiser().Save(new ChunkResetSearchTransformer(remote, new MemoizedJudge(ChunkResetSearch.AcceptEveryChunk)), elsewhere));
+            StringAssert.Contains(error.Message, "stage 0 (ChunkResetSearchTransformer)");
+            StringAssert.Contains(error.Message, "not a judge stage of this pipeline");
+            Assert.IsFalse(Directory.Exists(elsewhere));
+            var missing = Assert.Throws<FileNotFoundException>(() => ml.StepWiser().Load(elsewhere));
+            StringAssert.Contains(missing.Message, "pipeline.json");
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
     }
 
     private static IDataView Solutions(MLContext ml, ITextGenerator policy, string stream, int problems, int seed)
