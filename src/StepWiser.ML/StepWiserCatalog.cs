@@ -59,9 +59,10 @@ public sealed class StepWiserCatalog
     /// <summary>
     /// Saves a fitted pipeline (a <c>TransformerChain</c> from an <c>EstimatorChain</c>'s <c>Fit</c>, one stage, or a
     /// loaded <see cref="StepWiserPipeline"/>) as one folder: <c>pipeline.json</c>, each local policy once as a
-    /// <see cref="ModelBundle"/> in Hugging Face layout, each judge in its own folder, ML.NET's own stages as model zips.
-    /// Everything is checked before anything is written (a stage that cannot be saved, such as a remote policy or a
-    /// custom verifier, names itself in the error), and the folder is written whole: a saved pipeline there is
+    /// <see cref="ModelBundle"/> in Hugging Face layout (a served policy by its address and client limits, never its
+    /// key), each judge in its own folder, ML.NET's own stages as model zips. Everything is checked before anything is
+    /// written (a stage that cannot be saved, such as a custom verifier or a judge that is not a stage of the pipeline,
+    /// names itself in the error), and the folder is written whole: a saved pipeline there is
     /// replaced, a non-empty folder of anything else is refused. <c>mlContext.Model.Save</c> cannot hold StepWiser
     /// stages (ML.NET keeps the APIs it needs internal) and says to use this.
     /// </summary>
