@@ -106,7 +106,7 @@ dotnet "$repo/tests/StepWiser.ML.NotebookRunner/bin/Release/net10.0/StepWiser.ML
 grep "notebook ok" "$work/notebook.log"
 # The command line as a dotnet tool: packed for linux-x64 (its own build folder, so the repository's stays as it is),
 # installed from the same feed into a fresh tool path, and run: --help, and the demo (which loads libtorch from the tool).
-dotnet pack "$repo/src/StepWiser.ML.Samples/StepWiser.ML.Samples.csproj" -c Release -o "$work/feed" --version-suffix "$suffix" -p:RuntimeIdentifier=linux-x64 \
+dotnet pack "$repo/src/StepWiser.ML.Samples/StepWiser.ML.Samples.csproj" -c Release -o "$work/feed" --version-suffix "$suffix" -p:RuntimeIdentifier=linux-x64 -p:TorchBackend=cpu \
   --artifacts-path "$work/tool-build" > "$work/tool-pack.log" 2>&1 || { cat "$work/tool-pack.log"; exit 1; }
 dotnet tool install --tool-path "$work/tool" --add-source "$work/feed" StepWiser.ML.Cli --version "$version" > "$work/tool-install.log" 2>&1 || { cat "$work/tool-install.log"; exit 1; }
 "$work/tool/stepwiser" --help > "$work/tool-help.log" 2>&1 || { cat "$work/tool-help.log"; exit 1; }

@@ -62,7 +62,8 @@ internal static class ContextServices
         using var timer = new Timer(_ =>
         {
             if (IsCanceled(mlContext))
-                try { source.Cancel(); } catch (ObjectDisposedException) { }
+                // On the timer's thread: nothing may escape (a callback's exception would end the process).
+                try { source.Cancel(); } catch (Exception) { }
         }, null, PollInterval, PollInterval);
         try
         {

@@ -58,13 +58,13 @@ internal static class PipelineFolder
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var stages = Stages(model);
         var full = Path.GetFullPath(folder);
-        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any() && !File.Exists(Path.Combine(full, Manifest)))
-            throw new IOException($"{full}: a non-empty folder that holds no saved pipeline; nothing was written (give a new or empty folder, or a saved pipeline's folder to replace)");
+        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any() && !HoldsSavedPipeline(full))
+            throw new IOException($"{full}: a non-empty folder that holds no saved pipeline (only pipeline.json, models/ and stages/ of a pipeline saved by mlContext.StepWiser().Save); nothing was written (give a new or empty folder, or a saved pipeline's folder to replace)");
         // Everything is checked before anything is written: a stage that cannot be saved names itself.
         var judges = new Dictionary<IStepJudge, int>(ReferenceEqualityComparer.Instance);
         for (var i = 0; i < stages.Count; i++)
-            if (stages[i] is StepwiseJudgeTransformer g) judges[g.Judge] = i;
-            else if (stages[i] is DiscriminativeJudgeTransformer d) judges[d.Judge] = i;
+            if (stages[i] is StepwiseJudgeTransformer g) judges.TryAdd(g.Judge, i);
+            else if (stages[i] is DiscriminativeJudgeTransformer d) judges.TryAdd(d.Judge, i);
         var entries = new JsonArray();
         var policies = new Dictionary<ITextGenerator, (string Id, JsonObject Entry)>(ReferenceEqualityComparer.Instance);
         var writes = new List<Action<string>>();
@@ -93,31 +93,33 @@ internal static class PipelineFolder
                     if (judge.Model is null) throw new NotSupportedException($"{where}: the judge runs on a remote generator; only a judge with a local model is saved with the pipeline");
                     entry["kind"] = "StepwiseJudge";
                     entry["folder"] = $"stages/{n}-judge";
+                    entry["dtype"] = judge.Model.Model.DType.ToString();
                     writes.Add(dir => judge.Save(Path.Combine(dir, "stages", $"{n}-judge")));
                     break;
                 case DiscriminativeJudgeTransformer judge:
                     entry["kind"] = "DiscriminativeJudge";
                     entry["folder"] = $"stages/{n}-judge";
+                    entry["dtype"] = judge.Model.Model.DType.ToString();
                     writes.Add(dir => judge.Save(Path.Combine(dir, "stages", $"{n}-judge")));
                     break;
                 case ChunkResetSearchTransformer search:
                     entry["kind"] = "ChunkResetSearch";
                     entry["policy"] = Policy(search.Policy, where, policies, writes);
-                    entry["judge"] = Judge(search.Judge, judges, where);
+                    entry["judge"] = Judge(search.Judge, judges, n, where);
                     entry["options"] = JsonSerializer.SerializeToNode(search.Options, OptionsJson);
                     break;
                 case JudgeDataSelectionTransformer selection:
                     entry["kind"] = "SelectByJudge";
                     entry["policy"] = Policy(selection.Policy, where, policies, writes);
-                    entry["judge"] = Judge(selection.Judge, judges, where);
+                    entry["judge"] = Judge(selection.Judge, judges, n, where);
                     entry["verifier"] = Verifier(selection.Verifier, where);
                     entry["options"] = JsonSerializer.SerializeToNode(selection.Options, OptionsJson);
                     break;
-                case StepWiserPipeline:
-                    throw new NotSupportedException($"{where}: a loaded pipeline inside another; save its stages as one chain");
                 default:
                     if (stage.GetType().Namespace?.StartsWith("StepWiser.", StringComparison.Ordinal) == true)
                         throw new NotSupportedException($"{where}: this StepWiser stage has no pipeline format yet");
+                    if (stage is not ICanSaveModel)
+                        throw new NotSupportedException($"{where}: ML.NET cannot save this transformer (it is not ICanSaveModel)");
                     entry["kind"] = "ML.NET";
                     entry["file"] = $"stages/{n}-mlnet.zip";
                     writes.Add(dir => mlContext.Model.Save(stage, null, Path.Combine(dir, "stages", $"{n}-mlnet.zip")));
@@ -141,7 +143,16 @@ internal static class PipelineFolder
         });
     }
 
-    public static StepWiserPipeline Load(MLContext mlContext, string folder, Device? device)
+    /// <summary>A folder this class wrote: its manifest names the format and nothing else lies beside models/ and stages/.</summary>
+    private static bool HoldsSavedPipeline(string folder)
+    {
+        var names = Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
+        if (!names.Contains(Manifest) || names.Except([Manifest, "models", "stages"], StringComparer.Ordinal).Any()) return false;
+        try { return JsonNode.Parse(File.ReadAllText(Path.Combine(folder, Manifest))) is JsonObject o && o["format"] is JsonValue v && v.TryGetValue<string>(out var f) && f == Format; }
+        catch (JsonException) { return false; }
+    }
+
+    public static StepWiserPipeline Load(MLContext mlContext, string folder, Device? device, CancellationToken token)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var full = Path.GetFullPath(folder);
@@ -150,8 +161,8 @@ internal static class PipelineFolder
         JsonObject manifest;
         try { manifest = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object"); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not JSON ({e.Message})", e); }
-        if ((string?)manifest["format"] != Format) throw new InvalidDataException($"{path}: \"format\" is not \"{Format}\"");
-        if ((int?)manifest["version"] != 1) throw new InvalidDataException($"{path}: version {manifest["version"]} is not one this library reads (1)");
+        if (!(manifest["format"] is JsonValue f && f.TryGetValue<string>(out var format) && format == Format)) throw new InvalidDataException($"{path}: \"format\" is not \"{Format}\"");
+        if (!(manifest["version"] is JsonValue v && v.TryGetValue<int>(out var version) && version == 1)) throw new InvalidDataException($"{path}: version {manifest["version"]} is not one this library reads (1)");
         var owned = new List<IDisposable>();
         var stages = new List<ITransformer>();
         try
@@ -163,7 +174,7 @@ internal static class PipelineFolder
                 switch (Text(m, "kind", path))
                 {
                     case "local":
-                        var bundle = ModelBundle.Load(Path.Combine(full, Text(m, "folder", path)), device);
+                        var bundle = ModelBundle.Load(Path.Combine(full, Text(m, "folder", path)), device, DType(m, path));
                         owned.Add(bundle);
                         policies[id] = (bundle, new LocalTextGenerator(bundle, Options<LocalGeneratorOptions>(m, path)));
                         break;
@@ -194,22 +205,34 @@ internal static class PipelineFolder
                 {
                     "ChunkSteps" => StepChunkerTransformer.Load(Path.Combine(full, Text(s, "file", where))),
                     "AnnotateMonteCarlo" => Annotator(s, PolicyOf(), where),
-                    "StepwiseJudge" => StepwiseJudgeTransformer.Load(Path.Combine(full, Text(s, "folder", where)), device),
-                    "DiscriminativeJudge" => DiscriminativeJudgeTransformer.Load(Path.Combine(full, Text(s, "folder", where)), device),
+                    "StepwiseJudge" => StepwiseJudgeTransformer.Load(Path.Combine(full, Text(s, "folder", where)), device, dtype: DType(s, where)),
+                    "DiscriminativeJudge" => DiscriminativeJudgeTransformer.Load(Path.Combine(full, Text(s, "folder", where)), device, dtype: DType(s, where)),
                     "ChunkResetSearch" => new ChunkResetSearchTransformer(PolicyOf().Engine, JudgeOf(), Options<ChunkResetOptions>(s, where)),
                     "SelectByJudge" => new JudgeDataSelectionTransformer(PolicyOf().Engine, JudgeOf(), VerifierOf(s, where), Options<JudgeDataSelectionOptions>(s, where)),
                     "ML.NET" => mlContext.Model.Load(Path.Combine(full, Text(s, "file", where)), out _),
                     var kind => throw new InvalidDataException($"{where}: unknown stage kind \"{kind}\""),
                 };
+                switch (stage)
+                {
+                    case StepChunkerTransformer c: c.Cancellation = new(mlContext, token); break;
+                    case MonteCarloAnnotatorTransformer a: a.Cancellation = new(mlContext, token); break;
+                    case StepwiseJudgeTransformer g: g.Cancellation = new(mlContext, token); break;
+                    case DiscriminativeJudgeTransformer d: d.Cancellation = new(mlContext, token); break;
+                    case ChunkResetSearchTransformer r: r.Cancellation = new(mlContext, token); break;
+                    case JudgeDataSelectionTransformer j: j.Cancellation = new(mlContext, token); break;
+                }
                 stages.Add(stage);
                 index++;
             }
             return new StepWiserPipeline(new TransformerChain<ITransformer>(stages.ToArray()), owned);
         }
-        catch
+        catch (Exception e)
         {
             foreach (var stage in stages) (stage as IDisposable)?.Dispose();
             foreach (var model in owned) model.Dispose();
+            // A field of the wrong type or an option out of range is a bad manifest: one line naming the file.
+            if (e is InvalidOperationException or FormatException or ArgumentException && e is not ObjectDisposedException)
+                throw new InvalidDataException($"{path}: {e.Message}", e);
             throw;
         }
     }
@@ -221,7 +244,7 @@ internal static class PipelineFolder
         options.Prompt = Text(prompt, "prompt_format", where) switch
         {
             PolicyPrompt.RawFormat => PolicyPrompt.Raw,
-            PolicyPrompt.ChatFormat => PolicyPrompt.Chat(policy.Bundle?.ChatTemplate ?? throw new InvalidDataException($"{where}: a chat prompt, but the policy's folder has no chat template"),
+            PolicyPrompt.ChatFormat => PolicyPrompt.Chat(ChatTemplateOf(policy.Bundle, Text(prompt, "chat_template", where), where),
                 Text(prompt, "policy_instruction", where), Text(prompt, "policy_instruction_role", where) == ChatTurn.SystemRole),
             var other => throw new InvalidDataException($"{where}: prompt format \"{other}\" is not raw or chat"),
         };
@@ -229,10 +252,19 @@ internal static class PipelineFolder
         return new MonteCarloAnnotatorTransformer(policy.Engine, VerifierOf(s, where), options);
     }
 
+    /// <summary>The stages in order, chains inside chains (an EstimatorChain appended to another) flattened.</summary>
+    /// <summary>The policy folder's chat template, when it is the one the prompt was saved with.</summary>
+    private static ChatTemplate ChatTemplateOf(ModelBundle? bundle, string flavor, string where)
+    {
+        var template = bundle?.ChatTemplate ?? throw new InvalidDataException($"{where}: a chat prompt, but the policy's folder has no chat template");
+        return template.Flavor.ToString() == flavor ? template
+            : throw new InvalidDataException($"{where}: the prompt was saved with a {flavor} chat template, but the policy's folder has a {template.Flavor} one");
+    }
+
     private static IReadOnlyList<ITransformer> Stages(ITransformer model) => model switch
     {
-        StepWiserPipeline loaded => loaded.Chain.ToArray(),
-        IEnumerable<ITransformer> chain => chain.ToArray(),
+        StepWiserPipeline loaded => loaded.Chain.SelectMany(Stages).ToArray(),
+        IEnumerable<ITransformer> chain => chain.SelectMany(Stages).ToArray(),
         _ => [model],
     };
 
@@ -244,7 +276,7 @@ internal static class PipelineFolder
         {
             case LocalTextGenerator local:
                 var bundle = local.Bundle ?? throw new NotSupportedException($"{where}: its policy is a LocalTextGenerator made from a model and a tokenizer; make it from a ModelBundle (new LocalTextGenerator(bundle)) so the pipeline can save it");
-                policies[policy] = (id, new JsonObject { ["id"] = id, ["kind"] = "local", ["folder"] = $"models/{id}", ["options"] = JsonSerializer.SerializeToNode(local.Options, OptionsJson) });
+                policies[policy] = (id, new JsonObject { ["id"] = id, ["kind"] = "local", ["folder"] = $"models/{id}", ["dtype"] = bundle.Model.DType.ToString(), ["options"] = JsonSerializer.SerializeToNode(local.Options, OptionsJson) });
                 writes.Add(dir => bundle.Save(Path.Combine(dir, "models", id)));
                 return id;
             case OpenAICompatibleTextGenerator remote:
@@ -259,9 +291,10 @@ internal static class PipelineFolder
         }
     }
 
-    private static JsonNode Judge(IStepJudge judge, Dictionary<IStepJudge, int> judges, string where) =>
+    private static JsonNode Judge(IStepJudge judge, Dictionary<IStepJudge, int> judges, int stage, string where) =>
         ReferenceEquals(judge, ChunkResetSearch.AcceptEveryChunk) ? JsonValue.Create("accept-every-chunk")
-        : judges.TryGetValue(judge, out var at) ? new JsonObject { ["stage"] = at }
+        : judges.TryGetValue(judge, out var at) && at < stage ? new JsonObject { ["stage"] = at }
+        : judges.ContainsKey(judge) ? throw new NotSupportedException($"{where}: its judge is a later stage of this pipeline; a judge stage must come before the stages that use it")
         : throw new NotSupportedException($"{where}: its judge is not a judge stage of this pipeline; put the judge's transformer in the chain before it (or save the judge on its own)");
 
     private static JsonNode Verifier(IAnswerVerifier verifier, string where) => verifier is MathAnswerVerifier math
@@ -290,6 +323,12 @@ internal static class PipelineFolder
         try { return o.Deserialize<T>(OptionsJson) ?? throw new InvalidDataException($"{where}: \"options\" is null"); }
         catch (JsonException e) { throw new InvalidDataException($"{where}: \"options\" are not {typeof(T).Name} ({e.Message})", e); }
     }
+
+    /// <summary>The weights' type a model or judge was saved in (float32 when the entry does not say).</summary>
+    private static ScalarType DType(JsonNode node, string where) =>
+        node["dtype"] is null ? ScalarType.Float32
+        : Enum.TryParse<ScalarType>(Text(node, "dtype", where), out var t) && t is ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 ? t
+        : throw new InvalidDataException($"{where}: \"dtype\" {node["dtype"]} is not Float32, BFloat16 or Float16");
 
     private static string Text(JsonNode node, string key, string where) =>
         node[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new InvalidDataException($"{where}: \"{key}\" is missing or not a string");

@@ -72,7 +72,7 @@ public sealed class StepWiserCatalog
     /// Loads a pipeline written by <see cref="Save"/>, its models onto <paramref name="device"/> when given, else the
     /// device the context chooses (as <see cref="LoadModel"/>); the pipeline owns them: dispose it.
     /// </summary>
-    public StepWiserPipeline Load(string folder, Device? device = null) => PipelineFolder.Load(Context, folder, ContextDevice.Choose(device, Context));
+    public StepWiserPipeline Load(string folder, Device? device = null) => PipelineFolder.Load(Context, folder, ContextDevice.Choose(device, Context), CancellationToken);
 
     /// <summary>
     /// A prediction engine for one row at a time over a fitted pipeline or stage: <c>Predict(row)</c> runs the row

@@ -31,7 +31,8 @@ public sealed class StepWiserSearch
 
     /// <summary>
     /// Chunk-reset search with the judge <paramref name="judgeTrainer"/> fits: for an <c>EstimatorChain</c> that holds the
-    /// trainer before the search (annotator → judge trainer → search), the search takes the judge when it is fitted.
+    /// trainer before the search (annotator → judge trainer → search), the search takes the judge when it is fitted: the
+    /// judge of the trainer's most recent <c>Fit</c>, so fit the two in one chain (not the trainer in two chains at once).
     /// </summary>
     public ChunkResetSearchEstimator ChunkReset(ITextGenerator policy, StepwiseJudgeTrainer judgeTrainer, ChunkResetOptions? options = null)
     {

@@ -169,9 +169,10 @@ internal static partial class MainJob
         private string Analysed(string name, Func<JudgeInput, string> analysis, JudgeRecipeOptions recipe, string suffix)
         {
             var dir = Path.Combine(_output, $"judge-{name}{suffix}");
-            using var analysed = _ui.Run($"analysis stage ({name}, {recipe.PretrainSteps} steps)", Math.Max(1, recipe.PretrainSteps), "steps", bar =>
-                RecipeTrainer(HuggingFaceCheckpoint.Load(_policyDir), recipe with { Stages = JudgeRecipeStages.Analysis }, new JudgeAnalysis(analysis, _unlabelled), AnalysisTokens, [],
-                    supervised: p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))).Fit(StepwiseJudgeTrainer.ToDataView(_ml, [])));
+            var model = HuggingFaceCheckpoint.Load(_policyDir);
+            using var analysed = Owned(model, () => _ui.Run($"analysis stage ({name}, {recipe.PretrainSteps} steps)", Math.Max(1, recipe.PretrainSteps), "steps", bar =>
+                RecipeTrainer(model, recipe with { Stages = JudgeRecipeStages.Analysis }, new JudgeAnalysis(analysis, _unlabelled), AnalysisTokens, [],
+                    supervised: p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))).Fit(StepwiseJudgeTrainer.ToDataView(_ml, []))));
             analysed.Save(dir);
             return dir;
         }
@@ -184,25 +185,38 @@ internal static partial class MainJob
         private (string Name, string Directory, IStepJudge Judge) Generative(string name, string from, Func<JudgeInput, string>? analysis, JudgeRecipeOptions recipe,
             LabelScheme scheme, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples, string suffix, bool rl, int seed = 1, int maxNewTokens = AnalysisTokens)
         {
+            if (analysis is null && !rl) throw new ArgumentException("a judge needs the verdict stage, GRPO or both", nameof(rl));
             var stages = (analysis is null ? JudgeRecipeStages.None : JudgeRecipeStages.Verdicts) | (rl ? JudgeRecipeStages.Grpo : JudgeRecipeStages.None);
             var staged = recipe with { Stages = stages, Grpo = recipe.Grpo with { MaxNewTokens = maxNewTokens, LogCsvPath = rl ? Result($"grpo-{Slug(name)}{suffix}.csv") : null } };
             var what = (analysis is null ? "" : $"verdict stage ({recipe.WarmupSteps} steps)") + (analysis is not null && rl ? " and " : "") + (rl ? $"GRPO ({recipe.Grpo.Steps} steps)" : "");
             var total = (analysis is null ? 0 : recipe.WarmupSteps) + (rl ? recipe.Grpo.Steps : 0);
             var offset = 0;
             var trainer = default(StepwiseJudgeTrainer);
-            var transformer = _ui.Run($"{what}: {name}", total, "steps", bar =>
+            var model = HuggingFaceCheckpoint.Load(from);
+            var transformer = Owned(model, () => _ui.Run($"{what}: {name}", total, "steps", bar =>
             {
-                trainer = RecipeTrainer(HuggingFaceCheckpoint.Load(from), staged, analysis is null ? null : new JudgeAnalysis(analysis, []), maxNewTokens,
+                trainer = RecipeTrainer(model, staged, analysis is null ? null : new JudgeAnalysis(analysis, []), maxNewTokens,
                     new Dictionary<string, string> { ["scheme"] = scheme.ToString() },
                     supervised: p => { offset = p.Step; bar.Report(p.Step, F($"loss {p.Loss:F3}")); },
                     rl: m => bar.Report(offset + m.Step, F($"reward {m.MeanReward:F2} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {Cli.Num(m.Entropy)}, clipped {m.ClipFraction:P0}")));
                 return trainer.Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme]));
-            });
+            }));
             if (rl && seed == 1) _curves.Add((name, trainer!.LastMetrics));
             var dir = Path.Combine(_output, $"judge-{Slug(name)}{suffix}");
             transformer.Save(dir);
             _owners.Add(transformer);
             return (name, dir, transformer.Judge);
+        }
+
+        /// <summary>Runs a fit that trains <paramref name="model"/> in place: the fitted judge owns it, and a failed or cancelled fit disposes it.</summary>
+        private static T Owned<T>(Models.CausalLM model, Func<T> fit)
+        {
+            try { return fit(); }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
         }
 
         /// <summary>The library's recipe trainer over <paramref name="model"/> (loaded for this judge alone: trained in place, owned by the fitted judge).</summary>

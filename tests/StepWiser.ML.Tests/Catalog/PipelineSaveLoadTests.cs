@@ -73,13 +73,17 @@ public sealed class PipelineSaveLoadTests
             Assert.AreEqual(before.Searched[0], one.SearchedSolution, "the prediction engine's row is the batch's first row");
             CollectionAssert.AreEqual(before.Verdicts[0], one.Verdicts);
 
-            // A folder of something else is refused before anything is written; saving again replaces the pipeline.
+            // A folder of something else is refused before anything is written, even one with its own pipeline.json;
+            // saving again over a saved pipeline replaces it.
             var foreign = dir + "-foreign";
             Directory.CreateDirectory(foreign);
             File.WriteAllText(Path.Combine(foreign, "notes.txt"), "mine");
             var error = Assert.Throws<IOException>(() => fresh.StepWiser().Save(loaded, foreign));
             StringAssert.Contains(error.Message, "holds no saved pipeline");
-            Assert.AreEqual("mine", File.ReadAllText(Path.Combine(foreign, "notes.txt")));
+            File.Delete(Path.Combine(foreign, "notes.txt"));
+            File.WriteAllText(Path.Combine(foreign, "pipeline.json"), "{\"name\": \"my build pipeline\"}");
+            Assert.Throws<IOException>(() => fresh.StepWiser().Save(loaded, foreign));
+            Assert.AreEqual("{\"name\": \"my build pipeline\"}", File.ReadAllText(Path.Combine(foreign, "pipeline.json")));
             Directory.Delete(foreign, recursive: true);
             fresh.StepWiser().Save(loaded, dir);
             using var again = fresh.StepWiser().Load(dir);
@@ -123,6 +127,32 @@ public sealed class PipelineSaveLoadTests
             Assert.IsFalse(Directory.Exists(elsewhere));
             var missing = Assert.Throws<FileNotFoundException>(() => ml.StepWiser().Load(elsewhere));
             StringAssert.Contains(missing.Message, "pipeline.json");
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [TestMethod]
+    public void AJudgeKeepsItsWeightTypeAndABadManifestIsOneLineNamingTheFile()
+    {
+        var ml = new MLContext();
+        var dir = Path.Combine(Path.GetTempPath(), $"stepwiser-pipeline-{Guid.NewGuid():N}");
+        try
+        {
+            var model = CausalLM.CreateRandom(BuiltInModels.Tiny, seed: 1);
+            model.To(TorchSharp.torch.CPU, TorchSharp.torch.ScalarType.BFloat16);
+            using (var judge = new StepwiseJudgeTransformer(ModelBundle.BuiltIn(model), JudgeTemplate.Compact))
+                ml.StepWiser().Save(judge, dir);
+            using (var loaded = ml.StepWiser().Load(dir))
+                Assert.AreEqual(TorchSharp.torch.ScalarType.BFloat16, ((StepwiseJudgeTransformer)loaded.LastTransformer).Model!.Model.DType, "a bf16 judge comes back in bf16");
+
+            var manifest = Path.Combine(dir, "pipeline.json");
+            File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"version\": 1", "\"version\": \"one\"", StringComparison.Ordinal));
+            var error = Assert.Throws<InvalidDataException>(() => ml.StepWiser().Load(dir));
+            StringAssert.Contains(error.Message, "pipeline.json");
+            StringAssert.Contains(error.Message, "version");
         }
         finally
         {
