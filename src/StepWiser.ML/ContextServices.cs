@@ -82,3 +82,9 @@ internal readonly record struct StageCancellation(MLContext? MLContext, Cancella
     /// <summary>Runs one batch of work under both.</summary>
     public T Run<T>(Func<CancellationToken, T> work) => ContextServices.Run(MLContext, Token, work);
 }
+
+/// <summary>A stage whose lazy transform obeys a <see cref="StageCancellation"/> (set by the catalog or the pipeline loader that made it).</summary>
+internal interface ICancellableStage
+{
+    StageCancellation Cancellation { get; set; }
+}

@@ -212,15 +212,7 @@ internal static class PipelineFolder
                     "ML.NET" => mlContext.Model.Load(Path.Combine(full, Text(s, "file", where)), out _),
                     var kind => throw new InvalidDataException($"{where}: unknown stage kind \"{kind}\""),
                 };
-                switch (stage)
-                {
-                    case StepChunkerTransformer c: c.Cancellation = new(mlContext, token); break;
-                    case MonteCarloAnnotatorTransformer a: a.Cancellation = new(mlContext, token); break;
-                    case StepwiseJudgeTransformer g: g.Cancellation = new(mlContext, token); break;
-                    case DiscriminativeJudgeTransformer d: d.Cancellation = new(mlContext, token); break;
-                    case ChunkResetSearchTransformer r: r.Cancellation = new(mlContext, token); break;
-                    case JudgeDataSelectionTransformer j: j.Cancellation = new(mlContext, token); break;
-                }
+                if (stage is ICancellableStage cancellable) cancellable.Cancellation = new(mlContext, token);
                 stages.Add(stage);
                 index++;
             }

@@ -11,7 +11,7 @@ namespace StepWiser.ML.Annotation;
 /// solutions per policy call as it reads. With a store, a second pass (or a restarted run) reads finished prefixes
 /// from disk instead of sampling them again. Rows outside this run's shard get NaN values and no labels.
 /// </summary>
-public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable
+public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable, ICancellableStage
 {
     internal const string StageName = "AnnotateMonteCarlo";
     private readonly MonteCarloOptions _options;
@@ -37,6 +37,8 @@ public sealed class MonteCarloAnnotatorTransformer : ITransformer, IDisposable
 
     /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
     internal StageCancellation Cancellation { get; set; }
+
+    StageCancellation ICancellableStage.Cancellation { get => Cancellation; set => Cancellation = value; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;

@@ -11,7 +11,7 @@ namespace StepWiser.ML.Chunking;
 /// (one segmenter call per batch in self-segmentation mode). Counts of repairs and fall-backs accumulate in
 /// <see cref="Statistics"/>.
 /// </summary>
-public sealed class StepChunkerTransformer : ITransformer
+public sealed class StepChunkerTransformer : ITransformer, ICancellableStage
 {
     internal const string StageName = "ChunkSteps";
     private readonly StepChunkerOptions _options;
@@ -28,6 +28,8 @@ public sealed class StepChunkerTransformer : ITransformer
 
     /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
     internal StageCancellation Cancellation { get; set; }
+
+    StageCancellation ICancellableStage.Cancellation { get => Cancellation; set => Cancellation = value; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;

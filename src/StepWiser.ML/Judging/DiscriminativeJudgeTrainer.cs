@@ -34,9 +34,7 @@ public sealed class DiscriminativeJudgeTrainer : IEstimator<DiscriminativeJudgeT
         var o = _options;
         o.Validate();
         var examples = o.Input(StageName).Read(input);
-        // As the generative trainer: a model given on the CPU trains on the GPU the context names.
-        var device = Models.ContextDevice.Of(_mlContext) is { } d && o.Model!.Device.type == TorchSharp.DeviceType.CPU && d.type != TorchSharp.DeviceType.CPU ? d : null;
-        var model = JudgeTrainingInput.StartingModel(o.Model!, o.TrainInPlace, device);
+        var model = JudgeTrainingInput.StartingModel(o.Model!, o.TrainInPlace, JudgeTrainingInput.ContextDevice(_mlContext, o.Model!));
         DiscriminativeJudge judge;
         try
         {

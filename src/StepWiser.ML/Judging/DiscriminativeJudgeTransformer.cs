@@ -14,7 +14,7 @@ namespace StepWiser.ML.Judging;
 /// the column names of its <see cref="StepwiseJudgeOptions"/>. Saves to and loads from a folder like the generative
 /// judge (model in Hugging Face layout, tokenizer, manifest).
 /// </summary>
-public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
+public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable, ICancellableStage
 {
     internal const string StageName = "JudgeStepsDiscriminative";
     private const string ManifestFile = "stepwiser-discriminative-judge.json";
@@ -42,6 +42,8 @@ public sealed class DiscriminativeJudgeTransformer : ITransformer, IDisposable
 
     /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
     internal StageCancellation Cancellation { get; set; }
+
+    StageCancellation ICancellableStage.Cancellation { get => Cancellation; set => Cancellation = value; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;

@@ -57,6 +57,10 @@ internal sealed record JudgeTrainingInput(string Stage, string Problem, string H
         return SchemaShapes.Append<GenerativeShape>(mlContext, input, columns);
     }
 
+    /// <summary>Where a fit trains <paramref name="given"/>: the context's GPU when the model was given on the CPU and the context names one; else where it is (null).</summary>
+    public static Device? ContextDevice(MLContext mlContext, ModelBundle given) =>
+        Models.ContextDevice.Of(mlContext) is { } d && given.Device.type == TorchSharp.DeviceType.CPU && d.type != TorchSharp.DeviceType.CPU ? d : null;
+
     /// <summary>
     /// The bundle a fit trains: <paramref name="given"/> itself when <paramref name="inPlace"/> (moved to
     /// <paramref name="device"/> when one is given), else a copy of it on that device (its own by default).

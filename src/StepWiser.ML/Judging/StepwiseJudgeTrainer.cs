@@ -81,8 +81,7 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         var o = _options;
         o.Validate();
         var examples = o.Input(StageName).Read(input);
-        var device = Models.ContextDevice.Of(_mlContext) is { } d && o.Model!.Device.type == TorchSharp.DeviceType.CPU && d.type != TorchSharp.DeviceType.CPU ? d : null;
-        var model = JudgeTrainingInput.StartingModel(o.Model!, o.TrainInPlace, device);
+        var model = JudgeTrainingInput.StartingModel(o.Model!, o.TrainInPlace, JudgeTrainingInput.ContextDevice(_mlContext, o.Model!));
         try
         {
             Log($"fitting on {examples.Count} labelled steps ({examples.Count(e => e.Label)} positive)");

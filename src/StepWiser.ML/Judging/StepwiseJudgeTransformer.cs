@@ -15,7 +15,7 @@ namespace StepWiser.ML.Judging;
 /// none). Lazy and batched. A judge over a local model saves to and loads from a folder (model in Hugging Face
 /// layout, tokenizer, manifest); a judge over a remote server (any <see cref="ITextGenerator"/>) runs the same way.
 /// </summary>
-public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
+public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable, ICancellableStage
 {
     internal const string StageName = "JudgeSteps";
     private const string ManifestFile = "stepwiser-judge.json";
@@ -51,6 +51,8 @@ public sealed class StepwiseJudgeTransformer : ITransformer, IDisposable
 
     /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
     internal StageCancellation Cancellation { get; set; }
+
+    StageCancellation ICancellableStage.Cancellation { get => Cancellation; set => Cancellation = value; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;

@@ -13,7 +13,7 @@ namespace StepWiser.ML.Search;
 /// rounds of batched policy and judge calls; attempt seeds depend on the row's index in the input, not on the batch). Nothing is learned
 /// and there is no state to save: the policy and the judge are saved on their own.
 /// </summary>
-public sealed class ChunkResetSearchTransformer : ITransformer
+public sealed class ChunkResetSearchTransformer : ITransformer, ICancellableStage
 {
     internal const string StageName = "ChunkResetSearch";
 
@@ -42,6 +42,8 @@ public sealed class ChunkResetSearchTransformer : ITransformer
 
     /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
     internal StageCancellation Cancellation { get; set; }
+
+    StageCancellation ICancellableStage.Cancellation { get => Cancellation; set => Cancellation = value; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;

@@ -13,7 +13,7 @@ namespace StepWiser.ML.Selection;
 /// (<see cref="JudgeDataSelection.SelectAsync"/> over <see cref="JudgeDataSelectionOptions.BatchSize"/> rows at a
 /// time). Lazy; nothing is learned and nothing is saved: the policy and the judge are saved on their own.
 /// </summary>
-public sealed class JudgeDataSelectionTransformer : ITransformer
+public sealed class JudgeDataSelectionTransformer : ITransformer, ICancellableStage
 {
     internal const string StageName = "SelectByJudge";
     private readonly ITextGenerator _policy;
@@ -42,6 +42,8 @@ public sealed class JudgeDataSelectionTransformer : ITransformer
 
     /// <summary>What stops a transform of this stage (set by the catalog that made it: its token and the context's cancellation).</summary>
     internal StageCancellation Cancellation { get; set; }
+
+    StageCancellation ICancellableStage.Cancellation { get => Cancellation; set => Cancellation = value; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => false;
