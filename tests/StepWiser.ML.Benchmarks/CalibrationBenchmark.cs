@@ -9,17 +9,18 @@ using StepWiser.ML.Worlds;
 /// accuracy on the main job's benchmark, and the F1 on the held-out labels the threshold was chosen on.
 /// With <c>--votes K</c> the generative judges sample K responses a step at temperature 1 (Maj@K; the score is the mean
 /// probability of Positive over them) instead of one greedy response.
-/// Usage: --suite calibration --from OUT [--votes K]
+/// Usage: --suite calibration --from OUT [--votes K] [--dev] (--dev: score on the dev benchmark, where choices are made).
 /// </summary>
 internal static class CalibrationBenchmark
 {
-    public static void Run(string from, int votes = 1)
+    public static void Run(string from, int votes = 1, bool dev = false)
     {
         var clock = Stopwatch.StartNew();
         var subsetOf = WorldBenchmark.ByLength();
-        var benchmark = ProcessBench.Read(Path.Combine(from, "world-benchmark.json")).Select(r => { r.Subset = subsetOf(r); return r; }).ToArray();
+        var file = dev ? "world-benchmark-dev.json" : "world-benchmark.json";
+        var benchmark = ProcessBench.Read(Path.Combine(from, file)).Select(r => { r.Subset = subsetOf(r); return r; }).ToArray();
         var heldOut = MainJobFolder.HeldOutSolutions(from);
-        Console.WriteLine($"calibration on {from}: benchmark {benchmark.Length} solutions; held-out labelled solutions {heldOut["AbsoluteQ"].Count}; generative judges {(votes > 1 ? $"Maj@{votes} at T = 1" : "greedy")}");
+        Console.WriteLine($"calibration on {from}: benchmark {file}, {benchmark.Length} solutions; held-out labelled solutions {heldOut["AbsoluteQ"].Count}; generative judges {(votes > 1 ? $"Maj@{votes} at T = 1" : "greedy")}");
         Console.WriteLine("| judge | threshold | held-out MC F1 (default → chosen) | Avg. F1 (default → calibrated) | balanced gold (default → calibrated) | gold positive / negative (calibrated) |\n|---|---|---|---|---|---|");
         foreach (var dir in Directory.GetDirectories(from, "judge-*").Order())
         {

@@ -71,7 +71,7 @@ if (suite is "analysis-curve")
         DoubleArg("--pretrain-lr", 3e-3), IntArg("--pretrain-problems", 600), IntArg("--seed", 1), Arg("--scratch"), Arg("--format") ?? "compare", IntArg("--batch", 32));
     return;
 }
-if (suite is "calibration") { CalibrationBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), IntArg("--votes", 1)); return; }
+if (suite is "calibration") { CalibrationBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), IntArg("--votes", 1), args.Contains("--dev")); return; }
 if (suite is "search")
 {
     SearchBenchmark.Run(Arg("--from") ?? throw new ArgumentException("--from OUT (a main job output folder) is required"), Arg("--judges")?.Split(','),
