@@ -34,7 +34,9 @@ public sealed partial class MultiEndpointAnnotateTests
         try
         {
             var input = Path.Combine(dir, "in.jsonl");
-            var problems = WorldPolicyFixture.World.Generate("multi-endpoint", 16, 4);
+            // Enough solutions that the run is far from done when the kill lands: on a loaded machine the progress line the
+            // kill waits for can arrive late, and with 16 solutions the run once finished its requests before the kill.
+            var problems = WorldPolicyFixture.World.Generate("multi-endpoint", 48, 4);
             File.WriteAllLines(input, problems.Select(p => new JsonObject { ["prompt"] = p.Prompt, ["solution"] = p.ChunkedSolution, ["answer"] = p.AnswerText }.ToJsonString()));
             using var healthy = Serve(out var a);
             using var doomed = Serve(out var b);
@@ -46,7 +48,7 @@ public sealed partial class MultiEndpointAnnotateTests
             Assert.AreEqual(0, one.Code, one.Stderr);
 
             using var run = SamplesApp.Start(Args("two.jsonl", a, b));
-            run.WaitForLine(l => l.Contains(" 2/16 solutions", StringComparison.Ordinal), Limit);
+            run.WaitForLine(l => l.Contains(" 2/48 solutions", StringComparison.Ordinal), Limit);
             doomed.Kill();
             Assert.AreEqual(0, run.WaitForExit(Limit), run.Stderr);
             var summary = run.WaitForLine(l => l.StartsWith("policy servers:", StringComparison.Ordinal) && l.Contains(" answered ", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
