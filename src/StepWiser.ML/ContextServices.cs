@@ -11,8 +11,6 @@ namespace StepWiser.ML;
 /// </summary>
 internal static class ContextServices
 {
-    /// <summary>No context, no token: a stage made outside the catalog.</summary>
-    public static StageCancellation None => default;
 
     /// <summary>
     /// ML.NET keeps its cancellation flag on the context's environment (the private field <c>_env</c>) behind an interface

@@ -63,8 +63,7 @@ internal static class PipelineFolder
         // Everything is checked before anything is written: a stage that cannot be saved names itself.
         var judges = new Dictionary<IStepJudge, int>(ReferenceEqualityComparer.Instance);
         for (var i = 0; i < stages.Count; i++)
-            if (stages[i] is StepwiseJudgeTransformer g) judges.TryAdd(g.Judge, i);
-            else if (stages[i] is DiscriminativeJudgeTransformer d) judges.TryAdd(d.Judge, i);
+            if (JudgeOfStage(stages[i]) is { } judge) judges.TryAdd(judge, i);
         var entries = new JsonArray();
         var policies = new Dictionary<ITextGenerator, (string Id, JsonObject Entry)>(ReferenceEqualityComparer.Instance);
         var writes = new List<Action<string>>();
@@ -197,8 +196,7 @@ internal static class PipelineFolder
                     var j = s["judge"] ?? throw new InvalidDataException($"{where}: \"judge\" is missing");
                     if (j is JsonValue v && (string?)v == "accept-every-chunk") return ChunkResetSearch.AcceptEveryChunk;
                     var at = (int?)j["stage"] ?? throw new InvalidDataException($"{where}: \"judge\" is neither \"accept-every-chunk\" nor {{\"stage\": n}}");
-                    return at >= 0 && at < stages.Count && stages[at] is StepwiseJudgeTransformer g ? g.Judge
-                        : at >= 0 && at < stages.Count && stages[at] is DiscriminativeJudgeTransformer d ? d.Judge
+                    return at >= 0 && at < stages.Count && JudgeOfStage(stages[at]) is { } judge ? judge
                         : throw new InvalidDataException($"{where}: \"judge\" points at stage {at}, which is not an earlier judge");
                 }
                 ITransformer stage = Text(s, "kind", where) switch
@@ -243,6 +241,14 @@ internal static class PipelineFolder
         options.Validate();
         return new MonteCarloAnnotatorTransformer(policy.Engine, VerifierOf(s, where), options);
     }
+
+    /// <summary>The judge a judge stage runs; null for any other stage.</summary>
+    private static IStepJudge? JudgeOfStage(ITransformer stage) => stage switch
+    {
+        StepwiseJudgeTransformer g => g.Judge,
+        DiscriminativeJudgeTransformer d => d.Judge,
+        _ => null,
+    };
 
     /// <summary>The stages in order, chains inside chains (an EstimatorChain appended to another) flattened.</summary>
     /// <summary>The policy folder's chat template, when it is the one the prompt was saved with.</summary>
