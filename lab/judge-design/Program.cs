@@ -18,6 +18,19 @@ var world = new ArithmeticChainWorld(wopts);
 var tag = Environment.GetEnvironmentVariable("TAG") ?? "";
 var outDir = Environment.GetEnvironmentVariable("OUT") ?? Path.Combine("out", "lab");   // where policies are written and read
 Directory.CreateDirectory(outDir);
+// The numbered template with the new step's characters set apart by spaces, so that no stretch of the analysis repeats a stretch of the step token for token.
+var Spaced = new StepWiser.ML.Judging.JudgeTemplate("numbered-spaced", input =>
+{
+    var numbered = StepWiser.ML.Judging.JudgeTemplate.Numbered.Render(input);
+    var line = StepWiser.ML.Judging.JudgeTemplate.OneLine(input.Chunk);
+    var at = numbered.LastIndexOf(line, StringComparison.Ordinal);
+    return numbered[..at] + string.Join(' ', line.ToCharArray()) + numbered[(at + line.Length)..];
+});
+// The policy-native template: the step to judge first, then the problem and history as the policy's own prompt and
+// chunks, then an open chunk: the analysis re-derives the step's equation where the policy computes best.
+var Native = new StepWiser.ML.Judging.JudgeTemplate("policy-native", input =>
+    StepWiser.ML.Chunking.ChunkParser.OpenTag + StepWiser.ML.Judging.JudgeTemplate.OneLine(input.Chunk) + StepWiser.ML.Chunking.ChunkParser.CloseTag + "\n\n"
+    + WorldJudging.PolicyPrefix(input) + StepWiser.ML.Chunking.ChunkParser.OpenTag);
 if (cmd == "show")
 {
     foreach (var p in world.Generate("train", 5, 1))
@@ -109,7 +122,6 @@ if (cmd == "judge")
     var policy = new LocalTextGenerator(policyModel, tok);
     var solutions = StepWiser.ML.Annotation.TrlStepwiseFormat.Read(folder + "/labels-absoluteq.jsonl");
     var labelled = StepWiser.ML.Judging.JudgeRecipe.SelectSteps(solutions, StepWiser.ML.Judging.StepSelection.UpToFirstNegative);
-    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
     var clock = System.Diagnostics.Stopwatch.StartNew();
     IReadOnlyList<StepWiser.ML.Judging.JudgeInput> unlabelled;
     if (Environment.GetEnvironmentVariable("NATURAL_T") is { } natural)
@@ -123,39 +135,58 @@ if (cmd == "judge")
             return chunks.Select((c, k) => new StepWiser.ML.Judging.JudgeInput(p.Problem, chunks.Take(k).ToArray(), c));
         })).ToArray();
     }
-    else unlabelled = await WorldJudging.UnlabelledStepsAsync(policy, world, 600);
+    else unlabelled = await WorldJudging.UnlabelledStepsAsync(policy, world, int.Parse(Environment.GetEnvironmentVariable("NATURAL_N") ?? "1200"), default, 1.3f);   // as the main job
     Console.WriteLine($"{unlabelled.Count} unlabelled steps, {labelled.Count} labelled ({labelled.Count(e => e.Label)} positive) {clock.Elapsed}");
-    var flagged = unlabelled.Count(u => StepVerification.Analysis(u).Contains('!'));
-    Console.WriteLine($"unlabelled flagged by the analysis: {flagged}");
-    var template = StepWiser.ML.Judging.JudgeTemplate.Numbered;
-    var recipe = new StepWiser.ML.Judging.JudgeRecipeOptions { PretrainSteps = analysisSteps, WarmupSteps = warmupSteps, PretrainBalanceBy = StepWiser.ML.Judging.JudgeRecipeOptions.ByFlaggedCheck, Seed = 1,
+    Func<StepWiser.ML.Judging.JudgeInput, string> analysisOf = Environment.GetEnvironmentVariable("ANALYSIS") == "digits" ? x => DigitBlocks(StepVerification.Analysis(x)) : StepVerification.Analysis;
+    Dictionary<string, string> selfDigits = new();
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
+    var template = Environment.GetEnvironmentVariable("TEMPLATE") == "spaced" ? Spaced : Environment.GetEnvironmentVariable("ANALYSIS") == "native" ? Native : StepWiser.ML.Judging.JudgeTemplate.Numbered;
+    if (Environment.GetEnvironmentVariable("ANALYSIS") == "native")
+    {
+        // The recomputed digits are the policy's own: its greedy continuation of the equation in the judge's prompt.
+        var devInputs = dev.SelectMany(r => Enumerable.Range(0, r.Steps.Length).Select(k => new StepWiser.ML.Judging.JudgeInput(r.Problem, r.Steps.Take(k).ToArray(), r.Steps[k])));
+        var all = unlabelled.Concat(labelled.Select(e => e.Input)).Concat(devInputs).ToArray();
+        if (Environment.GetEnvironmentVariable("REWRITE") is { } rw0) all = all.Concat(Rewrite(unlabelled, double.Parse(rw0), 7)).ToArray();
+        selfDigits = await SelfDigitsAsync(policy, Native, all);
+        Console.WriteLine($"self digits for {selfDigits.Count} equations {clock.Elapsed}");
+        analysisOf = x => NativeAnalysis(x, Native, selfDigits);
+    }
+    Console.WriteLine($"unlabelled flagged by the analysis: {unlabelled.Count(u => analysisOf(u).Contains('!'))}");
+    if (Environment.GetEnvironmentVariable("SHOW") == "1") foreach (var u in unlabelled.Take(12)) Console.WriteLine($"  {u.Chunk.Replace("\n\n", " / ")} -> {analysisOf(u).Replace("\n", "|")}");
+    var recipe = new StepWiser.ML.Judging.JudgeRecipeOptions { PretrainSteps = analysisSteps, WarmupSteps = warmupSteps, PretrainBalanceBy = StepWiser.ML.Judging.JudgeRecipeOptions.ByFlaggedCheck, Seed = 1, Balance = Environment.GetEnvironmentVariable("BALANCE") != "0",
         Grpo = new StepWiser.ML.Judging.GrpoOptions { Steps = grpoSteps, PromptsPerStep = 16, GroupSize = 4, MiniBatchSize = 32, LearningRate = rlLr, KlCoefficient = kl, MaxNewTokens = 96, WarmupSteps = 5, Seed = 1 } };
-    using var judgeModel = HuggingFaceCheckpoint.Load(folder + "/policy");
-    var practice = Environment.GetEnvironmentVariable("PRACTICE") == "0" ? unlabelled : StepVerification.Practice(unlabelled, analysisSteps * 32, 1);   // PRACTICE=0: the sampled steps alone
-    StepWiser.ML.Judging.JudgeRecipe.Pretrain(judgeModel, tok, template, practice, StepVerification.Analysis, recipe, new Progress<TrainingProgress>(p => { if (p.Step % 200 == 0) Console.WriteLine($"  analysis {p.Step} loss {p.Loss:F3}"); }));
+    var analysed = Environment.GetEnvironmentVariable("ANALYSED");   // a saved analysis stage: skip it
+    using var judgeModel = HuggingFaceCheckpoint.Load(analysed ?? folder + "/policy");
+    var practice = Environment.GetEnvironmentVariable("REWRITE") is { } rw ? Rewrite(unlabelled, double.Parse(rw), 7) : unlabelled;   // REWRITE=p: that share of equation steps with their stated result's digits redrawn
+    Console.WriteLine($"practice: {practice.Count(u => analysisOf(u).Contains('!'))} of {practice.Count} flagged");
+    if (analysed is null) StepWiser.ML.Judging.JudgeRecipe.Pretrain(judgeModel, tok, template, practice, analysisOf, recipe, new Progress<TrainingProgress>(p => { if (p.Step % 200 == 0) Console.WriteLine($"  analysis {p.Step} loss {p.Loss:F3}"); }));
     Console.WriteLine($"analysis stage done {clock.Elapsed}");
+    if (Environment.GetEnvironmentVariable("SAVEANALYSIS") is { } sa && analysed is null) HuggingFaceCheckpoint.Save(judgeModel, sa);
     async Task Score(string name)
     {
         var judge = new StepWiser.ML.Judging.StepwiseJudge(new LocalTextGenerator(judgeModel, tok), template, new StepWiser.ML.Judging.StepwiseJudgeOptions { MaxNewTokens = 96 });
         var r = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(judge, dev);
         // analysis agreement with the teacher on gold steps up to the first error
-        int agree = 0, total = 0; int shown = 0;
+        int agree = 0, total = 0; int shown = 0; int errors = 0, errorsFlagged = 0, rights = 0, rightsFlagged = 0;
         for (int i = 0; i < dev.Length; i++)
         {
             var last = dev[i].Label < 0 ? dev[i].Steps.Length - 1 : dev[i].Label;
             for (int k = 0; k <= last; k++)
             {
                 var input = new StepWiser.ML.Judging.JudgeInput(dev[i].Problem, dev[i].Steps.Take(k).ToArray(), dev[i].Steps[k]);
-                var target = StepVerification.Analysis(input);
+                var target = analysisOf(input);
                 var said = r.Judgments[i].Rationales[k].Trim();
                 var ok = said.StartsWith(target, StringComparison.Ordinal);
                 total++; if (ok) agree++;
+                var judgeFlag = said.Split("\\boxed")[0].Contains('!');
+                if (k == dev[i].Label) { errors++; if (judgeFlag) errorsFlagged++; } else { rights++; if (judgeFlag) rightsFlagged++; }
                 if (!ok && shown < 4 && k == dev[i].Label) { shown++; Console.WriteLine($"    target: {target}\n    said:   {said}"); }
             }
         }
-        Console.WriteLine($"{name}: dev F1 {r.Metrics.AverageF1:P1} balanced {r.GoldSteps.Balanced:P1} (pos {r.GoldSteps.PositiveAccuracy:P1} neg {r.GoldSteps.NegativeAccuracy:P1}) analysis = teacher {agree}/{total} {clock.Elapsed}");
+        Console.WriteLine($"{name}: dev F1 {r.Metrics.AverageF1:P1} balanced {r.GoldSteps.Balanced:P1} (pos {r.GoldSteps.PositiveAccuracy:P1} neg {r.GoldSteps.NegativeAccuracy:P1}) analysis = teacher {agree}/{total}; judge flags {errorsFlagged}/{errors} first errors, {rightsFlagged}/{rights} right steps {clock.Elapsed}");
     }
-    StepWiser.ML.Judging.JudgeRecipe.WarmUp(judgeModel, tok, template, labelled, StepVerification.Analysis, recipe);
+    StepWiser.ML.Judging.JudgeRecipe.WarmUp(judgeModel, tok, template, labelled, analysisOf, recipe);
+    if (Environment.GetEnvironmentVariable("SAVE") is { } save) HuggingFaceCheckpoint.Save(judgeModel, save);
     await Score("warm-up");
     var metrics = new StepWiser.ML.Judging.GrpoTrainer(judgeModel, tok, template, recipe.Grpo).Train(labelled);
     Console.WriteLine($"grpo reward {metrics.Take(5).Average(m => m.MeanReward):F2} -> {metrics.TakeLast(5).Average(m => m.MeanReward):F2}, zero-adv {metrics.Average(m => m.ZeroAdvantageShare):P0}, clip {metrics.Average(m => m.ClipFraction):P1}");
@@ -191,12 +222,6 @@ if (cmd == "flags")
     }
     Console.WriteLine($"dev gold: flagged&right {gfp}, flagged&wrong {gfn}, clean&right {gup}, clean&wrong {gun}");
 }
-if (cmd == "practice")
-{
-    var p = world.Generate("train", 3, 9);
-    var inputs = p.SelectMany(q => q.Chunks.Select((c, k) => new StepWiser.ML.Judging.JudgeInput(q.Problem, q.Chunks.Take(k).ToArray(), c))).ToArray();
-    foreach (var x in StepVerification.Practice(inputs, 12, 3)) Console.WriteLine($"{x.Chunk.Replace("\n\n", " / ")}  ->  {StepVerification.Analysis(x)}");
-}
 if (cmd == "kinds")
 {
     var folder = args[2];
@@ -220,4 +245,249 @@ if (cmd == "kinds")
         counts[key] = counts.GetValueOrDefault(key) + 1;
     }
     foreach (var kv in counts.OrderByDescending(k => k.Value)) Console.WriteLine($"{kv.Key}: {kv.Value}");
+}
+if (cmd == "diag")
+{
+    // diag <difficulty> <folder> <judge folder name>[,<more>]: where the judge's analysis and verdict part from the gold, on the dev benchmark.
+    var folder = args[2];
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + (Environment.GetEnvironmentVariable("BENCH") ?? "/world-benchmark-dev.json")).ToArray();
+    foreach (var name in args[3].Split(','))
+    {
+        using var model = HuggingFaceCheckpoint.Load(folder + "/" + name);
+        var judge = new StepWiser.ML.Judging.StepwiseJudge(new LocalTextGenerator(model, tok), StepWiser.ML.Judging.JudgeTemplate.Numbered, new StepWiser.ML.Judging.StepwiseJudgeOptions { MaxNewTokens = 96 });
+        var r = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(judge, dev);
+        // rows: gold class (right / first error) x teacher flag x judge flag x verdict
+        var table = new Dictionary<string, int>();
+        int shown = 0;
+        for (int i = 0; i < dev.Length; i++)
+        {
+            var last = dev[i].Label < 0 ? dev[i].Steps.Length - 1 : dev[i].Label;
+            for (int k = 0; k <= last; k++)
+            {
+                var input = new StepWiser.ML.Judging.JudgeInput(dev[i].Problem, dev[i].Steps.Take(k).ToArray(), dev[i].Steps[k]);
+                var target = StepVerification.Analysis(input);
+                var said = r.Judgments[i].Rationales[k];
+                var analysis = said.Split("\\boxed")[0];
+                var key = $"{(k == dev[i].Label ? "error" : "right")} teacher{(target.Contains('!') ? "!" : "=")} judge{(analysis.Contains('!') ? "!" : "=")} {(r.Judgments[i].Verdicts[k] ? "Pos" : "Neg")}";
+                table[key] = table.GetValueOrDefault(key) + 1;
+                if (k == dev[i].Label && target.Contains('!') && !analysis.Contains('!') && shown++ < 5) Console.WriteLine($"  step {dev[i].Steps[k].Replace("\n\n", " / ")}\n    target {target}\n    said   {said.Replace("\n", " ")}");
+            }
+        }
+        Console.WriteLine($"{name}: dev F1 {r.Metrics.AverageF1:P1} balanced {r.GoldSteps.Balanced:P1}");
+        foreach (var kv in table.OrderBy(k => k.Key)) Console.WriteLine($"  {kv.Key}: {kv.Value}");
+    }
+}
+
+// The verification analysis with each equation written one digit at a time ("3-1=2 2= 3-5=8 6!" for "33-15=28 22= 86!"):
+// every recomputed digit follows the two digits it is computed from, and the step's equation never appears whole.
+static string DigitBlocks(string analysis)
+{
+    var m = System.Text.RegularExpressions.Regex.Match(analysis, @"(\d+)([+\-*])(\d+)=([\d?]+)((?: [\d?_][\d?_][=!])+)");
+    if (!m.Success) return analysis;
+    string x = m.Groups[1].Value, y = m.Groups[3].Value; var op = m.Groups[2].Value[0];
+    var pairs = m.Groups[5].Value.Trim().Split(' ');
+    char At(string t, int j) => j < t.Length ? t[j] : '_';
+    var sep = Environment.GetEnvironmentVariable("DIGITSEP") ?? "=";
+    var blocks = pairs.Select((p, j) => $"{At(x, j)}{op}{(op == '*' ? y : At(y, j).ToString())}{sep}{p[0]} {p[1]}{p[2]}");
+    return analysis[..m.Index] + string.Join(" ", blocks) + analysis[(m.Index + m.Length)..];
+}
+if (cmd == "digits")
+{
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(args[2] + "/world-benchmark-dev.json").ToArray();
+    foreach (var r in dev.Take(6))
+        for (int k = 0; k < r.Steps.Length; k++)
+        {
+            var a = StepVerification.Analysis(new StepWiser.ML.Judging.JudgeInput(r.Problem, r.Steps.Take(k).ToArray(), r.Steps[k]));
+            Console.WriteLine($"{r.Steps[k].Replace("\n\n", " / ")}  ->  {a}  ->  {DigitBlocks(a)}");
+        }
+}
+
+// The steps with an equation, a share of them with the stated result's digits redrawn (at least one changed), so that
+// copying the step's digits is wrong as often as right.
+static IReadOnlyList<StepWiser.ML.Judging.JudgeInput> Rewrite(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs, double share, int seed)
+{
+    var random = new Random(seed);
+    return inputs.Select(x =>
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(x.Chunk, @"(\d+[+\-*/]\d+=)(\d+)");
+        if (!m.Success || random.NextDouble() >= share) return x;
+        var digits = m.Groups[2].Value.ToCharArray();
+        var changed = false;
+        while (!changed)
+            for (int j = 0; j < digits.Length; j++)
+                if (random.NextDouble() < 0.5) { var d = (char)('0' + random.Next(10)); changed |= d != digits[j]; digits[j] = d; }
+        var chunk = x.Chunk[..m.Groups[2].Index] + new string(digits) + x.Chunk[(m.Groups[2].Index + m.Groups[2].Length)..];
+        return x with { Chunk = chunk };
+    }).ToArray();
+}
+if (cmd == "copy")
+{
+    // copy <difficulty> <folder> <judge dir>: at the dev benchmark's flagged first errors, does the judge's recomputed digit follow the step's stated digit?
+    var folder = args[2];
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(1);
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").Concat(StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark.json")).ToArray();
+    Func<StepWiser.ML.Judging.JudgeInput, string> analysisOf = Environment.GetEnvironmentVariable("ANALYSIS") == "digits" ? x => DigitBlocks(StepVerification.Analysis(x)) : StepVerification.Analysis;
+    using var model = HuggingFaceCheckpoint.Load(args[3]);
+    var judge = new StepWiser.ML.Judging.StepwiseJudge(new LocalTextGenerator(model, tok), Environment.GetEnvironmentVariable("TEMPLATE") == "spaced" ? Spaced : StepWiser.ML.Judging.JudgeTemplate.Numbered, new StepWiser.ML.Judging.StepwiseJudgeOptions { MaxNewTokens = 160 });
+    var random = new Random(5);
+    var inputs = new List<(StepWiser.ML.Judging.JudgeInput Input, string Kind)>();
+    foreach (var r in dev.Where(r => r.Label >= 0))
+    {
+        var x = new StepWiser.ML.Judging.JudgeInput(r.Problem, r.Steps.Take(r.Label).ToArray(), r.Steps[r.Label]);
+        if (!System.Text.RegularExpressions.Regex.IsMatch(x.Chunk, @"\d+[+\-*]\d+=\d+")) continue;
+        inputs.Add((x, "error"));
+        var ok = analysisOf(x);
+        // the same step with its result set right (the teacher's recomputed digits), and with random digits
+        var m = System.Text.RegularExpressions.Regex.Match(x.Chunk, @"(\d+)([+\-*])(\d+)=(\d+)");
+        var right = System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value;
+        if (right.Length == m.Groups[4].Length && right.All(char.IsAsciiDigit)) inputs.Add((x with { Chunk = x.Chunk[..m.Groups[4].Index] + right + x.Chunk[(m.Groups[4].Index + m.Groups[4].Length)..] }, "fixed"));
+        var rnd = new string(m.Groups[4].Value.Select(_ => (char)('0' + random.Next(10))).ToArray());
+        inputs.Add((x with { Chunk = x.Chunk[..m.Groups[4].Index] + rnd + x.Chunk[(m.Groups[4].Index + m.Groups[4].Length)..] }, "random"));
+    }
+    var verdicts = await judge.JudgeStepsAsync(inputs.Select(i => i.Input).ToArray());
+    foreach (var kind in new[] { "error", "fixed", "random" })
+    {
+        int n = 0, agree = 0, flagOk = 0;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i].Kind != kind) continue;
+            n++;
+            var target = analysisOf(inputs[i].Input);
+            var said = verdicts[i].Rationale.Split("\\boxed")[0].Trim();
+            if (said == target) agree++;
+            if (said.Contains('!') == target.Contains('!')) flagOk++;
+            if (kind == "random" && n <= 4) Console.WriteLine($"  {inputs[i].Input.Chunk.Replace("\n\n", " / ")}\n    target {target}\n    said   {said}");
+        }
+        Console.WriteLine($"{kind}: {n} steps, analysis = teacher {agree}, flag right {flagOk}");
+    }
+}
+if (cmd == "native")
+{
+    // native <difficulty> <folder> [model dir]: the policy (or a judge) continuing its own solution up to "<input><op><operand>=" at each benchmark first error: does it write the right digits greedily?
+    var folder = args[2];
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(1);
+    using var model = HuggingFaceCheckpoint.Load(args.Length > 3 ? args[3] : folder + "/policy");
+    var gen = new LocalTextGenerator(model, tok);
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").Concat(StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark.json")).ToArray();
+    var items = new List<(string Prefix, string Right, string Stated, bool Error)>();
+    foreach (var r in dev)
+    {
+        var last = r.Label < 0 ? r.Steps.Length - 1 : r.Label;
+        for (int k = 0; k <= last; k++)
+        {
+            var x = new StepWiser.ML.Judging.JudgeInput(r.Problem, r.Steps.Take(k).ToArray(), r.Steps[k]);
+            var m = System.Text.RegularExpressions.Regex.Match(x.Chunk, @"(\d+)([+\-*])(\d+)=(\d+)");
+            if (!m.Success) continue;
+            var right = System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value;
+            var prefix = WorldJudging.PolicyPrefix(x);
+            if (Environment.GetEnvironmentVariable("CHUNKFIRST") is { } cf) prefix = cf.Replace("STEP", StepWiser.ML.Judging.JudgeTemplate.OneLine(x.Chunk)).Replace("\\n", "\n") + prefix;
+            // the step up to its equation's "=" as the policy would have written it
+            var partial = x.Chunk[..(m.Groups[4].Index)];
+            items.Add((prefix, right, m.Groups[4].Value, k == r.Label));
+            items[^1] = items[^1] with { Prefix = prefix + StepWiser.ML.Chunking.ChunkParser.OpenTag + partial };
+        }
+    }
+    Console.WriteLine("sample prefix: " + items[0].Prefix.Replace("\n", "\\n"));
+    var outs = await gen.GenerateAsync(items.Select(i => GenerationRequest.FromText(i.Prefix, new SamplingOptions { NumSamples = 1, MaxNewTokens = 3, Temperature = 0, Seed = 1 })).ToArray());
+    foreach (var err in new[] { false, true })
+    {
+        int n = 0, right = 0, stated = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (items[i].Error != err) continue;
+            n++;
+            var said = new string(outs[i].Samples[0].Text.TakeWhile(char.IsAsciiDigit).ToArray());
+            if (said == items[i].Right) right++;
+            if (said == items[i].Stated) stated++;
+        }
+        Console.WriteLine($"{(err ? "first errors" : "right steps")}: {n}, greedy = right result {right}, = stated result {stated}");
+    }
+}
+
+static string NativeKey(string rendered, string equationPrefix) => rendered + "\u0001" + equationPrefix;
+
+// "again! 33*3=99 99= 99= chk …" → ("Multiply by 3.\n\n33*3=", the compared digits, the tail)
+static (string Prefix, string Compared, string Tail, bool Again)? NativeParts(string analysis)
+{
+    var m = System.Text.RegularExpressions.Regex.Match(analysis, @"^(again! )?(\d+)([+\-*])(\d+)=(\S+)((?: [\d?_][\d?_][=!])+)(.*)$");
+    if (!m.Success) return null;
+    var op = m.Groups[3].Value[0]; var b = m.Groups[4].Value;
+    var instruction = op switch { '+' => $"Add {b}.", '-' => $"Subtract {b}.", _ => $"Multiply by {b}." };
+    var compared = new string(m.Groups[6].Value.Trim().Split(' ').Select(p => p[1]).ToArray());
+    return (instruction + "\n\n" + m.Groups[2].Value + op + b + "=", compared, m.Groups[7].Value, m.Groups[1].Success);
+}
+
+static string NativeAnalysis(StepWiser.ML.Judging.JudgeInput input, StepWiser.ML.Judging.JudgeTemplate template, Dictionary<string, string> selfDigits)
+{
+    var a = StepVerification.Analysis(input);
+    if (NativeParts(a) is not { } parts) return a;
+    var digits = selfDigits[NativeKey(template.Render(input), parts.Prefix)];
+    char At(string t, int j) => j < t.Length ? t[j] : '_';
+    var pairs = string.Join(' ', Enumerable.Range(0, Math.Max(digits.Length, parts.Compared.Length)).Select(j => $"{At(digits, j)}{At(parts.Compared, j)}{(At(digits, j) == At(parts.Compared, j) && At(digits, j) != '?' ? '=' : '!')}"));
+    var again = Environment.GetEnvironmentVariable("AGAIN") ?? "end";
+    return (again == "start" && parts.Again ? "again! " : "") + parts.Prefix + digits + " " + pairs + (again == "end" && parts.Again ? " again!" : "") + parts.Tail;
+}
+
+static async Task<Dictionary<string, string>> SelfDigitsAsync(ITextGenerator policy, StepWiser.ML.Judging.JudgeTemplate template, IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs)
+{
+    var wanted = new Dictionary<string, int>();
+    foreach (var x in inputs)
+        if (NativeParts(StepVerification.Analysis(x)) is { } p) wanted[NativeKey(template.Render(x), p.Prefix)] = p.Compared.Length;
+    var keys = wanted.Keys.ToArray();
+    var outs = await policy.GenerateAsync(keys.Select(k => GenerationRequest.FromText(k.Replace("\u0001", ""), new SamplingOptions { NumSamples = 1, MaxNewTokens = 3, Temperature = 0, Seed = 1 })).ToArray());
+    var result = new Dictionary<string, string>();
+    for (int i = 0; i < keys.Length; i++)
+    {
+        var d = new string(outs[i].Samples[0].Text.TakeWhile(char.IsAsciiDigit).Take(wanted[keys[i]]).ToArray());
+        result[keys[i]] = d.PadRight(wanted[keys[i]], '?');
+    }
+    return result;
+}
+if (cmd == "nativeflags")
+{
+    var folder = args[2];
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(1);
+    using var policyModel = HuggingFaceCheckpoint.Load(folder + "/policy");
+    var policy = new LocalTextGenerator(policyModel, tok);
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
+    var inputs = new List<(StepWiser.ML.Judging.JudgeInput X, bool Error)>();
+    foreach (var r in dev) { var last = r.Label < 0 ? r.Steps.Length - 1 : r.Label; for (int k = 0; k <= last; k++) inputs.Add((new StepWiser.ML.Judging.JudgeInput(r.Problem, r.Steps.Take(k).ToArray(), r.Steps[k]), k == r.Label)); }
+    var self = await SelfDigitsAsync(policy, Native, inputs.Select(i => i.X).ToArray());
+    int ef = 0, e = 0, rf = 0, rr = 0, of = 0;
+    foreach (var (x, err) in inputs)
+    {
+        var a = NativeAnalysis(x, Native, self); var old = StepVerification.Analysis(x);
+        if (err) { e++; if (a.Contains('!')) ef++; if (old.Contains('!')) of++; } else { rr++; if (a.Contains('!')) { rf++; if (rf <= 8) Console.WriteLine($"  right step flagged: {x.Chunk.Replace("\n\n", " / ")} -> {a.Replace("\n", "|")}   (code: {old})"); } }
+    }
+    Console.WriteLine($"self-digit analysis flags {ef}/{e} first errors (code recompute: {of}), {rf}/{rr} right steps");
+}
+if (cmd == "nativediag")
+{
+    var folder = args[2];
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(1);
+    using var policyModel = HuggingFaceCheckpoint.Load(folder + "/policy");
+    var policy = new LocalTextGenerator(policyModel, tok);
+    using var judgeModel = HuggingFaceCheckpoint.Load(args[3]);
+    var judge = new StepWiser.ML.Judging.StepwiseJudge(new LocalTextGenerator(judgeModel, tok), Native, new StepWiser.ML.Judging.StepwiseJudgeOptions { MaxNewTokens = 96 });
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
+    var inputs = new List<(StepWiser.ML.Judging.JudgeInput X, bool Error)>();
+    foreach (var r in dev) { var last = r.Label < 0 ? r.Steps.Length - 1 : r.Label; for (int k = 0; k <= last; k++) inputs.Add((new StepWiser.ML.Judging.JudgeInput(r.Problem, r.Steps.Take(k).ToArray(), r.Steps[k]), k == r.Label)); }
+    var self = await SelfDigitsAsync(policy, Native, inputs.Select(i => i.X).ToArray());
+    var verdicts = await judge.JudgeStepsAsync(inputs.Select(i => i.X).ToArray());
+    var table = new Dictionary<string, int>(); int shown = 0;
+    for (int i = 0; i < inputs.Count; i++)
+    {
+        var target = NativeAnalysis(inputs[i].X, Native, self);
+        var said = verdicts[i].Rationale.Split("\\boxed")[0].Trim();
+        var key = $"{(inputs[i].Error ? "error" : "right")} teacher{(target.Contains('!') ? "!" : "=")} judge{(said.Contains('!') ? "!" : "=")} {(verdicts[i].Positive ? "Pos" : "Neg")}";
+        table[key] = table.GetValueOrDefault(key) + 1;
+        if (!inputs[i].Error && !target.Contains('!') && said.Contains('!') && shown++ < 8) Console.WriteLine($"  {inputs[i].X.Chunk.Replace("\n\n", " / ")}\n    target {target.Replace("\n", "|")}\n    said   {said.Replace("\n", "|")}");
+    }
+    foreach (var kv in table.OrderBy(k => k.Key)) Console.WriteLine($"  {kv.Key}: {kv.Value}");
 }
