@@ -1,7 +1,9 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Evaluation;
 using StepWiser.ML.Judging;
+using StepWiser.ML.Worlds;
 
 namespace StepWiser.ML.Samples.Commands;
 
@@ -63,6 +65,50 @@ internal static partial class MainJob
             ReportTargets(scores[headline.Name]);
             return headline;
         }
+
+        /// <summary>
+        /// Why the headline judge misses first errors, measured on the test benchmark: at each first error whose equation
+        /// adds, subtracts or multiplies, whether the verification analysis executed by code flags it and whether the
+        /// judge's own analysis does; then the same steps with their result digits redrawn at random (never the right
+        /// result), where an analysis that recomputes writes the right digits and one that repeats the step writes the
+        /// redrawn ones. Gold only picks the steps; nothing here trains.
+        /// </summary>
+        private async Task ReportAnalysisProbeAsync(TrainedJudge headline)
+        {
+            var random = new Random(7);
+            var real = new List<JudgeInput>();
+            var redrawn = new List<(JudgeInput Input, string Recomputed, string Repeated)>();
+            foreach (var b in _test.Where(b => b.Label >= 0 && b.Label < b.Steps.Length))
+            {
+                var input = new JudgeInput(b.Problem, b.Steps.Take(b.Label).ToArray(), b.Steps[b.Label]);
+                var m = ProbedEquation().Match(input.Chunk);
+                if (!m.Success) continue;
+                var equation = m.Groups[1].Value + m.Groups[2].Value + m.Groups[3].Value + "=";
+                var right = Regex.Match(StepVerification.Analysis(input), Regex.Escape(equation) + @"(\d+) ") is { Success: true } r ? r.Groups[1].Value : null;
+                if (right is null) continue;
+                string redraw;
+                do redraw = new string(m.Groups[4].Value.Select(_ => (char)('0' + random.Next(10))).ToArray());
+                while (redraw == m.Groups[4].Value || redraw == right);
+                real.Add(input);
+                redrawn.Add((input with { Chunk = input.Chunk[..m.Groups[4].Index] + redraw + input.Chunk[(m.Groups[4].Index + m.Groups[4].Length)..] }, equation + right, equation + redraw));
+            }
+            if (real.Count == 0) return;
+            var verdicts = await headline.Judge.JudgeStepsAsync(real.Concat(redrawn.Select(x => x.Input)).ToArray(), _ct);
+            static string AnalysisPart(StepVerdict v) => v.Rationale.Split("\\boxed", 2)[0];
+            int codeFlags = real.Count(x => StepVerification.Analysis(x).Contains('!', StringComparison.Ordinal));
+            int judgeFlags = verdicts.Take(real.Count).Count(v => AnalysisPart(v).Contains('!', StringComparison.Ordinal));
+            int recomputed = redrawn.Where((x, i) => AnalysisPart(verdicts[real.Count + i]).Contains(x.Recomputed, StringComparison.Ordinal)).Count();
+            int repeated = redrawn.Where((x, i) => AnalysisPart(verdicts[real.Count + i]).Contains(x.Repeated, StringComparison.Ordinal)).Count();
+            _claims["probe_first_errors"] = real.Count;
+            _claims["probe_code_flags"] = codeFlags;
+            _claims["probe_judge_flags"] = judgeFlags;
+            _claims["probe_redrawn_recomputed"] = recomputed;
+            _claims["probe_redrawn_repeated"] = repeated;
+            _report.AppendLine(F($"\n**Where the headline judge loses first errors** (measured on the test benchmark): of its {real.Count} first errors whose equation adds, subtracts or multiplies, the verification analysis executed by code flags {codeFlags}; the judge's own analysis flags {judgeFlags}. Given the same {real.Count} steps with their result digits redrawn at random, the judge's analysis writes the right recomputed digits on {recomputed} and repeats the step's redrawn digits on {repeated}{(repeated > recomputed ? ": where the step's result and the recomputation differ, the judge mostly copies the step's result into its analysis instead of recomputing it, so the check it was taught passes" : "")}."));
+        }
+
+        [GeneratedRegex(@"^(\d+)([+\-*])(\d+)=(\d+)$", RegexOptions.Multiline)]
+        private static partial Regex ProbedEquation();
 
         /// <summary>The issue's judge targets, each with its measured value and whether it is met (computed here, never typed).</summary>
         private void ReportTargets(IReadOnlyList<Scores> headline)

@@ -71,6 +71,7 @@ internal static partial class MainJob
                 if (seed == 1) rows.AddRange(stepwiser.Concat(others));
             }
             var chosen = ReportJudges(rows, scores, headline);
+            if (chosen is not null) await ReportAnalysisProbeAsync(chosen);
             return chosen is null ? null : new ChosenJudge(chosen.Name, chosen.Scheme!.Value, chosen.Judge);
         }
 

@@ -98,6 +98,13 @@ public sealed class SamplesTests
                 "rl_minus_warmup_min_seed", "balanced_gold", "search_accuracy", "policy_accuracy", "majority_vote_same_tokens_accuracy", "search_tokens_per_problem",
                 "selection_judge", "selection_outcome", "selection_random", "picks_differ_share", "flawed_correct_share", "distinct_correct_share", "seeds" })
                 Assert.IsTrue(claims.TryGetProperty(key, out _), $"claims.json lacks {key}");
+            // The measured reason the headline judge misses first errors: its analysis probed at the test benchmark's first
+            // errors, and at the same steps with their results redrawn (counts of those steps, never more).
+            StringAssert.Contains(report, "**Where the headline judge loses first errors**");
+            var probed = claims.GetProperty("probe_first_errors").GetDouble();
+            Assert.IsGreaterThan(0, probed);
+            foreach (var key in new[] { "probe_code_flags", "probe_judge_flags", "probe_redrawn_recomputed", "probe_redrawn_repeated" })
+                Assert.IsLessThanOrEqualTo(probed, claims.GetProperty(key).GetDouble(), key);
             Assert.AreEqual(File.ReadAllText(Path.Combine(dir, "claims.json")), File.ReadAllText(Path.Combine(dir, "results", "claims.json")));
             Assert.DoesNotContain("Total time", report, "the report holds no times (they are in timings.md), so a rerun writes the same file");
             StringAssert.Contains(File.ReadAllText(Path.Combine(dir, "timings.md")), "analysis stage");
