@@ -429,7 +429,7 @@ static string NativeAnalysis(StepWiser.ML.Judging.JudgeInput input, StepWiser.ML
     char At(string t, int j) => j < t.Length ? t[j] : '_';
     var pairs = string.Join(' ', Enumerable.Range(0, Math.Max(digits.Length, parts.Compared.Length)).Select(j => $"{At(digits, j)}{At(parts.Compared, j)}{(At(digits, j) == At(parts.Compared, j) && At(digits, j) != '?' ? '=' : '!')}"));
     var again = Environment.GetEnvironmentVariable("AGAIN") ?? "end";
-    return (again == "start" && parts.Again ? "again! " : "") + parts.Prefix + digits + " " + pairs + (again == "end" && parts.Again ? " again!" : "") + parts.Tail;
+    return (again == "start" && parts.Again ? "again! " : "") + parts.Prefix + digits + " " + pairs + (again == "end" && parts.Again ? " again!" : again == "always" ? (parts.Again ? " again!" : " again=") : "") + parts.Tail;
 }
 
 static async Task<Dictionary<string, string>> SelfDigitsAsync(ITextGenerator policy, StepWiser.ML.Judging.JudgeTemplate template, IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs)
