@@ -1,3 +1,5 @@
+using StepWiser.ML.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace StepWiser.ML.Generation;
@@ -42,7 +44,7 @@ internal static class TokenSampler
                 var before = sorted.cumsum(-1) - sorted;                                            // mass strictly before each token
                 var rank = arange(vocab, device: logits.device).unsqueeze(0);
                 var drop = before.gt(topP).logical_or(rank.ge(topK));                             // the top token is never dropped
-                cdf = sorted.masked_fill(drop, 0).cumsum(-1);
+                cdf = sorted.masked_fill(drop, KeptScalars.Zero).cumsum(-1);                       // kept scalar (Models.KeptScalars)
             }
             else
             {
@@ -50,7 +52,8 @@ internal static class TokenSampler
             }
             var uniforms = tensor(rows.Select(x => x.Options.Temperature > 0 ? (float)x.Random.NextDouble() : 0f).ToArray(), device: logits.device).unsqueeze(1);
             var target = uniforms * cdf[.., ^1..];                                                  // (R, 1), in [0, total)
-            var pick = searchsorted(cdf, target, right: true).clamp_max(vocab - 1);                // first index with cdf > target
+            using var last = (vocab - 1).ToScalar();                                               // kept through the call (Models.KeptScalars)
+            var pick = searchsorted(cdf, target, right: true).clamp_max(last);                     // first index with cdf > target
             var sampled = filter ? order.gather(1, pick) : pick;
             var isGreedy = tensor(rows.Select(x => x.Options.Temperature <= 0).ToArray(), device: logits.device).unsqueeze(1);
             chosen = where(isGreedy, greedy, sampled);

@@ -1,3 +1,4 @@
+using TorchSharp;
 using Microsoft.ML.Tokenizers;
 using StepWiser.ML.Data;
 using StepWiser.ML.Generation;
@@ -170,19 +171,24 @@ public sealed class GrpoTrainer
                 using (no_grad())
                     refLogProbs = TargetLogProbs(shared ? reference.ForwardShared(prompts, rows) : reference.ForwardAt(input!, index!), targets).MoveToOuterDisposeScope();
 
+            // Scalar arguments kept alive through each native call (Models.KeptScalars): the same values the operators made.
+            using var clipLow = (1 - _options.ClipLow).ToScalar();
+            using var clipHigh = (1 + _options.ClipHigh).ToScalar();
+            using var klCoefficient = _options.KlCoefficient.ToScalar();
+            using var tokenCount = total.ToScalar();
             Tensor Loss(Tensor logits)
             {
                 var logProbsAll = TemperedLogSoftmax(logits);                                             // (N, V)
                 var logProbs = logProbsAll.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                // (N)
                 var ratio = (logProbs - old).exp();
                 var unclipped = ratio * adv;
-                var clippedObjective = ratio.clamp(1 - _options.ClipLow, 1 + _options.ClipHigh) * adv;
+                var clippedObjective = ratio.clamp(clipLow, clipHigh) * adv;
                 var perToken = -minimum(unclipped, clippedObjective);
                 if (refLogProbs is not null)
                 {
                     // k3 estimator of KL(current || reference): exp(ref − cur) − (ref − cur) − 1, gradient through cur.
                     var diff = refLogProbs - logProbs;
-                    perToken = perToken + _options.KlCoefficient * (diff.exp() - diff - 1);
+                    perToken = perToken.Plus((diff.exp() - diff).sub_(KeptScalars.One).mul_(klCoefficient));
                 }
                 using (var statisticsScope = NewDisposeScope())
                 using (no_grad())
@@ -192,7 +198,7 @@ public sealed class GrpoTrainer
                     statistics.Clipped += (unclipped > clippedObjective).to(ScalarType.Float32).sum().item<float>();   // the clipped term was the active one
                     statistics.Tokens += targets.shape[0];
                 }
-                return perToken.sum() / total;                                                          // token-level aggregation over the mini-batch
+                return perToken.sum().div(tokenCount);                                                  // token-level aggregation over the mini-batch
             }
             if (shared) Loss(_model.ForwardShared(prompts, rows)).backward();
             else _model.ForwardBackward(input!, hidden => Loss(_model.Logits(hidden.reshape(-1, hidden.shape[2]).index_select(0, index!))), _options.ActivationCheckpointing);   // (N, V)
@@ -208,7 +214,8 @@ public sealed class GrpoTrainer
     {
         var wide = logits.to(ScalarType.Float32);
         if (!ReferenceEquals(wide, logits)) logits.Dispose();
-        var result = nn.functional.log_softmax(wide.div_(_options.Temperature), -1);
+        using var temperature = _options.Temperature.ToScalar();                                    // kept through the call (Models.KeptScalars)
+        var result = nn.functional.log_softmax(wide.div_(temperature), -1);
         wide.Dispose();
         return result;
     }

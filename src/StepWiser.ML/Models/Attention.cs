@@ -96,7 +96,8 @@ internal sealed class Attention : nn.Module
             // libtorch's scaled_dot_product_attention takes 2-3x as long at 16-64 rows of a few queries; these products do
             // not (in the default thread state the two are within noise; lab/benchmarks.md).
             var qFolded = q.reshape(b, kv, groups * t, d);                                             // (B, KV, G*T, D)
-            var scores = qFolded.matmul(k.transpose(2, 3)).mul_(1.0 / Math.Sqrt(d)).add_(mask);      // (B, KV, G*T, L)
+            using var scale = (1.0 / Math.Sqrt(d)).ToScalar();                                        // kept through the call (KeptScalars)
+            var scores = qFolded.matmul(k.transpose(2, 3)).mul_(scale).PlusInPlace(mask);             // (B, KV, G*T, L)
             // Half-precision weights: the softmax in float32, as fused attention kernels accumulate it.
             var weights = scores.dtype == ScalarType.Float32 ? scores.softmax(-1) : scores.softmax(-1, ScalarType.Float32).to(v.dtype);
             attended = weights.matmul(v).view(b, h, t, d);                                            // (B, KV, G*T, D) -> (B, H, T, D)

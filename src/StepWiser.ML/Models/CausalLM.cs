@@ -227,7 +227,7 @@ public sealed class CausalLM : nn.Module
                 valid[p * length + pad + k] = true;
             }
         var validT = tensor(valid, device: Device).view(count, length);                                       // (P, T)
-        var positions = (validT.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);                          // (P, T)
+        var positions = validT.to(ScalarType.Int64).cumsum(1).sub_(KeptScalars.One).clamp_min_(KeptScalars.Zero);   // (P, T); kept scalars (KeptScalars)
         cache.MarkValid(validT);
         var causal = ones(length, length, dtype: ScalarType.Bool, device: Device).tril();
         var diagonal = eye(length, dtype: ScalarType.Bool, device: Device);

@@ -26,8 +26,8 @@ internal sealed class DecoderLayer : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = x + _selfAttn.Forward(_inputLayerNorm.forward(x), cos, sin, mask, cache);
-        var output = h + _mlp.forward(_postAttentionLayerNorm.forward(h));
+        var h = x.Plus(_selfAttn.Forward(_inputLayerNorm.forward(x), cos, sin, mask, cache));   // kept scalars: KeptScalars
+        var output = h.Plus(_mlp.forward(_postAttentionLayerNorm.forward(h)));
         return output.MoveToOuterDisposeScope();
     }
 

@@ -47,7 +47,7 @@ internal sealed class DecoderModel : nn.Module
         // A decode step (one new token a row) on the CPU attends with plain products and an additive mask made once here,
         // not per layer (Attention takes a floating-point mask as that path); on a GPU, SDPA's fused kernels stay.
         if (folded is not null && inputIds.shape[1] == 1 && x.device.type == DeviceType.CPU)
-            folded = zeros(folded.shape, dtype: x.dtype, device: x.device).masked_fill_(folded.logical_not(), double.NegativeInfinity);
+            folded = zeros(folded.shape, dtype: x.dtype, device: x.device).masked_fill_(folded.logical_not(), KeptScalars.NegativeInfinity);   // kept scalar
         foreach (var layer in _layers) x = layer.Forward(x, cos, sin, folded, cache);
         return _norm.forward(x).MoveToOuterDisposeScope();
     }

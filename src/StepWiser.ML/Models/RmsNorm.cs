@@ -7,6 +7,7 @@ namespace StepWiser.ML.Models;
 internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     private readonly double _eps;
+    private readonly Scalar _epsScalar;   // kept alive through the native call (KeptScalars)
 
     /// <summary>Scale vector, named <c>weight</c> as in Hugging Face checkpoints.</summary>
     public readonly TorchSharp.Modules.Parameter weight;
@@ -15,6 +16,7 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public RmsNorm(long size, double eps, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
     {
         _eps = eps;
+        _epsScalar = eps.ToScalar();
         using (var w = torch.ones(size, dtype: dtype, device: device)) weight = nn.Parameter(w);
         RegisterComponents();
     }
@@ -25,8 +27,8 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var wide = x.dtype == ScalarType.Float32;                                                    // no conversion calls for fp32
         var x32 = wide ? x : x.to(ScalarType.Float32);
-        var variance = x32.pow(2).mean([-1L], keepdim: true);
-        var normed = x32 * torch.rsqrt(variance + _eps);
+        var variance = x32.pow(KeptScalars.Two).mean([-1L], keepdim: true);
+        var normed = x32 * torch.rsqrt(variance.Plus(_epsScalar));
         if (!wide) normed = normed.to(x.dtype);
         return (weight * normed).MoveToOuterDisposeScope();
     }

@@ -48,6 +48,6 @@ internal static class RotaryEmbedding
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat([x2.neg(), x1], dim: -1);                                                  // rotate_half(x)
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();   // kept alpha: KeptScalars
     }
 }

@@ -1,3 +1,5 @@
+using StepWiser.ML.Models;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -87,11 +89,12 @@ public sealed class AdamW : IDisposable
     {
         var target = s.Master ?? s.Param;
         var g = s.Master is null ? s.Grad : s.Grad.to(ScalarType.Float32);
-        if (decay && WeightDecay > 0) target.mul_(1 - lr * WeightDecay);
-        s.M.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-        s.V.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-        var denom = s.V.sqrt().div_(Math.Sqrt(bc2)).add_(Eps);
-        target.addcdiv_(s.M, denom, value: -lr / bc1);
+        using var k = new StepScalars(this, lr, bc1, bc2);
+        if (decay && WeightDecay > 0) target.mul_(k.Decay);
+        s.M.mul_(k.Beta1).add_(g, alpha: k.OneMinusBeta1);
+        s.V.mul_(k.Beta2).addcmul_(g, g, value: k.OneMinusBeta2);
+        var denom = s.V.sqrt().div_(k.SqrtBc2).PlusInPlace(k.Eps);
+        target.addcdiv_(s.M, denom, value: k.Step);
         if (s.Master is not null) s.Param.copy_(s.Master);
     }
 
@@ -102,31 +105,52 @@ public sealed class AdamW : IDisposable
     /// </summary>
     private void SplitStep(Slices s, double lr, bool decay, double bc1, double bc2)
     {
+        using var k = new StepScalars(this, lr, bc1, bc2);
+        using var restOffset = RestOffset.ToScalar();
         var upper = s.Param.to(ScalarType.Float32);
-        var master = upper + upper.sign() * (s.Rest!.to(ScalarType.Float32) + RestOffset) * LastBit(upper);
+        var master = upper.Plus(upper.sign() * s.Rest!.to(ScalarType.Float32).PlusInPlace(restOffset) * LastBit(upper));
         var g = s.Grad.to(ScalarType.Float32);
-        var m = s.M.to(ScalarType.Float32).mul_(Beta1).add_(g, alpha: 1 - Beta1);
-        var v = s.V.to(ScalarType.Float32).mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
+        var m = s.M.to(ScalarType.Float32).mul_(k.Beta1).add_(g, alpha: k.OneMinusBeta1);
+        var v = s.V.to(ScalarType.Float32).mul_(k.Beta2).addcmul_(g, g, value: k.OneMinusBeta2);
         s.M.copy_(m);
         s.V.copy_(v);
-        if (decay && WeightDecay > 0) master.mul_(1 - lr * WeightDecay);
-        master.addcdiv_(m, v.sqrt_().div_(Math.Sqrt(bc2)).add_(Eps), value: -lr / bc1);
+        if (decay && WeightDecay > 0) master.mul_(k.Decay);
+        master.addcdiv_(m, v.sqrt_().div_(k.SqrtBc2).PlusInPlace(k.Eps), value: k.Step);
         // Truncation toward zero keeps the master's binade, so the rest is a whole number of its last bits below 2¹⁶.
         var nearest = master.to(s.Param.dtype);
         var truncated = where(nearest.to(ScalarType.Float32).abs() > master.abs(), nearest.nextafter(zeros_like(nearest)), nearest);
         s.Param.copy_(truncated);
         upper = truncated.to(ScalarType.Float32);
-        s.Rest!.copy_(master.sub_(upper).abs_().div_(LastBit(upper)).sub_(RestOffset));
+        s.Rest!.copy_(master.sub_(upper).abs_().div_(LastBit(upper)).sub_(restOffset));
     }
 
     /// <summary>The rest of a split master is stored less this offset, so 0 … 2¹⁶ − 1 fits a signed 16-bit integer.</summary>
     private const double RestOffset = 32768;
 
+    /// <summary>One step's scalar arguments, alive until the step's last native call (see <see cref="Models.KeptScalars"/>).</summary>
+    private sealed class StepScalars(AdamW o, double lr, double bc1, double bc2) : IDisposable
+    {
+        public Scalar Decay { get; } = (1 - lr * o.WeightDecay).ToScalar();
+        public Scalar Beta1 { get; } = o.Beta1.ToScalar();
+        public Scalar OneMinusBeta1 { get; } = (1 - o.Beta1).ToScalar();
+        public Scalar Beta2 { get; } = o.Beta2.ToScalar();
+        public Scalar OneMinusBeta2 { get; } = (1 - o.Beta2).ToScalar();
+        public Scalar SqrtBc2 { get; } = Math.Sqrt(bc2).ToScalar();
+        public Scalar Eps { get; } = o.Eps.ToScalar();
+        public Scalar Step { get; } = (-lr / bc1).ToScalar();
+
+        public void Dispose()
+        {
+            foreach (var s in new[] { Decay, Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, SqrtBc2, Eps, Step }) s.Dispose();
+        }
+    }
+
     /// <summary>The value of the last bit of a float32 significand in the binade of each element: 2^(exponent − 24).</summary>
     private static Tensor LastBit(Tensor wide)
     {
         var (_, exponent) = wide.frexp();
-        return ldexp(ones_like(wide), exponent - FloatSignificandBits);
+        using var bits = FloatSignificandBits.ToScalar();   // kept through the call (KeptScalars)
+        return ldexp(ones_like(wide), exponent.sub(bits));
     }
 
     private const int FloatSignificandBits = 24;

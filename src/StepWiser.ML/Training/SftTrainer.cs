@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Diagnostics;
 using Microsoft.ML.Tokenizers;
 using StepWiser.ML.Models;
@@ -134,6 +135,7 @@ public sealed class SftTrainer
         var target = tensor(labels.ToArray(), device: _model.Device);                                // (N)
         var index = tensor(at.ToArray(), device: _model.Device);                                     // (N)
         double sum = 0;
+        using var count = targets.ToScalar();                                                        // kept through the call (Models.KeptScalars)
         _model.ForwardBackward(input, hidden =>
         {
             var chosen = hidden.reshape(-1, hidden.shape[2]).index_select(0, index);                 // (B, T, H) -> (N, H)
@@ -143,7 +145,7 @@ public sealed class SftTrainer
             if (!ReferenceEquals(wide, logits)) logits.Dispose();
             var lossSum = nn.functional.cross_entropy(wide, target, reduction: nn.Reduction.Sum);
             sum = lossSum.item<float>();
-            return lossSum / targets;
+            return lossSum.div(count);
         }, _options.ActivationCheckpointing);
         return sum;
     }
