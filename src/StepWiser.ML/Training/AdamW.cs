@@ -64,6 +64,7 @@ public sealed class AdamW : IDisposable
         Step++;
         double bc1 = 1 - Math.Pow(Beta1, Step), bc2 = 1 - Math.Pow(Beta2, Step);
         using var noGrad = no_grad();
+        using var k = new StepScalars(this, lr, bc1, bc2);
         foreach (var (name, p, decay) in _params)
         {
             using var grad = p.grad;
@@ -78,18 +79,17 @@ public sealed class AdamW : IDisposable
                 Tensor Slice(Tensor t) => whole ? t : t.narrow(0, start, Math.Min(sliceRows, rows - start));
                 var slice = new Slices(Slice(p), Slice(grad), Slice(state.M), Slice(state.V),
                     state.Master is null ? null : Slice(state.Master), state.Rest is null ? null : Slice(state.Rest));
-                if (slice.Rest is not null) SplitStep(slice, lr, decay, bc1, bc2);
-                else AdamStep(slice, lr, decay, bc1, bc2);
+                if (slice.Rest is not null) SplitStep(slice, decay, k);
+                else AdamStep(slice, decay, k);
             }
         }
     }
 
     /// <summary>The plain step on the float32 master copy (or on the parameter itself), cast back when there is a master copy.</summary>
-    private void AdamStep(Slices s, double lr, bool decay, double bc1, double bc2)
+    private void AdamStep(Slices s, bool decay, StepScalars k)
     {
         var target = s.Master ?? s.Param;
         var g = s.Master is null ? s.Grad : s.Grad.to(ScalarType.Float32);
-        using var k = new StepScalars(this, lr, bc1, bc2);
         if (decay && WeightDecay > 0) target.mul_(k.Decay);
         s.M.mul_(k.Beta1).add_(g, alpha: k.OneMinusBeta1);
         s.V.mul_(k.Beta2).addcmul_(g, g, value: k.OneMinusBeta2);
@@ -103,12 +103,10 @@ public sealed class AdamW : IDisposable
     /// bfloat16 moments; the new master is split again: the parameter is it truncated to bfloat16, the rest
     /// (|master − parameter| in units of the master's last float32 bit, less 2¹⁵) fits 16 bits exactly.
     /// </summary>
-    private void SplitStep(Slices s, double lr, bool decay, double bc1, double bc2)
+    private void SplitStep(Slices s, bool decay, StepScalars k)
     {
-        using var k = new StepScalars(this, lr, bc1, bc2);
-        using var restOffset = RestOffset.ToScalar();
         var upper = s.Param.to(ScalarType.Float32);
-        var master = upper.Plus(upper.sign() * s.Rest!.to(ScalarType.Float32).PlusInPlace(restOffset) * LastBit(upper));
+        var master = upper.Plus(upper.sign() * s.Rest!.to(ScalarType.Float32).PlusInPlace(k.RestOffset) * LastBit(upper));
         var g = s.Grad.to(ScalarType.Float32);
         var m = s.M.to(ScalarType.Float32).mul_(k.Beta1).add_(g, alpha: k.OneMinusBeta1);
         var v = s.V.to(ScalarType.Float32).mul_(k.Beta2).addcmul_(g, g, value: k.OneMinusBeta2);
@@ -121,13 +119,13 @@ public sealed class AdamW : IDisposable
         var truncated = where(nearest.to(ScalarType.Float32).abs() > master.abs(), nearest.nextafter(zeros_like(nearest)), nearest);
         s.Param.copy_(truncated);
         upper = truncated.to(ScalarType.Float32);
-        s.Rest!.copy_(master.sub_(upper).abs_().div_(LastBit(upper)).sub_(restOffset));
+        s.Rest!.copy_(master.sub_(upper).abs_().div_(LastBit(upper)).sub_(k.RestOffset));
     }
 
     /// <summary>The rest of a split master is stored less this offset, so 0 … 2¹⁶ − 1 fits a signed 16-bit integer.</summary>
     private const double RestOffset = 32768;
 
-    /// <summary>One step's scalar arguments, alive until the step's last native call (see <see cref="Models.KeptScalars"/>).</summary>
+    /// <summary>One update's scalar arguments, made once and alive until its last native call (see <see cref="Models.KeptScalars"/>).</summary>
     private sealed class StepScalars(AdamW o, double lr, double bc1, double bc2) : IDisposable
     {
         public Scalar Decay { get; } = (1 - lr * o.WeightDecay).ToScalar();
@@ -138,10 +136,11 @@ public sealed class AdamW : IDisposable
         public Scalar SqrtBc2 { get; } = Math.Sqrt(bc2).ToScalar();
         public Scalar Eps { get; } = o.Eps.ToScalar();
         public Scalar Step { get; } = (-lr / bc1).ToScalar();
+        public Scalar RestOffset { get; } = AdamW.RestOffset.ToScalar();
 
         public void Dispose()
         {
-            foreach (var s in new[] { Decay, Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, SqrtBc2, Eps, Step }) s.Dispose();
+            foreach (var s in new[] { Decay, Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, SqrtBc2, Eps, Step, RestOffset }) s.Dispose();
         }
     }
 
