@@ -48,6 +48,7 @@ if (cmd == "show")
 else if (cmd == "policy")
 {
     var options = new WorldPolicyOptions { Threads = int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "2") };
+    if (Environment.GetEnvironmentVariable("MODEL") == "small") options.Model = BuiltInModels.Small;   // MODEL=small: 4 layers × 128 instead of Tiny's 2 × 64
     var clock = System.Diagnostics.Stopwatch.StartNew();
     var t = WorldPolicy.TrainToBand(world, options, new Progress<TrainingProgress>(p => { if (p.Step % 100 == 0) Console.WriteLine($"step {p.Step} loss {p.Loss:F3} {clock.Elapsed}"); }));
     Console.WriteLine($"updates {t.Updates} inband {t.InBand} checks {string.Join(", ", t.Checks.Select(c => $"{c.Updates}:{c.Accuracy:P0}"))} {clock.Elapsed}");
@@ -157,9 +158,52 @@ if (cmd == "judge")
         Grpo = new StepWiser.ML.Judging.GrpoOptions { Steps = grpoSteps, PromptsPerStep = 16, GroupSize = 4, MiniBatchSize = 32, LearningRate = rlLr, KlCoefficient = kl, MaxNewTokens = 96, WarmupSteps = 5, Seed = 1 } };
     var analysed = Environment.GetEnvironmentVariable("ANALYSED");   // a saved analysis stage: skip it
     using var judgeModel = HuggingFaceCheckpoint.Load(analysed ?? folder + "/policy");
+    // FREEZE=a,b: parameters whose name contains any of these stay as the policy left them in every stage (AdamW skips
+    // parameters without requires_grad), e.g. "mlp,embed" keeps the policy's feed-forward layers and embeddings.
+    if (Environment.GetEnvironmentVariable("FREEZE") is { } freeze)
+    {
+        var parts = freeze.Split(',');
+        int frozen = 0, total = 0;
+        foreach (var (name, p) in judgeModel.named_parameters())
+        {
+            total++;
+            if (parts.Any(x => name.Contains(x, StringComparison.Ordinal))) { p.requires_grad = false; frozen++; }
+        }
+        Console.WriteLine($"frozen {frozen} of {total} parameter tensors ({freeze})");
+    }
     var practice = Environment.GetEnvironmentVariable("REWRITE") is { } rw ? Rewrite(unlabelled, double.Parse(rw), 7) : unlabelled;   // REWRITE=p: that share of equation steps with their stated result's digits redrawn
     Console.WriteLine($"practice: {practice.Count(u => analysisOf(u).Contains('!'))} of {practice.Count} flagged");
-    if (analysed is null) StepWiser.ML.Judging.JudgeRecipe.Pretrain(judgeModel, tok, template, practice, analysisOf, recipe, new Progress<TrainingProgress>(p => { if (p.Step % 200 == 0) Console.WriteLine($"  analysis {p.Step} loss {p.Loss:F3}"); }));
+    // SPLIT=1 (with ANALYSIS=native): the recomputed digits are the model's own writing and never a training target: each
+    // analysis is taught in two parts (up to the equation's "=", then from after its digits to the end), the digits sit in
+    // the second part's prompt; the verdict stage's prompt holds the analysis up to its digits too.
+    var split = Environment.GetEnvironmentVariable("SPLIT") == "1" && Environment.GetEnvironmentVariable("ANALYSIS") == "native";
+    (string Head, string Digits, string Tail)? SplitOf(StepWiser.ML.Judging.JudgeInput x)
+    {
+        var a = analysisOf(x).Trim();
+        if (NativeParts(StepVerification.Analysis(x)) is not { } parts) return null;
+        var at = a.IndexOf(parts.Prefix, StringComparison.Ordinal);
+        if (at < 0) return null;
+        var head = a[..(at + parts.Prefix.Length)];
+        var digitsEnd = a.IndexOf(' ', head.Length);
+        if (digitsEnd < 0) return null;
+        return (head, a[head.Length..digitsEnd], a[digitsEnd..]);
+    }
+    StepWiser.ML.Training.SftOptions SftOf(int steps, double lr, bool eos) => new() { Steps = steps, BatchSize = recipe.BatchSize, LearningRate = lr, WarmupSteps = Math.Min(20, Math.Max(1, steps / 10)), MaxSequenceLength = recipe.MaxSequenceLength, Seed = recipe.Seed, AppendEos = eos };
+    if (analysed is null && split)
+    {
+        var pairs = practice.Select(s => (Step: s, Analysis: analysisOf(s).Trim())).ToArray();
+        pairs = StepWiser.ML.Annotation.LabelBalancer.Balance(pairs, p => p.Analysis.Contains('!'), recipe.Seed).ToArray();
+        var examples = pairs.SelectMany(p =>
+        {
+            var prompt = template.Render(p.Step);
+            return SplitOf(p.Step) is { } sp
+                ? new[] { new StepWiser.ML.Training.SftExample(prompt, " " + sp.Head), new StepWiser.ML.Training.SftExample(prompt + " " + sp.Head + sp.Digits, sp.Tail) }
+                : new[] { new StepWiser.ML.Training.SftExample(prompt, " " + p.Analysis) };
+        }).ToArray();
+        Console.WriteLine($"split analysis examples: {examples.Length} from {pairs.Length} steps");
+        new StepWiser.ML.Training.SftTrainer(judgeModel, tok, SftOf(analysisSteps, recipe.PretrainLearningRate, false)).Train(examples, new Progress<TrainingProgress>(p => { if (p.Step % 200 == 0) Console.WriteLine($"  analysis {p.Step} loss {p.Loss:F3}"); }));
+    }
+    else if (analysed is null) StepWiser.ML.Judging.JudgeRecipe.Pretrain(judgeModel, tok, template, practice, analysisOf, recipe, new Progress<TrainingProgress>(p => { if (p.Step % 200 == 0) Console.WriteLine($"  analysis {p.Step} loss {p.Loss:F3}"); }));
     Console.WriteLine($"analysis stage done {clock.Elapsed}");
     if (Environment.GetEnvironmentVariable("SAVEANALYSIS") is { } sa && analysed is null) HuggingFaceCheckpoint.Save(judgeModel, sa);
     async Task Score(string name)
@@ -185,7 +229,23 @@ if (cmd == "judge")
         }
         Console.WriteLine($"{name}: dev F1 {r.Metrics.AverageF1:P1} balanced {r.GoldSteps.Balanced:P1} (pos {r.GoldSteps.PositiveAccuracy:P1} neg {r.GoldSteps.NegativeAccuracy:P1}) analysis = teacher {agree}/{total}; judge flags {errorsFlagged}/{errors} first errors, {rightsFlagged}/{rights} right steps {clock.Elapsed}");
     }
-    StepWiser.ML.Judging.JudgeRecipe.WarmUp(judgeModel, tok, template, labelled, analysisOf, recipe);
+    if (split)
+    {
+        var train = StepWiser.ML.Annotation.LabelBalancer.Balance(labelled, e => e.Label, recipe.Seed);
+        // The end of text written into the verdict's response (the head part has none), so one trainer serves both parts.
+        var examples = train.SelectMany(e =>
+        {
+            var prompt = template.Render(e.Input);
+            var verdict = " " + StepWiser.ML.Judging.VerdictParser.Format(e.Label) + StepWiser.ML.Tokenization.BuiltInTokenizer.EndOfText;
+            return SplitOf(e.Input) is { } sp
+                ? new[] { new StepWiser.ML.Training.SftExample(prompt, " " + sp.Head), new StepWiser.ML.Training.SftExample(prompt + " " + sp.Head + sp.Digits, sp.Tail + verdict) }
+                : new[] { new StepWiser.ML.Training.SftExample(prompt, " " + analysisOf(e.Input).Trim() + verdict) };
+        }).ToArray();
+        var eot = tok.EncodeToIds(StepWiser.ML.Tokenization.BuiltInTokenizer.EndOfText);
+        Console.WriteLine($"end of text encodes as {string.Join(",", eot)} (eos {judgeModel.Config.EosTokenIds[0]}); {examples.Length} verdict-stage examples");
+        new StepWiser.ML.Training.SftTrainer(judgeModel, tok, SftOf(warmupSteps, recipe.WarmupLearningRate, false)).Train(examples);
+    }
+    else StepWiser.ML.Judging.JudgeRecipe.WarmUp(judgeModel, tok, template, labelled, analysisOf, recipe);
     if (Environment.GetEnvironmentVariable("SAVE") is { } save) HuggingFaceCheckpoint.Save(judgeModel, save);
     await Score("warm-up");
     var metrics = new StepWiser.ML.Judging.GrpoTrainer(judgeModel, tok, template, recipe.Grpo).Train(labelled);
@@ -424,12 +484,15 @@ static (string Prefix, string Compared, string Tail, bool Again)? NativeParts(st
 static string NativeAnalysis(StepWiser.ML.Judging.JudgeInput input, StepWiser.ML.Judging.JudgeTemplate template, Dictionary<string, string> selfDigits)
 {
     var a = StepVerification.Analysis(input);
-    if (NativeParts(a) is not { } parts) return a;
+    // MARK=c: every "=" of the analysis but the equation's own written as c, so that "=" is followed by digits only
+    var mark = Environment.GetEnvironmentVariable("MARK");
+    if (NativeParts(a) is not { } parts) return mark is null ? a : a.Replace("=", mark);
     var digits = selfDigits[NativeKey(template.Render(input), parts.Prefix)];
     char At(string t, int j) => j < t.Length ? t[j] : '_';
     var pairs = string.Join(' ', Enumerable.Range(0, Math.Max(digits.Length, parts.Compared.Length)).Select(j => $"{At(digits, j)}{At(parts.Compared, j)}{(At(digits, j) == At(parts.Compared, j) && At(digits, j) != '?' ? '=' : '!')}"));
     var again = Environment.GetEnvironmentVariable("AGAIN") ?? "end";
-    return (again == "start" && parts.Again ? "again! " : "") + parts.Prefix + digits + " " + pairs + (again == "end" && parts.Again ? " again!" : again == "always" ? (parts.Again ? " again!" : " again=") : "") + parts.Tail;
+    var rest = " " + pairs + (again == "end" && parts.Again ? " again!" : again == "always" ? (parts.Again ? " again!" : " again=") : "") + parts.Tail;
+    return (again == "start" && parts.Again ? "again! " : "") + parts.Prefix + digits + (mark is null ? rest : rest.Replace("=", mark));
 }
 
 static async Task<Dictionary<string, string>> SelfDigitsAsync(ITextGenerator policy, StepWiser.ML.Judging.JudgeTemplate template, IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs)
