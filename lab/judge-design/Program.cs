@@ -554,3 +554,235 @@ if (cmd == "nativediag")
     }
     foreach (var kv in table.OrderBy(k => k.Key)) Console.WriteLine($"  {kv.Key}: {kv.Value}");
 }
+if (cmd == "twophase")
+{
+    // twophase <difficulty> <folder> [verdict updates]: a two-phase judge from the policy's weights. Phase 1, the policy's
+    // own context (problem and history as its prompt, the new step cut after its equation's "="): the model writes the
+    // result itself, untrained. Phase 2: the same text, the model's result, the step's stated result, and a verdict
+    // taught on the Monte-Carlo labels (balanced, 150 updates of 32 at 1e-3 as the main job's verdict stage). Scored on
+    // the dev benchmark; "compare" is phase 1 with the verdict "stated = own result" (no training, no label).
+    var folder = args[2];
+    int updates = args.Length > 3 ? int.Parse(args[3]) : 150;
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
+    using var model = HuggingFaceCheckpoint.Load(folder + "/policy");
+    var gen = new LocalTextGenerator(model, tok);
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
+    var compare = new TwoPhaseJudge(gen, compareOnly: true);
+    var r0 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(compare, dev);
+    Console.WriteLine($"compare (untrained): dev F1 {r0.Metrics.AverageF1:P1} balanced {r0.GoldSteps.Balanced:P1} (pos {r0.GoldSteps.PositiveAccuracy:P1} neg {r0.GoldSteps.NegativeAccuracy:P1})");
+    var solutions = StepWiser.ML.Annotation.TrlStepwiseFormat.Read(folder + "/labels-" + (Environment.GetEnvironmentVariable("SCHEME") ?? "absoluteq") + ".jsonl");
+    var labelled = StepWiser.ML.Judging.JudgeRecipe.SelectSteps(solutions, StepWiser.ML.Judging.StepSelection.UpToFirstNegative);
+    var train = StepWiser.ML.Annotation.LabelBalancer.Balance(labelled, e => e.Label, 1);
+    var judge = new TwoPhaseJudge(gen, compareOnly: false);
+    var prompts = await judge.VerdictPromptsAsync(train.Select(e => e.Input).ToArray());
+    // PAIRS=1: before the verdict the judge writes its own result and the stated one digit by digit, each pair marked
+    // "=" or "!" (computed from its phase-1 result and the step's text: no gold).
+    var pairs = Environment.GetEnvironmentVariable("PAIRS") == "1";
+    var owns = await judge.OwnResultsAsync(train.Select(e => e.Input).ToArray());
+    var examples = train.Select((e, i) => new StepWiser.ML.Training.SftExample(prompts[i], " " + (pairs && owns[i] is { } o ? TwoPhaseJudge.Pairs(o.Own, o.Stated) + " " : "") + StepWiser.ML.Judging.VerdictParser.Format(e.Label))).ToArray();
+    Console.WriteLine($"{examples.Length} verdict examples, e.g. {examples[0].Prompt[^80..].Replace("\n", "|")} ->{examples[0].Response}");
+    if (Environment.GetEnvironmentVariable("REPLAY") is { } replay)
+    {
+        // Self-replay: the policy's own greedy solutions (written before any judge training) mixed in, so that the verdict
+        // stage keeps the arithmetic phase 1 relies on without teaching the model anything the policy did not write.
+        var problems = world.Generate("judge-replay", (int)(examples.Length * double.Parse(replay)), 1);
+        var own = await gen.GenerateAsync(problems.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 1, MaxNewTokens = world.Options.SolutionTokenBudget, Temperature = 0, Seed = 1 })).ToArray());
+        examples = examples.Concat(problems.Select((p, i) => new StepWiser.ML.Training.SftExample(p.Prompt, own[i].Samples[0].Text))).ToArray();
+        Console.WriteLine($"{problems.Count} replayed own solutions; {examples.Length} examples");
+    }
+    new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = updates, BatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("LR") ?? "1e-3"), WarmupSteps = 15, MaxSequenceLength = 1024, Seed = 1, AppendEos = true }).Train(examples);
+    var r1 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(judge, dev);
+    Console.WriteLine($"two-phase (trained): dev F1 {r1.Metrics.AverageF1:P1} balanced {r1.GoldSteps.Balanced:P1} (pos {r1.GoldSteps.PositiveAccuracy:P1} neg {r1.GoldSteps.NegativeAccuracy:P1}); unparseable {r1.Judgments.Sum(j => j.Unparseable)}");
+    var r2 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(compare, dev);
+    Console.WriteLine($"compare with the trained model's own results: dev F1 {r2.Metrics.AverageF1:P1} balanced {r2.GoldSteps.Balanced:P1}");
+}
+if (cmd == "maskedjudge")
+{
+    // maskedjudge <difficulty> <folder> <masked model dir> [verdict updates]: a two-turn judge from a `masked` analysis
+    // stage. Turn 1: the judge prompt with the step cut after its equation's "="; the judge writes the result. Turn 2: the
+    // stated result is shown; the judge writes its result and the stated one digit by digit ("=" or "!") and its verdict,
+    // taught on the Monte-Carlo labels (balanced, as the main job's verdict stage). Steps without an equation: the whole
+    // step, then the verdict. Dev benchmark; "compare" = the verdict "own result = stated" (no verdict training).
+    var folder = args[2];
+    int updates = args.Length > 4 ? int.Parse(args[4]) : 150;
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
+    using var model = HuggingFaceCheckpoint.Load(args[3]);
+    var gen = new LocalTextGenerator(model, tok);
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
+    var compare = new MaskedJudge(gen, compareOnly: true);
+    var r0 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(compare, dev);
+    Console.WriteLine($"compare (before the verdict stage): dev F1 {r0.Metrics.AverageF1:P1} balanced {r0.GoldSteps.Balanced:P1} (pos {r0.GoldSteps.PositiveAccuracy:P1} neg {r0.GoldSteps.NegativeAccuracy:P1})");
+    var solutions = StepWiser.ML.Annotation.TrlStepwiseFormat.Read(folder + "/labels-" + (Environment.GetEnvironmentVariable("SCHEME") ?? "absoluteq") + ".jsonl");
+    var labelled = StepWiser.ML.Judging.JudgeRecipe.SelectSteps(solutions, StepWiser.ML.Judging.StepSelection.UpToFirstNegative);
+    var train = StepWiser.ML.Annotation.LabelBalancer.Balance(labelled, e => e.Label, 1);
+    var judge = new MaskedJudge(gen, compareOnly: false);
+    var turns = await judge.TurnTwoAsync(train.Select(e => e.Input).ToArray());
+    var examples = train.Select((e, i) => new StepWiser.ML.Training.SftExample(turns[i].Prompt, " " + (turns[i].Own is { } o ? TwoPhaseJudge.Pairs(o, turns[i].Stated!) + " " : "") + StepWiser.ML.Judging.VerdictParser.Format(e.Label))).ToArray();
+    Console.WriteLine($"{examples.Length} verdict examples, e.g. ...{examples[0].Prompt[^60..].Replace("\n", "|")} ->{examples[0].Response}");
+    if (Environment.GetEnvironmentVariable("KEEP") == "1")
+    {
+        // Turn 1 taught on in the same batches (the code's recomputed result of each training step's visible equation).
+        var eqre = new System.Text.RegularExpressions.Regex(@"(\d+)([+\-*])(\d+)=(\d+)");
+        var keep = train.Select(e => e.Input).Select(x =>
+        {
+            var m = eqre.Match(x.Chunk);
+            var right = m.Success ? System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value : "";
+            return m.Success && right.Length > 0 && right.All(char.IsAsciiDigit) ? new StepWiser.ML.Training.SftExample(StepWiser.ML.Judging.JudgeTemplate.Numbered.Render(x with { Chunk = x.Chunk[..m.Groups[4].Index] }), right) : null;
+        }).OfType<StepWiser.ML.Training.SftExample>().ToArray();
+        examples = examples.Concat(keep).ToArray();
+        Console.WriteLine($"{keep.Length} turn-1 examples kept in the verdict stage");
+    }
+    new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = updates, BatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("LR") ?? "1e-3"), WarmupSteps = 15, MaxSequenceLength = 1024, Seed = 1, AppendEos = true }).Train(examples);
+    var r1 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(judge, dev);
+    Console.WriteLine($"two-turn judge (trained): dev F1 {r1.Metrics.AverageF1:P1} balanced {r1.GoldSteps.Balanced:P1} (pos {r1.GoldSteps.PositiveAccuracy:P1} neg {r1.GoldSteps.NegativeAccuracy:P1}); unparseable {r1.Judgments.Sum(j => j.Unparseable)}");
+    for (int i = 0, shown = 0; i < dev.Length && shown < 4; i++)
+        if (dev[i].Label >= 0) { shown++; Console.WriteLine($"  {dev[i].Steps[dev[i].Label].Replace("\n\n", " / ")} -> {r1.Judgments[i].Rationales[dev[i].Label]}"); }
+    var r2 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(compare, dev);
+    Console.WriteLine($"compare (after): dev F1 {r2.Metrics.AverageF1:P1} balanced {r2.GoldSteps.Balanced:P1}");
+}
+if (cmd == "masked")
+{
+    // masked <difficulty> <folder> [updates]: the judge prompt with the new step cut after its equation's "=" (its result
+    // hidden), taught to write the recomputed result (the code's, from problem, history and the visible step). Scored on
+    // the dev + test benchmarks' gold steps: how often its greedy result is right, and at first errors how often it
+    // differs from the result the step states (what a later comparison would flag).
+    var folder = args[2];
+    int updates = args.Length > 3 ? int.Parse(args[3]) : 1000;
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
+    using var model = HuggingFaceCheckpoint.Load(folder + "/policy");
+    var policy = new LocalTextGenerator(model, tok);
+    var eq = new System.Text.RegularExpressions.Regex(@"(\d+)([+\-*])(\d+)=(\d+)");
+    (StepWiser.ML.Judging.JudgeInput Masked, string Right, string Stated)? Mask(StepWiser.ML.Judging.JudgeInput x)
+    {
+        var m = eq.Match(x.Chunk);
+        if (!m.Success) return null;
+        var right = System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value;
+        if (right.Length == 0 || !right.All(char.IsAsciiDigit)) return null;
+        return (x with { Chunk = x.Chunk[..m.Groups[4].Index] }, right, m.Groups[4].Value);
+    }
+    var unlabelled = await WorldJudging.UnlabelledStepsAsync(policy, world, 1200, default, 1.3f);
+    var train = unlabelled.Select(Mask).OfType<(StepWiser.ML.Judging.JudgeInput Masked, string Right, string Stated)>().ToArray();
+    var template = StepWiser.ML.Judging.JudgeTemplate.Numbered;
+    Console.WriteLine($"{train.Length} equation steps of {unlabelled.Count}; e.g. {template.Render(train[0].Masked).Replace("\n", "|")} -> {train[0].Right}");
+    if (updates > 0)
+        new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = updates, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 20, MaxSequenceLength = 1024, Seed = 1, AppendEos = true })
+            .Train(train.Select(t => new StepWiser.ML.Training.SftExample(template.Render(t.Masked), t.Right)).ToArray(), new Progress<TrainingProgress>(p => { if (p.Step % 200 == 0) Console.WriteLine($"  {p.Step} loss {p.Loss:F3}"); }));
+    if (Environment.GetEnvironmentVariable("SAVE") is { } savedTo) HuggingFaceCheckpoint.Save(model, savedTo);
+    var bench = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").Concat(StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark.json")).ToArray();
+    var items = new List<(string Prompt, string Right, string Stated, bool Error)>();
+    foreach (var r in bench)
+    {
+        var last = r.Label < 0 ? r.Steps.Length - 1 : r.Label;
+        for (int k = 0; k <= last; k++)
+            if (Mask(new StepWiser.ML.Judging.JudgeInput(r.Problem, r.Steps.Take(k).ToArray(), r.Steps[k])) is { } t) items.Add((template.Render(t.Masked), t.Right, t.Stated, k == r.Label));
+    }
+    var outs = await policy.GenerateAsync(items.Select(i => GenerationRequest.FromText(i.Prompt, new SamplingOptions { NumSamples = 1, MaxNewTokens = 4, Temperature = 0, Seed = 1 })).ToArray());
+    foreach (var err in new[] { false, true })
+    {
+        int n = 0, right = 0, differs = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (items[i].Error != err) continue;
+            n++;
+            var said = new string(outs[i].Samples[0].Text.TakeWhile(char.IsAsciiDigit).ToArray());
+            if (said == items[i].Right) right++;
+            if (said != items[i].Stated) differs++;
+        }
+        Console.WriteLine($"{(err ? "first errors" : "right steps")}: {n}, recomputed right {right}, differs from the stated result {differs}");
+    }
+}
+
+// The two-phase judge of the "twophase" command.
+sealed class TwoPhaseJudge(ITextGenerator generator, bool compareOnly) : StepWiser.ML.Judging.IStepJudge
+{
+    static readonly System.Text.RegularExpressions.Regex Equation = new(@"(\d+)([+\-*])(\d+)=(\d+)");
+
+    public static string Pairs(string own, string stated)
+    {
+        char At(string t, int j) => j < t.Length ? t[j] : '_';
+        return string.Join(' ', Enumerable.Range(0, Math.Max(own.Length, stated.Length)).Select(j => $"{At(own, j)}{At(stated, j)}{(At(own, j) == At(stated, j) ? '=' : '!')}"));
+    }
+
+    public async Task<IReadOnlyList<(string Own, string Stated)?>> OwnResultsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs) =>
+        (await PhaseOneAsync(inputs)).Select(p => p.Stated is null ? ((string, string)?)null : (p.Own!, p.Stated)).ToArray();
+
+    public async Task<IReadOnlyList<string>> VerdictPromptsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs) =>
+        (await PhaseOneAsync(inputs)).Select(p => p.Prompt).ToArray();
+
+    async Task<(string Prompt, string? Own, string? Stated)[]> PhaseOneAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs)
+    {
+        var cut = inputs.Select(x =>
+        {
+            var m = Equation.Match(x.Chunk);
+            var prefix = WorldJudging.PolicyPrefix(x) + ChunkParser.OpenTag;
+            return m.Success ? (Prefix: prefix + x.Chunk[..m.Groups[4].Index], Stated: m.Groups[4].Value, Whole: (string?)null) : (Prefix: prefix + x.Chunk, Stated: (string?)null, Whole: x.Chunk);
+        }).ToArray();
+        var wanted = cut.Select((c, i) => (c, i)).Where(t => t.c.Stated is not null).ToArray();
+        var outs = await generator.GenerateAsync(wanted.Select(t => GenerationRequest.FromText(t.c.Prefix, new SamplingOptions { NumSamples = 1, MaxNewTokens = 3, Temperature = 0, Seed = 1 })).ToArray());
+        var result = cut.Select(c => (Prompt: c.Prefix + ChunkParser.CloseTag + "\nVerdict:", Own: (string?)null, Stated: (string?)null)).ToArray();
+        for (int j = 0; j < wanted.Length; j++)
+        {
+            var (c, i) = wanted[j];
+            var own = new string(outs[j].Samples[0].Text.TakeWhile(char.IsAsciiDigit).Take(c.Stated!.Length).ToArray());
+            result[i] = (c.Prefix + own + ChunkParser.CloseTag + "\nStated: " + c.Stated + "\nVerdict:", own, c.Stated);
+        }
+        return result;
+    }
+
+    public async Task<IReadOnlyList<StepWiser.ML.Judging.StepVerdict>> JudgeStepsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs, CancellationToken cancellationToken = default)
+    {
+        var one = await PhaseOneAsync(inputs);
+        if (compareOnly)
+            return one.Select(p => { var ok = p.Stated is null || p.Own == p.Stated; return new StepWiser.ML.Judging.StepVerdict(ok, ok ? 1 : 0, p.Own ?? "", 0); }).ToArray();
+        var outs = await generator.GenerateAsync(one.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 1, MaxNewTokens = 40, Temperature = 0, Seed = 1 })).ToArray(), cancellationToken);
+        return one.Select((p, i) =>
+        {
+            var v = StepWiser.ML.Judging.VerdictParser.Parse(outs[i].Samples[0].Text);
+            var positive = v != StepWiser.ML.Judging.Verdict.Negative;
+            return new StepWiser.ML.Judging.StepVerdict(positive, positive ? 1 : 0, (p.Own ?? "") + " " + outs[i].Samples[0].Text, v == StepWiser.ML.Judging.Verdict.Unparseable ? 1 : 0);
+        }).ToArray();
+    }
+}
+
+// The two-turn judge of the "maskedjudge" command.
+sealed class MaskedJudge(ITextGenerator generator, bool compareOnly) : StepWiser.ML.Judging.IStepJudge
+{
+    static readonly System.Text.RegularExpressions.Regex Equation = new(@"(\d+)([+\-*])(\d+)=(\d+)");
+
+    public async Task<(string Prompt, string? Own, string? Stated)[]> TurnTwoAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs)
+    {
+        var template = StepWiser.ML.Judging.JudgeTemplate.Numbered;
+        var cut = inputs.Select(x =>
+        {
+            var m = Equation.Match(x.Chunk);
+            return m.Success ? (Prompt: template.Render(x with { Chunk = x.Chunk[..m.Groups[4].Index] }), Stated: (string?)m.Groups[4].Value) : (Prompt: template.Render(x), Stated: (string?)null);
+        }).ToArray();
+        var wanted = cut.Select((c, i) => (c, i)).Where(t => t.c.Stated is not null).ToArray();
+        var outs = await generator.GenerateAsync(wanted.Select(t => GenerationRequest.FromText(t.c.Prompt, new SamplingOptions { NumSamples = 1, MaxNewTokens = 4, Temperature = 0, Seed = 1 })).ToArray());
+        var result = cut.Select(c => (Prompt: c.Prompt + "\nCheck:", Own: (string?)null, Stated: (string?)null)).ToArray();
+        for (int j = 0; j < wanted.Length; j++)
+        {
+            var (c, i) = wanted[j];
+            var own = new string(outs[j].Samples[0].Text.TakeWhile(char.IsAsciiDigit).ToArray());
+            result[i] = (c.Prompt + own + "\nStated: " + c.Stated + "\nCheck:", own, c.Stated);
+        }
+        return result;
+    }
+
+    public async Task<IReadOnlyList<StepWiser.ML.Judging.StepVerdict>> JudgeStepsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs, CancellationToken cancellationToken = default)
+    {
+        var two = await TurnTwoAsync(inputs);
+        if (compareOnly)
+            return two.Select(p => { var ok = p.Stated is null || p.Own == p.Stated; return new StepWiser.ML.Judging.StepVerdict(ok, ok ? 1 : 0, p.Own ?? "", 0); }).ToArray();
+        var outs = await generator.GenerateAsync(two.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 1, MaxNewTokens = 40, Temperature = 0, Seed = 1 })).ToArray(), cancellationToken);
+        return two.Select((p, i) =>
+        {
+            var v = StepWiser.ML.Judging.VerdictParser.Parse(outs[i].Samples[0].Text);
+            var positive = v != StepWiser.ML.Judging.Verdict.Negative;
+            return new StepWiser.ML.Judging.StepVerdict(positive, positive ? 1 : 0, (p.Own ?? "") + " |" + outs[i].Samples[0].Text, v == StepWiser.ML.Judging.Verdict.Unparseable ? 1 : 0);
+        }).ToArray();
+    }
+}
