@@ -619,7 +619,10 @@ if (cmd == "maskedjudge")
     var train = StepWiser.ML.Annotation.LabelBalancer.Balance(labelled, e => e.Label, 1);
     var judge = new MaskedJudge(gen, compareOnly: false);
     var turns = await judge.TurnTwoAsync(train.Select(e => e.Input).ToArray());
-    var examples = train.Select((e, i) => new StepWiser.ML.Training.SftExample(turns[i].Prompt, " " + (turns[i].Own is { } o ? TwoPhaseJudge.Pairs(o, turns[i].Stated!) + " " : "") + StepWiser.ML.Judging.VerdictParser.Format(e.Label))).ToArray();
+    // PAIRSINPROMPT=1: the digit pairs are part of turn 2's prompt (a comparison computed from the judge's own result and
+    // the step's text, like a tool's answer); the judge writes only its verdict.
+    var pairsInPrompt = Environment.GetEnvironmentVariable("PAIRSINPROMPT") == "1";
+    var examples = train.Select((e, i) => new StepWiser.ML.Training.SftExample(turns[i].Prompt, " " + (!pairsInPrompt && turns[i].Own is { } o ? TwoPhaseJudge.Pairs(o, turns[i].Stated!) + " " : "") + StepWiser.ML.Judging.VerdictParser.Format(e.Label))).ToArray();
     Console.WriteLine($"{examples.Length} verdict examples, e.g. ...{examples[0].Prompt[^60..].Replace("\n", "|")} ->{examples[0].Response}");
     if (Environment.GetEnvironmentVariable("KEEP") == "1")
     {
@@ -767,7 +770,7 @@ sealed class MaskedJudge(ITextGenerator generator, bool compareOnly) : StepWiser
         {
             var (c, i) = wanted[j];
             var own = new string(outs[j].Samples[0].Text.TakeWhile(char.IsAsciiDigit).ToArray());
-            result[i] = (c.Prompt + own + "\nStated: " + c.Stated + "\nCheck:", own, c.Stated);
+            result[i] = (c.Prompt + own + "\nStated: " + c.Stated + "\nCheck:" + (Environment.GetEnvironmentVariable("PAIRSINPROMPT") == "1" ? " " + TwoPhaseJudge.Pairs(own, c.Stated!) : ""), own, c.Stated);
         }
         return result;
     }
