@@ -699,7 +699,7 @@ if (cmd == "masked")
 }
 
 // The two-phase judge of the "twophase" command.
-sealed class TwoPhaseJudge(ITextGenerator generator, bool compareOnly) : StepWiser.ML.Judging.IStepJudge
+sealed class TwoPhaseJudge(ITextGenerator generator, bool compareOnly) : TurnTwoJudge(generator, compareOnly)
 {
     static readonly System.Text.RegularExpressions.Regex Equation = new(@"(\d+)([+\-*])(\d+)=(\d+)");
 
@@ -710,12 +710,12 @@ sealed class TwoPhaseJudge(ITextGenerator generator, bool compareOnly) : StepWis
     }
 
     public async Task<IReadOnlyList<(string Own, string Stated)?>> OwnResultsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs) =>
-        (await PhaseOneAsync(inputs)).Select(p => p.Stated is null ? ((string, string)?)null : (p.Own!, p.Stated)).ToArray();
+        (await TurnTwoAsync(inputs)).Select(p => p.Stated is null ? ((string, string)?)null : (p.Own!, p.Stated)).ToArray();
 
     public async Task<IReadOnlyList<string>> VerdictPromptsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs) =>
-        (await PhaseOneAsync(inputs)).Select(p => p.Prompt).ToArray();
+        (await TurnTwoAsync(inputs)).Select(p => p.Prompt).ToArray();
 
-    async Task<(string Prompt, string? Own, string? Stated)[]> PhaseOneAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs)
+    public override async Task<(string Prompt, string? Own, string? Stated)[]> TurnTwoAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs)
     {
         var cut = inputs.Select(x =>
         {
@@ -735,27 +735,14 @@ sealed class TwoPhaseJudge(ITextGenerator generator, bool compareOnly) : StepWis
         return result;
     }
 
-    public async Task<IReadOnlyList<StepWiser.ML.Judging.StepVerdict>> JudgeStepsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs, CancellationToken cancellationToken = default)
-    {
-        var one = await PhaseOneAsync(inputs);
-        if (compareOnly)
-            return one.Select(p => { var ok = p.Stated is null || p.Own == p.Stated; return new StepWiser.ML.Judging.StepVerdict(ok, ok ? 1 : 0, p.Own ?? "", 0); }).ToArray();
-        var outs = await generator.GenerateAsync(one.Select(p => GenerationRequest.FromText(p.Prompt, new SamplingOptions { NumSamples = 1, MaxNewTokens = 40, Temperature = 0, Seed = 1 })).ToArray(), cancellationToken);
-        return one.Select((p, i) =>
-        {
-            var v = StepWiser.ML.Judging.VerdictParser.Parse(outs[i].Samples[0].Text);
-            var positive = v != StepWiser.ML.Judging.Verdict.Negative;
-            return new StepWiser.ML.Judging.StepVerdict(positive, positive ? 1 : 0, (p.Own ?? "") + " " + outs[i].Samples[0].Text, v == StepWiser.ML.Judging.Verdict.Unparseable ? 1 : 0);
-        }).ToArray();
-    }
 }
 
 // The two-turn judge of the "maskedjudge" command.
-sealed class MaskedJudge(ITextGenerator generator, bool compareOnly) : StepWiser.ML.Judging.IStepJudge
+sealed class MaskedJudge(ITextGenerator generator, bool compareOnly) : TurnTwoJudge(generator, compareOnly)
 {
     static readonly System.Text.RegularExpressions.Regex Equation = new(@"(\d+)([+\-*])(\d+)=(\d+)");
 
-    public async Task<(string Prompt, string? Own, string? Stated)[]> TurnTwoAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs)
+    public override async Task<(string Prompt, string? Own, string? Stated)[]> TurnTwoAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs)
     {
         var template = StepWiser.ML.Judging.JudgeTemplate.Numbered;
         var cut = inputs.Select(x =>
@@ -774,6 +761,14 @@ sealed class MaskedJudge(ITextGenerator generator, bool compareOnly) : StepWiser
         }
         return result;
     }
+
+}
+
+// What the two judges above share: turn 2's prompts (with the judge's own result and the stated one where the step has
+// an equation) come from the subclass; the verdict is "own = stated" (compareOnly) or the judge's greedy continuation.
+abstract class TurnTwoJudge(ITextGenerator generator, bool compareOnly) : StepWiser.ML.Judging.IStepJudge
+{
+    public abstract Task<(string Prompt, string? Own, string? Stated)[]> TurnTwoAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs);
 
     public async Task<IReadOnlyList<StepWiser.ML.Judging.StepVerdict>> JudgeStepsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs, CancellationToken cancellationToken = default)
     {
