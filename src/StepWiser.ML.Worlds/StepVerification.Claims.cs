@@ -1,0 +1,76 @@
+using StepWiser.ML.Judging;
+
+namespace StepWiser.ML.Worlds;
+
+public static partial class StepVerification
+{
+    /// <summary>
+    /// The built-in world's result-first template: <see cref="JudgeTemplate.Numbered"/> with each step's claimed result
+    /// located by <see cref="Claim"/>.
+    /// </summary>
+    public static ResultFirstTemplate ResultFirst { get; } = new(JudgeTemplate.Numbered, Claim);
+
+    /// <summary>
+    /// Where a step of this world states the result a result-first judge computes first (<see cref="ResultFirstTemplate"/>):
+    /// the result of its equation line when it adds, subtracts or multiplies; of a division's check line (the product
+    /// that must give back the division's input: checking a division needs only the forward table); of a set line; of
+    /// the answer line. Null for a division without a check line (its inverse is as hard to compute as to write) and for
+    /// text that is not a step of this world.
+    /// </summary>
+    public static Range? Claim(string chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        var lines = chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (lines.Length == 0) return null;
+        var last = ArithmeticChainWorld.EquationLine(chunk);
+        if (lines[^1].StartsWith("Check:", StringComparison.Ordinal))
+            return CheckPattern().Match(lines[^1]) is { Success: true } check ? At(chunk, lines[^1], check.Groups[3]) : null;
+        if (AnswerPattern().Match(last) is { Success: true } answer) return At(chunk, last, answer.Groups[1]);
+        if (ArithmeticChainWorld.EquationPattern().Match(last) is { Success: true } equation)
+            return equation.Groups[2].Value == "/" ? null : At(chunk, last, equation.Groups[4]);
+        return ArithmeticChainWorld.SetPattern().Match(last) is { Success: true } set ? At(chunk, last, set.Groups[2]) : null;
+    }
+
+    /// <summary>
+    /// What the result located by <see cref="Claim"/> should be, computed from the problem, the history and the step's
+    /// text before it (never from the exact checker or a label): the equation or check line recomputed digit by digit the
+    /// way the policy writes one, the set line's input with the instruction's digit set, the answer the history's last
+    /// value. Null when the step states no such result or it cannot be computed (a digit that is not one, an
+    /// instruction that does not name the position).
+    /// </summary>
+    public static string? ExpectedClaim(JudgeInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (Claim(input.Chunk) is null) return null;
+        var lines = input.Chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var last = ArithmeticChainWorld.EquationLine(input.Chunk);
+        string? expected;
+        if (lines[^1].StartsWith("Check:", StringComparison.Ordinal))
+        {
+            var check = CheckPattern().Match(lines[^1]);
+            expected = Recompute('*', check.Groups[1].Value, check.Groups[2].Value);
+        }
+        else if (AnswerPattern().IsMatch(last))
+            expected = input.History.Count == 0
+                ? StartPattern().Match(input.Problem) is { Success: true } start ? start.Groups[1].Value : null
+                : ArithmeticChainWorld.StatedResult(input.History[^1]);
+        else if (ArithmeticChainWorld.EquationPattern().Match(last) is { Success: true } equation)
+            expected = Recompute(equation.Groups[2].Value[0], equation.Groups[1].Value, equation.Groups[3].Value);
+        else
+        {
+            var set = ArithmeticChainWorld.SetPattern().Match(last);
+            var instruction = lines.Length >= 2 && lines[0] != last ? InstructionPattern().Match(lines[0]) : System.Text.RegularExpressions.Match.Empty;
+            var position = instruction.Success && instruction.Groups[2].Success ? Array.IndexOf(PositionWords, instruction.Groups[2].Value) : -1;
+            var input0 = set.Groups[1].Value;
+            expected = position < 0 || position >= input0.Length || instruction.Groups[3].Value.Length != 1 ? null
+                : input0[..position] + instruction.Groups[3].Value + input0[(position + 1)..];
+        }
+        return expected is { Length: > 0 } && expected.All(char.IsAsciiDigit) ? expected : null;
+    }
+
+    private static Range At(string chunk, string line, System.Text.RegularExpressions.Group group)
+    {
+        var start = chunk.LastIndexOf(line, StringComparison.Ordinal) + group.Index;
+        return start..(start + group.Length);
+    }
+}

@@ -1,0 +1,121 @@
+using StepWiser.ML.Generation;
+using StepWiser.ML.Judging;
+using StepWiser.ML.Worlds;
+
+namespace StepWiser.ML.Tests.Judging;
+
+[TestClass]
+public sealed class ResultFirstTests
+{
+    private const string Problem = "Start with 16. Multiply by 9. Add 88. Set the second digit to 6. Divide by 3. Work digit by digit modulo 10.";
+
+    [TestMethod]
+    public void WorldClaimIsTheResultTheStepStatesAndItsExpectedValueComesFromTheVisibleText()
+    {
+        // Equation: the result after "=", recomputed from the step's own operands (94+88 → 72), whatever it states.
+        var wrong = new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=74");
+        Assert.AreEqual("74", wrong.Chunk[StepVerification.Claim(wrong.Chunk)!.Value]);
+        Assert.AreEqual("72", StepVerification.ExpectedClaim(wrong));
+        // Set line: the input with the instruction's digit set.
+        var set = new JudgeInput(Problem, ["Add 88.\n\n94+88=72"], "Set the second digit to 6.\n\n72->79");
+        Assert.AreEqual("79", set.Chunk[StepVerification.Claim(set.Chunk)!.Value]);
+        Assert.AreEqual("76", StepVerification.ExpectedClaim(set));
+        // A division's check line: the product that must give back the input (only the forward table needed).
+        var division = new JudgeInput(Problem, ["Set the second digit to 6.\n\n72->76"], "Divide by 3.\n\n76/3=92\n\nCheck: 92*3=76.");
+        Assert.AreEqual("76", division.Chunk[StepVerification.Claim(division.Chunk)!.Value]);
+        Assert.AreEqual("76", StepVerification.ExpectedClaim(division));
+        // The answer: the history's last value.
+        var answer = new JudgeInput(Problem, ["Add 88.\n\n94+88=72"], "The answer is \\boxed{27}.");
+        Assert.AreEqual("27", answer.Chunk[StepVerification.Claim(answer.Chunk)!.Value]);
+        Assert.AreEqual("72", StepVerification.ExpectedClaim(answer));
+        // A division without a check line and text that is not a step state nothing to compute first.
+        Assert.IsNull(StepVerification.Claim("Divide by 3.\n\n76/3=92"));
+        Assert.IsNull(StepVerification.Claim("I think so."));
+        Assert.IsNull(StepVerification.ExpectedClaim(new JudgeInput(Problem, [], "I think so.")));
+    }
+
+    [TestMethod]
+    public void TurnOneHidesTheClaimAndTurnTwoShowsItAfterTheJudgesOwnResult()
+    {
+        var template = StepVerification.ResultFirst;
+        var input = new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=74");
+        var one = template.TurnOne(input)!;
+        StringAssert.EndsWith(one, "New step 2: Add 88. 94+88=\nAnalysis:");
+        Assert.IsFalse(one.Contains("74", StringComparison.Ordinal), "turn 1 must not show the stated result");
+        var two = template.TurnTwo.Render(input with { Reference = "72" });
+        Assert.AreEqual(one + "72\nStated: 74\nCheck:", two);
+        Assert.AreEqual("77= 24!", ResultFirstTemplate.Pairs("72", "74"));
+        Assert.AreEqual("77= 2_!", ResultFirstTemplate.Pairs("72", "7"));
+        // A step stating no result is judged whole; one that states a result needs the judge's own.
+        var plain = new JudgeInput(Problem, [], "Divide by 3.\n\n76/3=92");
+        Assert.IsNull(template.TurnOne(plain));
+        Assert.AreEqual(JudgeTemplate.Numbered.Render(plain) + "\nCheck:", template.TurnTwo.Render(plain));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => template.TurnTwo.Render(input));
+        StringAssert.Contains(error.Message, "94+88=74");
+    }
+
+    [TestMethod]
+    public void GenericLocatorFindsTheLastStatedNumber()
+    {
+        Assert.AreEqual("12", "So 3 * 4 = 12"[ResultFirstTemplate.LastResult("So 3 * 4 = 12")!.Value]);
+        Assert.AreEqual("-2.5", "x = 1, so y = -2.5."[ResultFirstTemplate.LastResult("x = 1, so y = -2.5.")!.Value]);
+        Assert.AreEqual("8", @"total 5+3=8, answer \boxed{8}"[ResultFirstTemplate.LastResult(@"total 5+3=8, answer \boxed{8}")!.Value]);
+        Assert.IsNull(ResultFirstTemplate.LastResult("We add the two numbers."));
+    }
+
+    [TestMethod]
+    public void TrainingExamplesUseTheComputedResultNeverTheLabelForTheAnalysis()
+    {
+        var template = StepVerification.ResultFirst;
+        var steps = new[]
+        {
+            new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=74"),
+            new JudgeInput(Problem, [], "Divide by 3.\n\n76/3=92"),
+        };
+        var analysis = template.AnalysisExamples(steps, StepVerification.ExpectedClaim);
+        Assert.AreEqual(2, analysis.Count, "the step without a claim is skipped");
+        Assert.AreEqual("72", analysis[0].Response);
+        StringAssert.EndsWith(analysis[1].Prompt, "72\nStated: 74\nCheck:");
+        Assert.AreEqual(" 77= 24!", analysis[1].Response);
+        var verdicts = template.VerdictExamples([new JudgeExample(steps[0], false), new JudgeExample(steps[1], true)], StepVerification.ExpectedClaim);
+        Assert.AreEqual(" 77= 24! " + VerdictParser.Format(false), verdicts[0].Response);
+        Assert.AreEqual(" " + VerdictParser.Format(true), verdicts[1].Response);
+        StringAssert.EndsWith(verdicts[1].Prompt, "76/3=92\nAnalysis:\nCheck:");
+    }
+
+    [TestMethod]
+    public async Task ScriptedMockJudgeWritesItsResultBeforeItSeesTheStatedOneAndCountsBothTurnsTokens()
+    {
+        var prompts = new List<string>();
+        var generator = new Scripted(prompt =>
+        {
+            prompts.Add(prompt);
+            return prompt.EndsWith("94+88=\nAnalysis:", StringComparison.Ordinal) ? "72" : prompt.Contains("Stated: 74", StringComparison.Ordinal) ? " 77= 24! \\boxed{Negative}" : " \\boxed{Positive}";
+        });
+        var judge = new ResultFirstJudge(generator, StepVerification.ResultFirst);
+        var verdicts = await judge.JudgeStepsAsync(
+        [
+            new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=74"),
+            new JudgeInput(Problem, [], "Divide by 3.\n\n76/3=92"),
+        ]);
+        Assert.IsFalse(verdicts[0].Positive);
+        Assert.IsTrue(verdicts[1].Positive);
+        StringAssert.StartsWith(verdicts[0].Rationale, "72 |");
+        Assert.AreEqual(2 + 25, verdicts[0].GeneratedTokens, "both turns' tokens are counted (one token per character here)");
+        Assert.AreEqual(3, prompts.Count, "one turn-1 call for the step with a claim, two turn-2 calls");
+        Assert.IsFalse(prompts[0].Contains("=74", StringComparison.Ordinal));
+    }
+
+    private sealed class Scripted(Func<string, string> answer) : ITextGenerator
+    {
+        public Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
+        {
+            IReadOnlyList<GenerationResult> results = requests.Select(r =>
+            {
+                var text = answer(r.Prompt!);
+                return new GenerationResult([new GeneratedSample(text, Enumerable.Range(0, text.Length).ToArray(), FinishReason.EndOfSequence)]);
+            }).ToArray();
+            return Task.FromResult(results);
+        }
+    }
+}
