@@ -68,6 +68,30 @@ public static partial class StepVerification
         return expected is { Length: > 0 } && expected.All(char.IsAsciiDigit) ? expected : null;
     }
 
+    /// <summary>
+    /// Turn 1 of the built-in world's result-first judge (<see cref="ResultFirst"/>): the working of the result located by
+    /// <see cref="Claim"/>, one digit at a time, then the result — <c>9+8=7 4+8=2 72</c> for <c>94+88=</c>,
+    /// <c>1*9=9 6*9=4 94</c> for <c>16*9=</c> — so that each digit is computed from the two digits just written; a set
+    /// line's and the answer's result alone (nothing to compute). Computed as <see cref="ExpectedClaim"/> (never from the
+    /// exact checker or a label); null where that is null.
+    /// </summary>
+    public static string? ResultWork(JudgeInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (ExpectedClaim(input) is not { } expected) return null;
+        var lines = input.Chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var last = ArithmeticChainWorld.EquationLine(input.Chunk);
+        System.Text.RegularExpressions.Match operation;
+        if (lines[^1].StartsWith("Check:", StringComparison.Ordinal)) operation = CheckPattern().Match(lines[^1]);
+        else if (ArithmeticChainWorld.EquationPattern().Match(last) is { Success: true } equation && !AnswerPattern().IsMatch(last)) operation = equation;
+        else return expected;
+        var a = operation.Groups[1].Value;
+        var op = lines[^1].StartsWith("Check:", StringComparison.Ordinal) ? '*' : operation.Groups[2].Value[0];
+        var b = lines[^1].StartsWith("Check:", StringComparison.Ordinal) ? operation.Groups[2].Value : operation.Groups[3].Value;
+        var work = Enumerable.Range(0, a.Length).Select(j => $"{a[j]}{op}{(op == '*' ? b : j < b.Length ? b[j].ToString() : "?")}={(j < expected.Length ? expected[j] : '?')}");
+        return string.Join(' ', work) + " " + expected;
+    }
+
     private static Range At(string chunk, string line, System.Text.RegularExpressions.Group group)
     {
         var start = chunk.LastIndexOf(line, StringComparison.Ordinal) + group.Index;

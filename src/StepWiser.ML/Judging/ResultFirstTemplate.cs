@@ -8,10 +8,11 @@ namespace StepWiser.ML.Judging;
 /// <summary>
 /// A two-turn judge prompt in which the judge computes a step's result before it reads the result the step states.
 /// Turn 1 (<see cref="TurnOne"/>): the inner template with the new step cut just before its claimed result (found by
-/// the claim locator, by default <see cref="LastResult"/>); the judge writes the result itself. Turn 2
-/// (<see cref="TurnTwo"/>): the same text, the judge's own result (carried in <see cref="JudgeInput.Reference"/>), then
-/// "Stated: " and the step's result, then "Check:" — which the judge continues with its own digits set beside the
-/// stated ones (<see cref="Pairs"/>: <c>72= 24!</c>) and its boxed verdict. A step without a claimed result goes to
+/// the claim locator, by default <see cref="LastResult"/>); the judge works the result out itself, on one line ending
+/// with the result (<see cref="OwnResult"/>: the line's last number). Turn 2 (<see cref="TurnTwo"/>): the same text, the
+/// judge's turn-1 line (carried in <see cref="JudgeInput.Reference"/>), then "Stated: " and the step's result, then
+/// "Check:" — which the judge continues with its comparison (<see cref="Comparison"/>: its own result's digits set
+/// beside the stated ones, then "same" or "differs": <c>72= 24! differs</c>) and its boxed verdict. A step without a claimed result goes to
 /// turn 2 as the inner prompt of the whole step. The judge reads the problem, the history and the whole step before its
 /// verdict; only the order is changed, so that a small judge cannot copy the result it is meant to check (a judge shown
 /// the whole step while it writes its recomputation learns to repeat the step's digits: lab/judge-design.md).
@@ -39,7 +40,7 @@ public sealed partial class ResultFirstTemplate
     public JudgeTemplate Inner { get; }
 
     /// <summary>
-    /// Turn 2's template: reads <see cref="JudgeInput.Reference"/> as the judge's own result (turn 1's text). An input
+    /// Turn 2's template: reads <see cref="JudgeInput.Reference"/> as the judge's turn-1 line. An input
     /// whose step states a result but carries no reference is an error naming the step.
     /// </summary>
     public JudgeTemplate TurnTwo { get; }
@@ -62,9 +63,25 @@ public sealed partial class ResultFirstTemplate
     {
         if (_locate(input.Chunk) is not { } r) return Inner.Render(input with { Reference = null }) + CheckMarker;
         var own = input.Reference ?? throw new ArgumentException(
-            $"the step \"{Data.TextPreview.Shorten(input.Chunk)}\" states a result but has no reference: turn 2 of a result-first judge needs the judge's own result (ResultFirstJudge writes it)");
+            $"the step \"{Data.TextPreview.Shorten(input.Chunk)}\" states a result but has no reference: turn 2 of a result-first judge needs the judge's turn-1 line (ResultFirstJudge writes it)");
         return Inner.Render(input with { Chunk = input.Chunk[..r.Start], Reference = null }) + own + StatedMarker + input.Chunk[r] + CheckMarker;
     }
+
+    /// <summary>The result a turn-1 line ends with: its last number ("" when it has none).</summary>
+    public static string OwnResult(string turnOne)
+    {
+        ArgumentNullException.ThrowIfNull(turnOne);
+        var numbers = NumberPattern().Matches(turnOne);
+        return numbers.Count == 0 ? "" : numbers[^1].Value;
+    }
+
+    /// <summary>
+    /// What the judge writes after "Check:" before its verdict: <see cref="Pairs"/>, then "same" when the two results are
+    /// equal and "differs" otherwise (<c>77= 24! differs</c>). The word sums the pairs up right before the verdict, so
+    /// that a small judge's verdict reads one word instead of searching the pairs for a mark; it is computed, like the
+    /// pairs, from the two results alone (no label).
+    /// </summary>
+    public static string Comparison(string own, string stated) => Pairs(own, stated) + (own == stated ? " same" : " differs");
 
     /// <summary>
     /// The judge's own result beside the stated one, digit by digit: each pair of characters marked <c>=</c> (same) or
@@ -98,49 +115,50 @@ public sealed partial class ResultFirstTemplate
     }
 
     /// <summary>
-    /// The analysis stage's examples (no label): for each step that states a result and whose right result
-    /// <paramref name="resultOf"/> can compute (from the problem, the history and the step: never gold), turn 1 → that
-    /// result, and turn 2 with that result as the judge's own → the digit pairs. Steps it cannot compute are skipped.
+    /// The analysis stage's examples (no label): for each step that states a result and for which
+    /// <paramref name="turnOneOf"/> can write turn 1 (the working and the right result, from the problem, the history and
+    /// the step's text before its result: never gold), turn 1 → that line, and turn 2 with that line as the judge's own →
+    /// its <see cref="Comparison"/> with the stated result. Steps it cannot write turn 1 for are skipped.
     /// </summary>
-    public IReadOnlyList<SftExample> AnalysisExamples(IEnumerable<JudgeInput> steps, Func<JudgeInput, string?> resultOf)
+    public IReadOnlyList<SftExample> AnalysisExamples(IEnumerable<JudgeInput> steps, Func<JudgeInput, string?> turnOneOf)
     {
         ArgumentNullException.ThrowIfNull(steps);
-        ArgumentNullException.ThrowIfNull(resultOf);
+        ArgumentNullException.ThrowIfNull(turnOneOf);
         var turnOne = new List<SftExample>();
         var turnTwo = new List<SftExample>();
         foreach (var step in steps)
         {
-            if (TurnOne(step) is not { } prompt || resultOf(step) is not { Length: > 0 } right) continue;
-            turnOne.Add(new SftExample(prompt, right));
-            turnTwo.Add(new SftExample(TurnTwo.Render(step with { Reference = right }), " " + Pairs(right, Claim(step.Chunk)!)));
+            if (TurnOne(step) is not { } prompt || turnOneOf(step) is not { Length: > 0 } line) continue;
+            turnOne.Add(new SftExample(prompt, line));
+            turnTwo.Add(new SftExample(TurnTwo.Render(step with { Reference = line }), " " + Comparison(OwnResult(line), Claim(step.Chunk)!)));
         }
         return [.. turnOne, .. turnTwo];
     }
 
     /// <summary>
-    /// The verdict stage's examples: turn 2 (with <paramref name="resultOf"/>'s result as the judge's own where the step
-    /// states one) → the digit pairs and the boxed verdict of the example's Monte-Carlo label.
+    /// The verdict stage's examples: turn 2 (with <paramref name="turnOneOf"/>'s line as the judge's own where the step
+    /// states a result) → the <see cref="Comparison"/> and the boxed verdict of the example's Monte-Carlo label.
     /// </summary>
-    public IReadOnlyList<SftExample> VerdictExamples(IEnumerable<JudgeExample> labelled, Func<JudgeInput, string?> resultOf)
+    public IReadOnlyList<SftExample> VerdictExamples(IEnumerable<JudgeExample> labelled, Func<JudgeInput, string?> turnOneOf)
     {
         ArgumentNullException.ThrowIfNull(labelled);
-        ArgumentNullException.ThrowIfNull(resultOf);
+        ArgumentNullException.ThrowIfNull(turnOneOf);
         return labelled.Select(e =>
         {
             var claim = Claim(e.Input.Chunk);
-            var right = claim is null ? null : resultOf(e.Input);
-            var input = claim is null ? e.Input : e.Input with { Reference = right ?? "" };
-            var pairs = claim is null ? "" : Pairs(right ?? "", claim) + " ";
+            var line = claim is null ? null : turnOneOf(e.Input) ?? "";
+            var input = claim is null ? e.Input : e.Input with { Reference = line };
+            var pairs = claim is null ? "" : Comparison(OwnResult(line!), claim) + " ";
             return new SftExample(TurnTwo.Render(input), " " + pairs + VerdictParser.Format(e.Label));
         }).ToArray();
     }
 
     /// <summary>
-    /// Turn 1 by <paramref name="judge"/>: the inputs with <see cref="JudgeInput.Reference"/> set to the judge's own result
-    /// (greedy, up to <paramref name="maxNewTokens"/> tokens, the leading run of characters that can form a number) where
-    /// the step states one; other inputs unchanged. Returns the inputs and the tokens generated per input.
+    /// Turn 1 by <paramref name="judge"/>: the inputs with <see cref="JudgeInput.Reference"/> set to the judge's turn-1
+    /// line (greedy, up to <paramref name="maxNewTokens"/> tokens or the first line break, trimmed) where the step states
+    /// a result; other inputs unchanged. Returns the inputs and the tokens generated per input.
     /// </summary>
-    public async Task<(JudgeInput[] Inputs, int[] Tokens)> WithOwnResultsAsync(ITextGenerator judge, IReadOnlyList<JudgeInput> inputs, int maxNewTokens = 8, CancellationToken cancellationToken = default)
+    public async Task<(JudgeInput[] Inputs, int[] Tokens)> WithOwnResultsAsync(ITextGenerator judge, IReadOnlyList<JudgeInput> inputs, int maxNewTokens = 32, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(judge);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -154,8 +172,9 @@ public sealed partial class ResultFirstTemplate
         var outs = await judge.GenerateAsync(open.Select(i => GenerationRequest.FromText(prompts[i]!, sampling)).ToArray(), cancellationToken).ConfigureAwait(false);
         for (var j = 0; j < open.Length; j++)
         {
-            var text = outs[j].Samples[0].Text.TrimStart();
-            result[open[j]] = result[open[j]] with { Reference = new string(text.TakeWhile(c => char.IsAsciiDigit(c) || c is '.' or '-' or '/').ToArray()) };
+            var text = outs[j].Samples[0].Text;
+            var end = text.IndexOf('\n', StringComparison.Ordinal);
+            result[open[j]] = result[open[j]] with { Reference = (end < 0 ? text : text[..end]).Trim() };
             tokens[open[j]] = outs[j].Samples[0].TokenIds.Count;
         }
         return (result, tokens);
@@ -163,10 +182,13 @@ public sealed partial class ResultFirstTemplate
 
     [GeneratedRegex(@"(?:=|->|\\boxed\{)\s*(?<n>-?\d+(?:[./]\d+)?)")]
     private static partial Regex ClaimPattern();
+
+    [GeneratedRegex(@"-?\d+(?:[./]\d+)?")]
+    private static partial Regex NumberPattern();
 }
 
 /// <summary>
-/// The result-first judge (<see cref="ResultFirstTemplate"/>): turn 1, the judge writes each step's result with the
+/// The result-first judge (<see cref="ResultFirstTemplate"/>): turn 1, the judge works out each step's result with the
 /// step's own result hidden; turn 2, the same model reads its result beside the stated one and writes its comparison and
 /// verdict. Both turns are the one judge model; the generated tokens of both are counted in
 /// <see cref="StepVerdict.GeneratedTokens"/>.
@@ -174,8 +196,8 @@ public sealed partial class ResultFirstTemplate
 /// <param name="generator">The judge model.</param>
 /// <param name="template">The two turns' prompts.</param>
 /// <param name="options">Turn 2's options (verdicts, length, votes).</param>
-/// <param name="turnOneTokens">The longest own result, in tokens.</param>
-public sealed class ResultFirstJudge(ITextGenerator generator, ResultFirstTemplate template, StepwiseJudgeOptions? options = null, int turnOneTokens = 8) : IStepJudge
+/// <param name="turnOneTokens">The longest turn-1 line, in tokens.</param>
+public sealed class ResultFirstJudge(ITextGenerator generator, ResultFirstTemplate template, StepwiseJudgeOptions? options = null, int turnOneTokens = 32) : IStepJudge
 {
     private readonly StepwiseJudge _turnTwo = new(generator, template?.TurnTwo ?? throw new ArgumentNullException(nameof(template)), options);
 

@@ -24,6 +24,9 @@ public sealed class ResultFirstTests
         var division = new JudgeInput(Problem, ["Set the second digit to 6.\n\n72->76"], "Divide by 3.\n\n76/3=92\n\nCheck: 92*3=76.");
         Assert.AreEqual("76", division.Chunk[StepVerification.Claim(division.Chunk)!.Value]);
         Assert.AreEqual("76", StepVerification.ExpectedClaim(division));
+        Assert.AreEqual("9*3=7 2*3=6 76", StepVerification.ResultWork(division));
+        Assert.AreEqual("9+8=7 4+8=2 72", StepVerification.ResultWork(wrong));
+        Assert.AreEqual("76", StepVerification.ResultWork(set), "a set line has nothing to compute: its result alone");
         // The answer: the history's last value.
         var answer = new JudgeInput(Problem, ["Add 88.\n\n94+88=72"], "The answer is \\boxed{27}.");
         Assert.AreEqual("27", answer.Chunk[StepVerification.Claim(answer.Chunk)!.Value]);
@@ -42,8 +45,10 @@ public sealed class ResultFirstTests
         var one = template.TurnOne(input)!;
         StringAssert.EndsWith(one, "New step 2: Add 88. 94+88=\nAnalysis:");
         Assert.IsFalse(one.Contains("74", StringComparison.Ordinal), "turn 1 must not show the stated result");
-        var two = template.TurnTwo.Render(input with { Reference = "72" });
-        Assert.AreEqual(one + "72\nStated: 74\nCheck:", two);
+        var two = template.TurnTwo.Render(input with { Reference = "9+8=7 4+8=2 72" });
+        Assert.AreEqual(one + "9+8=7 4+8=2 72\nStated: 74\nCheck:", two);
+        Assert.AreEqual("72", ResultFirstTemplate.OwnResult("9+8=7 4+8=2 72"));
+        Assert.AreEqual("", ResultFirstTemplate.OwnResult("no idea"));
         Assert.AreEqual("77= 24!", ResultFirstTemplate.Pairs("72", "74"));
         Assert.AreEqual("77= 2_!", ResultFirstTemplate.Pairs("72", "7"));
         // A step stating no result is judged whole; one that states a result needs the judge's own.
@@ -72,13 +77,14 @@ public sealed class ResultFirstTests
             new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=74"),
             new JudgeInput(Problem, [], "Divide by 3.\n\n76/3=92"),
         };
-        var analysis = template.AnalysisExamples(steps, StepVerification.ExpectedClaim);
+        var analysis = template.AnalysisExamples(steps, StepVerification.ResultWork);
         Assert.AreEqual(2, analysis.Count, "the step without a claim is skipped");
-        Assert.AreEqual("72", analysis[0].Response);
-        StringAssert.EndsWith(analysis[1].Prompt, "72\nStated: 74\nCheck:");
-        Assert.AreEqual(" 77= 24!", analysis[1].Response);
-        var verdicts = template.VerdictExamples([new JudgeExample(steps[0], false), new JudgeExample(steps[1], true)], StepVerification.ExpectedClaim);
-        Assert.AreEqual(" 77= 24! " + VerdictParser.Format(false), verdicts[0].Response);
+        Assert.AreEqual("9+8=7 4+8=2 72", analysis[0].Response);
+        StringAssert.EndsWith(analysis[1].Prompt, "94+88=\nAnalysis:9+8=7 4+8=2 72\nStated: 74\nCheck:");
+        Assert.AreEqual(" 77= 24! differs", analysis[1].Response);
+        var verdicts = template.VerdictExamples([new JudgeExample(steps[0], false), new JudgeExample(steps[1], true)], StepVerification.ResultWork);
+        Assert.AreEqual(" 77= 24! differs " + VerdictParser.Format(false), verdicts[0].Response);
+        Assert.AreEqual("77= 22= same", ResultFirstTemplate.Comparison("72", "72"));
         Assert.AreEqual(" " + VerdictParser.Format(true), verdicts[1].Response);
         StringAssert.EndsWith(verdicts[1].Prompt, "76/3=92\nAnalysis:\nCheck:");
     }
@@ -90,7 +96,7 @@ public sealed class ResultFirstTests
         var generator = new Scripted(prompt =>
         {
             prompts.Add(prompt);
-            return prompt.EndsWith("94+88=\nAnalysis:", StringComparison.Ordinal) ? "72" : prompt.Contains("Stated: 74", StringComparison.Ordinal) ? " 77= 24! \\boxed{Negative}" : " \\boxed{Positive}";
+            return prompt.EndsWith("94+88=\nAnalysis:", StringComparison.Ordinal) ? "9+8=7 4+8=2 72\nmore" : prompt.Contains("Stated: 74", StringComparison.Ordinal) ? " 77= 24! \\boxed{Negative}" : " \\boxed{Positive}";
         });
         var judge = new ResultFirstJudge(generator, StepVerification.ResultFirst);
         var verdicts = await judge.JudgeStepsAsync(
@@ -100,10 +106,11 @@ public sealed class ResultFirstTests
         ]);
         Assert.IsFalse(verdicts[0].Positive);
         Assert.IsTrue(verdicts[1].Positive);
-        StringAssert.StartsWith(verdicts[0].Rationale, "72 |");
-        Assert.AreEqual(2 + 25, verdicts[0].GeneratedTokens, "both turns' tokens are counted (one token per character here)");
+        StringAssert.StartsWith(verdicts[0].Rationale, "9+8=7 4+8=2 72 |", "turn 1 is kept up to its first line break");
+        Assert.AreEqual(19 + 25, verdicts[0].GeneratedTokens, "both turns' tokens are counted (one token per character here)");
         Assert.AreEqual(3, prompts.Count, "one turn-1 call for the step with a claim, two turn-2 calls");
         Assert.IsFalse(prompts[0].Contains("=74", StringComparison.Ordinal));
+        StringAssert.EndsWith(prompts[1], "9+8=7 4+8=2 72\nStated: 74\nCheck:");
     }
 
     private sealed class Scripted(Func<string, string> answer) : ITextGenerator
