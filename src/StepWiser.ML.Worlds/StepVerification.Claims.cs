@@ -11,6 +11,21 @@ public static partial class StepVerification
     public static ResultFirstTemplate ResultFirst { get; } = new(JudgeTemplate.Numbered, Claim);
 
     /// <summary>
+    /// The policy's own text as a judge prompt: the policy prompt of the problem, the history in chunk tags, then the new
+    /// step after an open chunk tag — where a model initialised from the policy computes a step's result the way it
+    /// learned to (<see cref="ResultFirstInPolicyContext"/>).
+    /// </summary>
+    public static JudgeTemplate PolicyContext { get; } = new("policy-context", input => WorldJudging.PolicyPrefix(input) + Chunking.ChunkParser.OpenTag + input.Chunk);
+
+    /// <summary>
+    /// The built-in world's result-first template in the policy's own text (<see cref="PolicyContext"/>): turn 1 is the
+    /// step cut before its result where the policy would write it, so a judge initialised from the policy recomputes the
+    /// step's own operation with the policy's own skill, untrained; its turn-1 line can be the policy's own greedy
+    /// continuation (self-distillation: written by the model itself, no label).
+    /// </summary>
+    public static ResultFirstTemplate ResultFirstInPolicyContext { get; } = new(PolicyContext, Claim);
+
+    /// <summary>
     /// Where a step of this world states the result a result-first judge computes first (<see cref="ResultFirstTemplate"/>):
     /// the result of its equation line when it adds, subtracts or multiplies; of a division's check line (the product
     /// that must give back the division's input: checking a division needs only the forward table); of a set line; of

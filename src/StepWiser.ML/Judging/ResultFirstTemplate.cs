@@ -155,7 +155,7 @@ public sealed partial class ResultFirstTemplate
 
     /// <summary>
     /// Turn 1 by <paramref name="judge"/>: the inputs with <see cref="JudgeInput.Reference"/> set to the judge's turn-1
-    /// line (greedy, up to <paramref name="maxNewTokens"/> tokens or the first line break, trimmed) where the step states
+    /// line (greedy, up to <paramref name="maxNewTokens"/> tokens, the first line break or a chunk's close tag, trimmed) where the step states
     /// a result; other inputs unchanged. Returns the inputs and the tokens generated per input.
     /// </summary>
     public async Task<(JudgeInput[] Inputs, int[] Tokens)> WithOwnResultsAsync(ITextGenerator judge, IReadOnlyList<JudgeInput> inputs, int maxNewTokens = 32, CancellationToken cancellationToken = default)
@@ -168,7 +168,7 @@ public sealed partial class ResultFirstTemplate
         var prompts = result.Select(TurnOne).ToArray();
         var open = Enumerable.Range(0, result.Length).Where(i => prompts[i] is not null).ToArray();
         if (open.Length == 0) return (result, tokens);
-        var sampling = SamplingOptions.Greedy(maxNewTokens) with { Stop = ["\n"] };
+        var sampling = SamplingOptions.Greedy(maxNewTokens) with { Stop = ["\n", Chunking.ChunkParser.CloseTag] };
         var outs = await judge.GenerateAsync(open.Select(i => GenerationRequest.FromText(prompts[i]!, sampling)).ToArray(), cancellationToken).ConfigureAwait(false);
         for (var j = 0; j < open.Length; j++)
         {

@@ -51,6 +51,11 @@ public sealed class ResultFirstTests
         Assert.AreEqual("", ResultFirstTemplate.OwnResult("no idea"));
         Assert.AreEqual("77= 24!", ResultFirstTemplate.Pairs("72", "74"));
         Assert.AreEqual("77= 2_!", ResultFirstTemplate.Pairs("72", "7"));
+        // In the policy's own text the cut step continues the policy's chunks, where the policy writes its results.
+        var native = StepVerification.ResultFirstInPolicyContext.TurnOne(input)!;
+        StringAssert.StartsWith(native, ArithmeticChainWorld.PolicyPrompt(Problem));
+        StringAssert.EndsWith(native, StepWiser.ML.Chunking.ChunkParser.OpenTag + "Add 88.\n\n94+88=");
+        StringAssert.Contains(native, "16*9=94");
         // A step stating no result is judged whole; one that states a result needs the judge's own.
         var plain = new JudgeInput(Problem, [], "Divide by 3.\n\n76/3=92");
         Assert.IsNull(template.TurnOne(plain));
