@@ -645,6 +645,268 @@ if (cmd == "maskedjudge")
     var r2 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(compare, dev);
     Console.WriteLine($"compare (after): dev F1 {r2.Metrics.AverageF1:P1} balanced {r2.GoldSteps.Balanced:P1}");
 }
+if (cmd == "agree")
+{
+    // agree <difficulty> <folder>: how often each scheme's Monte-Carlo labels agree with the code's analysis flag ("!"
+    // anywhere in StepVerification.Analysis) on the steps the verdict stage trains on (up to each solution's first negative).
+    var folder = args[2];
+    foreach (var scheme in new[] { "absoluteq", "relativeratio", "relativeeffective" })
+    {
+        var solutions = StepWiser.ML.Annotation.TrlStepwiseFormat.Read(folder + "/labels-" + scheme + ".jsonl");
+        foreach (var sel in new[] { StepWiser.ML.Judging.StepSelection.UpToFirstNegative, StepWiser.ML.Judging.StepSelection.AllSteps })
+        {
+            var labelled = StepWiser.ML.Judging.JudgeRecipe.SelectSteps(solutions, sel);
+            var t = new int[2, 2];
+            foreach (var e in labelled) t[e.Label ? 1 : 0, StepVerification.Analysis(e.Input).Contains('!') ? 1 : 0]++;
+            Console.WriteLine($"{scheme} {sel}: label+ flag= {t[1, 0]}  label+ flag! {t[1, 1]}  label- flag= {t[0, 0]}  label- flag! {t[0, 1]}");
+        }
+    }
+}
+if (cmd == "joint")
+{
+    // joint <difficulty> <folder> [updates]: the two-turn judge trained in one stage from the policy's weights. Turn 1
+    // (the judge prompt with the step cut after its equation's "="; target: the code's recomputed result, no gold) on the
+    // unlabelled steps, mixed with turn 2 on the Monte-Carlo-labelled steps up to each solution's first negative: the
+    // prompt holds turn 1 with the code's result, then "Stated: r"; the target is the digit pairs and the verdict from
+    // the label (negatives repeated to balance the classes). Scored on the dev benchmark with the judge's own turn 1.
+    var folder = args[2];
+    int updates = args.Length > 3 ? int.Parse(args[3]) : 3000;
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
+    using var model = HuggingFaceCheckpoint.Load(folder + "/policy");
+    var gen = new LocalTextGenerator(model, tok);
+    var eq = new System.Text.RegularExpressions.Regex(@"(\d+)([+\-*])(\d+)=(\d+)");
+    var template = StepWiser.ML.Judging.JudgeTemplate.Numbered;
+    (string Turn1, string Right, string Stated)? Mask(StepWiser.ML.Judging.JudgeInput x)
+    {
+        var m = eq.Match(x.Chunk);
+        if (!m.Success) return null;
+        var right = System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value;
+        if (right.Length == 0 || !right.All(char.IsAsciiDigit)) return null;
+        return (template.Render(x with { Chunk = x.Chunk[..m.Groups[4].Index] }), right, m.Groups[4].Value);
+    }
+    var unlabelled = await WorldJudging.UnlabelledStepsAsync(gen, world, 1200, default, 1.3f);
+    var turn1 = unlabelled.Select(Mask).OfType<(string Turn1, string Right, string Stated)>().Select(t => new StepWiser.ML.Training.SftExample(t.Turn1, t.Right)).ToArray();
+    var solutions = StepWiser.ML.Annotation.TrlStepwiseFormat.Read(folder + "/labels-" + (Environment.GetEnvironmentVariable("SCHEME") ?? "absoluteq") + ".jsonl");
+    var labelled = StepWiser.ML.Judging.JudgeRecipe.SelectSteps(solutions, StepWiser.ML.Judging.StepSelection.UpToFirstNegative);
+    var pos = labelled.Count(e => e.Label); var neg = labelled.Count - pos;
+    int repeatNeg = Environment.GetEnvironmentVariable("NEGREP") is { } nr ? int.Parse(nr) : Math.Max(1, (int)Math.Round((double)pos / Math.Max(1, neg)));   // NEGREP=1: the labels as they come
+    var summary = Environment.GetEnvironmentVariable("SUMMARY") == "1";   // SUMMARY=1: "same"/"differs" after the pairs
+    var turn2 = new List<StepWiser.ML.Training.SftExample>();
+    foreach (var e in labelled)
+    {
+        var verdict = StepWiser.ML.Judging.VerdictParser.Format(e.Label);
+        var ex = Mask(e.Input) is { } t
+            ? new StepWiser.ML.Training.SftExample(t.Turn1 + t.Right + "\nStated: " + t.Stated + "\nCheck:", " " + TwoPhaseJudge.Pairs(t.Right, t.Stated) + (summary ? (t.Right == t.Stated ? " same" : " differs") : "") + " " + verdict)
+            : new StepWiser.ML.Training.SftExample(template.Render(e.Input) + "\nCheck:", " " + verdict);
+        for (int r = 0; r < (e.Label ? 1 : repeatNeg); r++) turn2.Add(ex);
+    }
+    int turn2Repeat = int.Parse(Environment.GetEnvironmentVariable("T2REP") ?? "2");
+    var examples = turn1.Concat(Enumerable.Repeat(turn2, turn2Repeat).SelectMany(x => x)).ToArray();
+    Console.WriteLine($"{turn1.Length} turn-1 examples; {turn2.Count} turn-2 ({pos} positive, {neg} negative x{repeatNeg}) x{turn2Repeat}; e.g. ...{turn2[0].Prompt[^50..].Replace("\n", "|")} ->{turn2[0].Response}");
+    new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = updates, BatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("LR") ?? "3e-3"), WarmupSteps = 20, MaxSequenceLength = 1024, Seed = 1, AppendEos = true })
+        .Train(examples, new Progress<TrainingProgress>(p => { if (p.Step % 250 == 0) Console.WriteLine($"  {p.Step} loss {p.Loss:F3}"); }));
+    if (Environment.GetEnvironmentVariable("SAVE") is { } savedTo) HuggingFaceCheckpoint.Save(model, savedTo);
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
+    var judge = new MaskedJudge(gen, compareOnly: false);
+    var r1 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(judge, dev);
+    Console.WriteLine($"two-turn judge (joint): dev F1 {r1.Metrics.AverageF1:P1} balanced {r1.GoldSteps.Balanced:P1} (pos {r1.GoldSteps.PositiveAccuracy:P1} neg {r1.GoldSteps.NegativeAccuracy:P1}); unparseable {r1.Judgments.Sum(j => j.Unparseable)}");
+    for (int i = 0, shown = 0; i < dev.Length && shown < 6; i++)
+        if (dev[i].Label >= 0) { shown++; Console.WriteLine($"  {dev[i].Steps[dev[i].Label].Replace("\n\n", " / ")} -> {r1.Judgments[i].Rationales[dev[i].Label]}"); }
+    var r2 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(new MaskedJudge(gen, compareOnly: true), dev);
+    Console.WriteLine($"compare (its own results): dev F1 {r2.Metrics.AverageF1:P1} balanced {r2.GoldSteps.Balanced:P1}");
+}
+if (cmd == "staged")
+{
+    // staged <difficulty> <folder>: the two-turn (result-hidden) judge in the recipe's three stages. Pretrain (PRE updates,
+    // no label): turn 1 (masked prompt -> the code's result) and turn 2 (turn 1 with the code's result, "Stated: r",
+    // -> the digit pairs) on the unlabelled steps. Warm-up (WARM updates at WLR): turn 2 -> pairs + the Monte-Carlo verdict
+    // on the labelled steps up to each first negative (NEGREP: negatives repeated; default as they come), turn-1 examples
+    // kept. GRPO (GRPO steps): turn 2 with the judge's own turn-1 result as JudgeInput.Reference. LOAD=dir skips pretrain.
+    // Dev benchmark after each stage; TEST=1 scores the test benchmark at the end.
+    var folder = args[2];
+    int pre = int.Parse(Environment.GetEnvironmentVariable("PRE") ?? "3000"), warmUpdates = int.Parse(Environment.GetEnvironmentVariable("WARM") ?? "300");
+    int grpoSteps = int.Parse(Environment.GetEnvironmentVariable("GRPO") ?? "30");
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
+    var loadFrom = Environment.GetEnvironmentVariable("LOAD");
+    using var model = HuggingFaceCheckpoint.Load(loadFrom ?? folder + "/policy");
+    var gen = new LocalTextGenerator(model, tok);
+    var eq = new System.Text.RegularExpressions.Regex(@"(\d+)([+\-*])(\d+)=(\d+)");
+    var numbered = StepWiser.ML.Judging.JudgeTemplate.Numbered;
+    string? Right(StepWiser.ML.Judging.JudgeInput x)
+    {
+        var r = System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value;
+        return r.Length > 0 && r.All(char.IsAsciiDigit) ? r : null;
+    }
+    string? Turn1(StepWiser.ML.Judging.JudgeInput x) => eq.Match(x.Chunk) is { Success: true } m ? numbered.Render(x with { Chunk = x.Chunk[..m.Groups[4].Index] }) : null;
+    var turn2 = new StepWiser.ML.Judging.JudgeTemplate("result-hidden", x =>
+        eq.Match(x.Chunk) is { Success: true } m && x.Reference is { } own
+            ? numbered.Render(x with { Chunk = x.Chunk[..m.Groups[4].Index] }) + own + "\nStated: " + m.Groups[4].Value + "\nCheck:"
+            : numbered.Render(x) + "\nCheck:");
+    string Pairs(StepWiser.ML.Judging.JudgeInput x) => eq.Match(x.Chunk) is { Success: true } m && x.Reference is { } own ? TwoPhaseJudge.Pairs(own, m.Groups[4].Value) + " " : "";
+    // The judge's own turn 1, greedy, for the inputs with an equation (Reference "" marks none).
+    async Task<StepWiser.ML.Judging.JudgeInput[]> Own(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> xs)
+    {
+        var prompts = xs.Select(Turn1).ToArray();
+        var idx = Enumerable.Range(0, xs.Count).Where(i => prompts[i] is not null).ToArray();
+        var outs = await gen.GenerateAsync(idx.Select(i => GenerationRequest.FromText(prompts[i]!, new SamplingOptions { NumSamples = 1, MaxNewTokens = 4, Temperature = 0, Seed = 1 })).ToArray());
+        var res = xs.ToArray();
+        for (int j = 0; j < idx.Length; j++) res[idx[j]] = xs[idx[j]] with { Reference = new string(outs[j].Samples[0].Text.TakeWhile(char.IsAsciiDigit).ToArray()) };
+        return res;
+    }
+    var judge = new OwnThenVerdict(Own, new StepWiser.ML.Judging.StepwiseJudge(gen, turn2, new StepWiser.ML.Judging.StepwiseJudgeOptions { MaxNewTokens = 40 }));
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
+    async Task Score(string what, StepWiser.ML.Judging.IStepJudge j, IReadOnlyList<StepWiser.ML.Evaluation.ProcessBenchRecord> bench, string name = "dev")
+    {
+        var r = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(j, bench);
+        Console.WriteLine($"{what}: {name} F1 {r.Metrics.AverageF1:P1} balanced {r.GoldSteps.Balanced:P1} (pos {r.GoldSteps.PositiveAccuracy:P1} neg {r.GoldSteps.NegativeAccuracy:P1}); unparseable {r.Judgments.Sum(x => x.Unparseable)}");
+    }
+    var unlabelled = await WorldJudging.UnlabelledStepsAsync(gen, world, 1200, default, 1.3f);
+    var turn1Examples = unlabelled.Where(x => Turn1(x) is not null && Right(x) is not null).Select(x => new StepWiser.ML.Training.SftExample(Turn1(x)!, Right(x)!)).ToArray();
+    if (loadFrom is null)
+    {
+        var pairsExamples = unlabelled.Where(x => Turn1(x) is not null && Right(x) is not null).Select(x => x with { Reference = Right(x) }).Select(x => new StepWiser.ML.Training.SftExample(turn2.Render(x), " " + Pairs(x).TrimEnd())).ToArray();
+        Console.WriteLine($"pretrain: {turn1Examples.Length} turn-1 and {pairsExamples.Length} turn-2 examples; e.g. ...{pairsExamples[0].Prompt[^40..].Replace("\n", "|")} ->{pairsExamples[0].Response}");
+        new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = pre, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 20, MaxSequenceLength = 1024, Seed = 1, AppendEos = true })
+            .Train(turn1Examples.Concat(pairsExamples).ToArray(), new Progress<TrainingProgress>(p => { if (p.Step % 500 == 0) Console.WriteLine($"  {p.Step} loss {p.Loss:F3}"); }));
+        if (Environment.GetEnvironmentVariable("SAVE") is { } savedTo) HuggingFaceCheckpoint.Save(model, savedTo);
+        await Score("compare after pretrain", new MaskedJudge(gen, compareOnly: true), dev);
+    }
+    var solutions = StepWiser.ML.Annotation.TrlStepwiseFormat.Read(folder + "/labels-" + (Environment.GetEnvironmentVariable("SCHEME") ?? "absoluteq") + ".jsonl");
+    var labelled = StepWiser.ML.Judging.JudgeRecipe.SelectSteps(solutions, StepWiser.ML.Judging.StepSelection.UpToFirstNegative);
+    int negRep = int.Parse(Environment.GetEnvironmentVariable("NEGREP") ?? "1");
+    var taught = labelled.Select(e => e with { Input = Right(e.Input) is { } r && Turn1(e.Input) is not null ? e.Input with { Reference = r } : e.Input }).ToArray();
+    var verdictExamples = taught.SelectMany(e => Enumerable.Repeat(new StepWiser.ML.Training.SftExample(turn2.Render(e.Input), " " + Pairs(e.Input) + StepWiser.ML.Judging.VerdictParser.Format(e.Label)), e.Label ? 1 : negRep)).ToArray();
+    Console.WriteLine($"warm-up: {verdictExamples.Length} verdict examples (+{turn1Examples.Length} turn 1 kept), {warmUpdates} updates at {Environment.GetEnvironmentVariable("WLR") ?? "1e-3"}");
+    new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = warmUpdates, BatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("WLR") ?? "1e-3"), WarmupSteps = 15, MaxSequenceLength = 1024, Seed = 1, AppendEos = true })
+        .Train(verdictExamples.Concat(Environment.GetEnvironmentVariable("KEEP") == "0" ? [] : turn1Examples).ToArray());
+    await Score("warm-up", judge, dev);
+    if (grpoSteps > 0)
+    {
+        var own = await Own(labelled.Select(e => e.Input).ToArray());
+        var rlExamples = labelled.Select((e, i) => e with { Input = own[i] }).ToArray();
+        var metrics = StepWiser.ML.Judging.JudgeRecipe.Reinforce(model, tok, turn2, rlExamples, new StepWiser.ML.Judging.JudgeRecipeOptions
+        {
+            Grpo = new StepWiser.ML.Judging.GrpoOptions { Steps = grpoSteps, PromptsPerStep = 16, GroupSize = 4, MiniBatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("GLR") ?? "1e-4"), KlCoefficient = 0.2, MaxNewTokens = 40, WarmupSteps = 5, Seed = 1 },
+        });
+        Console.WriteLine($"GRPO: reward first 5 {metrics.Take(5).Average(m => m.MeanReward):F3} last 5 {metrics.TakeLast(5).Average(m => m.MeanReward):F3}");
+        await Score("RL", judge, dev);
+    }
+    await Score("compare at the end", new MaskedJudge(gen, compareOnly: true), dev);
+    if (Environment.GetEnvironmentVariable("TEST") == "1") await Score("final judge", judge, StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark.json").ToArray(), "TEST");
+}
+if (cmd == "resultfirst")
+{
+    // resultfirst <difficulty> <folder>: the library's ResultFirstJudge (StepVerification.ResultFirst: equation, check,
+    // set and answer lines) in the recipe's three stages. Pretrain (PRE updates at PLR, default 3e-3, no label):
+    // ResultFirstTemplate.AnalysisExamples with StepVerification.ResultWork on the unlabelled steps. Warm-up (WARM
+    // updates at WLR): VerdictExamples on the Monte-Carlo-labelled steps up to each first negative (NEGREP: negatives
+    // repeated; default 1, the labels as they come), as many turn-1 examples kept (KEEPN: how many; KEEP=0: none). GRPO (GRPO steps at GLR) on turn
+    // 2 with the judge's own results. Dev benchmark after each stage; TEST=1 also scores the test benchmark at the end.
+    var folder = args[2];
+    int seed = int.Parse(Environment.GetEnvironmentVariable("SEED") ?? "1");   // SEED: the training seed of every stage
+    int pre = int.Parse(Environment.GetEnvironmentVariable("PRE") ?? "3000"), warmUpdates = int.Parse(Environment.GetEnvironmentVariable("WARM") ?? "300");
+    int grpoSteps = int.Parse(Environment.GetEnvironmentVariable("GRPO") ?? "30");
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
+    var loadFrom = Environment.GetEnvironmentVariable("LOAD");
+    using var model = HuggingFaceCheckpoint.Load(loadFrom ?? folder + "/policy");
+    var gen = new LocalTextGenerator(model, tok);
+    var native = Environment.GetEnvironmentVariable("NATIVE") == "1";   // NATIVE=1: turn 1 in the policy's own text, its line the untrained policy's own
+    var rf = native ? StepVerification.ResultFirstInPolicyContext : StepVerification.ResultFirst;
+    // GENERIC=1 (with NATIVE=1): the library's generic claim locator (the number after the last "=", "->" or in \boxed{})
+    // instead of the world's: no rule of the world anywhere in the judge's training.
+    if (native && Environment.GetEnvironmentVariable("GENERIC") == "1") rf = new StepWiser.ML.Judging.ResultFirstTemplate(StepVerification.PolicyContext);
+    var judgeOptions = new StepWiser.ML.Judging.StepwiseJudgeOptions { MaxNewTokens = 40 };
+    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
+    async Task Score(string what, StepWiser.ML.Judging.IStepJudge j, IReadOnlyList<StepWiser.ML.Evaluation.ProcessBenchRecord> bench, string name = "dev")
+    {
+        var r = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(j, bench);
+        Console.WriteLine($"{what}: {name} F1 {r.Metrics.AverageF1:P1} balanced {r.GoldSteps.Balanced:P1} (pos {r.GoldSteps.PositiveAccuracy:P1} neg {r.GoldSteps.NegativeAccuracy:P1}); unparseable {r.Judgments.Sum(x => x.Unparseable)}");
+    }
+    var compare = new CompareOwn(gen, rf);
+    // WORK=0: turn 1 is the result alone (StepVerification.ExpectedClaim); default the digit-by-digit working (ResultWork).
+    Func<StepWiser.ML.Judging.JudgeInput, string?> Work = Environment.GetEnvironmentVariable("WORK") == "0" ? StepVerification.ExpectedClaim : StepVerification.ResultWork;
+    var selfLines = new Dictionary<string, string>();
+    // The unlabelled steps are the policy's samples (as the main job's), also when the judge is loaded from LOAD.
+    using var policyModel = loadFrom is null ? null : HuggingFaceCheckpoint.Load(folder + "/policy");
+    var unlabelled = await WorldJudging.UnlabelledStepsAsync(policyModel is null ? gen : new LocalTextGenerator(policyModel, tok), world, 1200, default, 1.3f);
+    var solutions = StepWiser.ML.Annotation.TrlStepwiseFormat.Read(folder + "/labels-" + (Environment.GetEnvironmentVariable("SCHEME") ?? "absoluteq") + ".jsonl");
+    var labelled = StepWiser.ML.Judging.JudgeRecipe.SelectSteps(solutions, StepWiser.ML.Judging.StepSelection.UpToFirstNegative);
+    if (native)
+    {
+        // Self-distillation: turn 1's target is the untrained policy's own greedy line (the policy's weights, before any judge training).
+        var all = unlabelled.Concat(labelled.Select(e => e.Input)).ToArray();
+        var (lines, _) = await rf.WithOwnResultsAsync(policyModel is null ? gen : new LocalTextGenerator(policyModel, tok), all);
+        for (int q = 0; q < all.Length; q++) if (rf.TurnOne(all[q]) is { } key && lines[q].Reference is { Length: > 0 } l) selfLines[key] = l;
+        Work = x => rf.TurnOne(x) is { } key && selfLines.TryGetValue(key, out var l) ? l : null;
+        Console.WriteLine($"self-distilled turn-1 lines: {selfLines.Count}; e.g. {selfLines.First().Key[^30..].Replace("\n", "|")} -> {selfLines.First().Value}");
+    }
+    var turn1 = unlabelled.Where(x => rf.TurnOne(x) is not null && Work(x) is not null).Select(x => new StepWiser.ML.Training.SftExample(rf.TurnOne(x)!, Work(x)!)).ToArray();
+    if (loadFrom is null)
+    {
+        var analysis = rf.AnalysisExamples(unlabelled, Work);
+        Console.WriteLine($"pretrain: {analysis.Count} examples of {unlabelled.Count} steps; e.g. ...{analysis[^1].Prompt[^40..].Replace("\n", "|")} ->{analysis[^1].Response}");
+        new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = pre, BatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("PLR") ?? "3e-3"), WarmupSteps = 20, MaxSequenceLength = 1024, Seed = seed, AppendEos = true })
+            .Train(analysis, new Progress<TrainingProgress>(p => { if (p.Step % 500 == 0) Console.WriteLine($"  {p.Step} loss {p.Loss:F3}"); }));
+        if (Environment.GetEnvironmentVariable("SAVE") is { } savedTo) HuggingFaceCheckpoint.Save(model, savedTo);
+    }
+    await Score("compare (own result = stated; a rule)", compare, dev);
+    int negRep = int.Parse(Environment.GetEnvironmentVariable("NEGREP") ?? "1");
+    var verdictExamples = rf.VerdictExamples(labelled.SelectMany(e => Enumerable.Repeat(e, e.Label ? 1 : negRep)), Work);
+    Console.WriteLine($"warm-up: {verdictExamples.Count} verdict examples ({labelled.Count(e => !e.Label)} negative) + {turn1.Length} turn 1, {warmUpdates} updates at {Environment.GetEnvironmentVariable("WLR") ?? "1e-3"}; e.g. ...{verdictExamples[0].Prompt[^30..].Replace("\n", "|")} ->{verdictExamples[0].Response}");
+    var judge = new StepWiser.ML.Judging.ResultFirstJudge(gen, rf, judgeOptions);
+    if (warmUpdates > 0)
+    {
+        new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = warmUpdates, BatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("WLR") ?? "1e-3"), WarmupSteps = 15, MaxSequenceLength = 1024, Seed = seed, AppendEos = true })
+            .Train(verdictExamples.Concat(Environment.GetEnvironmentVariable("KEEP") == "0" ? [] : turn1.Take(int.Parse(Environment.GetEnvironmentVariable("KEEPN") ?? verdictExamples.Count.ToString()))).ToArray());
+        await Score("warm-up", judge, dev);
+        if (Environment.GetEnvironmentVariable("SAVEWARM") is { } warmTo) HuggingFaceCheckpoint.Save(model, warmTo);
+    }
+    if (grpoSteps > 0)
+    {
+        var (own, _) = await rf.WithOwnResultsAsync(gen, labelled.Select(e => e.Input).ToArray());
+        var rlExamples = labelled.Select((e, i) => e with { Input = own[i] }).ToArray();
+        var metrics = StepWiser.ML.Judging.JudgeRecipe.Reinforce(model, tok, rf.TurnTwo, rlExamples, new StepWiser.ML.Judging.JudgeRecipeOptions
+        {
+            Balance = Environment.GetEnvironmentVariable("GBAL") != "0",   // GBAL=0: GRPO's prompts drawn as the labels come
+            Grpo = new StepWiser.ML.Judging.GrpoOptions { Steps = grpoSteps, PromptsPerStep = 16, GroupSize = 4, MiniBatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("GLR") ?? "1e-4"), KlCoefficient = 0.2, MaxNewTokens = 40, WarmupSteps = 5, Seed = seed },
+        });
+        Console.WriteLine($"GRPO: reward first 5 {metrics.Take(5).Average(m => m.MeanReward):F3} last 5 {metrics.TakeLast(5).Average(m => m.MeanReward):F3}; zero-advantage {metrics.Average(m => m.ZeroAdvantageShare):P0}");
+        await Score("RL", judge, dev);
+    }
+    await Score("compare at the end", compare, dev);
+    if (Environment.GetEnvironmentVariable("TEST") == "1")
+    {
+        var test = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark.json").ToArray();
+        await Score("final judge", judge, test, "TEST");
+        await Score("compare (rule)", compare, test, "TEST");
+    }
+}
+if (cmd == "rfdiag")
+{
+    // rfdiag <difficulty> <folder> <model dir>: turn 1 of a result-first judge on the dev benchmark's right steps, by kind
+    // of claim (+, -, *, check, set, answer): how often its line equals StepVerification.ResultWork and its result the
+    // expected one; a few wrong lines.
+    var tok = BuiltInTokenizer.Create();
+    using var pin = StepWiser.ML.Training.TorchThreads.Pin(1);
+    using var model = HuggingFaceCheckpoint.Load(args[3]);
+    var gen = new LocalTextGenerator(model, tok);
+    var rf = Environment.GetEnvironmentVariable("NATIVE") == "1" ? StepVerification.ResultFirstInPolicyContext : StepVerification.ResultFirst;
+    var inputs = new List<StepWiser.ML.Judging.JudgeInput>();
+    foreach (var r in StepWiser.ML.Evaluation.ProcessBench.Read(args[2] + "/world-benchmark-dev.json"))
+        for (int k = 0; k < (r.Label < 0 ? r.Steps.Length : r.Label); k++) { var x = new StepWiser.ML.Judging.JudgeInput(r.Problem, r.Steps.Take(k).ToArray(), r.Steps[k]); if (rf.Claim(x.Chunk) is not null && StepVerification.ResultWork(x) is not null) inputs.Add(x); }
+    var (own, _) = await rf.WithOwnResultsAsync(gen, inputs);
+    string Kind(StepWiser.ML.Judging.JudgeInput x) => x.Chunk.Contains("Check:") ? "check" : x.Chunk.Contains("->") ? "set" : x.Chunk.Contains("boxed") ? "answer" : x.Chunk.Contains('+') ? "+" : x.Chunk.Contains('*') ? "*" : "-";
+    foreach (var g in inputs.Select((x, i) => (x, i)).GroupBy(t => Kind(t.x)))
+    {
+        var n = g.Count(); var line = g.Count(t => own[t.i].Reference == StepVerification.ResultWork(t.x)); var res = g.Count(t => StepWiser.ML.Judging.ResultFirstTemplate.OwnResult(own[t.i].Reference!) == StepVerification.ExpectedClaim(t.x));
+        Console.WriteLine($"{g.Key}: {n} right steps, line right {line}, result right {res}");
+        foreach (var t in g.Where(t => StepWiser.ML.Judging.ResultFirstTemplate.OwnResult(own[t.i].Reference!) != StepVerification.ExpectedClaim(t.x)).Take(3))
+            Console.WriteLine($"   {StepWiser.ML.Judging.JudgeTemplate.OneLine(t.x.Chunk)}  want {StepVerification.ResultWork(t.x)}  got {own[t.i].Reference}");
+    }
+}
 if (cmd == "masked")
 {
     // masked <difficulty> <folder> [updates]: the judge prompt with the new step cut after its equation's "=" (its result
@@ -782,5 +1044,22 @@ abstract class TurnTwoJudge(ITextGenerator generator, bool compareOnly) : StepWi
             var positive = v != StepWiser.ML.Judging.Verdict.Negative;
             return new StepWiser.ML.Judging.StepVerdict(positive, positive ? 1 : 0, (p.Own ?? "") + " |" + outs[i].Samples[0].Text, v == StepWiser.ML.Judging.Verdict.Unparseable ? 1 : 0);
         }).ToArray();
+    }
+}
+
+// Turn 1 (the judge's own result, written into JudgeInput.Reference) then turn 2 (the inner judge's verdict).
+sealed class OwnThenVerdict(Func<IReadOnlyList<StepWiser.ML.Judging.JudgeInput>, Task<StepWiser.ML.Judging.JudgeInput[]>> own, StepWiser.ML.Judging.IStepJudge verdict) : StepWiser.ML.Judging.IStepJudge
+{
+    public async Task<IReadOnlyList<StepWiser.ML.Judging.StepVerdict>> JudgeStepsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs, CancellationToken cancellationToken = default) =>
+        await verdict.JudgeStepsAsync(await own(inputs), cancellationToken);
+}
+
+// The comparison as a rule (not a judge): the judge's turn-1 result against the stated one; steps without a claim pass.
+sealed class CompareOwn(ITextGenerator gen, StepWiser.ML.Judging.ResultFirstTemplate rf) : StepWiser.ML.Judging.IStepJudge
+{
+    public async Task<IReadOnlyList<StepWiser.ML.Judging.StepVerdict>> JudgeStepsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs, CancellationToken cancellationToken = default)
+    {
+        var (own, tokens) = await rf.WithOwnResultsAsync(gen, inputs, cancellationToken: cancellationToken);
+        return own.Select((x, i) => { var ok = rf.Claim(x.Chunk) is not { } c || StepWiser.ML.Judging.ResultFirstTemplate.OwnResult(x.Reference ?? "") == c; return new StepWiser.ML.Judging.StepVerdict(ok, ok ? 1 : 0, x.Reference ?? "", 0) { GeneratedTokens = tokens[i] }; }).ToArray();
     }
 }
