@@ -56,31 +56,7 @@ public static partial class StepVerification
     public static string? ExpectedClaim(JudgeInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (Claim(input.Chunk) is null) return null;
-        var lines = input.Chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var last = ArithmeticChainWorld.EquationLine(input.Chunk);
-        string? expected;
-        if (lines[^1].StartsWith("Check:", StringComparison.Ordinal))
-        {
-            var check = CheckPattern().Match(lines[^1]);
-            expected = Recompute('*', check.Groups[1].Value, check.Groups[2].Value);
-        }
-        else if (AnswerPattern().IsMatch(last))
-            expected = input.History.Count == 0
-                ? StartPattern().Match(input.Problem) is { Success: true } start ? start.Groups[1].Value : null
-                : ArithmeticChainWorld.StatedResult(input.History[^1]);
-        else if (ArithmeticChainWorld.EquationPattern().Match(last) is { Success: true } equation)
-            expected = Recompute(equation.Groups[2].Value[0], equation.Groups[1].Value, equation.Groups[3].Value);
-        else
-        {
-            var set = ArithmeticChainWorld.SetPattern().Match(last);
-            var instruction = lines.Length >= 2 && lines[0] != last ? InstructionPattern().Match(lines[0]) : System.Text.RegularExpressions.Match.Empty;
-            var position = instruction.Success && instruction.Groups[2].Success ? Array.IndexOf(PositionWords, instruction.Groups[2].Value) : -1;
-            var input0 = set.Groups[1].Value;
-            expected = position < 0 || position >= input0.Length || instruction.Groups[3].Value.Length != 1 ? null
-                : input0[..position] + instruction.Groups[3].Value + input0[(position + 1)..];
-        }
-        return expected is { Length: > 0 } && expected.All(char.IsAsciiDigit) ? expected : null;
+        return Computation(input)?.Expected;
     }
 
     /// <summary>
@@ -93,18 +69,49 @@ public static partial class StepVerification
     public static string? ResultWork(JudgeInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (ExpectedClaim(input) is not { } expected) return null;
+        if (Computation(input) is not { } c) return null;
+        if (c.Operation is not { } operation) return c.Expected;
+        var (op, a, b) = operation;
+        var work = Enumerable.Range(0, a.Length).Select(j => $"{a[j]}{op}{(op == '*' ? b : j < b.Length ? b[j].ToString() : "?")}={(j < c.Expected.Length ? c.Expected[j] : '?')}");
+        return string.Join(' ', work) + " " + c.Expected;
+    }
+
+    /// <summary>
+    /// The claim's expected value and, for an equation or check line, the operation that computes it (null for a set
+    /// line or the answer); null when the step states no claim or its value cannot be computed.
+    /// </summary>
+    private static (string Expected, (char Op, string A, string B)? Operation)? Computation(JudgeInput input)
+    {
+        if (Claim(input.Chunk) is null) return null;
         var lines = input.Chunk.Split("\n\n", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var last = ArithmeticChainWorld.EquationLine(input.Chunk);
-        System.Text.RegularExpressions.Match operation;
-        if (lines[^1].StartsWith("Check:", StringComparison.Ordinal)) operation = CheckPattern().Match(lines[^1]);
-        else if (ArithmeticChainWorld.EquationPattern().Match(last) is { Success: true } equation && !AnswerPattern().IsMatch(last)) operation = equation;
-        else return expected;
-        var a = operation.Groups[1].Value;
-        var op = lines[^1].StartsWith("Check:", StringComparison.Ordinal) ? '*' : operation.Groups[2].Value[0];
-        var b = lines[^1].StartsWith("Check:", StringComparison.Ordinal) ? operation.Groups[2].Value : operation.Groups[3].Value;
-        var work = Enumerable.Range(0, a.Length).Select(j => $"{a[j]}{op}{(op == '*' ? b : j < b.Length ? b[j].ToString() : "?")}={(j < expected.Length ? expected[j] : '?')}");
-        return string.Join(' ', work) + " " + expected;
+        (char Op, string A, string B)? operation = null;
+        string? expected;
+        if (lines[^1].StartsWith("Check:", StringComparison.Ordinal))
+        {
+            var check = CheckPattern().Match(lines[^1]);
+            operation = ('*', check.Groups[1].Value, check.Groups[2].Value);
+            expected = Recompute('*', check.Groups[1].Value, check.Groups[2].Value);
+        }
+        else if (AnswerPattern().IsMatch(last))
+            expected = input.History.Count == 0
+                ? StartPattern().Match(input.Problem) is { Success: true } start ? start.Groups[1].Value : null
+                : ArithmeticChainWorld.StatedResult(input.History[^1]);
+        else if (ArithmeticChainWorld.EquationPattern().Match(last) is { Success: true } equation)
+        {
+            operation = (equation.Groups[2].Value[0], equation.Groups[1].Value, equation.Groups[3].Value);
+            expected = Recompute(operation.Value.Op, operation.Value.A, operation.Value.B);
+        }
+        else
+        {
+            var set = ArithmeticChainWorld.SetPattern().Match(last);
+            var instruction = lines.Length >= 2 && lines[0] != last ? InstructionPattern().Match(lines[0]) : System.Text.RegularExpressions.Match.Empty;
+            var position = instruction.Success && instruction.Groups[2].Success ? Array.IndexOf(PositionWords, instruction.Groups[2].Value) : -1;
+            var input0 = set.Groups[1].Value;
+            expected = position < 0 || position >= input0.Length || instruction.Groups[3].Value.Length != 1 ? null
+                : input0[..position] + instruction.Groups[3].Value + input0[(position + 1)..];
+        }
+        return expected is { Length: > 0 } && expected.All(char.IsAsciiDigit) ? (expected, operation) : null;
     }
 
     private static Range At(string chunk, string line, System.Text.RegularExpressions.Group group)
