@@ -342,6 +342,17 @@ if (cmd == "diag")
 
 // The verification analysis with each equation written one digit at a time ("3-1=2 2= 3-5=8 6!" for "33-15=28 22= 86!"):
 // every recomputed digit follows the two digits it is computed from, and the step's equation never appears whole.
+// The step with its first +, - or * equation cut after "=", the code's recomputed result (StepVerification.Analysis:
+// from problem, history and step, no gold) and the result the step states; null when there is no such equation.
+static (StepWiser.ML.Judging.JudgeInput Masked, string Right, string Stated)? MaskEquation(StepWiser.ML.Judging.JudgeInput x)
+{
+    var m = System.Text.RegularExpressions.Regex.Match(x.Chunk, @"(\d+)([+\-*])(\d+)=(\d+)");
+    if (!m.Success) return null;
+    var right = System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value;
+    if (right.Length == 0 || !right.All(char.IsAsciiDigit)) return null;
+    return (x with { Chunk = x.Chunk[..m.Groups[4].Index] }, right, m.Groups[4].Value);
+}
+
 static string DigitBlocks(string analysis)
 {
     var m = System.Text.RegularExpressions.Regex.Match(analysis, @"(\d+)([+\-*])(\d+)=([\d?]+)((?: [\d?_][\d?_][=!])+)");
@@ -580,7 +591,7 @@ if (cmd == "twophase")
     // "=" or "!" (computed from its phase-1 result and the step's text: no gold).
     var pairs = Environment.GetEnvironmentVariable("PAIRS") == "1";
     var owns = await judge.OwnResultsAsync(train.Select(e => e.Input).ToArray());
-    var examples = train.Select((e, i) => new StepWiser.ML.Training.SftExample(prompts[i], " " + (pairs && owns[i] is { } o ? TwoPhaseJudge.Pairs(o.Own, o.Stated) + " " : "") + StepWiser.ML.Judging.VerdictParser.Format(e.Label))).ToArray();
+    var examples = train.Select((e, i) => new StepWiser.ML.Training.SftExample(prompts[i], " " + (pairs && owns[i] is { } o ? StepWiser.ML.Judging.ResultFirstTemplate.Pairs(o.Own, o.Stated) + " " : "") + StepWiser.ML.Judging.VerdictParser.Format(e.Label))).ToArray();
     Console.WriteLine($"{examples.Length} verdict examples, e.g. {examples[0].Prompt[^80..].Replace("\n", "|")} ->{examples[0].Response}");
     if (Environment.GetEnvironmentVariable("REPLAY") is { } replay)
     {
@@ -622,7 +633,7 @@ if (cmd == "maskedjudge")
     // PAIRSINPROMPT=1: the digit pairs are part of turn 2's prompt (a comparison computed from the judge's own result and
     // the step's text, like a tool's answer); the judge writes only its verdict.
     var pairsInPrompt = Environment.GetEnvironmentVariable("PAIRSINPROMPT") == "1";
-    var examples = train.Select((e, i) => new StepWiser.ML.Training.SftExample(turns[i].Prompt, " " + (!pairsInPrompt && turns[i].Own is { } o ? TwoPhaseJudge.Pairs(o, turns[i].Stated!) + " " : "") + StepWiser.ML.Judging.VerdictParser.Format(e.Label))).ToArray();
+    var examples = train.Select((e, i) => new StepWiser.ML.Training.SftExample(turns[i].Prompt, " " + (!pairsInPrompt && turns[i].Own is { } o ? StepWiser.ML.Judging.ResultFirstTemplate.Pairs(o, turns[i].Stated!) + " " : "") + StepWiser.ML.Judging.VerdictParser.Format(e.Label))).ToArray();
     Console.WriteLine($"{examples.Length} verdict examples, e.g. ...{examples[0].Prompt[^60..].Replace("\n", "|")} ->{examples[0].Response}");
     if (Environment.GetEnvironmentVariable("KEEP") == "1")
     {
@@ -675,16 +686,9 @@ if (cmd == "joint")
     using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
     using var model = HuggingFaceCheckpoint.Load(folder + "/policy");
     var gen = new LocalTextGenerator(model, tok);
-    var eq = new System.Text.RegularExpressions.Regex(@"(\d+)([+\-*])(\d+)=(\d+)");
     var template = StepWiser.ML.Judging.JudgeTemplate.Numbered;
-    (string Turn1, string Right, string Stated)? Mask(StepWiser.ML.Judging.JudgeInput x)
-    {
-        var m = eq.Match(x.Chunk);
-        if (!m.Success) return null;
-        var right = System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value;
-        if (right.Length == 0 || !right.All(char.IsAsciiDigit)) return null;
-        return (template.Render(x with { Chunk = x.Chunk[..m.Groups[4].Index] }), right, m.Groups[4].Value);
-    }
+    (string Turn1, string Right, string Stated)? Mask(StepWiser.ML.Judging.JudgeInput x) =>
+        MaskEquation(x) is { } t ? (template.Render(t.Masked), t.Right, t.Stated) : null;
     var unlabelled = await WorldJudging.UnlabelledStepsAsync(gen, world, 1200, default, 1.3f);
     var turn1 = unlabelled.Select(Mask).OfType<(string Turn1, string Right, string Stated)>().Select(t => new StepWiser.ML.Training.SftExample(t.Turn1, t.Right)).ToArray();
     var solutions = StepWiser.ML.Annotation.TrlStepwiseFormat.Read(folder + "/labels-" + (Environment.GetEnvironmentVariable("SCHEME") ?? "absoluteq") + ".jsonl");
@@ -697,7 +701,7 @@ if (cmd == "joint")
     {
         var verdict = StepWiser.ML.Judging.VerdictParser.Format(e.Label);
         var ex = Mask(e.Input) is { } t
-            ? new StepWiser.ML.Training.SftExample(t.Turn1 + t.Right + "\nStated: " + t.Stated + "\nCheck:", " " + TwoPhaseJudge.Pairs(t.Right, t.Stated) + (summary ? (t.Right == t.Stated ? " same" : " differs") : "") + " " + verdict)
+            ? new StepWiser.ML.Training.SftExample(t.Turn1 + t.Right + "\nStated: " + t.Stated + "\nCheck:", " " + (summary ? StepWiser.ML.Judging.ResultFirstTemplate.Comparison(t.Right, t.Stated) : StepWiser.ML.Judging.ResultFirstTemplate.Pairs(t.Right, t.Stated)) + " " + verdict)
             : new StepWiser.ML.Training.SftExample(template.Render(e.Input) + "\nCheck:", " " + verdict);
         for (int r = 0; r < (e.Label ? 1 : repeatNeg); r++) turn2.Add(ex);
     }
@@ -715,86 +719,6 @@ if (cmd == "joint")
         if (dev[i].Label >= 0) { shown++; Console.WriteLine($"  {dev[i].Steps[dev[i].Label].Replace("\n\n", " / ")} -> {r1.Judgments[i].Rationales[dev[i].Label]}"); }
     var r2 = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(new MaskedJudge(gen, compareOnly: true), dev);
     Console.WriteLine($"compare (its own results): dev F1 {r2.Metrics.AverageF1:P1} balanced {r2.GoldSteps.Balanced:P1}");
-}
-if (cmd == "staged")
-{
-    // staged <difficulty> <folder>: the two-turn (result-hidden) judge in the recipe's three stages. Pretrain (PRE updates,
-    // no label): turn 1 (masked prompt -> the code's result) and turn 2 (turn 1 with the code's result, "Stated: r",
-    // -> the digit pairs) on the unlabelled steps. Warm-up (WARM updates at WLR): turn 2 -> pairs + the Monte-Carlo verdict
-    // on the labelled steps up to each first negative (NEGREP: negatives repeated; default as they come), turn-1 examples
-    // kept. GRPO (GRPO steps): turn 2 with the judge's own turn-1 result as JudgeInput.Reference. LOAD=dir skips pretrain.
-    // Dev benchmark after each stage; TEST=1 scores the test benchmark at the end.
-    var folder = args[2];
-    int pre = int.Parse(Environment.GetEnvironmentVariable("PRE") ?? "3000"), warmUpdates = int.Parse(Environment.GetEnvironmentVariable("WARM") ?? "300");
-    int grpoSteps = int.Parse(Environment.GetEnvironmentVariable("GRPO") ?? "30");
-    var tok = BuiltInTokenizer.Create();
-    using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
-    var loadFrom = Environment.GetEnvironmentVariable("LOAD");
-    using var model = HuggingFaceCheckpoint.Load(loadFrom ?? folder + "/policy");
-    var gen = new LocalTextGenerator(model, tok);
-    var eq = new System.Text.RegularExpressions.Regex(@"(\d+)([+\-*])(\d+)=(\d+)");
-    var numbered = StepWiser.ML.Judging.JudgeTemplate.Numbered;
-    string? Right(StepWiser.ML.Judging.JudgeInput x)
-    {
-        var r = System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value;
-        return r.Length > 0 && r.All(char.IsAsciiDigit) ? r : null;
-    }
-    string? Turn1(StepWiser.ML.Judging.JudgeInput x) => eq.Match(x.Chunk) is { Success: true } m ? numbered.Render(x with { Chunk = x.Chunk[..m.Groups[4].Index] }) : null;
-    var turn2 = new StepWiser.ML.Judging.JudgeTemplate("result-hidden", x =>
-        eq.Match(x.Chunk) is { Success: true } m && x.Reference is { } own
-            ? numbered.Render(x with { Chunk = x.Chunk[..m.Groups[4].Index] }) + own + "\nStated: " + m.Groups[4].Value + "\nCheck:"
-            : numbered.Render(x) + "\nCheck:");
-    string Pairs(StepWiser.ML.Judging.JudgeInput x) => eq.Match(x.Chunk) is { Success: true } m && x.Reference is { } own ? TwoPhaseJudge.Pairs(own, m.Groups[4].Value) + " " : "";
-    // The judge's own turn 1, greedy, for the inputs with an equation (Reference "" marks none).
-    async Task<StepWiser.ML.Judging.JudgeInput[]> Own(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> xs)
-    {
-        var prompts = xs.Select(Turn1).ToArray();
-        var idx = Enumerable.Range(0, xs.Count).Where(i => prompts[i] is not null).ToArray();
-        var outs = await gen.GenerateAsync(idx.Select(i => GenerationRequest.FromText(prompts[i]!, new SamplingOptions { NumSamples = 1, MaxNewTokens = 4, Temperature = 0, Seed = 1 })).ToArray());
-        var res = xs.ToArray();
-        for (int j = 0; j < idx.Length; j++) res[idx[j]] = xs[idx[j]] with { Reference = new string(outs[j].Samples[0].Text.TakeWhile(char.IsAsciiDigit).ToArray()) };
-        return res;
-    }
-    var judge = new OwnThenVerdict(Own, new StepWiser.ML.Judging.StepwiseJudge(gen, turn2, new StepWiser.ML.Judging.StepwiseJudgeOptions { MaxNewTokens = 40 }));
-    var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
-    async Task Score(string what, StepWiser.ML.Judging.IStepJudge j, IReadOnlyList<StepWiser.ML.Evaluation.ProcessBenchRecord> bench, string name = "dev")
-    {
-        var r = await StepWiser.ML.Evaluation.JudgeBenchmark.EvaluateAsync(j, bench);
-        Console.WriteLine($"{what}: {name} F1 {r.Metrics.AverageF1:P1} balanced {r.GoldSteps.Balanced:P1} (pos {r.GoldSteps.PositiveAccuracy:P1} neg {r.GoldSteps.NegativeAccuracy:P1}); unparseable {r.Judgments.Sum(x => x.Unparseable)}");
-    }
-    var unlabelled = await WorldJudging.UnlabelledStepsAsync(gen, world, 1200, default, 1.3f);
-    var turn1Examples = unlabelled.Where(x => Turn1(x) is not null && Right(x) is not null).Select(x => new StepWiser.ML.Training.SftExample(Turn1(x)!, Right(x)!)).ToArray();
-    if (loadFrom is null)
-    {
-        var pairsExamples = unlabelled.Where(x => Turn1(x) is not null && Right(x) is not null).Select(x => x with { Reference = Right(x) }).Select(x => new StepWiser.ML.Training.SftExample(turn2.Render(x), " " + Pairs(x).TrimEnd())).ToArray();
-        Console.WriteLine($"pretrain: {turn1Examples.Length} turn-1 and {pairsExamples.Length} turn-2 examples; e.g. ...{pairsExamples[0].Prompt[^40..].Replace("\n", "|")} ->{pairsExamples[0].Response}");
-        new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = pre, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 20, MaxSequenceLength = 1024, Seed = 1, AppendEos = true })
-            .Train(turn1Examples.Concat(pairsExamples).ToArray(), new Progress<TrainingProgress>(p => { if (p.Step % 500 == 0) Console.WriteLine($"  {p.Step} loss {p.Loss:F3}"); }));
-        if (Environment.GetEnvironmentVariable("SAVE") is { } savedTo) HuggingFaceCheckpoint.Save(model, savedTo);
-        await Score("compare after pretrain", new MaskedJudge(gen, compareOnly: true), dev);
-    }
-    var solutions = StepWiser.ML.Annotation.TrlStepwiseFormat.Read(folder + "/labels-" + (Environment.GetEnvironmentVariable("SCHEME") ?? "absoluteq") + ".jsonl");
-    var labelled = StepWiser.ML.Judging.JudgeRecipe.SelectSteps(solutions, StepWiser.ML.Judging.StepSelection.UpToFirstNegative);
-    int negRep = int.Parse(Environment.GetEnvironmentVariable("NEGREP") ?? "1");
-    var taught = labelled.Select(e => e with { Input = Right(e.Input) is { } r && Turn1(e.Input) is not null ? e.Input with { Reference = r } : e.Input }).ToArray();
-    var verdictExamples = taught.SelectMany(e => Enumerable.Repeat(new StepWiser.ML.Training.SftExample(turn2.Render(e.Input), " " + Pairs(e.Input) + StepWiser.ML.Judging.VerdictParser.Format(e.Label)), e.Label ? 1 : negRep)).ToArray();
-    Console.WriteLine($"warm-up: {verdictExamples.Length} verdict examples (+{turn1Examples.Length} turn 1 kept), {warmUpdates} updates at {Environment.GetEnvironmentVariable("WLR") ?? "1e-3"}");
-    new StepWiser.ML.Training.SftTrainer(model, tok, new StepWiser.ML.Training.SftOptions { Steps = warmUpdates, BatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("WLR") ?? "1e-3"), WarmupSteps = 15, MaxSequenceLength = 1024, Seed = 1, AppendEos = true })
-        .Train(verdictExamples.Concat(Environment.GetEnvironmentVariable("KEEP") == "0" ? [] : turn1Examples).ToArray());
-    await Score("warm-up", judge, dev);
-    if (grpoSteps > 0)
-    {
-        var own = await Own(labelled.Select(e => e.Input).ToArray());
-        var rlExamples = labelled.Select((e, i) => e with { Input = own[i] }).ToArray();
-        var metrics = StepWiser.ML.Judging.JudgeRecipe.Reinforce(model, tok, turn2, rlExamples, new StepWiser.ML.Judging.JudgeRecipeOptions
-        {
-            Grpo = new StepWiser.ML.Judging.GrpoOptions { Steps = grpoSteps, PromptsPerStep = 16, GroupSize = 4, MiniBatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("GLR") ?? "1e-4"), KlCoefficient = 0.2, MaxNewTokens = 40, WarmupSteps = 5, Seed = 1 },
-        });
-        Console.WriteLine($"GRPO: reward first 5 {metrics.Take(5).Average(m => m.MeanReward):F3} last 5 {metrics.TakeLast(5).Average(m => m.MeanReward):F3}");
-        await Score("RL", judge, dev);
-    }
-    await Score("compare at the end", new MaskedJudge(gen, compareOnly: true), dev);
-    if (Environment.GetEnvironmentVariable("TEST") == "1") await Score("final judge", judge, StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark.json").ToArray(), "TEST");
 }
 if (cmd == "resultfirst")
 {
@@ -919,15 +843,7 @@ if (cmd == "masked")
     using var pin = StepWiser.ML.Training.TorchThreads.Pin(int.Parse(Environment.GetEnvironmentVariable("THREADS") ?? "1"));
     using var model = HuggingFaceCheckpoint.Load(folder + "/policy");
     var policy = new LocalTextGenerator(model, tok);
-    var eq = new System.Text.RegularExpressions.Regex(@"(\d+)([+\-*])(\d+)=(\d+)");
-    (StepWiser.ML.Judging.JudgeInput Masked, string Right, string Stated)? Mask(StepWiser.ML.Judging.JudgeInput x)
-    {
-        var m = eq.Match(x.Chunk);
-        if (!m.Success) return null;
-        var right = System.Text.RegularExpressions.Regex.Match(StepVerification.Analysis(x), @"=(\S+) ").Groups[1].Value;
-        if (right.Length == 0 || !right.All(char.IsAsciiDigit)) return null;
-        return (x with { Chunk = x.Chunk[..m.Groups[4].Index] }, right, m.Groups[4].Value);
-    }
+    var Mask = MaskEquation;
     var unlabelled = await WorldJudging.UnlabelledStepsAsync(policy, world, 1200, default, 1.3f);
     var train = unlabelled.Select(Mask).OfType<(StepWiser.ML.Judging.JudgeInput Masked, string Right, string Stated)>().ToArray();
     var template = StepWiser.ML.Judging.JudgeTemplate.Numbered;
@@ -964,12 +880,6 @@ if (cmd == "masked")
 sealed class TwoPhaseJudge(ITextGenerator generator, bool compareOnly) : TurnTwoJudge(generator, compareOnly)
 {
     static readonly System.Text.RegularExpressions.Regex Equation = new(@"(\d+)([+\-*])(\d+)=(\d+)");
-
-    public static string Pairs(string own, string stated)
-    {
-        char At(string t, int j) => j < t.Length ? t[j] : '_';
-        return string.Join(' ', Enumerable.Range(0, Math.Max(own.Length, stated.Length)).Select(j => $"{At(own, j)}{At(stated, j)}{(At(own, j) == At(stated, j) ? '=' : '!')}"));
-    }
 
     public async Task<IReadOnlyList<(string Own, string Stated)?>> OwnResultsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs) =>
         (await TurnTwoAsync(inputs)).Select(p => p.Stated is null ? ((string, string)?)null : (p.Own!, p.Stated)).ToArray();
@@ -1019,7 +929,7 @@ sealed class MaskedJudge(ITextGenerator generator, bool compareOnly) : TurnTwoJu
         {
             var (c, i) = wanted[j];
             var own = new string(outs[j].Samples[0].Text.TakeWhile(char.IsAsciiDigit).ToArray());
-            result[i] = (c.Prompt + own + "\nStated: " + c.Stated + "\nCheck:" + (Environment.GetEnvironmentVariable("PAIRSINPROMPT") == "1" ? " " + TwoPhaseJudge.Pairs(own, c.Stated!) : ""), own, c.Stated);
+            result[i] = (c.Prompt + own + "\nStated: " + c.Stated + "\nCheck:" + (Environment.GetEnvironmentVariable("PAIRSINPROMPT") == "1" ? " " + StepWiser.ML.Judging.ResultFirstTemplate.Pairs(own, c.Stated!) : ""), own, c.Stated);
         }
         return result;
     }
@@ -1045,13 +955,6 @@ abstract class TurnTwoJudge(ITextGenerator generator, bool compareOnly) : StepWi
             return new StepWiser.ML.Judging.StepVerdict(positive, positive ? 1 : 0, (p.Own ?? "") + " |" + outs[i].Samples[0].Text, v == StepWiser.ML.Judging.Verdict.Unparseable ? 1 : 0);
         }).ToArray();
     }
-}
-
-// Turn 1 (the judge's own result, written into JudgeInput.Reference) then turn 2 (the inner judge's verdict).
-sealed class OwnThenVerdict(Func<IReadOnlyList<StepWiser.ML.Judging.JudgeInput>, Task<StepWiser.ML.Judging.JudgeInput[]>> own, StepWiser.ML.Judging.IStepJudge verdict) : StepWiser.ML.Judging.IStepJudge
-{
-    public async Task<IReadOnlyList<StepWiser.ML.Judging.StepVerdict>> JudgeStepsAsync(IReadOnlyList<StepWiser.ML.Judging.JudgeInput> inputs, CancellationToken cancellationToken = default) =>
-        await verdict.JudgeStepsAsync(await own(inputs), cancellationToken);
 }
 
 // The comparison as a rule (not a judge): the judge's turn-1 result against the stated one; steps without a claim pass.
