@@ -23,7 +23,15 @@ public static partial class StepVerification
     /// step's own operation with the policy's own skill, untrained; its turn-1 line can be the policy's own greedy
     /// continuation (self-distillation: written by the model itself, no label).
     /// </summary>
-    public static ResultFirstTemplate ResultFirstInPolicyContext { get; } = new(PolicyContext, Claim);
+    public static ResultFirstTemplate ResultFirstInPolicyContext { get; } = new(PolicyContext, Claim, name: "result-first-policy-context-world-claims");
+
+    /// <summary>
+    /// The result-first template in the policy's own text (<see cref="PolicyContext"/>) with the library's generic claim
+    /// locator (<see cref="ResultFirstTemplate.LastResult"/>: the number after a step's last "=", "->" or in
+    /// <c>\boxed{}</c>) instead of this world's <see cref="Claim"/>: nothing in it encodes a rule of the world beyond the
+    /// policy's own prompt. The main job's StepWiser judge.
+    /// </summary>
+    public static ResultFirstTemplate WorldIndependentResultFirst { get; } = new(PolicyContext);
 
     /// <summary>
     /// Where a step of this world states the result a result-first judge computes first (<see cref="ResultFirstTemplate"/>):

@@ -51,6 +51,13 @@ public static class JudgeRecipe
         options = Validated(options);
         if (options.PretrainSteps == 0) return null;
         if (steps.Count == 0) throw new ArgumentException("no unlabelled steps to teach the analysis on", nameof(steps));
+        if (template.ResultFirst is { } resultFirst)
+        {
+            // Both turns, no label: turn 1 -> the analysis's line; turn 2 with it -> the comparison (ResultFirstTemplate.AnalysisExamples).
+            var turns = resultFirst.AnalysisExamples(steps, analysis);
+            if (turns.Count == 0) throw new ArgumentException("no unlabelled step states a result with a turn-1 line to learn", nameof(steps));
+            return new SftTrainer(model, tokenizer, Sft(options, options.PretrainSteps, options.PretrainLearningRate, appendEos: true)).Train(turns, progress, cancellationToken);
+        }
         var pairs = steps.Select(s => (Step: s, Analysis: analysis(s).Trim())).ToArray();
         if (options.PretrainBalanceBy is { } classOf)
         {
@@ -67,14 +74,27 @@ public static class JudgeRecipe
     /// verdict of each example's Monte-Carlo label, on the labelled steps balanced to 50/50 unless
     /// <see cref="JudgeRecipeOptions.Balance"/> is off. The examples should already be selected (<see cref="SelectSteps"/>).
     /// </summary>
+    /// <remarks>
+    /// With a result-first template (<see cref="JudgeTemplate.ResultFirst"/>), <paramref name="analysis"/> gives the
+    /// turn-1 lines (required): the examples are <see cref="ResultFirstTemplate.VerdictExamples"/> (turn 2 → comparison
+    /// and verdict), and as many turn-1 examples of <paramref name="unlabelled"/> are mixed in so that turn 1 is kept.
+    /// </remarks>
     public static TrainingResult WarmUp(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, IReadOnlyList<JudgeExample> labelled, Func<JudgeInput, string>? analysis,
-        JudgeRecipeOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        JudgeRecipeOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, IReadOnlyList<JudgeInput>? unlabelled = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(template);
         options = Validated(options);
-        var train = Prepare(labelled, options);
+        var train = Prepare(labelled, options with { Balance = options.WarmupBalance ?? options.Balance });
+        if (template.ResultFirst is { } resultFirst)
+        {
+            if (analysis is null) throw new ArgumentException("a result-first judge's verdict stage needs its turn-1 lines (analysis)", nameof(analysis));
+            var verdicts = resultFirst.VerdictExamples(train, analysis);
+            var kept = (unlabelled ?? []).Where(s => resultFirst.TurnOne(s) is not null && analysis(s) is { Length: > 0 })
+                .Select(s => new SftExample(resultFirst.TurnOne(s)!, analysis(s))).Take(verdicts.Count);
+            return new SftTrainer(model, tokenizer, Sft(options, options.WarmupSteps, options.WarmupLearningRate, appendEos: true)).Train([.. verdicts, .. kept], progress, cancellationToken);
+        }
         var examples = JudgeWarmup.Examples(train, template, e => analysis is null ? "" : analysis(e.Input));
         return new SftTrainer(model, tokenizer, Sft(options, options.WarmupSteps, options.WarmupLearningRate, appendEos: true)).Train(examples, progress, cancellationToken);
     }
@@ -90,7 +110,24 @@ public static class JudgeRecipe
         options = Validated(options);
         var grpo = options.Grpo;
         if (grpo.BalancePrompts != options.Balance) grpo = grpo with { BalancePrompts = options.Balance };
-        return new GrpoTrainer(model, tokenizer, template, grpo).Train(labelled, progress, cancellationToken);
+        return new GrpoTrainer(model, tokenizer, template, grpo).Train(WithTurnOne(model, tokenizer, template, labelled, cancellationToken), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// For a result-first template: the labelled steps with the model's own turn-1 line (greedy, as it is now) where a
+    /// step states a result and carries none, so that GRPO and RS-FT train turn 2 on the judge's own results; other
+    /// templates' steps as they are.
+    /// </summary>
+    private static IReadOnlyList<JudgeExample> WithTurnOne(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, IReadOnlyList<JudgeExample> labelled, CancellationToken cancellationToken)
+    {
+        if (template.ResultFirst is not { } resultFirst) return labelled;
+        var open = Enumerable.Range(0, labelled.Count).Where(i => labelled[i].Input.Reference is null && resultFirst.Claim(labelled[i].Input.Chunk) is not null).ToArray();
+        if (open.Length == 0) return labelled;
+        var engine = new LocalTextGenerator(model, tokenizer, new LocalGeneratorOptions { MaxBatchRows = 64 });
+        var (own, _) = resultFirst.WithOwnResultsAsync(engine, open.Select(i => labelled[i].Input).ToArray(), resultFirst.TurnOneTokens, cancellationToken).GetAwaiter().GetResult();
+        var result = labelled.ToArray();
+        for (var j = 0; j < open.Length; j++) result[open[j]] = result[open[j]] with { Input = own[j] };
+        return result;
     }
 
     /// <summary>
@@ -112,7 +149,7 @@ public static class JudgeRecipe
         ArgumentNullException.ThrowIfNull(template);
         options = Validated(options);
         var grpo = options.Grpo;
-        var train = Prepare(labelled, new JudgeRecipeOptions { Balance = false });
+        var train = Prepare(WithTurnOne(model, tokenizer, template, labelled, cancellationToken), new JudgeRecipeOptions { Balance = false });
         var positives = train.Where(e => e.Label).ToArray();
         var negatives = train.Where(e => !e.Label).ToArray();
         var random = new Random(options.Seed);

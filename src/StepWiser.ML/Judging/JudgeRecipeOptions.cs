@@ -50,6 +50,13 @@ public sealed record JudgeRecipeOptions
     /// <summary>Down-sample the majority label to 50/50 in the verdict stage (default true; the paper found balancing essential).</summary>
     public bool Balance { get; init; } = true;
 
+    /// <summary>
+    /// Whether the verdict stage balances the labels; null (the default) follows <see cref="Balance"/>. False with
+    /// <see cref="Balance"/> true trains the verdicts on the labels as they come and GRPO on balanced prompts (the
+    /// result-first judge's recipe: a judge whose comparison reads "same" learns that most such steps are right).
+    /// </summary>
+    public bool? WarmupBalance { get; init; }
+
     /// <summary>Longest training sequence in tokens (prompt + response).</summary>
     public int MaxSequenceLength { get; init; } = 1024;
 

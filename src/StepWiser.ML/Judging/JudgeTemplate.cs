@@ -26,6 +26,13 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
     public string Render(JudgeInput input) => render(input);
 
     /// <summary>
+    /// The result-first template whose turn 2 this is (<see cref="ResultFirstTemplate.TurnTwo"/>), or null. A
+    /// <see cref="StepwiseJudge"/> with such a template runs turn 1 itself for the steps that state a result and carry
+    /// no <see cref="JudgeInput.Reference"/>, and the recipe's stages train both turns (<see cref="JudgeRecipe"/>).
+    /// </summary>
+    public ResultFirstTemplate? ResultFirst { get; internal init; }
+
+    /// <summary>
     /// The compact form for small models: problem, numbered history, new chunk, then "Analysis:" which the judge
     /// continues with its analysis and verdict.
     /// </summary>

@@ -29,12 +29,19 @@ public sealed partial class ResultFirstTemplate
 
     /// <param name="inner">The prompt of problem, history and (cut) step, e.g. <see cref="JudgeTemplate.Numbered"/>.</param>
     /// <param name="locateClaim">Where a chunk states its result (null: none); default <see cref="LastResult"/>.</param>
-    public ResultFirstTemplate(JudgeTemplate inner, Func<string, Range?>? locateClaim = null)
+    /// <param name="name">The name of <see cref="TurnTwo"/> (what a saved judge's manifest records); default "result-first-" and the inner template's name.</param>
+    /// <param name="turnOneTokens">The longest turn-1 line, in tokens (default 32).</param>
+    public ResultFirstTemplate(JudgeTemplate inner, Func<string, Range?>? locateClaim = null, string? name = null, int turnOneTokens = 32)
     {
         Inner = inner ?? throw new ArgumentNullException(nameof(inner));
+        ArgumentOutOfRangeException.ThrowIfLessThan(turnOneTokens, 1);
         _locate = locateClaim ?? LastResult;
-        TurnTwo = new JudgeTemplate("result-first-" + inner.Name, RenderTurnTwo);
+        TurnOneTokens = turnOneTokens;
+        TurnTwo = new JudgeTemplate(name ?? "result-first-" + inner.Name, RenderTurnTwo) { ResultFirst = this };
     }
+
+    /// <summary>The longest turn-1 line, in tokens.</summary>
+    public int TurnOneTokens { get; }
 
     /// <summary>The template of problem, history and step that both turns start from.</summary>
     public JudgeTemplate Inner { get; }
@@ -180,6 +187,26 @@ public sealed partial class ResultFirstTemplate
         return (result, tokens);
     }
 
+    /// <summary>
+    /// Turn-1 lines written by <paramref name="model"/> itself (greedy, as <see cref="WithOwnResultsAsync"/>) for
+    /// <paramref name="steps"/>, as a lookup by turn-1 prompt for <see cref="JudgeAnalysis.Write"/>: self-distillation,
+    /// where the judge's turn-1 target is what the model it starts from (e.g. the policy, in the policy's own text)
+    /// already writes there. No label and no rule of a task is involved. Steps without a claim, and steps not among
+    /// <paramref name="steps"/>, give "" (no line: the analysis stage skips them; the verdict stage compares an empty result).
+    /// The lines depend on the batch the generator sees: pass the same steps to get the same lines.
+    /// </summary>
+    public async Task<Func<JudgeInput, string>> SelfDistilledAsync(ITextGenerator model, IEnumerable<JudgeInput> steps, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(steps);
+        var inputs = steps.Where(s => TurnOne(s) is not null).ToArray();
+        var (lines, _) = await WithOwnResultsAsync(model, inputs, TurnOneTokens, cancellationToken).ConfigureAwait(false);
+        var byPrompt = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < inputs.Length; i++)
+            if (lines[i].Reference is { Length: > 0 } line) byPrompt.TryAdd(TurnOne(inputs[i])!, line);
+        return step => TurnOne(step) is { } prompt && byPrompt.TryGetValue(prompt, out var line) ? line : "";
+    }
+
     [GeneratedRegex(@"(?:=|->|\\boxed\{)\s*(?<n>-?\d+(?:[./]\d+)?)")]
     private static partial Regex ClaimPattern();
 
@@ -191,24 +218,19 @@ public sealed partial class ResultFirstTemplate
 /// The result-first judge (<see cref="ResultFirstTemplate"/>): turn 1, the judge works out each step's result with the
 /// step's own result hidden; turn 2, the same model reads its result beside the stated one and writes its comparison and
 /// verdict. Both turns are the one judge model; the generated tokens of both are counted in
-/// <see cref="StepVerdict.GeneratedTokens"/>.
+/// <see cref="StepVerdict.GeneratedTokens"/>. The same as a <see cref="StepwiseJudge"/> over <see cref="ResultFirstTemplate.TurnTwo"/>.
 /// </summary>
 /// <param name="generator">The judge model.</param>
 /// <param name="template">The two turns' prompts.</param>
 /// <param name="options">Turn 2's options (verdicts, length, votes).</param>
-/// <param name="turnOneTokens">The longest turn-1 line, in tokens.</param>
-public sealed class ResultFirstJudge(ITextGenerator generator, ResultFirstTemplate template, StepwiseJudgeOptions? options = null, int turnOneTokens = 32) : IStepJudge
+public sealed class ResultFirstJudge(ITextGenerator generator, ResultFirstTemplate template, StepwiseJudgeOptions? options = null) : IStepJudge
 {
-    private readonly StepwiseJudge _turnTwo = new(generator, template?.TurnTwo ?? throw new ArgumentNullException(nameof(template)), options);
+    private readonly StepwiseJudge _judge = new(generator, template?.TurnTwo ?? throw new ArgumentNullException(nameof(template)), options);
 
     /// <summary>The two turns' prompts.</summary>
     public ResultFirstTemplate Template { get; } = template;
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
-    {
-        var (withOwn, tokens) = await Template.WithOwnResultsAsync(_turnTwo.Generator, inputs, turnOneTokens, cancellationToken).ConfigureAwait(false);
-        var verdicts = await _turnTwo.JudgeStepsAsync(withOwn, cancellationToken).ConfigureAwait(false);
-        return verdicts.Select((v, i) => v with { Rationale = (withOwn[i].Reference is { } own ? own + " |" : "") + v.Rationale, GeneratedTokens = v.GeneratedTokens + tokens[i] }).ToArray();
-    }
+    public Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default) =>
+        _judge.JudgeStepsAsync(inputs, cancellationToken);
 }

@@ -28,6 +28,21 @@ public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate templa
     /// </summary>
     public async Task<IReadOnlyList<StepVerdict>> JudgeStepsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (Template.ResultFirst is not { } resultFirst) return await VerdictsAsync(inputs, cancellationToken).ConfigureAwait(false);
+        // A result-first template: turn 1 (the judge's own line) for the steps that state a result and carry none, then
+        // turn 2; the turn-1 line leads the rationale and its tokens are counted.
+        var open = Enumerable.Range(0, inputs.Count).Where(i => inputs[i].Reference is null && resultFirst.Claim(inputs[i].Chunk) is not null).ToArray();
+        var (own, tokens) = await resultFirst.WithOwnResultsAsync(Generator, open.Select(i => inputs[i]).ToArray(), resultFirst.TurnOneTokens, cancellationToken).ConfigureAwait(false);
+        var withOwn = inputs.ToArray();
+        var turnOneTokens = new int[withOwn.Length];
+        for (var j = 0; j < open.Length; j++) (withOwn[open[j]], turnOneTokens[open[j]]) = (own[j], tokens[j]);
+        var verdicts = await VerdictsAsync(withOwn, cancellationToken).ConfigureAwait(false);
+        return verdicts.Select((v, i) => v with { Rationale = (withOwn[i].Reference is { } line ? line + " |" : "") + v.Rationale, GeneratedTokens = v.GeneratedTokens + turnOneTokens[i] }).ToArray();
+    }
+
+    private async Task<IReadOnlyList<StepVerdict>> VerdictsAsync(IReadOnlyList<JudgeInput> inputs, CancellationToken cancellationToken)
+    {
         var sampling = (Options.Votes == 1
             ? SamplingOptions.Greedy(Options.MaxNewTokens)
             : new SamplingOptions { NumSamples = Options.Votes, MaxNewTokens = Options.MaxNewTokens, Temperature = Options.Temperature }) with { ReturnLogProbs = true };

@@ -86,7 +86,8 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         {
             Log($"fitting on {examples.Count} labelled steps ({examples.Count(e => e.Label)} positive)");
             LastMetrics = ContextServices.Run(_mlContext, o.CancellationToken, CatalogToken, ct =>
-                o.Recipe is { } recipe ? RunRecipe(model, examples, recipe, ct) : new GrpoTrainer(model.Model, model.Tokenizer, o.Template, o.Grpo).Train(examples, o.Progress, ct));
+                o.Recipe is { } recipe ? RunRecipe(model, examples, recipe, ct)
+                    : JudgeRecipe.Reinforce(model.Model, model.Tokenizer, o.Template, examples, new JudgeRecipeOptions { Grpo = o.Grpo, Balance = o.Grpo.BalancePrompts }, o.Progress, ct));
         }
         catch
         {
@@ -129,7 +130,7 @@ public sealed class StepwiseJudgeTrainer : IEstimator<StepwiseJudgeTransformer>
         if (recipe.Stages.HasFlag(JudgeRecipeStages.Verdicts))
         {
             Log($"verdict stage: {recipe.WarmupSteps} updates on {examples.Count} labelled steps");
-            JudgeRecipe.WarmUp(model.Model, model.Tokenizer, o.Template, examples, write, recipe, o.SupervisedProgress, ct);
+            JudgeRecipe.WarmUp(model.Model, model.Tokenizer, o.Template, examples, write, recipe, o.SupervisedProgress, ct, o.Analysis?.UnlabelledSteps);
         }
         if (!recipe.Stages.HasFlag(JudgeRecipeStages.Grpo)) return [];
         Log($"GRPO: {recipe.Grpo.Steps} steps");

@@ -35,6 +35,10 @@ public sealed class StepwiseJudgeTrainerOptions
     /// <summary>
     /// What the recipe's judge writes before its verdict and the unlabelled steps it learns that on; read only with
     /// <see cref="Recipe"/> (required when its analysis stage runs). Null: the verdict stage teaches the verdict alone.
+    /// With a result-first template (<see cref="ResultFirstTemplate.TurnTwo"/>) its Write gives the turn-1 lines
+    /// (required for the analysis and verdict stages; e.g. <see cref="ResultFirstTemplate.SelfDistilledAsync"/>): the
+    /// analysis stage teaches both turns, the verdict stage turn 2's comparison and verdict with as many turn-1 examples
+    /// kept, and GRPO trains turn 2 on the judge's own turn-1 results.
     /// </summary>
     public JudgeAnalysis? Analysis { get; set; }
 
@@ -107,6 +111,8 @@ public sealed class StepwiseJudgeTrainerOptions
             if (StepSelection != StepSelection.UpToFirstNegative) throw new ArgumentException("with a Recipe, set the step selection in Recipe.StepSelection", nameof(StepSelection));
             if (Recipe.Stages.HasFlag(JudgeRecipeStages.Analysis) && Recipe.PretrainSteps > 0 && (Analysis is null || Analysis.UnlabelledSteps.Count == 0))
                 throw new ArgumentException("the recipe's analysis stage needs Analysis with unlabelled steps (or Recipe.PretrainSteps = 0, or Stages without Analysis)", nameof(Analysis));
+            if (Template.ResultFirst is not null && Recipe.Stages.HasFlag(JudgeRecipeStages.Verdicts) && Analysis is null)
+                throw new ArgumentException("a result-first template's verdict stage needs Analysis: its Write gives the turn-1 lines (e.g. ResultFirstTemplate.SelfDistilledAsync)", nameof(Analysis));
         }
         Data.ColumnReader.RequireNames((nameof(ProblemColumnName), ProblemColumnName), (nameof(HistoryColumnName), HistoryColumnName), (nameof(ChunkColumnName), ChunkColumnName),
             (nameof(LabelColumnName), LabelColumnName), (nameof(ChunksColumnName), ChunksColumnName));

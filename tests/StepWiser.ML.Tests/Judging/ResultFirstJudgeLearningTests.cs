@@ -10,7 +10,8 @@ using StepWiser.ML.Worlds;
 namespace StepWiser.ML.Tests.Judging;
 
 /// <summary>
-/// The result-first judge in the policy's own text learns from a real policy (Fixtures/several-paths): one model,
+/// The result-first judge in the policy's own text learns from a real policy (Fixtures/several-paths) through the
+/// library's recipe trainer (<c>Trainers.StepwiseJudge</c> over <see cref="ResultFirstTemplate.TurnTwo"/>): one model,
 /// initialised from the policy's weights; turn 1's target is the untrained policy's own greedy line (self-distillation,
 /// no label); the analysis stage teaches the comparison on unlabelled steps of the policy's own samples (no label); the
 /// verdict stage teaches comparison + verdict against the Monte-Carlo labels (no gold). On the fixture's dev benchmark,
@@ -27,32 +28,29 @@ public sealed class ResultFirstJudgeLearningTests
     [Timeout(900_000)]
     public async Task AJudgeThatComputesBeforeItReadsLearnsFromMonteCarloLabelsAboveAlwaysPositive()
     {
-        var tokenizer = BuiltInTokenizer.Create();
-        using var model = HuggingFaceCheckpoint.Load(Fixture("policy"));
-        var engine = new LocalTextGenerator(model, tokenizer);
+        var ml = new Microsoft.ML.MLContext(seed: 1);
+        using var policy = ml.StepWiser().LoadModel(Fixture("policy"));
+        var engine = new LocalTextGenerator(policy.Model, policy.Tokenizer);
         var template = StepVerification.ResultFirstInPolicyContext;
         var world = new ArithmeticChainWorld(ArithmeticChainOptions.SeveralPaths(0.5));
         var unlabelled = await WorldJudging.UnlabelledStepsAsync(engine, world, 300, default, 1.3f);
         var labelled = JudgeRecipe.SelectSteps(TrlStepwiseFormat.Read(Fixture("labels-absoluteq.jsonl")), StepSelection.UpToFirstNegative);
 
         // Turn 1's target: the policy's own line, written before any judge training.
-        var all = unlabelled.Concat(labelled.Select(e => e.Input)).ToArray();
-        var (own, _) = await template.WithOwnResultsAsync(engine, all);
-        var lines = new Dictionary<string, string>();
-        for (var i = 0; i < all.Length; i++)
-            if (template.TurnOne(all[i]) is { } prompt && own[i].Reference is { Length: > 0 } line) lines[prompt] = line;
-        string? TurnOneOf(JudgeInput x) => template.TurnOne(x) is { } p && lines.TryGetValue(p, out var l) ? l : null;
+        var unlabelledLines = await template.SelfDistilledAsync(engine, unlabelled);
+        var labelledLines = await template.SelfDistilledAsync(engine, labelled.Select(e => e.Input));
 
-        var analysis = template.AnalysisExamples(unlabelled, TurnOneOf);
-        var turnOne = analysis.Where(e => !e.Prompt.Contains(ResultFirstTemplate.StatedMarker, StringComparison.Ordinal)).ToArray();
-        new SftTrainer(model, tokenizer, new SftOptions { Steps = 300, BatchSize = 32, LearningRate = 1e-3, WarmupSteps = 20, Seed = 1 }).Train(analysis);
-        var verdicts = template.VerdictExamples(labelled, TurnOneOf);
-        new SftTrainer(model, tokenizer, new SftOptions { Steps = 300, BatchSize = 32, LearningRate = 1e-3, WarmupSteps = 15, Seed = 1 })
-            .Train(verdicts.Concat(turnOne.Take(verdicts.Count)).ToArray());
+        // The library's recipe trainer, analysis and verdict stages (300 updates each at 1e-3, the labels as they come).
+        using var fitted = ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
+        {
+            Model = policy, Template = template.TurnTwo,
+            Recipe = new JudgeRecipeOptions { Stages = JudgeRecipeStages.Analysis | JudgeRecipeStages.Verdicts, PretrainSteps = 300, PretrainLearningRate = 1e-3, WarmupSteps = 300, WarmupBalance = false },
+            Analysis = new JudgeAnalysis(x => unlabelledLines(x) is { Length: > 0 } line ? line : labelledLines(x), unlabelled),
+            Judge = new StepwiseJudgeOptions { MaxNewTokens = 40, StopAtFirstNegative = false },
+        }).Fit(StepwiseJudgeTrainer.ToDataView(ml, labelled));
 
         var benchmark = ProcessBench.Read(Fixture("world-benchmark-dev.json")).ToArray();
-        var judge = new ResultFirstJudge(engine, template, new StepwiseJudgeOptions { MaxNewTokens = 40, StopAtFirstNegative = false });
-        var result = await JudgeBenchmark.EvaluateAsync(judge, benchmark);
+        var result = await JudgeBenchmark.EvaluateAsync(fitted.Judge, benchmark);
         var alwaysPositive = await JudgeBenchmark.EvaluateAsync(StepWiser.ML.Search.ChunkResetSearch.AcceptEveryChunk, benchmark);
 
         var g = result.GoldSteps;

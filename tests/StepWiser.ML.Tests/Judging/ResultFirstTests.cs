@@ -118,6 +118,51 @@ public sealed class ResultFirstTests
         StringAssert.EndsWith(prompts[1], "9+8=7 4+8=2 72\nStated: 74\nCheck:");
     }
 
+    [TestMethod]
+    public async Task SelfDistilledLinesAreTheModelsOwnTurnOneKeyedByPromptAndEmptyElsewhereScriptedMock()
+    {
+        var calls = 0;
+        var generator = new Scripted(prompt => { calls++; return prompt.EndsWith("94+88=\nAnalysis:", StringComparison.Ordinal) ? "9+8=7 4+8=2 72\nmore" : "0"; });
+        var template = StepVerification.ResultFirst;
+        var claimed = new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=74");
+        var lines = await template.SelfDistilledAsync(generator, [claimed, new JudgeInput(Problem, [], "Divide by 3.\n\n76/3=92")]);
+        Assert.AreEqual(1, calls, "turn 1 only for the step that states a result");
+        Assert.AreEqual("9+8=7 4+8=2 72", lines(claimed));
+        Assert.AreEqual("9+8=7 4+8=2 72", lines(claimed with { Chunk = "Add 88.\n\n94+88=99" }), "keyed by turn 1's prompt, which never shows the stated result");
+        Assert.AreEqual("", lines(new JudgeInput(Problem, [], "Add 1.\n\n1+1=2")), "a step not given has no line");
+    }
+
+    [TestMethod]
+    public async Task AStepwiseJudgeOverTurnTwoRunsTurnOneOnlyWhereTheStepCarriesNoLineScriptedMock()
+    {
+        var prompts = new List<string>();
+        var generator = new Scripted(prompt => { prompts.Add(prompt); return prompt.EndsWith("Check:", StringComparison.Ordinal) ? " \\boxed{Positive}" : "72"; });
+        var template = StepVerification.ResultFirst;
+        Assert.AreSame(template, template.TurnTwo.ResultFirst);
+        Assert.IsNull(JudgeTemplate.Numbered.ResultFirst);
+        var judge = new StepwiseJudge(generator, template.TurnTwo);
+        var step = new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=74");
+        var verdicts = await judge.JudgeStepsAsync([step, step with { Reference = "given" }]);
+        Assert.AreEqual(3, prompts.Count, "one turn 1 (the step without a line) and two turn 2");
+        StringAssert.EndsWith(prompts[1], "72\nStated: 74\nCheck:");
+        StringAssert.EndsWith(prompts[2], "given\nStated: 74\nCheck:");
+        Assert.AreEqual(2 + 17, verdicts[0].GeneratedTokens);
+        Assert.AreEqual(17, verdicts[1].GeneratedTokens);
+    }
+
+    [TestMethod]
+    public void TheRecipeTrainerRefusesAResultFirstVerdictStageWithoutTurnOneLines()
+    {
+        using var model = StepWiser.ML.Models.ModelBundle.BuiltIn(StepWiser.ML.Models.CausalLM.CreateRandom(StepWiser.ML.Models.BuiltInModels.Tiny, seed: 1));
+        var options = new StepwiseJudgeTrainerOptions
+        {
+            Model = model, Template = StepVerification.ResultFirst.TurnTwo,
+            Recipe = new JudgeRecipeOptions { Stages = JudgeRecipeStages.Verdicts },
+        };
+        var error = Assert.ThrowsExactly<ArgumentException>(options.Validate);
+        StringAssert.Contains(error.Message, "turn-1 lines");
+    }
+
     private sealed class Scripted(Func<string, string> answer) : ITextGenerator
     {
         public Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
