@@ -54,7 +54,6 @@ internal static partial class MainJob
             _claims["rsft_f1"] = Round(Mean(TestF1(RowKind.RejectionSampling)), 2);
             _claims["nocot_rl_f1"] = Round(Mean(TestF1(RowKind.NoCotRl)), 2);
             _claims["discriminative_f1"] = Round(Mean(TestF1(RowKind.Discriminative)), 2);
-            _claims["world_independent_rl_f1"] = Round(Mean(TestF1(RowKind.WorldIndependent)), 2);
             _claims["policy_writer_diff_f1"] = Round(Mean(TestF1(RowKind.PolicyWriterDiff)), 2);
             _claims["oracle_writer_f1"] = Round(Mean(TestF1(RowKind.OracleWriterDiff)), 2);
             _claims["always_positive_f1"] = Round(Mean(TestF1(RowKind.AlwaysPositive)), 2);
@@ -67,48 +66,42 @@ internal static partial class MainJob
         }
 
         /// <summary>
-        /// Why the headline judge misses first errors, measured on the test benchmark: at each first error whose equation
-        /// adds, subtracts or multiplies, whether the verification analysis executed by code flags it and whether the
-        /// judge's own analysis does; then the same steps with their result digits redrawn at random (never the right
-        /// result), where an analysis that recomputes writes the right digits and one that repeats the step writes the
-        /// redrawn ones. Gold only picks the steps; nothing here trains.
+        /// Where the headline judge's verdicts come from, measured on the test benchmark: at the first errors, how many
+        /// state a result the judge locates, on how many its own turn-1 result differs from the stated one, and how many
+        /// it rejects; at the right steps that state a result, on how many its own result differs (a right step it
+        /// recomputes wrongly). Gold only picks the steps; nothing here trains.
         /// </summary>
         private async Task ReportAnalysisProbeAsync(TrainedJudge headline)
         {
-            var random = new Random(7);
-            var real = new List<JudgeInput>();
-            var redrawn = new List<(JudgeInput Input, string Recomputed, string Repeated)>();
-            foreach (var b in _test.Where(b => b.Label >= 0 && b.Label < b.Steps.Length))
+            if (headline.Judge is not StepwiseJudge { Template.ResultFirst: { } template } judge) return;
+            var firstErrors = new List<JudgeInput>();
+            var right = new List<JudgeInput>();
+            foreach (var b in _test)
             {
-                var input = new JudgeInput(b.Problem, b.Steps.Take(b.Label).ToArray(), b.Steps[b.Label]);
-                var m = ProbedEquation().Match(input.Chunk);
-                if (!m.Success) continue;
-                var equation = m.Groups[1].Value + m.Groups[2].Value + m.Groups[3].Value + "=";
-                var right = Regex.Match(StepVerification.Analysis(input), Regex.Escape(equation) + @"(\d+) ") is { Success: true } r ? r.Groups[1].Value : null;
-                if (right is null) continue;
-                string redraw;
-                do redraw = new string(m.Groups[4].Value.Select(_ => (char)('0' + random.Next(10))).ToArray());
-                while (redraw == m.Groups[4].Value || redraw == right);
-                real.Add(input);
-                redrawn.Add((input with { Chunk = input.Chunk[..m.Groups[4].Index] + redraw + input.Chunk[(m.Groups[4].Index + m.Groups[4].Length)..] }, equation + right, equation + redraw));
+                var last = b.Label < 0 ? b.Steps.Length - 1 : b.Label;
+                for (var k = 0; k <= last; k++)
+                {
+                    var input = new JudgeInput(b.Problem, b.Steps.Take(k).ToArray(), b.Steps[k]);
+                    if (k == b.Label) firstErrors.Add(input);
+                    else if (template.Claim(input.Chunk) is not null) right.Add(input);
+                }
             }
-            if (real.Count == 0) return;
-            var verdicts = await headline.Judge.JudgeStepsAsync(real.Concat(redrawn.Select(x => x.Input)).ToArray(), _ct);
-            static string AnalysisPart(StepVerdict v) => v.Rationale.Split("\\boxed", 2)[0];
-            int codeFlags = real.Count(x => StepVerification.Analysis(x).Contains('!', StringComparison.Ordinal));
-            int judgeFlags = verdicts.Take(real.Count).Count(v => AnalysisPart(v).Contains('!', StringComparison.Ordinal));
-            int recomputed = redrawn.Where((x, i) => AnalysisPart(verdicts[real.Count + i]).Contains(x.Recomputed, StringComparison.Ordinal)).Count();
-            int repeated = redrawn.Where((x, i) => AnalysisPart(verdicts[real.Count + i]).Contains(x.Repeated, StringComparison.Ordinal)).Count();
-            _claims["probe_first_errors"] = real.Count;
-            _claims["probe_code_flags"] = codeFlags;
-            _claims["probe_judge_flags"] = judgeFlags;
-            _claims["probe_redrawn_recomputed"] = recomputed;
-            _claims["probe_redrawn_repeated"] = repeated;
-            _report.AppendLine(F($"\n**Where the headline judge loses first errors** (measured on the test benchmark): of its {real.Count} first errors whose equation adds, subtracts or multiplies, the verification analysis executed by code flags {codeFlags}; the judge's own analysis flags {judgeFlags}. Given the same {real.Count} steps with their result digits redrawn at random, the judge's analysis writes the right recomputed digits on {recomputed} and repeats the step's redrawn digits on {repeated}{(repeated > recomputed ? ": where the step's result and the recomputation differ, the judge mostly copies the step's result into its analysis instead of recomputing it, so the check it was taught passes" : "")}."));
+            if (firstErrors.Count == 0) return;
+            var (own, _) = await template.WithOwnResultsAsync(judge.Generator, firstErrors.Concat(right).ToArray(), template.TurnOneTokens, _ct);
+            var verdicts = await judge.JudgeStepsAsync(own.Take(firstErrors.Count).ToArray(), _ct);
+            bool Differs(JudgeInput x) => template.Claim(x.Chunk) is { } stated && ResultFirstTemplate.OwnResult(x.Reference ?? "") != stated;
+            var claimed = firstErrors.Count(x => template.Claim(x.Chunk) is not null);
+            var caught = own.Take(firstErrors.Count).Count(Differs);
+            var rejected = verdicts.Count(v => !v.Positive);
+            var wrongRecomputed = own.Skip(firstErrors.Count).Count(Differs);
+            _claims["probe_first_errors"] = firstErrors.Count;
+            _claims["probe_claimed"] = claimed;
+            _claims["probe_own_result_differs"] = caught;
+            _claims["probe_rejected"] = rejected;
+            _claims["probe_right_claimed"] = right.Count;
+            _claims["probe_right_own_result_differs"] = wrongRecomputed;
+            _report.AppendLine(F($"\n**Where the headline judge's verdicts come from** (measured on the test benchmark): of its {firstErrors.Count} first errors, {claimed} state a result the judge locates (the others go to turn 2 whole); on {caught} of those its own turn-1 result differs from the stated one, and it rejects {rejected} of the {firstErrors.Count}. Of the {right.Count} right steps up to the first errors that state a result, its own result differs on {wrongRecomputed} (a right step it recomputes wrongly, which its comparison then flags)."));
         }
-
-        [GeneratedRegex(@"^(\d+)([+\-*])(\d+)=(\d+)$", RegexOptions.Multiline)]
-        private static partial Regex ProbedEquation();
 
         /// <summary>The issue's judge targets, each with its measured value and whether it is met (computed here, never typed).</summary>
         private void ReportTargets(IReadOnlyList<Scores> headline)
@@ -138,17 +131,17 @@ internal static partial class MainJob
     }
 
     private static string JudgeProvenance(MainJobPreset preset, int unlabelled, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples) =>
-        "**The StepWiser judge** is one model, initialised from the policy's weights, that reads the problem (a sentence a line), the history (a step a line) and the new step (`JudgeTemplate.Numbered`), "
-        + "writes its own analysis and then `\\boxed{Positive}` or `\\boxed{Negative}`. "
-        + F($"**Analysis stage** ({preset.AnalysisSteps} updates of 32, no label): on {unlabelled:N0} unlabelled steps of the policy's own solutions (sampled at T = 1.3), the verification analysis of `StepVerification` — ")
-        + "the step's equation recomputed the way the policy writes one, each recomputed digit beside the step's and marked `=` or `!`; a division multiplied back so that only the forward table is needed; set digits, check lines and the answer step checked digit by digit; an operation done again marked `again!` — "
-        + "balanced between analyses with and without a flagged check. It is computed from the problem, history and step only, and it **encodes this world's rules** (its arithmetic and step format); it never sees the exact checker's running value or a label. "
-        + F($"**Verdict stage** ({preset.WarmupSteps} updates of 32): analysis + `\\boxed{{…}}` of each step's Monte-Carlo label, on the annotated solutions' steps up to each first negative label, balanced 50/50 ")
-        + $"({string.Join(", ", examples.Select(e => F($"{Short(e.Key)}: {e.Value.Length} steps, {e.Value.Count(x => x.Label)} positive")))}); this is the **warm-up** row. "
-        + F($"**GRPO** ({preset.GrpoSteps} steps × {preset.GrpoPrompts} prompts × 4 responses, lr 1e-4, KL 0.2 to the warmed-up judge, clip-higher 0.2/0.28): reward 1 when the verdict equals the Monte-Carlo label, same steps. ")
-        + "**Baselines**, on the labels of the scheme chosen on the dev benchmark, each from the same analysed weights and the same selected, balanced steps: **RS-FT** (the paper's ablation: GRPO's prompts and number of samples drawn once from the warmed-up judge, the responses whose verdict matches the label kept, and as many fine-tuning updates as GRPO makes); "
-        + "**no-CoT RL** (the same verdict stage and GRPO with the verdict alone, no analysis); **discriminative SFT** (the same updates emitting `+`/`−`). "
-        + (preset.WorldIndependent ? F($"**The world-independent variant** replaces the analysis by the policy's own greedy re-derivation of the step quoted beside it (`RederivationAnalysis`: nothing world-specific; {preset.IndependentAnalysisSteps} analysis updates), then the same verdict stage and GRPO. ") : "")
+        "**The StepWiser judge** is one model, initialised from the policy's weights, that judges a step in two turns of the policy's own text (`StepVerification.WorldIndependentResultFirst`, a `ResultFirstTemplate`): "
+        + "turn 1 is the policy's prompt with the history and the new step cut just before the result it states (the library's generic claim locator: the number after the step's last `=` or `->`, or in `\\boxed{}`), where the judge writes its own line ending with its own result; "
+        + "turn 2 is the same text with that line, `Stated:` and the step's result, then `Check:`, where it writes its comparison (the two results digit by digit, each pair marked `=` or `!`, then `same` or `differs`) and then `\\boxed{Positive}` or `\\boxed{Negative}`. "
+        + "A step that states no result goes to turn 2 whole. Nothing in it encodes a rule of the world beyond the policy's own prompt. "
+        + F($"**Turn-1 lines** are the untrained policy's own greedy lines at those cut points (self-distillation: no label, no rule). **Analysis stage** ({preset.AnalysisSteps} updates of 32 at 1e-3, no label): on {unlabelled:N0} unlabelled steps of the policy's own solutions (sampled at T = 1.3), turn 1 → the line and turn 2 → the comparison of its result with the stated one. ")
+        + F($"**Verdict stage** ({preset.WarmupSteps} updates of 32 at 1e-3): turn 2 → comparison + `\\boxed{{…}}` of each step's Monte-Carlo label, on the annotated solutions' steps up to each first negative label, the labels as they come ")
+        + $"({string.Join(", ", examples.Select(e => F($"{Short(e.Key)}: {e.Value.Length} steps, {e.Value.Count(x => x.Label)} positive")))}), with as many turn-1 examples of the unlabelled steps so that turn 1 is kept; this is the **warm-up** row. "
+        + F($"**GRPO** ({preset.GrpoSteps} steps × {preset.GrpoPrompts} balanced prompts × 4 responses, lr 1e-4, KL 0.2 to the warmed-up judge, clip-higher 0.2/0.28) on turn 2 with the judge's own turn-1 results: reward 1 when the verdict equals the Monte-Carlo label, same steps. ")
+        + "The recipe (turn 1 in the policy's text, the learning rates, the labels as they come) was chosen on the dev benchmark in the lab notebook (lab/judge-design.md). "
+        + "**Baselines**, on the labels of the scheme chosen on the dev benchmark, each from the same analysed weights and the same selected steps: **RS-FT** (the paper's ablation: GRPO's prompts and number of samples drawn once from the warmed-up judge, the responses whose verdict matches the label kept, and as many fine-tuning updates as GRPO makes); "
+        + "**no-CoT RL** (the same verdict stage and GRPO with the verdict alone, reading the whole step in the same policy text: no turn 1, no comparison); **discriminative SFT** (the same updates on the same text emitting `+`/`−`, labels balanced). "
         + "**The policy-as-writer diff** is the two-pass judge without a stronger writer: the policy writes its own next step without seeing the step, and the step is accepted when it equals it character for character (the comparison in code: the ceiling of a learned comparer). "
         + "**The oracle-writer diff** is the same with a writer trained longer than the policy: an *upper bound*, not a StepWiser row. **Always Positive** accepts every step. "
         + "No gold label reaches any training stage; gold labels and the exact checker only score the benchmarks.";

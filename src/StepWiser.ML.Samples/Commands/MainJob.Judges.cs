@@ -15,7 +15,7 @@ namespace StepWiser.ML.Samples.Commands;
 internal static partial class MainJob
 {
     /// <summary>What a row of the judge table is: the StepWiser judge, a baseline, or an upper bound.</summary>
-    private enum RowKind { StepWiserRl, WarmUp, RejectionSampling, NoCotRl, Discriminative, WorldIndependent, PolicyWriterDiff, OracleWriterDiff, AlwaysPositive }
+    private enum RowKind { StepWiserRl, WarmUp, RejectionSampling, NoCotRl, Discriminative, PolicyWriterDiff, OracleWriterDiff, AlwaysPositive }
 
     /// <summary>One trained judge of one seed: its row, the scheme it learned from (null when it learned nothing) and the judge.</summary>
     private sealed record TrainedJudge(string Name, RowKind Kind, LabelScheme? Scheme, IStepJudge Judge);
@@ -31,11 +31,18 @@ internal static partial class MainJob
         private readonly Dictionary<string, IStepJudge> _seedless = [];
         private string _oracleNote = "";
 
-        /// <summary>The one-model judge's prompt: the problem a sentence a line, the history a step a line, the new step.</summary>
-        private static JudgeTemplate Template => JudgeTemplate.Numbered;
+        /// <summary>
+        /// The one-model judge's two turns: in the policy's own text, turn 1 the step cut before its stated result (the
+        /// library's generic claim locator: nothing of the world's rules), where the judge writes its own line and result;
+        /// turn 2 that line beside the stated result, then its comparison and verdict.
+        /// </summary>
+        private static ResultFirstTemplate Judge => StepVerification.WorldIndependentResultFirst;
 
-        /// <summary>Room for the verification analysis (about 45 tokens) and the boxed verdict.</summary>
-        internal const int AnalysisTokens = 96;
+        /// <summary>The template the recipe trainer and the saved judges carry (turn 2; the judge runs turn 1 itself).</summary>
+        private static JudgeTemplate Template => Judge.TurnTwo;
+
+        /// <summary>Room for the comparison (its digit pairs and same/differs, about 15 tokens) and the boxed verdict.</summary>
+        internal const int AnalysisTokens = 40;
 
         /// <summary>
         /// Temperature of the policy's samples the analysis stage learns on: hotter than the policy runs, so that more
@@ -63,11 +70,11 @@ internal static partial class MainJob
             {
                 var recipe = Recipe(_preset, seed);
                 var suffix = _preset.JudgeSeeds > 1 ? $"-seed{seed}" : "";
-                var analysed = Analysed("analysis", StepVerification.Analysis, recipe, suffix);
-                var stepwiser = await ScoredAsync(StepWiserJudges(analysed, recipe, seed, suffix, labelled.Train), seed, scores);
+                var analysed = Analysed("analysis", await TurnOneLinesAsync(null, labelled.Train), recipe, suffix);
+                var stepwiser = await ScoredAsync(await StepWiserJudgesAsync(analysed, recipe, seed, suffix, labelled.Train), seed, scores);
                 // The scheme is chosen once, on the dev benchmark (seed 1's RL judges); the baselines learn from its labels.
                 headline ??= stepwiser.Where(j => j.Kind == RowKind.StepWiserRl).OrderByDescending(j => scores[j.Name][0].Dev.AverageF1).Select(j => j.Scheme).FirstOrDefault();
-                var others = headline is { } scheme ? await ScoredAsync(Baselines(analysed, recipe, seed, suffix, scheme, labelled.Train), seed, scores) : [];
+                var others = headline is { } scheme ? await ScoredAsync(Baselines(analysed, recipe, seed, suffix, scheme, await TurnOneLinesAsync(scheme, labelled.Train), labelled.Train), seed, scores) : [];
                 if (seed == 1) rows.AddRange(stepwiser.Concat(others));
             }
             var chosen = ReportJudges(rows, scores, headline);
@@ -118,41 +125,56 @@ internal static partial class MainJob
             return StepAccuracy.Compute(labels, verdicts);
         }
 
-        /// <summary>The StepWiser judges of one seed, per scheme: after the verdict stage (warm-up) and after GRPO, from the analysed weights.</summary>
-        private IEnumerable<TrainedJudge> StepWiserJudges(string analysed, JudgeRecipeOptions recipe, int seed, string suffix, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples)
+        /// <summary>
+        /// The judge's turn-1 lines (self-distillation: the untrained policy's own greedy line in its own text, no label, no
+        /// rule of the world) for the unlabelled steps (<paramref name="scheme"/> null), or for them and a scheme's
+        /// labelled steps; computed once each, the unlabelled steps in one batch and each scheme's steps in another (as
+        /// docs/pipeline.md's recipe example does, which gives the same lines).
+        /// </summary>
+        private async Task<Func<JudgeInput, string>> TurnOneLinesAsync(LabelScheme? scheme, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples)
         {
+            _unlabelledLines ??= await Judge.SelfDistilledAsync(_policy, _unlabelled, _ct);
+            if (scheme is not { } s) return _unlabelledLines;
+            if (_schemeLines.TryGetValue(s, out var known)) return known;
+            var unlabelled = _unlabelledLines;
+            var own = await Judge.SelfDistilledAsync(_policy, examples[s].Select(e => e.Input), _ct);
+            return _schemeLines[s] = x => unlabelled(x) is { Length: > 0 } line ? line : own(x);
+        }
+
+        private Func<JudgeInput, string>? _unlabelledLines;
+        private readonly Dictionary<LabelScheme, Func<JudgeInput, string>> _schemeLines = [];
+
+        /// <summary>The StepWiser judges of one seed, per scheme: after the verdict stage (warm-up) and after GRPO, from the analysed weights.</summary>
+        private async Task<List<TrainedJudge>> StepWiserJudgesAsync(string analysed, JudgeRecipeOptions recipe, int seed, string suffix, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples)
+        {
+            var judges = new List<TrainedJudge>();
             // A scheme whose selected steps hold one label only cannot train a judge (tiny runs); it is skipped with a line.
             foreach (var scheme in Enum.GetValues<LabelScheme>().Where(s => (examples[s].Any(e => e.Label) && examples[s].Any(e => !e.Label)) || Skip(s)))
             {
                 var s = Short(scheme);
-                var warm = Generative($"StepWiser warm-up (no RL), {s}", analysed, StepVerification.Analysis, recipe, scheme, examples, suffix, rl: false);
-                yield return new(warm.Name, RowKind.WarmUp, scheme, warm.Judge);
-                var rl = Generative($"StepWiser RL, {s}", warm.Directory, null, recipe, scheme, examples, suffix, rl: true, seed: seed);
-                yield return new(rl.Name, RowKind.StepWiserRl, scheme, rl.Judge);
+                var lines = await TurnOneLinesAsync(scheme, examples);
+                var warm = Generative($"StepWiser warm-up (no RL), {s}", analysed, Template, lines, recipe, scheme, examples, suffix, rl: false);
+                judges.Add(new(warm.Name, RowKind.WarmUp, scheme, warm.Judge));
+                var rl = Generative($"StepWiser RL, {s}", warm.Directory, Template, null, recipe, scheme, examples, suffix, rl: true, seed: seed);
+                judges.Add(new(rl.Name, RowKind.StepWiserRl, scheme, rl.Judge));
             }
+            return judges;
         }
 
         /// <summary>
         /// The baselines of one seed on the chosen scheme's labels, each from the same analysed weights and the same steps:
-        /// RS-FT (from the warm-up), no-CoT RL, discriminative SFT and, when the preset asks, the world-independent
-        /// variant; then, once, the judges that learn nothing (the writer diffs and always-Positive).
+        /// RS-FT (from the warm-up), no-CoT RL and discriminative SFT (both reading the whole step in the same policy text,
+        /// no turn 1); then, once, the judges that learn nothing (the writer diffs and always-Positive).
         /// </summary>
-        private IEnumerable<TrainedJudge> Baselines(string analysed, JudgeRecipeOptions recipe, int seed, string suffix, LabelScheme scheme, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples)
+        private IEnumerable<TrainedJudge> Baselines(string analysed, JudgeRecipeOptions recipe, int seed, string suffix, LabelScheme scheme, Func<JudgeInput, string> lines,
+            IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples)
         {
             var s = Short(scheme);
             var warmDir = Path.Combine(_output, $"judge-{Slug($"StepWiser warm-up (no RL), {s}")}{suffix}");
             yield return new($"RS-FT, {s}", RowKind.RejectionSampling, scheme, RejectionSampled($"RS-FT, {s}", warmDir, recipe, scheme, examples, suffix));
-            var verdictOnly = Generative($"no-CoT RL (verdict only), {s}", analysed, _ => "", recipe, scheme, examples, suffix, rl: true, seed: seed, maxNewTokens: VerdictTokens);
+            var verdictOnly = Generative($"no-CoT RL (verdict only), {s}", analysed, Judge.Inner, _ => "", recipe, scheme, examples, suffix, rl: true, seed: seed, maxNewTokens: VerdictTokens);
             yield return new(verdictOnly.Name, RowKind.NoCotRl, scheme, verdictOnly.Judge);
             yield return new($"discriminative SFT (+/−), {s}", RowKind.Discriminative, scheme, Discriminative(analysed, recipe, scheme, examples, suffix));
-            if (_preset.WorldIndependent)
-            {
-                var rederive = Rederivation(examples);
-                var analysedIndependent = Analysed("analysis-rederive", rederive, recipe with { PretrainSteps = _preset.IndependentAnalysisSteps, PretrainBalanceBy = JudgeRecipeOptions.BySameOrDifferent }, suffix);
-                var warm = Generative($"world-independent warm-up, {s}", analysedIndependent, rederive, recipe, scheme, examples, suffix, rl: false);
-                var rl = Generative($"StepWiser RL, {s}, world-independent analysis", warm.Directory, null, recipe, scheme, examples, suffix, rl: true, seed: seed);
-                yield return new(rl.Name, RowKind.WorldIndependent, scheme, rl.Judge);
-            }
             yield return new("policy-as-writer diff (two-pass)", RowKind.PolicyWriterDiff, null, Seedless("policy-diff", () => new ReferenceJudge(new ReferenceWriter(_policy, WorldJudging.PolicyPrefix), ReferenceComparison.ExactJudge)));
             yield return new("upper bound: oracle-writer diff (a stronger solver)", RowKind.OracleWriterDiff, null, Seedless("oracle-diff", OracleWriterJudge));
             yield return new("always Positive", RowKind.AlwaysPositive, null, ChunkResetSearch.AcceptEveryChunk);
@@ -166,24 +188,24 @@ internal static partial class MainJob
             return false;
         }
 
-        /// <summary>The analysis stage from the policy's weights on the unlabelled steps (the recipe trainer, that stage alone), saved as <c>judge-{name}</c>.</summary>
+        /// <summary>The analysis stage from the policy's weights on the unlabelled steps (the recipe trainer, that stage alone: both turns, no label), saved as <c>judge-{name}</c>.</summary>
         private string Analysed(string name, Func<JudgeInput, string> analysis, JudgeRecipeOptions recipe, string suffix)
         {
             var dir = Path.Combine(_output, $"judge-{name}{suffix}");
             var model = HuggingFaceCheckpoint.Load(_policyDir);
             using var analysed = Owned(model, () => _ui.Run($"analysis stage ({name}, {recipe.PretrainSteps} steps)", Math.Max(1, recipe.PretrainSteps), "steps", bar =>
-                RecipeTrainer(model, recipe with { Stages = JudgeRecipeStages.Analysis }, new JudgeAnalysis(analysis, _unlabelled), AnalysisTokens, [],
+                RecipeTrainer(model, Template, recipe with { Stages = JudgeRecipeStages.Analysis }, new JudgeAnalysis(analysis, _unlabelled), AnalysisTokens, [],
                     supervised: p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))).Fit(StepwiseJudgeTrainer.ToDataView(_ml, []))));
             analysed.Save(dir);
             return dir;
         }
 
         /// <summary>
-        /// A generative judge from the weights in <paramref name="from"/> by the recipe trainer: the verdict stage with
-        /// <paramref name="analysis"/> (null: none, the weights are already warmed up), then GRPO when <paramref name="rl"/>;
-        /// saved with its provenance.
+        /// A generative judge over <paramref name="template"/> from the weights in <paramref name="from"/> by the recipe
+        /// trainer: the verdict stage with <paramref name="analysis"/> (null: none, the weights are already warmed up; for
+        /// the result-first template, the turn-1 lines), then GRPO when <paramref name="rl"/>; saved with its provenance.
         /// </summary>
-        private (string Name, string Directory, IStepJudge Judge) Generative(string name, string from, Func<JudgeInput, string>? analysis, JudgeRecipeOptions recipe,
+        private (string Name, string Directory, IStepJudge Judge) Generative(string name, string from, JudgeTemplate template, Func<JudgeInput, string>? analysis, JudgeRecipeOptions recipe,
             LabelScheme scheme, IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples, string suffix, bool rl, int seed = 1, int maxNewTokens = AnalysisTokens)
         {
             if (analysis is null && !rl) throw new ArgumentException("a judge needs the verdict stage, GRPO or both", nameof(rl));
@@ -196,7 +218,7 @@ internal static partial class MainJob
             var model = HuggingFaceCheckpoint.Load(from);
             var transformer = Owned(model, () => _ui.Run($"{what}: {name}", total, "steps", bar =>
             {
-                trainer = RecipeTrainer(model, staged, analysis is null ? null : new JudgeAnalysis(analysis, []), maxNewTokens,
+                trainer = RecipeTrainer(model, template, staged, analysis is null ? null : new JudgeAnalysis(analysis, _unlabelled), maxNewTokens,
                     new Dictionary<string, string> { ["scheme"] = scheme.ToString() },
                     supervised: p => { offset = p.Step; bar.Report(p.Step, F($"loss {p.Loss:F3}")); },
                     rl: m => bar.Report(offset + m.Step, F($"reward {m.MeanReward:F2} (+ {Cli.Num(m.RewardPositive, "F2")} / − {Cli.Num(m.RewardNegative, "F2")}), entropy {Cli.Num(m.Entropy)}, clipped {m.ClipFraction:P0}")));
@@ -221,11 +243,11 @@ internal static partial class MainJob
         }
 
         /// <summary>The library's recipe trainer over <paramref name="model"/> (loaded for this judge alone: trained in place, owned by the fitted judge).</summary>
-        private StepwiseJudgeTrainer RecipeTrainer(Models.CausalLM model, JudgeRecipeOptions recipe, JudgeAnalysis? analysis, int maxNewTokens, Dictionary<string, string> metadata,
+        private StepwiseJudgeTrainer RecipeTrainer(Models.CausalLM model, JudgeTemplate template, JudgeRecipeOptions recipe, JudgeAnalysis? analysis, int maxNewTokens, Dictionary<string, string> metadata,
             Action<TrainingProgress>? supervised = null, Action<GrpoStepMetrics>? rl = null) =>
             _ml.StepWiser().Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
             {
-                Model = ModelBundle.BuiltIn(model), TrainInPlace = true, CancellationToken = _ct, Template = Template, Recipe = recipe, Analysis = analysis,
+                Model = ModelBundle.BuiltIn(model), TrainInPlace = true, CancellationToken = _ct, Template = template, Recipe = recipe, Analysis = analysis,
                 Judge = new StepwiseJudgeOptions { MaxNewTokens = maxNewTokens }, Metadata = metadata,
                 SupervisedProgress = supervised is null ? null : Progress(supervised), Progress = rl is null ? null : Progress(rl),
             });
@@ -253,33 +275,13 @@ internal static partial class MainJob
             var disc = _ui.Run($"discriminative baseline ({Short(scheme)}, {recipe.WarmupSteps} steps)", recipe.WarmupSteps, "steps", bar =>
                 _ml.StepWiser().Trainers.Discriminative(new DiscriminativeJudgeTrainerOptions
                 {
-                    Model = ModelBundle.BuiltIn(HuggingFaceCheckpoint.Load(analysed)), TrainInPlace = true, CancellationToken = _ct, Recipe = recipe, Template = Template,
+                    Model = ModelBundle.BuiltIn(HuggingFaceCheckpoint.Load(analysed)), TrainInPlace = true, CancellationToken = _ct, Recipe = recipe, Template = Judge.Inner,
                     Progress = Progress<TrainingProgress>(p => bar.Report(p.Step, F($"loss {p.Loss:F3}"))),
                 }).Fit(StepwiseJudgeTrainer.ToDataView(_ml, examples[scheme])));
             _owners.Add(disc);
             disc.Save(Path.Combine(_output, $"judge-discriminative-{Slug(Short(scheme))}{suffix}"));
             return disc.Judge;
         }
-
-        /// <summary>
-        /// The world-independent analysis: the policy's own greedy re-derivation of each step (from the problem and the
-        /// history), quoted beside the step (<see cref="RederivationAnalysis"/>), computed once for the unlabelled and
-        /// the training steps.
-        /// </summary>
-        private Func<JudgeInput, string> Rederivation(IReadOnlyDictionary<LabelScheme, JudgeExample[]> examples)
-        {
-            if (_rederive is not null) return _rederive;
-            var inputs = _unlabelled.Concat(examples.Values.SelectMany(e => e).Select(e => e.Input)).ToArray();
-            var analyses = _ui.Run($"the policy re-derives {inputs.Length} steps (world-independent analysis)", 1, "passes", bar =>
-            {
-                var a = RederivationAnalysis.ComputeAsync(_policy, inputs, WorldJudging.PolicyPrefix, cancellationToken: _ct).GetAwaiter().GetResult();
-                bar.Report(1);
-                return a;
-            });
-            return _rederive = RederivationAnalysis.Lookup(inputs, analyses);
-        }
-
-        private Func<JudgeInput, string>? _rederive;
 
         /// <summary>
         /// The upper-bound row's writer: the policy's supervised recipe continued <see cref="MainJobPreset.WriterUpdates"/>
@@ -303,9 +305,14 @@ internal static partial class MainJob
     }
 
     /// <summary>The judge recipe of a preset and seed (what <see cref="Stages.RecipeExample"/> takes to give the main job's judge).</summary>
+    /// <remarks>
+    /// Chosen on the dev benchmark (lab/judge-design.md, "The result-first judge in the recipe's stages"): both supervised
+    /// stages at 1e-3; the verdict stage on the labels as they come (with the comparison's same/differs word a verdict
+    /// learns that most "same" steps are right; balanced labels taught it to reject them), GRPO on balanced prompts.
+    /// </remarks>
     internal static JudgeRecipeOptions Recipe(MainJobPreset preset, int seed) => new()
     {
-        PretrainSteps = preset.AnalysisSteps, WarmupSteps = preset.WarmupSteps, Seed = seed, PretrainBalanceBy = JudgeRecipeOptions.ByFlaggedCheck,
+        PretrainSteps = preset.AnalysisSteps, WarmupSteps = preset.WarmupSteps, Seed = seed, PretrainLearningRate = 1e-3, WarmupBalance = false,
         Grpo = new GrpoOptions { Steps = preset.GrpoSteps, PromptsPerStep = preset.GrpoPrompts, GroupSize = 4, MiniBatchSize = 32, LearningRate = 1e-4, KlCoefficient = 0.2, MaxNewTokens = Run.AnalysisTokens, WarmupSteps = 5, Seed = seed },
     };
 }

@@ -12,7 +12,7 @@ internal sealed record MainJobPreset(
     string Name, int PolicySteps, AccuracyBand? PolicyBand, int AnnotationProblems, int SamplesPerProblem, int Rollouts,
     int PretrainProblems, int AnalysisSteps, int WarmupSteps, int GrpoSteps, int GrpoPrompts,
     int BenchmarkSize, int SearchProblems, int SelectionPrompts, int SelectionSamples, int FineTuneSteps, int FineTuneSeeds,
-    int JudgeSeeds = 1, bool ShortRecipe = false, double Difficulty = 0.5, int WriterUpdates = 800, bool WorldIndependent = true, int IndependentAnalysisSteps = 600)
+    int JudgeSeeds = 1, bool ShortRecipe = false, double Difficulty = 0.5, int WriterUpdates = 800)
 {
     /// <summary>The policy's accuracy band of the full presets: T = 1 accuracy on validation problems (see docs/world-and-annotation.md).</summary>
     public static AccuracyBand Band { get; } = new WorldPolicyOptions().TargetAccuracy ?? new AccuracyBand(0.35, 0.70);
@@ -22,10 +22,10 @@ internal sealed record MainJobPreset(
 
     public static MainJobPreset Get(string name) => name switch
     {
-        "smoke" => new("smoke", 200, null, 48, 4, 2, 8, 4, 4, 2, 4, 8, 4, 4, 2, 2, 1, ShortRecipe: true, Difficulty: 0, WriterUpdates: 4, IndependentAnalysisSteps: 4),
-        "quick" => new("quick", 3000, Band, 64, 4, 4, 200, 300, 60, 10, 16, 48, 48, 24, 4, 30, 1, WriterUpdates: 400, WorldIndependent: false),
-        "default" => new("default", 3000, Band, 200, 4, 8, 1200, 1000, 150, 30, 16, 120, 200, 64, 8, 40, 3),
-        "large" => new("large", 3000, Band, 400, 4, 8, 1200, 1000, 150, 30, 16, 300, 400, 200, 8, 40, 3, JudgeSeeds: 3),
+        "smoke" => new("smoke", 200, null, 48, 4, 2, 8, 4, 4, 2, 4, 8, 4, 4, 2, 2, 1, ShortRecipe: true, Difficulty: 0, WriterUpdates: 4),
+        "quick" => new("quick", 3000, Band, 64, 4, 4, 200, 300, 150, 10, 16, 48, 48, 24, 4, 30, 1, WriterUpdates: 400),
+        "default" => new("default", 3000, Band, 200, 4, 8, 1200, 800, 600, 30, 16, 120, 200, 64, 8, 40, 3),
+        "large" => new("large", 3000, Band, 400, 4, 8, 1200, 800, 600, 30, 16, 300, 400, 200, 8, 40, 3, JudgeSeeds: 3),
         _ => throw new CliException($"unknown preset '{name}' (smoke, quick, default or large)"),
     };
 }

@@ -9,8 +9,8 @@ namespace StepWiser.ML.Samples.Stages;
 
 /// <summary>
 /// The StepWiser judge's whole recipe as one trainer: from the main job's output folder (its policy, Monte-Carlo labels
-/// and test benchmark), one <c>Trainers.StepwiseJudge</c> fit runs the analysis stage, the verdict stage and GRPO, and
-/// the judge is scored on the benchmark. With the main job's recipe and seed it gives the main job's
+/// and test benchmark), one <c>Trainers.StepwiseJudge</c> fit of the result-first judge runs the analysis stage, the
+/// verdict stage and GRPO, and the judge is scored on the benchmark. With the main job's recipe and seed it gives the main job's
 /// "StepWiser RL, Abs-Q" judge, weight for weight (a test checks that). The region between the <c>recipe</c> markers is
 /// docs/pipeline.md's second example, word for word.
 /// </summary>
@@ -28,15 +28,24 @@ public static class RecipeExample
         // Unlabelled steps for the analysis stage: the policy's own samples, hotter than it runs (no labels, no gold).
         var unlabelled = WorldJudging.UnlabelledStepsAsync(generator, world, unlabelledProblems, temperature: 1.3f).GetAwaiter().GetResult();
         // Annotated solutions: Prompt (the problem), Completions (the chunks), Labels (Monte-Carlo Abs-Q labels).
-        var solutions = TrlStepwiseFormat.Load(ml, Path.Combine(run, "labels-absoluteq.jsonl"));
+        var labels = Path.Combine(run, "labels-absoluteq.jsonl");
+        var solutions = TrlStepwiseFormat.Load(ml, labels);
+
+        // The judge works out each step's result before it reads it (turn 1), then compares (turn 2), in the policy's
+        // own text. Turn 1's lines are the untrained policy's own (self-distillation): for the unlabelled steps, then for
+        // the labelled steps the recipe trains on.
+        var template = StepVerification.WorldIndependentResultFirst;
+        var ownLines = template.SelfDistilledAsync(generator, unlabelled).GetAwaiter().GetResult();
+        var labelled = JudgeRecipe.SelectSteps(TrlStepwiseFormat.Read(labels), recipe.StepSelection).Select(e => e.Input);
+        var labelledLines = template.SelfDistilledAsync(generator, labelled).GetAwaiter().GetResult();
 
         var judge = sw.Trainers.StepwiseJudge(new StepwiseJudgeTrainerOptions
         {
             Model = policy,                                                 // a copy is trained; policy stays as it was
-            Template = JudgeTemplate.Numbered,                              // problem, numbered history, new step
+            Template = template.TurnTwo,                                    // the fitted judge runs turn 1 itself
             Recipe = recipe,                                                // analysis stage -> verdict stage -> GRPO
-            Analysis = new JudgeAnalysis(StepVerification.Analysis, unlabelled),
-            Judge = new StepwiseJudgeOptions { MaxNewTokens = 96 },         // room for the analysis and the verdict
+            Analysis = new JudgeAnalysis(x => ownLines(x) is { Length: > 0 } line ? line : labelledLines(x), unlabelled),
+            Judge = new StepwiseJudgeOptions { MaxNewTokens = 40 },         // room for the comparison and the verdict
             ProblemColumnName = "Prompt", ChunksColumnName = "Completions", StepLabelsColumnName = "Labels",
         }).Fit(solutions);
 
