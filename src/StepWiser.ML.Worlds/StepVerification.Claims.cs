@@ -8,7 +8,15 @@ public static partial class StepVerification
     /// The built-in world's result-first template: <see cref="JudgeTemplate.Numbered"/> with each step's claimed result
     /// located by <see cref="Claim"/>.
     /// </summary>
-    public static ResultFirstTemplate ResultFirst { get; } = new(JudgeTemplate.Numbered, Claim);
+    public static ResultFirstTemplate ResultFirst { get; } = new(JudgeTemplate.Numbered, Claim, name: "result-first-numbered-world-claims");
+
+    /// <summary>
+    /// The turn-2 template of this world's result-first judges of that name (<see cref="ResultFirst"/>,
+    /// <see cref="ResultFirstInPolicyContext"/>, <see cref="WorldIndependentResultFirst"/>), or null: what a saved judge's
+    /// manifest names, to pass to <c>StepwiseJudgeTransformer.Load</c>.
+    /// </summary>
+    public static JudgeTemplate? TemplateNamed(string name) =>
+        new[] { ResultFirst, ResultFirstInPolicyContext, WorldIndependentResultFirst }.Select(t => t.TurnTwo).FirstOrDefault(t => t.Name == name);
 
     /// <summary>
     /// The policy's own text as a judge prompt: the policy prompt of the problem, the history in chunk tags, then the new

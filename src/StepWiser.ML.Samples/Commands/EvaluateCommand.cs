@@ -114,10 +114,13 @@ internal static class EvaluateCommand
     {
         if (transformer.Model is not { } bundle) return;
         var context = bundle.Model.Config.MaxPositionEmbeddings;
-        var maxNew = transformer.Judge.Options.MaxNewTokens;
+        var template = transformer.Judge.Template;
+        // A result-first judge's turn 2 also holds its turn-1 line: counted at its longest, with the new tokens.
+        var maxNew = transformer.Judge.Options.MaxNewTokens + (template.ResultFirst?.TurnOneTokens ?? 0);
         foreach (var (file, index, record) in read)
         {
-            var prompt = transformer.Judge.Template.Render(new JudgeInput(record.Problem, record.Steps[..^1], record.Steps[^1]));
+            var step = new JudgeInput(record.Problem, record.Steps[..^1], record.Steps[^1]);
+            var prompt = template.Render(template.ResultFirst is { } resultFirst && resultFirst.Claim(step.Chunk) is not null ? step with { Reference = "" } : step);
             var tokens = prompt.Length > (long)Cli.MaxCharactersPerToken * context ? int.MaxValue : bundle.Tokenizer.CountTokens(prompt);
             if (tokens > context - maxNew)
                 throw new CliException(string.Create(CultureInfo.InvariantCulture,

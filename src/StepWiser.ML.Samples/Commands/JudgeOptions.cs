@@ -61,6 +61,21 @@ internal sealed class JudgeOptions
     }
 
     /// <summary>
+    /// The built-in world's template a saved judge names (its result-first judges, e.g. the main job's), or null (the
+    /// library resolves built-in names itself; a missing or malformed manifest is reported by the load).
+    /// </summary>
+    private static JudgeTemplate? WorldTemplate(string folder)
+    {
+        try
+        {
+            using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "stepwiser-judge.json")));
+            return manifest.RootElement.TryGetProperty("Template", out var name) && name.ValueKind == System.Text.Json.JsonValueKind.String
+                ? Worlds.StepVerification.TemplateNamed(name.GetString()!) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException) { return null; }
+    }
+
+    /// <summary>
     /// The judge, ready to run: the saved folder loaded on <paramref name="device"/> in <paramref name="dtype"/>, or a
     /// client of the server (asked for its model now, so a server that is down fails before any work) writing the
     /// saved or named template. <paramref name="configure"/> adjusts the options (columns) before --votes and
@@ -79,7 +94,7 @@ internal sealed class JudgeOptions
         var folder = FolderPath(parse);
         if (parse.GetValue(Url) is not { } url)
         {
-            var local = StepwiseJudgeTransformer.Load(folder!, device, configure: Configure, dtype: dtype);
+            var local = StepwiseJudgeTransformer.Load(folder!, device, WorldTemplate(folder!), Configure, dtype);
             return new OpenedJudge(local, null, $"loaded on {local.Model!.Device} in {local.Model.Model.DType} from {folder}");
         }
         var template = Check(parse, command);
@@ -89,7 +104,7 @@ internal sealed class JudgeOptions
         {
             var served = await ServerClientOptions.ServedModelAsync(client, command, parse.GetValue(Model), cancellationToken);
             var remote = folder is not null
-                ? StepwiseJudgeTransformer.Load(folder, client, configure: Configure)
+                ? StepwiseJudgeTransformer.Load(folder, client, WorldTemplate(folder), Configure)
                 : new StepwiseJudgeTransformer(client, template!, Configure(new StepwiseJudgeOptions()));
             return new OpenedJudge(remote, client, $"'{served}' served at {url} (template {remote.Judge.Template.Name}, {remote.Judge.Options.Votes} vote(s) per step)");
         }
@@ -105,7 +120,7 @@ internal sealed class JudgeOptions
         if (JudgeTemplate.FromName(value) is { } named) return named;
         var config = Directory.Exists(value) ? Path.Combine(value, "tokenizer_config.json") : value;
         if (!File.Exists(config))
-            throw new CliException($"{command}: --template '{value}' is neither a built-in judge template (compact, numbered, chat-ChatML, chat-Qwen2, chat-Qwen3) nor a checkpoint folder or tokenizer_config.json with a chat template.");
+            throw new CliException($"{command}: --template '{value}' is neither a built-in judge template (compact, numbered, chat-ChatML, chat-Qwen2, chat-Qwen3, or result-first- and one of those) nor a checkpoint folder or tokenizer_config.json with a chat template.");
         try { return JudgeTemplate.Chat(ChatTemplate.FromTokenizerConfig(config)); }
         catch (Exception e) when (e is InvalidDataException or NotSupportedException or System.Text.Json.JsonException)
         {

@@ -103,7 +103,10 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
         ChatTurn.User($"Problem:\n{input.Problem}\n\nHistory:\n{(input.History.Count == 0 ? "(none)" : string.Join("\n\n", input.History.Select((h, i) => $"Chunk {i + 1}:\n{h}")))}\n\nNew chunk:\n{input.Chunk}"),
     ], addGenerationPrompt: true));
 
-    /// <summary>The built-in template of a name written by <see cref="Name"/>, or null.</summary>
+    /// <summary>
+    /// The built-in template of a name written by <see cref="Name"/> (also turn 2 of a result-first judge over one, with
+    /// the default claim locator: "result-first-numbered"), or null.
+    /// </summary>
     public static JudgeTemplate? FromName(string name) => name switch
     {
         "compact" => Compact,
@@ -112,6 +115,10 @@ public sealed class JudgeTemplate(string name, Func<JudgeInput, string> render)
         "chat-ChatML" => Chat(ChatTemplate.ChatML),
         "chat-Qwen2" => Chat(ChatTemplate.Qwen25),
         "chat-Qwen3" => Chat(ChatTemplate.Qwen3),
+        // Turn 2 of a result-first judge over a built-in template, with the default claim locator.
+        _ when name.StartsWith(ResultFirstPrefix, StringComparison.Ordinal) && FromName(name[ResultFirstPrefix.Length..]) is { } inner => new ResultFirstTemplate(inner).TurnTwo,
         _ => null,
     };
+
+    private const string ResultFirstPrefix = "result-first-";
 }
