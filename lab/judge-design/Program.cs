@@ -741,7 +741,7 @@ if (cmd == "resultfirst")
     var rf = native ? StepVerification.ResultFirstInPolicyContext : StepVerification.ResultFirst;
     // GENERIC=1 (with NATIVE=1): the library's generic claim locator (the number after the last "=", "->" or in \boxed{})
     // instead of the world's: no rule of the world anywhere in the judge's training.
-    if (native && Environment.GetEnvironmentVariable("GENERIC") == "1") rf = new StepWiser.ML.Judging.ResultFirstTemplate(StepVerification.PolicyContext);
+    if (native && Environment.GetEnvironmentVariable("GENERIC") == "1") rf = StepVerification.WorldIndependentResultFirst;
     var judgeOptions = new StepWiser.ML.Judging.StepwiseJudgeOptions { MaxNewTokens = 40 };
     var dev = StepWiser.ML.Evaluation.ProcessBench.Read(folder + "/world-benchmark-dev.json").ToArray();
     async Task Score(string what, StepWiser.ML.Judging.IStepJudge j, IReadOnlyList<StepWiser.ML.Evaluation.ProcessBenchRecord> bench, string name = "dev")
