@@ -790,12 +790,14 @@ if (cmd == "resultfirst")
     }
     if (grpoSteps > 0)
     {
+        // SAMPLE1=1: GRPO samples turn 1 too (GrpoOptions.SampleTurnOne); otherwise turn 1 is fixed to the judge's greedy lines.
+        var sample1 = Environment.GetEnvironmentVariable("SAMPLE1") == "1";
         var (own, _) = await rf.WithOwnResultsAsync(gen, labelled.Select(e => e.Input).ToArray());
-        var rlExamples = labelled.Select((e, i) => e with { Input = own[i] }).ToArray();
+        var rlExamples = sample1 ? labelled.ToArray() : labelled.Select((e, i) => e with { Input = own[i] }).ToArray();
         var metrics = StepWiser.ML.Judging.JudgeRecipe.Reinforce(model, tok, rf.TurnTwo, rlExamples, new StepWiser.ML.Judging.JudgeRecipeOptions
         {
             Balance = Environment.GetEnvironmentVariable("GBAL") != "0",   // GBAL=0: GRPO's prompts drawn as the labels come
-            Grpo = new StepWiser.ML.Judging.GrpoOptions { Steps = grpoSteps, PromptsPerStep = 16, GroupSize = 4, MiniBatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("GLR") ?? "1e-4"), KlCoefficient = 0.2, MaxNewTokens = 40, WarmupSteps = 5, Seed = seed },
+            Grpo = new StepWiser.ML.Judging.GrpoOptions { Steps = grpoSteps, PromptsPerStep = 16, GroupSize = 4, MiniBatchSize = 32, LearningRate = double.Parse(Environment.GetEnvironmentVariable("GLR") ?? "1e-4"), KlCoefficient = 0.2, MaxNewTokens = 40, WarmupSteps = 5, Seed = seed, SampleTurnOne = sample1 },
         });
         Console.WriteLine($"GRPO: reward first 5 {metrics.Take(5).Average(m => m.MeanReward):F3} last 5 {metrics.TakeLast(5).Average(m => m.MeanReward):F3}; zero-advantage {metrics.Average(m => m.ZeroAdvantageShare):P0}");
         await Score("RL", judge, dev);

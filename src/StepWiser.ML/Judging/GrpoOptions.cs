@@ -45,6 +45,15 @@ public sealed record GrpoOptions
     /// <summary>Sample half the prompts of each step from positive and half from negative examples (on by default: the paper found it essential).</summary>
     public bool BalancePrompts { get; init; } = true;
 
+    /// <summary>
+    /// For a result-first template (<see cref="JudgeTemplate.ResultFirst"/>): sample turn 1 too (default false). Each
+    /// step that states a result and carries no <see cref="JudgeInput.Reference"/> gets <see cref="GroupSize"/> sampled
+    /// turn-1 lines, each followed by one sampled turn 2, and both turns' tokens take the group's advantage, so RL also
+    /// trains the judge's own recomputation. Off, turn 2 trains on the lines the steps carry (the recipe fills them with
+    /// the judge's greedy lines first).
+    /// </summary>
+    public bool SampleTurnOne { get; init; }
+
     /// <summary>Global gradient-norm clip; 0 disables it.</summary>
     public double MaxGradNorm { get; init; } = 1.0;
 

@@ -47,7 +47,7 @@ public sealed class GrpoTrainer
             throw new ArgumentException($"balanced prompt sampling needs both classes; got {positives.Length} positive and {negatives.Length} negative examples", nameof(examples));
 
         _microBatch = CheckMemory(examples);
-        var fingerprint = $"grpo seed={_options.Seed} steps={_options.Steps} prompts={_options.PromptsPerStep} G={_options.GroupSize} lr={_options.LearningRate} n={examples.Count} balance={_options.BalancePrompts}";
+        var fingerprint = $"grpo seed={_options.Seed} steps={_options.Steps} prompts={_options.PromptsPerStep} G={_options.GroupSize} lr={_options.LearningRate} n={examples.Count} balance={_options.BalancePrompts}{(_options.SampleTurnOne ? " turn1=sampled" : "")}";
         using var optimizer = new AdamW(_model.named_parameters()) { WeightDecay = 0, Precision = _options.Precision };
         var restored = TrainingCheckpoint.TryRestore(_options.CheckpointDirectory, _model, optimizer, fingerprint);
         var start = (int)(restored?.Step ?? 0);
@@ -81,20 +81,48 @@ public sealed class GrpoTrainer
     private GrpoStepMetrics RunStep(int step, IReadOnlyList<JudgeExample> batch, LocalTextGenerator engine, AdamW optimizer, CausalLM? reference, double lr)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var prompts = batch.Select(e => _template.Render(e.Input)).ToArray();
         var sampling = new SamplingOptions { NumSamples = _options.GroupSize, MaxNewTokens = _options.MaxNewTokens, Temperature = _options.Temperature, ReturnLogProbs = true, TemperedLogProbs = true };
-        var requests = prompts.Select((p, i) => GenerationRequest.FromText(p, sampling with { Seed = ((long)_options.Seed * 1_000_003 + step) * 10_007 + i * _options.GroupSize })).ToArray();
+        long Seed(int i) => ((long)_options.Seed * 1_000_003 + step) * 10_007 + i * _options.GroupSize;
+        // Result-first templates with SampleTurnOne: for each step that states a result and carries no line, the group is
+        // G sampled turn-1 lines, each followed by one sampled turn 2; both turns' tokens take the group advantage.
+        var resultFirst = _options.SampleTurnOne ? _template.ResultFirst : null;
+        var twoTurn = batch.Select(e => resultFirst is not null && e.Input.Reference is null && resultFirst.Claim(e.Input.Chunk) is not null).ToArray();
         var generationStart = clock.Elapsed;
+        var turnOne = new (int[] Prompt, IReadOnlyList<GeneratedSample> Lines)?[batch.Count];
+        if (resultFirst is not null && twoTurn.Any(t => t))
+        {
+            var open = Enumerable.Range(0, batch.Count).Where(i => twoTurn[i]).ToArray();
+            var lineSampling = sampling with { MaxNewTokens = resultFirst.TurnOneTokens, Stop = ["\n", Chunking.ChunkParser.CloseTag] };
+            var texts = open.Select(i => resultFirst.TurnOne(batch[i].Input)!).ToArray();
+            var lines = engine.Generate(open.Select((i, k) => GenerationRequest.FromText(texts[k], lineSampling with { Seed = Seed(i) + 5_003 })).ToArray());
+            for (var k = 0; k < open.Length; k++) turnOne[open[k]] = (_tokenizer.EncodeToIds(texts[k]).ToArray(), lines[k].Samples);
+        }
+        // Turn 2 (the only turn otherwise): one request of G samples per step, or one request per sampled line.
+        var prompts = new string[batch.Count][];
+        var requests = new List<GenerationRequest>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (turnOne[i] is { } first)
+            {
+                prompts[i] = first.Lines.Select(l => _template.Render(batch[i].Input with { Reference = Line(l.Text) })).ToArray();
+                requests.AddRange(prompts[i].Select((p, j) => GenerationRequest.FromText(p, sampling with { NumSamples = 1, Seed = Seed(i) + j })));
+            }
+            else
+            {
+                prompts[i] = [_template.Render(batch[i].Input)];
+                requests.Add(GenerationRequest.FromText(prompts[i][0], sampling with { Seed = Seed(i) }));
+            }
+        }
         var results = engine.Generate(requests);
         var generation = clock.Elapsed - generationStart;
 
         var rollouts = new List<Rollout>();
         double rewardSum = 0, rewardPos = 0, rewardNeg = 0, unparseable = 0, length = 0;
-        int countPos = 0, countNeg = 0, zeroGroups = 0;
+        int countPos = 0, countNeg = 0, zeroGroups = 0, next = 0;
         for (var i = 0; i < batch.Count; i++)
         {
-            var promptIds = _tokenizer.EncodeToIds(prompts[i]).ToArray();
-            var samples = results[i].Samples;
+            var promptIds = prompts[i].Select(p => _tokenizer.EncodeToIds(p).ToArray()).ToArray();
+            var samples = turnOne[i] is null ? results[next++].Samples : Enumerable.Range(0, prompts[i].Length).Select(_ => results[next++].Samples[0]).ToArray();
             var rewards = samples.Select(s =>
             {
                 var verdict = VerdictParser.Parse(s.Text);
@@ -108,9 +136,13 @@ public sealed class GrpoTrainer
             {
                 rewardSum += rewards[j];
                 if (batch[i].Label) { rewardPos += rewards[j]; countPos++; } else { rewardNeg += rewards[j]; countNeg++; }
-                length += samples[j].TokenIds.Count;
-                if (std >= 1e-9 && samples[j].TokenIds.Count > 0)
-                    rollouts.Add(new Rollout(promptIds, samples[j].TokenIds.ToArray(), samples[j].LogProbs!.ToArray(), (rewards[j] - mean) / (std + 1e-6)));
+                length += samples[j].TokenIds.Count + (turnOne[i]?.Lines[j].TokenIds.Count ?? 0);
+                if (std < 1e-9) continue;
+                var advantage = (rewards[j] - mean) / (std + 1e-6);
+                if (samples[j].TokenIds.Count > 0)
+                    rollouts.Add(new Rollout(promptIds[turnOne[i] is null ? 0 : j], samples[j].TokenIds.ToArray(), samples[j].LogProbs!.ToArray(), advantage));
+                if (turnOne[i] is { } first && first.Lines[j].TokenIds.Count > 0)
+                    rollouts.Add(new Rollout(first.Prompt, first.Lines[j].TokenIds.ToArray(), first.Lines[j].LogProbs!.ToArray(), advantage));
             }
         }
 
@@ -121,6 +153,13 @@ public sealed class GrpoTrainer
         return new GrpoStepMetrics(step + 1, rewardSum / total, countPos == 0 ? double.NaN : rewardPos / countPos, countNeg == 0 ? double.NaN : rewardNeg / countNeg,
             zeroGroups / (double)batch.Count, entropy, length / total, clipFraction, unparseable / total, lr,
             generation.TotalSeconds, update.TotalSeconds, (clock.Elapsed - generation - update).TotalSeconds);
+    }
+
+    /// <summary>A sampled turn-1 text as the judge's line: up to its first line break, trimmed (as <see cref="ResultFirstTemplate.WithOwnResultsAsync"/>).</summary>
+    private static string Line(string text)
+    {
+        var end = text.IndexOf('\n', StringComparison.Ordinal);
+        return (end < 0 ? text : text[..end]).Trim();
     }
 
     /// <summary>Clipped-surrogate updates over mini-batches; returns mean entropy and clip fraction over response tokens.</summary>
@@ -262,7 +301,8 @@ public sealed class GrpoTrainer
         var wanted = Math.Min(_options.MicroBatchSize ?? _options.MiniBatchSize, _options.MiniBatchSize);
         var plan = new MemoryPlanOptions
         {
-            Task = MemoryTask.Grpo, BatchSize = wanted, PromptLength = examples.Max(e => _tokenizer.CountTokens(_template.Render(e.Input))),
+            Task = MemoryTask.Grpo, BatchSize = wanted, PromptLength = examples.Max(e => _tokenizer.CountTokens(_template.Render(_template.ResultFirst is { } rf && e.Input.Reference is null && rf.Claim(e.Input.Chunk) is not null ? e.Input with { Reference = "" } : e.Input))
+                + (_template.ResultFirst?.TurnOneTokens ?? 0)),
             ResponseLength = _options.MaxNewTokens, DType = _model.DType, Precision = _options.Precision, ActivationCheckpointing = _options.ActivationCheckpointing,
             KlReference = _options.KlCoefficient > 0, GenerationBatchRows = _options.GenerationBatchRows, GroupSize = _options.GroupSize,
         };

@@ -110,7 +110,9 @@ public static class JudgeRecipe
         options = Validated(options);
         var grpo = options.Grpo;
         if (grpo.BalancePrompts != options.Balance) grpo = grpo with { BalancePrompts = options.Balance };
-        return new GrpoTrainer(model, tokenizer, template, grpo).Train(WithTurnOne(model, tokenizer, template, labelled, cancellationToken), progress, cancellationToken);
+        // Turn 1 sampled by GRPO itself (SampleTurnOne), or fixed to the judge's greedy lines now.
+        var steps = grpo.SampleTurnOne ? labelled : WithTurnOne(model, tokenizer, template, labelled, cancellationToken);
+        return new GrpoTrainer(model, tokenizer, template, grpo).Train(steps, progress, cancellationToken);
     }
 
     /// <summary>

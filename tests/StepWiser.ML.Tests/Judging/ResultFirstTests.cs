@@ -163,6 +163,30 @@ public sealed class ResultFirstTests
         StringAssert.Contains(error.Message, "turn-1 lines");
     }
 
+    [TestMethod]
+    public void GrpoThatSamplesTurnOneTrainsBothTurnsFromStepsWithoutLines()
+    {
+        using var model = StepWiser.ML.Models.CausalLM.CreateRandom(StepWiser.ML.Models.BuiltInModels.Tiny, seed: 2);
+        var tokenizer = StepWiser.ML.Tokenization.BuiltInTokenizer.Create();
+        var template = StepVerification.ResultFirst;
+        JudgeExample[] steps =
+        [
+            new(new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=74"), false),
+            new(new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=72"), true),
+        ];
+        var options = new GrpoOptions { Steps = 2, PromptsPerStep = 2, GroupSize = 3, MiniBatchSize = 8, MaxNewTokens = 6, FormatPenalty = 0.5, Seed = 1 };
+        // Without sampling turn 1, turn 2 needs each step's line: the steps as they are cannot be trained.
+        Assert.ThrowsExactly<ArgumentException>(() => new GrpoTrainer(model, tokenizer, template.TurnTwo, options).Train(steps));
+        var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.clone());
+        var metrics = new GrpoTrainer(model, tokenizer, template.TurnTwo, options with { SampleTurnOne = true }).Train(steps);
+        Assert.HasCount(2, metrics);
+        // Each response's length counts both turns: turn 1 (up to 32 tokens or its line break) and turn 2 (up to 6).
+        Assert.IsTrue(metrics.Any(m => m.ResponseLength > options.MaxNewTokens), string.Join(", ", metrics.Select(m => m.ResponseLength)));
+        if (metrics.Any(m => m.ZeroAdvantageShare < 1))
+            Assert.IsTrue(model.named_parameters().Any(p => !p.parameter.equal(before[p.name]).all().item<bool>()), "a group with a learning signal updates the judge");
+        foreach (var t in before.Values) t.Dispose();
+    }
+
     private sealed class Scripted(Func<string, string> answer) : ITextGenerator
     {
         public Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
