@@ -104,7 +104,7 @@ public sealed class GrpoTrainer
         {
             if (turnOne[i] is { } first)
             {
-                prompts[i] = first.Lines.Select(l => _template.Render(batch[i].Input with { Reference = Line(l.Text) })).ToArray();
+                prompts[i] = first.Lines.Select(l => _template.Render(batch[i].Input with { Reference = ResultFirstTemplate.LineOf(l.Text) })).ToArray();
                 requests.AddRange(prompts[i].Select((p, j) => GenerationRequest.FromText(p, sampling with { NumSamples = 1, Seed = Seed(i) + j })));
             }
             else
@@ -153,13 +153,6 @@ public sealed class GrpoTrainer
         return new GrpoStepMetrics(step + 1, rewardSum / total, countPos == 0 ? double.NaN : rewardPos / countPos, countNeg == 0 ? double.NaN : rewardNeg / countNeg,
             zeroGroups / (double)batch.Count, entropy, length / total, clipFraction, unparseable / total, lr,
             generation.TotalSeconds, update.TotalSeconds, (clock.Elapsed - generation - update).TotalSeconds);
-    }
-
-    /// <summary>A sampled turn-1 text as the judge's line: up to its first line break, trimmed (as <see cref="ResultFirstTemplate.WithOwnResultsAsync"/>).</summary>
-    private static string Line(string text)
-    {
-        var end = text.IndexOf('\n', StringComparison.Ordinal);
-        return (end < 0 ? text : text[..end]).Trim();
     }
 
     /// <summary>Clipped-surrogate updates over mini-batches; returns mean entropy and clip fraction over response tokens.</summary>

@@ -179,12 +179,17 @@ public sealed partial class ResultFirstTemplate
         var outs = await judge.GenerateAsync(open.Select(i => GenerationRequest.FromText(prompts[i]!, sampling)).ToArray(), cancellationToken).ConfigureAwait(false);
         for (var j = 0; j < open.Length; j++)
         {
-            var text = outs[j].Samples[0].Text;
-            var end = text.IndexOf('\n', StringComparison.Ordinal);
-            result[open[j]] = result[open[j]] with { Reference = (end < 0 ? text : text[..end]).Trim() };
+            result[open[j]] = result[open[j]] with { Reference = LineOf(outs[j].Samples[0].Text) };
             tokens[open[j]] = outs[j].Samples[0].TokenIds.Count;
         }
         return (result, tokens);
+    }
+
+    /// <summary>A generated turn-1 text as the judge's line: up to its first line break, trimmed.</summary>
+    internal static string LineOf(string text)
+    {
+        var end = text.IndexOf('\n', StringComparison.Ordinal);
+        return (end < 0 ? text : text[..end]).Trim();
     }
 
     /// <summary>
