@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using StepWiser.ML.Annotation;
 using StepWiser.ML.Evaluation;
 using StepWiser.ML.Judging;
