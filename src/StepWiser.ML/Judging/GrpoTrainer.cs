@@ -86,7 +86,7 @@ public sealed class GrpoTrainer
         // Result-first templates with SampleTurnOne: for each step that states a result and carries no line, the group is
         // G sampled turn-1 lines, each followed by one sampled turn 2; both turns' tokens take the group advantage.
         var resultFirst = _options.SampleTurnOne ? _template.ResultFirst : null;
-        var twoTurn = batch.Select(e => resultFirst is not null && e.Input.Reference is null && resultFirst.Claim(e.Input.Chunk) is not null).ToArray();
+        var twoTurn = batch.Select(e => resultFirst?.NeedsTurnOne(e.Input) == true).ToArray();
         var generationStart = clock.Elapsed;
         var turnOne = new (int[] Prompt, IReadOnlyList<GeneratedSample> Lines)?[batch.Count];
         if (resultFirst is not null && twoTurn.Any(t => t))
@@ -294,7 +294,7 @@ public sealed class GrpoTrainer
         var wanted = Math.Min(_options.MicroBatchSize ?? _options.MiniBatchSize, _options.MiniBatchSize);
         var plan = new MemoryPlanOptions
         {
-            Task = MemoryTask.Grpo, BatchSize = wanted, PromptLength = examples.Max(e => _tokenizer.CountTokens(_template.Render(_template.ResultFirst is { } rf && e.Input.Reference is null && rf.Claim(e.Input.Chunk) is not null ? e.Input with { Reference = "" } : e.Input))
+            Task = MemoryTask.Grpo, BatchSize = wanted, PromptLength = examples.Max(e => _tokenizer.CountTokens(_template.Render(_template.ResultFirst?.NeedsTurnOne(e.Input) == true ? e.Input with { Reference = "" } : e.Input))
                 + (_template.ResultFirst?.TurnOneTokens ?? 0)),
             ResponseLength = _options.MaxNewTokens, DType = _model.DType, Precision = _options.Precision, ActivationCheckpointing = _options.ActivationCheckpointing,
             KlReference = _options.KlCoefficient > 0, GenerationBatchRows = _options.GenerationBatchRows, GroupSize = _options.GroupSize,

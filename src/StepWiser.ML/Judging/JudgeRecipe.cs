@@ -123,7 +123,7 @@ public static class JudgeRecipe
     private static IReadOnlyList<JudgeExample> WithTurnOne(CausalLM model, Tokenizer tokenizer, JudgeTemplate template, IReadOnlyList<JudgeExample> labelled, CancellationToken cancellationToken)
     {
         if (template.ResultFirst is not { } resultFirst) return labelled;
-        var open = Enumerable.Range(0, labelled.Count).Where(i => labelled[i].Input.Reference is null && resultFirst.Claim(labelled[i].Input.Chunk) is not null).ToArray();
+        var open = Enumerable.Range(0, labelled.Count).Where(i => resultFirst.NeedsTurnOne(labelled[i].Input)).ToArray();
         if (open.Length == 0) return labelled;
         var engine = new LocalTextGenerator(model, tokenizer, new LocalGeneratorOptions { MaxBatchRows = 64 });
         var (own, _) = resultFirst.WithOwnResultsAsync(engine, open.Select(i => labelled[i].Input).ToArray(), resultFirst.TurnOneTokens, cancellationToken).GetAwaiter().GetResult();

@@ -185,6 +185,9 @@ public sealed partial class ResultFirstTemplate
         return (result, tokens);
     }
 
+    /// <summary>Whether turn 1 still has to be written for <paramref name="input"/>: its step states a result and it carries no line.</summary>
+    internal bool NeedsTurnOne(JudgeInput input) => input.Reference is null && _locate(input.Chunk) is not null;
+
     /// <summary>A generated turn-1 text as the judge's line: up to its first line break, trimmed.</summary>
     internal static string LineOf(string text)
     {

@@ -32,7 +32,7 @@ public sealed class StepwiseJudge(ITextGenerator generator, JudgeTemplate templa
         if (Template.ResultFirst is not { } resultFirst) return await VerdictsAsync(inputs, cancellationToken).ConfigureAwait(false);
         // A result-first template: turn 1 (the judge's own line) for the steps that state a result and carry none, then
         // turn 2; the turn-1 line leads the rationale and its tokens are counted.
-        var open = Enumerable.Range(0, inputs.Count).Where(i => inputs[i].Reference is null && resultFirst.Claim(inputs[i].Chunk) is not null).ToArray();
+        var open = Enumerable.Range(0, inputs.Count).Where(i => resultFirst.NeedsTurnOne(inputs[i])).ToArray();
         var (own, tokens) = await resultFirst.WithOwnResultsAsync(Generator, open.Select(i => inputs[i]).ToArray(), resultFirst.TurnOneTokens, cancellationToken).ConfigureAwait(false);
         var withOwn = inputs.ToArray();
         var turnOneTokens = new int[withOwn.Length];
