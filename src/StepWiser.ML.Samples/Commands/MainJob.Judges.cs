@@ -308,11 +308,12 @@ internal static partial class MainJob
     /// <remarks>
     /// Chosen on the dev benchmark (lab/judge-design.md, "The result-first judge in the recipe's stages"): both supervised
     /// stages at 1e-3; the verdict stage on the labels as they come (with the comparison's same/differs word a verdict
-    /// learns that most "same" steps are right; balanced labels taught it to reject them), GRPO on balanced prompts.
+    /// learns that most "same" steps are right; balanced labels taught it to reject them), GRPO on balanced prompts,
+    /// sampling turn 1 too, 90 steps at 3e-5 ("GRPO that samples turn 1": above the warm-up where fixed lines were not).
     /// </remarks>
     internal static JudgeRecipeOptions Recipe(MainJobPreset preset, int seed) => new()
     {
         PretrainSteps = preset.AnalysisSteps, WarmupSteps = preset.WarmupSteps, Seed = seed, PretrainLearningRate = 1e-3, WarmupBalance = false,
-        Grpo = new GrpoOptions { Steps = preset.GrpoSteps, PromptsPerStep = preset.GrpoPrompts, GroupSize = 4, MiniBatchSize = 32, LearningRate = 1e-4, KlCoefficient = 0.2, MaxNewTokens = Run.AnalysisTokens, WarmupSteps = 5, Seed = seed },
+        Grpo = new GrpoOptions { Steps = preset.GrpoSteps, PromptsPerStep = preset.GrpoPrompts, GroupSize = 4, MiniBatchSize = 32, LearningRate = 3e-5, KlCoefficient = 0.2, MaxNewTokens = Run.AnalysisTokens, WarmupSteps = 5, Seed = seed, SampleTurnOne = true },
     };
 }

@@ -23,9 +23,9 @@ internal sealed record MainJobPreset(
     public static MainJobPreset Get(string name) => name switch
     {
         "smoke" => new("smoke", 200, null, 48, 4, 2, 8, 4, 4, 2, 4, 8, 4, 4, 2, 2, 1, ShortRecipe: true, Difficulty: 0, WriterUpdates: 4),
-        "quick" => new("quick", 3000, Band, 64, 4, 4, 200, 300, 150, 10, 16, 48, 48, 24, 4, 30, 1, WriterUpdates: 400),
-        "default" => new("default", 3000, Band, 200, 4, 8, 1200, 800, 600, 30, 16, 120, 200, 64, 8, 40, 3),
-        "large" => new("large", 3000, Band, 400, 4, 8, 1200, 800, 600, 30, 16, 300, 400, 200, 8, 40, 3, JudgeSeeds: 3),
+        "quick" => new("quick", 3000, Band, 64, 4, 4, 200, 300, 150, 30, 16, 48, 48, 24, 4, 30, 1, WriterUpdates: 400),
+        "default" => new("default", 3000, Band, 200, 4, 8, 1200, 800, 600, 90, 16, 120, 200, 64, 8, 40, 3),
+        "large" => new("large", 3000, Band, 400, 4, 8, 1200, 800, 600, 90, 16, 300, 400, 200, 8, 40, 3, JudgeSeeds: 3),
         _ => throw new CliException($"unknown preset '{name}' (smoke, quick, default or large)"),
     };
 }

@@ -139,7 +139,8 @@ public static class JudgeRecipe
     /// whose boxed verdict equals the example's Monte-Carlo label are kept, and the judge is fine-tuned on them with as
     /// many updates of <see cref="GrpoOptions.MiniBatchSize"/> as GRPO would make. So it sees the same labelled steps
     /// and the same number of sampled responses and updates as the RL judge; only online, advantage-weighted learning
-    /// is missing. The fine-tuning's peak learning rate is <c>learningRate</c>, by default the verdict stage's
+    /// is missing. With <see cref="GrpoOptions.SampleTurnOne"/> and a result-first template, turn 1 is sampled too (as GRPO
+    /// samples it) and both turns of a kept response are fine-tuned on. The fine-tuning's peak learning rate is <c>learningRate</c>, by default the verdict stage's
     /// (<see cref="JudgeRecipeOptions.WarmupLearningRate"/>). Returns the training result (null when no response was
     /// right: nothing to learn from).
     /// </summary>
@@ -151,7 +152,9 @@ public static class JudgeRecipe
         ArgumentNullException.ThrowIfNull(template);
         options = Validated(options);
         var grpo = options.Grpo;
-        var train = Prepare(WithTurnOne(model, tokenizer, template, labelled, cancellationToken), new JudgeRecipeOptions { Balance = false });
+        // With SampleTurnOne, turn 1 is sampled here as GRPO samples it; otherwise turn 2 runs on the judge's greedy lines.
+        var sampleTurnOne = grpo.SampleTurnOne && template.ResultFirst is not null;
+        var train = Prepare(sampleTurnOne ? labelled : WithTurnOne(model, tokenizer, template, labelled, cancellationToken), new JudgeRecipeOptions { Balance = false });
         var positives = train.Where(e => e.Label).ToArray();
         var negatives = train.Where(e => !e.Label).ToArray();
         var random = new Random(options.Seed);
@@ -159,15 +162,52 @@ public static class JudgeRecipe
             .Select(i => !options.Balance ? train[random.Next(train.Count)] : i % 2 == 0 ? positives[random.Next(positives.Length)] : negatives[random.Next(negatives.Length)]).ToArray();
         var engine = new LocalTextGenerator(model, tokenizer, new LocalGeneratorOptions { MaxBatchRows = 64 });
         var sampling = new SamplingOptions { NumSamples = grpo.GroupSize, MaxNewTokens = grpo.MaxNewTokens, Temperature = grpo.Temperature };
-        var texts = prompts.Select(e => template.Render(e.Input)).ToArray();
-        var results = engine.Generate(texts.Select((t, i) => GenerationRequest.FromText(t, sampling with { Seed = (long)options.Seed * 1_000_003 + i })).ToArray(), cancellationToken);
-        var kept = prompts.SelectMany((e, i) => results[i].Samples
-            .Where(s => VerdictParser.Parse(s.Text) is var v && v != Verdict.Unparseable && (v == Verdict.Positive) == e.Label)
-            .Select(s => new SftExample(texts[i], s.Text))).ToArray();
-        if (kept.Length == 0) return null;
+        var kept = sampleTurnOne
+            ? KeptWithTurnOne(engine, template, template.ResultFirst!, prompts, sampling, options.Seed, cancellationToken)
+            : KeptResponses(engine, template, prompts, sampling, options.Seed, cancellationToken);
+        if (kept.Count == 0) return null;
         var updates = grpo.Steps * (int)Math.Ceiling(grpo.PromptsPerStep * grpo.GroupSize / (double)grpo.MiniBatchSize);
         var sft = Sft(options, updates, learningRate ?? options.WarmupLearningRate, appendEos: true, batchSize: grpo.MiniBatchSize);
         return new SftTrainer(model, tokenizer, sft).Train(kept, progress, cancellationToken);
+    }
+
+    private static IReadOnlyList<GenerationResult> Generate(ITextGenerator engine, GenerationRequest[] requests, CancellationToken cancellationToken) =>
+        engine.GenerateAsync(requests, cancellationToken).GetAwaiter().GetResult();
+
+    private static bool Right(string response, bool label) => VerdictParser.Parse(response) is var v && v != Verdict.Unparseable && (v == Verdict.Positive) == label;
+
+    /// <summary>RS-FT's kept responses: <see cref="GrpoOptions.GroupSize"/> samples of each prompt whose verdict equals its label.</summary>
+    private static List<SftExample> KeptResponses(ITextGenerator engine, JudgeTemplate template, JudgeExample[] prompts, SamplingOptions sampling, int seed, CancellationToken cancellationToken)
+    {
+        var texts = prompts.Select(e => template.Render(e.Input)).ToArray();
+        var results = Generate(engine, texts.Select((t, i) => GenerationRequest.FromText(t, sampling with { Seed = (long)seed * 1_000_003 + i })).ToArray(), cancellationToken);
+        return prompts.SelectMany((e, i) => results[i].Samples.Where(s => Right(s.Text, e.Label)).Select(s => new SftExample(texts[i], s.Text))).ToList();
+    }
+
+    /// <summary>
+    /// RS-FT's kept responses when GRPO samples turn 1 (<see cref="GrpoOptions.SampleTurnOne"/>): a prompt whose step
+    /// needs turn 1 gets <see cref="GrpoOptions.GroupSize"/> sampled lines, each followed by one sampled turn 2, and
+    /// both turns of a response are kept when its verdict equals the label; other prompts as <see cref="KeptResponses"/>.
+    /// </summary>
+    internal static List<SftExample> KeptWithTurnOne(ITextGenerator engine, JudgeTemplate template, ResultFirstTemplate resultFirst, JudgeExample[] prompts,
+        SamplingOptions sampling, int seed, CancellationToken cancellationToken)
+    {
+        long Seed(int i) => (long)seed * 1_000_003 + i;
+        var open = Enumerable.Range(0, prompts.Length).Where(i => resultFirst.NeedsTurnOne(prompts[i].Input)).ToArray();
+        var turnOne = open.Select(i => resultFirst.TurnOne(prompts[i].Input)!).ToArray();
+        var lineSampling = sampling with { MaxNewTokens = resultFirst.TurnOneTokens, Stop = ["\n", Chunking.ChunkParser.CloseTag] };
+        var lines = Generate(engine, open.Select((i, k) => GenerationRequest.FromText(turnOne[k], lineSampling with { Seed = Seed(i) + 5_003 })).ToArray(), cancellationToken);
+        var kept = KeptResponses(engine, template, prompts.Where(e => !resultFirst.NeedsTurnOne(e.Input)).ToArray(), sampling, seed, cancellationToken);
+        var pairs = open.SelectMany((i, k) => lines[k].Samples.Select(l => (Example: prompts[i], TurnOne: turnOne[k], Line: ResultFirstTemplate.LineOf(l.Text), Seed: Seed(i)))).ToArray();
+        var texts = pairs.Select(p => template.Render(p.Example.Input with { Reference = p.Line })).ToArray();
+        var results = Generate(engine, texts.Select((t, j) => GenerationRequest.FromText(t, sampling with { NumSamples = 1, Seed = pairs[j].Seed + j })).ToArray(), cancellationToken);
+        for (var j = 0; j < pairs.Length; j++)
+        {
+            if (!Right(results[j].Samples[0].Text, pairs[j].Example.Label)) continue;
+            kept.Add(new SftExample(pairs[j].TurnOne, pairs[j].Line));
+            kept.Add(new SftExample(texts[j], results[j].Samples[0].Text));
+        }
+        return kept;
     }
 
     /// <summary>

@@ -187,6 +187,32 @@ public sealed class ResultFirstTests
         foreach (var t in before.Values) t.Dispose();
     }
 
+    [TestMethod]
+    public void RejectionSamplingThatSamplesTurnOneKeepsBothTurnsOfRightResponsesWithAScriptedMockJudge()
+    {
+        var template = StepVerification.ResultFirst;
+        var right = new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=72");
+        var wrong = new JudgeInput(Problem, ["Multiply by 9.\n\n16*9=94"], "Add 88.\n\n94+88=74");
+        var noResult = new JudgeInput(Problem, ["Add 88.\n\n94+88=72"], "I think so.");
+        JudgeExample[] steps = [new(right, true), new(wrong, true), new(noResult, false)];
+        var firstPrompts = steps.Select(s => template.TurnOne(s.Input)).OfType<string>().ToHashSet();
+        // The mock writes "72" as its line (and more after the break), a verdict that follows it in turn 2, Negative
+        // where there is nothing to compute.
+        var judge = new Scripted(p => firstPrompts.Contains(p) ? "9+8=7 4+8=2 72\nmore"
+            : p.Contains("Stated: 72", StringComparison.Ordinal) ? " same \\boxed{Positive}"
+            : p.Contains("Stated:", StringComparison.Ordinal) ? " differs \\boxed{Negative}" : " \\boxed{Negative}");
+        var kept = JudgeRecipe.KeptWithTurnOne(judge, template.TurnTwo, template, steps, new SamplingOptions { NumSamples = 1, MaxNewTokens = 8 }, seed: 1, CancellationToken.None);
+        // The right step: turn 1's prompt with the line alone, then turn 2 over that line with its verdict. The wrong
+        // step (labelled Positive, judged Negative) keeps nothing; the step without a result keeps its one-turn response.
+        var expectedTwo = template.TurnTwo.Render(right with { Reference = "9+8=7 4+8=2 72" });
+        CollectionAssert.AreEquivalent(new[]
+        {
+            new StepWiser.ML.Training.SftExample(template.TurnOne(right)!, "9+8=7 4+8=2 72"),
+            new StepWiser.ML.Training.SftExample(expectedTwo, " same \\boxed{Positive}"),
+            new StepWiser.ML.Training.SftExample(template.TurnTwo.Render(noResult), " \\boxed{Negative}"),
+        }, kept);
+    }
+
     private sealed class Scripted(Func<string, string> answer) : ITextGenerator
     {
         public Task<IReadOnlyList<GenerationResult>> GenerateAsync(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
