@@ -109,10 +109,10 @@ internal static partial class MainJob
             _report.AppendLine("\n| judge target | measured | |\n|---|---|---|");
             void Target(string what, string measured, bool met) => _report.AppendLine($"| {what} | {measured} | {(met ? "met" : "**missed**")} |");
             Target("StepWiser RL Avg. F1 ≥ 60 (test)", F($"{c["stepwiser_rl_f1"]:F1}"), c["stepwiser_rl_f1"] >= 60);
-            Target("≥ 10 above discriminative SFT", F($"{c["stepwiser_rl_f1"] - c["discriminative_f1"]:+0.0;-0.0}"), c["stepwiser_rl_f1"] - c["discriminative_f1"] >= 10);
-            Target("≥ 10 above the policy-as-writer diff", F($"{c["stepwiser_rl_f1"] - c["policy_writer_diff_f1"]:+0.0;-0.0}"), c["stepwiser_rl_f1"] - c["policy_writer_diff_f1"] >= 10);
-            Target("RL above its warm-up in every seed", F($"smallest per-seed gain {c["rl_minus_warmup_min_seed"]:+0.0;-0.0}"), c["rl_minus_warmup_min_seed"] > 0);
-            Target("mean gain of RL over its warm-up ≥ 3", F($"{c["stepwiser_rl_f1"] - c["warmup_f1"]:+0.0;-0.0}"), c["stepwiser_rl_f1"] - c["warmup_f1"] >= 3);
+            Target("≥ 10 above discriminative SFT", F($"{Signed(c["stepwiser_rl_f1"] - c["discriminative_f1"])}"), c["stepwiser_rl_f1"] - c["discriminative_f1"] >= 10);
+            Target("≥ 10 above the policy-as-writer diff", F($"{Signed(c["stepwiser_rl_f1"] - c["policy_writer_diff_f1"])}"), c["stepwiser_rl_f1"] - c["policy_writer_diff_f1"] >= 10);
+            Target("RL above its warm-up in every seed", F($"smallest per-seed gain {Signed(c["rl_minus_warmup_min_seed"])}"), c["rl_minus_warmup_min_seed"] > 0);
+            Target("mean gain of RL over its warm-up ≥ 3", F($"{Signed(c["stepwiser_rl_f1"] - c["warmup_f1"])}"), c["stepwiser_rl_f1"] - c["warmup_f1"] >= 3);
         }
     }
 

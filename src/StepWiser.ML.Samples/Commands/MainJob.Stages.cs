@@ -40,7 +40,7 @@ internal static partial class MainJob
             double[] Correct(IReadOnlyList<string> solutions) => solutions.Select((s, i) => ArithmeticChainWorld.IsCorrect(_heldOut[i % _heldOut.Count], s) ? 1.0 : 0.0).ToArray();
             void Row(string name, double[] correct, double[]? alone, double tokens, double judgeTokens)
             {
-                var difference = alone is null ? "—" : PerProblem(correct.Zip(alone, (x, y) => x - y).ToArray(), _heldOut.Count) is var (mean, se) ? F($"{100 * mean:+0.0;-0.0;0.0} ± {100 * se:F1}") : "";
+                var difference = alone is null ? "—" : PerProblem(correct.Zip(alone, (x, y) => x - y).ToArray(), _heldOut.Count) is var (mean, se) ? F($"{Signed(100 * mean)} ± {100 * se:F1}") : "";
                 _report.AppendLine(F($"| {name} | {100 * correct.Average():F1} % | {100 * PerProblem(correct, _heldOut.Count).StandardError:F1} | {difference} | {tokens:F0} | {judgeTokens:F0} |"));
                 searchCsv.AppendLine(F($"\"{name}\",{correct.Average():F4},{(alone is null ? 0 : correct.Zip(alone, (x, y) => x - y).Average()):F4},0,{tokens:F1},{judgeTokens:F1}"));
                 points.Add(new LabelledPoint(name, tokens, correct.Average()));
@@ -101,8 +101,8 @@ internal static partial class MainJob
         {
             var c = _claims;
             _report.AppendLine("\n| search target | measured | |\n|---|---|---|");
-            _report.AppendLine(F($"| ≥ 5 points above the policy alone | {c["search_accuracy"] - c["policy_accuracy"]:+0.0;-0.0} | {(c["search_accuracy"] - c["policy_accuracy"] >= 5 ? "met" : "**missed**")} |"));
-            _report.AppendLine(F($"| at least level with the majority vote at the same tokens | {c["search_accuracy"] - c["majority_vote_same_tokens_accuracy"]:+0.0;-0.0} | {(c["search_accuracy"] >= c["majority_vote_same_tokens_accuracy"] ? "met" : "**missed**")} |"));
+            _report.AppendLine(F($"| ≥ 5 points above the policy alone | {Signed(c["search_accuracy"] - c["policy_accuracy"])} | {(c["search_accuracy"] - c["policy_accuracy"] >= 5 ? "met" : "**missed**")} |"));
+            _report.AppendLine(F($"| at least level with the majority vote at the same tokens | {Signed(c["search_accuracy"] - c["majority_vote_same_tokens_accuracy"])} | {(c["search_accuracy"] >= c["majority_vote_same_tokens_accuracy"] ? "met" : "**missed**")} |"));
         }
 
         /// <summary>
@@ -164,7 +164,7 @@ internal static partial class MainJob
             _report.AppendLine(F($"\n{choices} of the {picks.Length} prompts had more than one correct sample to choose from; the judge's pick differs from the random correct pick on {differ} ({100.0 * differ / picks.Length:F1} %)."));
             var c = _claims;
             _report.AppendLine("\n| selection target | measured | |\n|---|---|---|");
-            _report.AppendLine(F($"| judge-selected ≥ 2 points above outcome-selected | {c["selection_judge"] - c["selection_outcome"]:+0.0;-0.0} | {(c["selection_judge"] - c["selection_outcome"] >= 2 ? "met" : "**missed**")} |"));
+            _report.AppendLine(F($"| judge-selected ≥ 2 points above outcome-selected | {Signed(c["selection_judge"] - c["selection_outcome"])} | {(c["selection_judge"] - c["selection_outcome"] >= 2 ? "met" : "**missed**")} |"));
             _report.AppendLine(F($"| picks differ on ≥ 30 % of prompts | {100 * c["picks_differ_share"]:F1} % | {(c["picks_differ_share"] >= 0.30 ? "met" : "**missed**")} |"));
             _report.AppendLine(F($"| right-answer samples with a wrong step ≥ 15 % | {100 * c["flawed_correct_share"]:F1} % | {(c["flawed_correct_share"] >= 0.15 ? "met" : "**missed**")} |"));
             _report.AppendLine(F($"| right-answer samples not all one text on ≥ 30 % of problems | {100 * c["distinct_correct_share"]:F1} % | {(c["distinct_correct_share"] >= 0.30 ? "met" : "**missed**")} |"));

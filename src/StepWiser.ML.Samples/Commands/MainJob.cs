@@ -247,7 +247,10 @@ internal static partial class MainJob
     }
 
     /// <summary>A claim's value, rounded so that claims.json does not carry float noise; NaN stays NaN.</summary>
-    private static double Round(double value, int digits = 4) => double.IsNaN(value) ? double.NaN : Math.Round(value, digits);
+    /// <summary>A difference with its sign, one decimal: "+2.0", "-1.0", and "0.0" for anything that rounds to zero (never "-0.0").</summary>
+    internal static string Signed(double value) => value.ToString("+0.0;-0.0;0.0", Inv);
+
+    internal static double Round(double value, int digits = 4) => double.IsNaN(value) ? double.NaN : Math.Round(value, digits) is var r && r == 0 ? 0.0 : r;   // never a negative zero in claims.json
 
     /// <summary>Percent with one decimal; "n/a" where undefined.</summary>
     private static string Pct(double share) => double.IsNaN(share) ? "n/a" : F($"{100 * share:F1} %");
