@@ -61,6 +61,8 @@ internal static partial class MainJob
             _claims["seeds"] = _preset.JudgeSeeds;
             _report.AppendLine(F($"\nThe headline StepWiser judge is **{headline.Name}**: of the three schemes' RL judges, the one with the best dev F1 (seed 1), chosen before any baseline was trained; the baselines learned from the same scheme's labels. The oracle writer of the upper-bound row is {_oracleNote}; it is a stronger solver than the policy, so that row is an upper bound of a two-pass judge, not a StepWiser result."));
             ReportTargets(scores[headline.Name]);
+            ReportJudgeMisses(scores[headline.Name], rows.FirstOrDefault(r => r.Kind == RowKind.WarmUp && r.Scheme == scheme) is { } warm ? scores[warm.Name] : [],
+                rows.FirstOrDefault(r => r.Kind == RowKind.PolicyWriterDiff) is { } diff ? scores[diff.Name] : []);
             return headline;
         }
 
@@ -100,6 +102,26 @@ internal static partial class MainJob
             _claims["probe_right_claimed"] = right.Count;
             _claims["probe_right_own_result_differs"] = wrongRecomputed;
             _report.AppendLine(F($"\n**Where the headline judge's verdicts come from** (measured on the test benchmark): of its {firstErrors.Count} first errors, {claimed} state a result the judge locates (the others go to turn 2 whole); on {caught} of those its own turn-1 result differs from the stated one, and it rejects {rejected} of the {firstErrors.Count}. Of the {right.Count} right steps up to the first errors that state a result, its own result differs on {wrongRecomputed} (a right step it recomputes wrongly, which its comparison then flags)."));
+        }
+
+        /// <summary>
+        /// For each missed judge target, the measured numbers that say why and the rows they come from (written only
+        /// when a target is missed; nothing typed).
+        /// </summary>
+        private void ReportJudgeMisses(IReadOnlyList<Scores> headline, IReadOnlyList<Scores> warmUp, IReadOnlyList<Scores> diff)
+        {
+            var c = _claims;
+            var lines = new List<string>();
+            double M(IReadOnlyList<Scores> runs, Func<Scores, double> f) => 100 * Mean(runs.Select(f));
+            if (c["stepwiser_rl_f1"] - c["policy_writer_diff_f1"] < 10 && diff.Count > 0)
+                lines.Add(F($"- **Against the policy-as-writer diff** (right / wrong steps column): the headline judge accepts {M(headline, r => r.TestSteps.PositiveAccuracy):F1} % of right steps against the diff's {M(diff, r => r.TestSteps.PositiveAccuracy):F1} %, and rejects {M(headline, r => r.TestSteps.NegativeAccuracy):F1} % of first errors against the diff's {M(diff, r => r.TestSteps.NegativeAccuracy):F1} %; the paragraph below says where its missed first errors come from."));
+            if ((c["rl_minus_warmup_min_seed"] <= 0 || c["stepwiser_rl_f1"] - c["warmup_f1"] < 3) && warmUp.Count == headline.Count)
+            {
+                var gains = headline.Zip(warmUp, (a, b) => Signed(100 * (a.Test.AverageF1 - b.Test.AverageF1)));
+                var firstErrors = _test.Count(b => b.Label >= 0);
+                lines.Add(F($"- **RL over its warm-up** (the warm-up and RL rows of the headline scheme): test F1 gain per seed {string.Join(", ", gains)}; dev F1 {M(warmUp, r => r.Dev.AverageF1):F1} → {M(headline, r => r.Dev.AverageF1):F1}; on test, right steps accepted {M(warmUp, r => r.TestSteps.PositiveAccuracy):F1} → {M(headline, r => r.TestSteps.PositiveAccuracy):F1} % and first errors rejected {M(warmUp, r => r.TestSteps.NegativeAccuracy):F1} → {M(headline, r => r.TestSteps.NegativeAccuracy):F1} % (the test benchmark has {firstErrors} first errors: one is {100.0 / Math.Max(1, firstErrors):F1} points of that rate)."));
+            }
+            if (lines.Count > 0) _report.AppendLine("\n**Why the missed judge targets are missed** (measured in this run):\n\n" + string.Join("\n", lines));
         }
 
         /// <summary>The issue's judge targets, each with its measured value and whether it is met (computed here, never typed).</summary>
