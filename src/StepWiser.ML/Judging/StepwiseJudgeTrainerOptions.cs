@@ -38,7 +38,8 @@ public sealed class StepwiseJudgeTrainerOptions
     /// With a result-first template (<see cref="ResultFirstTemplate.TurnTwo"/>) its Write gives the turn-1 lines
     /// (required for the analysis and verdict stages; e.g. <see cref="ResultFirstTemplate.SelfDistilledAsync"/>): the
     /// analysis stage teaches both turns, the verdict stage turn 2's comparison and verdict with as many turn-1 examples
-    /// kept, and GRPO trains turn 2 on the judge's own turn-1 results.
+    /// kept, and GRPO trains turn 2 on the judge's own turn-1 results (or both turns, with
+    /// <see cref="GrpoOptions.SampleTurnOne"/>).
     /// </summary>
     public JudgeAnalysis? Analysis { get; set; }
 
