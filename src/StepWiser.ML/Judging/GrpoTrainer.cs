@@ -92,7 +92,7 @@ public sealed class GrpoTrainer
         if (resultFirst is not null && twoTurn.Any(t => t))
         {
             var open = Enumerable.Range(0, batch.Count).Where(i => twoTurn[i]).ToArray();
-            var lineSampling = sampling with { MaxNewTokens = resultFirst.TurnOneTokens, Stop = ["\n", Chunking.ChunkParser.CloseTag] };
+            var lineSampling = ResultFirstTemplate.LineSampling(sampling, resultFirst.TurnOneTokens);
             var texts = open.Select(i => resultFirst.TurnOne(batch[i].Input)!).ToArray();
             var lines = engine.Generate(open.Select((i, k) => GenerationRequest.FromText(texts[k], lineSampling with { Seed = Seed(i) + 5_003 })).ToArray());
             for (var k = 0; k < open.Length; k++) turnOne[open[k]] = (_tokenizer.EncodeToIds(texts[k]).ToArray(), lines[k].Samples);

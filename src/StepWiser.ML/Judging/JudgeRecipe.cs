@@ -195,7 +195,7 @@ public static class JudgeRecipe
         long Seed(int i) => (long)seed * 1_000_003 + i;
         var open = Enumerable.Range(0, prompts.Length).Where(i => resultFirst.NeedsTurnOne(prompts[i].Input)).ToArray();
         var turnOne = open.Select(i => resultFirst.TurnOne(prompts[i].Input)!).ToArray();
-        var lineSampling = sampling with { MaxNewTokens = resultFirst.TurnOneTokens, Stop = ["\n", Chunking.ChunkParser.CloseTag] };
+        var lineSampling = ResultFirstTemplate.LineSampling(sampling, resultFirst.TurnOneTokens);
         var lines = Generate(engine, open.Select((i, k) => GenerationRequest.FromText(turnOne[k], lineSampling with { Seed = Seed(i) + 5_003 })).ToArray(), cancellationToken);
         var kept = KeptResponses(engine, template, prompts.Where(e => !resultFirst.NeedsTurnOne(e.Input)).ToArray(), sampling, seed, cancellationToken);
         var pairs = open.SelectMany((i, k) => lines[k].Samples.Select(l => (Example: prompts[i], TurnOne: turnOne[k], Line: ResultFirstTemplate.LineOf(l.Text), Seed: Seed(i)))).ToArray();

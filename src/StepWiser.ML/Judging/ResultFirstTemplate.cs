@@ -175,7 +175,7 @@ public sealed partial class ResultFirstTemplate
         var prompts = result.Select(TurnOne).ToArray();
         var open = Enumerable.Range(0, result.Length).Where(i => prompts[i] is not null).ToArray();
         if (open.Length == 0) return (result, tokens);
-        var sampling = SamplingOptions.Greedy(maxNewTokens) with { Stop = ["\n", Chunking.ChunkParser.CloseTag] };
+        var sampling = LineSampling(SamplingOptions.Greedy(maxNewTokens), maxNewTokens);
         var outs = await judge.GenerateAsync(open.Select(i => GenerationRequest.FromText(prompts[i]!, sampling)).ToArray(), cancellationToken).ConfigureAwait(false);
         for (var j = 0; j < open.Length; j++)
         {
@@ -187,6 +187,10 @@ public sealed partial class ResultFirstTemplate
 
     /// <summary>Whether turn 1 still has to be written for <paramref name="input"/>: its step states a result and it carries no line.</summary>
     internal bool NeedsTurnOne(JudgeInput input) => input.Reference is null && _locate(input.Chunk) is not null;
+
+    /// <summary>Turn 1's sampling: <paramref name="sampling"/> up to <paramref name="maxNewTokens"/>, stopping at the line's end or a chunk's close tag.</summary>
+    internal static SamplingOptions LineSampling(SamplingOptions sampling, int maxNewTokens) =>
+        sampling with { MaxNewTokens = maxNewTokens, Stop = ["\n", Chunking.ChunkParser.CloseTag] };
 
     /// <summary>A generated turn-1 text as the judge's line: up to its first line break, trimmed.</summary>
     internal static string LineOf(string text)
